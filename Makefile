@@ -1,0 +1,59 @@
+# Fileshare: `make dev` brings up the local stack and serves the API + web page; `make test` runs
+# every test. Both install what they need on a fresh machine (Debian, root) by themselves.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY313 ?= $(firstword $(shell command -v python3.13) $(wildcard /root/.pyenv/versions/3.13*/bin/python))
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+MANAGE := $(PYTHON) localstack/manage.py
+REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
+VENV_STAMP := $(VENV)/.installed-$(REQ_HASH)
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: help venv up dev serve test test-unit test-integration down status logs reset lint bench
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^[^:]*:([a-z-]+):.*## /\1\t/; s/^([a-z-]+):.*## /\1\t/'
+
+$(VENV_STAMP): requirements.txt requirements-dev.txt
+	@test -n "$(PY313)" || { echo "Python 3.13 not found (looked for python3.13 and /root/.pyenv/versions/3.13*)"; exit 1; }
+	@test -x $(PYTHON) || $(PY313) -m venv $(VENV)
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-*; touch $@
+
+venv: $(VENV_STAMP) ## create .venv with the runtime and dev dependencies
+
+up: venv ## install (first time), start and provision the six local services; idempotent
+	$(MANAGE) up
+
+dev: up ## bring up the stack and serve the API and web page on http://localhost:8080
+	$(PYTHON) localstack/serve.py
+
+test: up ## run every test (unit, integration on the real local stack, infra, browser)
+	$(MANAGE) apt chromium
+	$(PYTHON) -m pytest
+
+test-unit: venv ## only the tests that need no local service
+	$(PYTHON) -m pytest tests/unit tests/infra
+
+down: venv ## stop every local service (leaves no process behind)
+	$(MANAGE) down
+
+status: venv ## one line per service: state, URL, pid, memory
+	$(MANAGE) status
+
+logs: venv ## tail of each service's log (make logs S=kafka for one)
+	$(MANAGE) logs $(S)
+
+reset: venv ## stop everything and delete all local data and state (downloads are kept)
+	$(MANAGE) reset
+
+lint: venv ## ruff and mypy
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m mypy .
+
+bench: up ## measure latency, throughput and cold starts against the real local stack
+	$(PYTHON) tests/bench/run.py
+
+-include infra/synth.mk

@@ -1,0 +1,97 @@
+"""Settings read from environment variables, with AWS SDK conventions for endpoints.
+
+Local and cloud differ only in these variables. Parsed once per process (cold start); a missing
+required setting fails loudly there rather than on some later request.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    region: str = Field(default="us-east-1")
+    local_mode: bool = False  # FILESHARE_LOCAL=1: e.g. register confirms users itself
+    aws_endpoint_url: str | None = None  # LocalStack locally; unset in AWS
+    cognito_endpoint_url: str | None = None  # moto locally
+    database_url: str | None = None
+    database_secret_arn: str | None = None  # in AWS: credentials from Secrets Manager
+    redis_url: str | None = None
+    kafka_bootstrap_servers: str | None = None
+    kafka_security: str = "plaintext"  # plaintext | iam (MSK Serverless)
+    opensearch_url: str | None = None
+    opensearch_auth: str = "none"  # none | sigv4
+    upload_bucket: str = "fileshare-uploads"
+    upload_queue_url: str | None = None
+    events_topic: str = "fileshare.events"
+    search_alias: str = "files"
+    user_pool_id: str | None = None
+    user_pool_client_id: str | None = None
+    link_secret_arn: str | None = None
+    email_sender: str = "no-reply@fileshare.local"
+    web_origin: str = "http://localhost:8080"
+    public_base_url: str = "http://localhost:8080"
+    max_upload_bytes: int = 5 * 1024**3
+    multipart_threshold_bytes: int = 64 * 1024**2
+    multipart_part_bytes: int = 16 * 1024**2
+    default_quota_bytes: int = 10 * 1024**3
+    allowed_content_types: tuple[str, ...] = ()  # empty: any type allowed
+    rate_limit_per_minute: int = 100
+    cache_ttl_s: int = 300
+    presign_ttl_s: int = 900
+
+
+_ENV = {
+    "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+    "local_mode": ("FILESHARE_LOCAL",),
+    "aws_endpoint_url": ("AWS_ENDPOINT_URL",),
+    "cognito_endpoint_url": ("AWS_ENDPOINT_URL_COGNITO_IDP",),
+    "database_url": ("DATABASE_URL",),
+    "database_secret_arn": ("DATABASE_SECRET_ARN",),
+    "redis_url": ("REDIS_URL",),
+    "kafka_bootstrap_servers": ("KAFKA_BOOTSTRAP_SERVERS",),
+    "kafka_security": ("KAFKA_SECURITY",),
+    "opensearch_url": ("OPENSEARCH_URL",),
+    "opensearch_auth": ("OPENSEARCH_AUTH",),
+    "upload_bucket": ("UPLOAD_BUCKET",),
+    "upload_queue_url": ("UPLOAD_QUEUE_URL",),
+    "events_topic": ("EVENTS_TOPIC",),
+    "search_alias": ("SEARCH_ALIAS",),
+    "user_pool_id": ("USER_POOL_ID",),
+    "user_pool_client_id": ("USER_POOL_CLIENT_ID",),
+    "link_secret_arn": ("LINK_SECRET_ARN",),
+    "email_sender": ("EMAIL_SENDER",),
+    "web_origin": ("WEB_ORIGIN",),
+    "public_base_url": ("PUBLIC_BASE_URL",),
+    "max_upload_bytes": ("MAX_UPLOAD_BYTES",),
+    "multipart_threshold_bytes": ("MULTIPART_THRESHOLD_BYTES",),
+    "multipart_part_bytes": ("MULTIPART_PART_BYTES",),
+    "default_quota_bytes": ("DEFAULT_QUOTA_BYTES",),
+    "allowed_content_types": ("ALLOWED_CONTENT_TYPES",),
+    "rate_limit_per_minute": ("RATE_LIMIT_PER_MINUTE",),
+    "cache_ttl_s": ("CACHE_TTL_SECONDS",),
+    "presign_ttl_s": ("PRESIGN_TTL_SECONDS",),
+}
+
+
+def _from_env() -> dict[str, object]:
+    values: dict[str, object] = {}
+    for field_name, names in _ENV.items():
+        raw = next((os.environ[n] for n in names if os.environ.get(n)), None)
+        if raw is None:
+            continue
+        if field_name == "allowed_content_types":
+            values[field_name] = tuple(t.strip() for t in raw.split(",") if t.strip())
+        elif field_name == "local_mode":
+            values[field_name] = raw.lower() in ("1", "true", "yes")
+        else:
+            values[field_name] = raw
+    return values
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings.model_validate(_from_env())

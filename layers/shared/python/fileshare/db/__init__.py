@@ -1,0 +1,1 @@
+"""PostgreSQL access: connections, the migration runner and one small module per table group."""

@@ -1,0 +1,129 @@
+"""Bring the whole local stack up (install, start, wait for health, provision) and down again."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import importlib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from stackctl import apt, proc
+from stackctl.base import Service
+from stackctl.paths import LOG_DIR, REPO_ROOT, STACK_ENV_FILE, ensure_dirs
+
+SERVICE_CLASSES = (
+    "stackctl.services.postgres:Postgres",
+    "stackctl.services.redis:Redis",
+    "stackctl.services.localstack_aws:LocalStack",
+    "stackctl.services.cognito:Cognito",
+    "stackctl.services.kafka:Kafka",
+    "stackctl.services.opensearch:OpenSearch",
+)
+
+# Settings every function and test shares, whatever the services are.
+BASE_ENV = {
+    "FILESHARE_LOCAL": "1",
+    "WEB_ORIGIN": "http://localhost:8080",
+    "PUBLIC_BASE_URL": "http://localhost:8080",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "Fileshare",
+}
+
+
+def all_services() -> list[Service]:
+    services = []
+    for spec in SERVICE_CLASSES:
+        module, cls = spec.split(":")
+        services.append(getattr(importlib.import_module(module), cls)())
+    return services
+
+
+def select(names: Iterable[str] | None) -> list[Service]:
+    services = all_services()
+    if not names:
+        return services
+    wanted = set(names)
+    unknown = wanted - {s.name for s in services}
+    if unknown:
+        raise proc.StackError(f"unknown services: {sorted(unknown)}")
+    return [s for s in services if s.name in wanted]
+
+
+@dataclass
+class Outcome:
+    service: Service
+    how: str  # started | running | reused
+    seconds: float
+
+
+def up(names: Iterable[str] | None = None) -> list[Outcome]:
+    """Idempotent: installs what is missing, starts what is not running, provisions everything."""
+    ensure_dirs()
+    services = select(names)
+    apt.ensure(p for s in services if not s.reused for p in s.debian_packages)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(services)) as pool:
+        outcomes = list(pool.map(_bring_up, [s for s in services if not s.reused]))
+        outcomes += list(pool.map(_check_reused, [s for s in services if s.reused]))
+    for service in services:  # provisioning order matters little; keep it deterministic
+        service.provision()
+    write_env(services)
+    return outcomes
+
+
+def _bring_up(service: Service) -> Outcome:
+    started = time.monotonic()
+    service.install()
+    how = "running"
+    if not (service.running() and service.healthy()):
+        if service.running():  # alive but not answering: restart it
+            service.stop()
+        service.start()
+        how = "started"
+    service.wait_healthy()
+    return Outcome(service, how, time.monotonic() - started)
+
+
+def _check_reused(service: Service) -> Outcome:
+    started = time.monotonic()
+    service.wait_healthy()
+    return Outcome(service, "reused", time.monotonic() - started)
+
+
+def down(names: Iterable[str] | None = None) -> list[str]:
+    stopped = []
+    for service in reversed(select(names)):
+        if not service.reused and service.stop():
+            stopped.append(service.name)
+    return stopped
+
+
+def stack_env(services: Iterable[Service] | None = None) -> dict[str, str]:
+    env = dict(BASE_ENV)
+    for service in services or all_services():
+        env.update(service.env())
+    return env
+
+
+def write_env(services: Iterable[Service]) -> None:
+    env = stack_env(services)
+    STACK_ENV_FILE.write_text("".join(f"{key}={value}\n" for key, value in sorted(env.items())))
+
+
+def status_line(service: Service, how: str = "", seconds: float | None = None) -> str:
+    pid = service.pid()
+    if service.reused:
+        state = "up (reused)" if service.healthy() else "DOWN (reused)"
+    elif pid is None:
+        state = "down"
+    else:
+        state = "up" if service.healthy() else "UNHEALTHY"
+    parts = [f"{service.name:<11}", f"{state:<13}", f"{service.url():<52}"]
+    if pid is not None:
+        parts.append(f"pid {pid:<7} rss {proc.tree_rss_mb(pid):>6.0f} MB")
+    if how:
+        parts.append(f"{how} in {seconds:.1f}s" if seconds is not None else how)
+    if not service.reused:
+        parts.append(f"log {(LOG_DIR / f'{service.name}.log').relative_to(REPO_ROOT)}")
+    return "  ".join(parts)
