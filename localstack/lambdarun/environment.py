@@ -1,0 +1,88 @@
+"""Environments: the stack's env file, each function's Lambda environment, queue URL names.
+
+A function sees the stack env (``.local/stack.env``) minus the resource variables of resources it
+did not declare in ``uses`` (so a missing declaration fails locally as it would in AWS), plus its
+declared ``environment`` and the variables Lambda itself sets.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from infra.declaration import UPLOAD_QUEUE, Function, Uses
+
+ACCOUNT_ID = "000000000000"
+
+#: Logical queue name -> the env var holding its URL. The one place this mapping lives.
+QUEUE_URL_ENV: dict[str, str] = {UPLOAD_QUEUE: "UPLOAD_QUEUE_URL"}
+
+#: Variables that point at a resource; a function sees them only if it declares the resource.
+USES_ENV: dict[Uses, tuple[str, ...]] = {
+    Uses.DATABASE: ("DATABASE_URL", "DATABASE_SECRET_ARN"),
+    Uses.CACHE: ("REDIS_URL",),
+    Uses.SEARCH: ("OPENSEARCH_URL",),
+    Uses.EVENTS_PUBLISH: ("KAFKA_BOOTSTRAP_SERVERS",),
+    Uses.USER_POOL: ("USER_POOL_ID", "USER_POOL_CLIENT_ID"),
+    Uses.LINK_SECRET: ("LINK_SECRET_ARN",),
+}
+
+#: Variables of the developer's shell a process needs to run at all.
+_PROCESS_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+
+
+def load_env_file(path: Path) -> dict[str, str]:
+    """Parse a ``KEY=VALUE`` file (comments, blank lines, optional quotes); missing file -> {}."""
+    values: dict[str, str] = {}
+    if not path.exists():
+        return values
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.removeprefix("export ").split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def region(env: Mapping[str, str]) -> str:
+    return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def function_arn(name: str, env: Mapping[str, str]) -> str:
+    return f"arn:aws:lambda:{region(env)}:{ACCOUNT_ID}:function:{name}"
+
+
+def function_env(fn: Function, base_env: Mapping[str, str], code_dir: Path) -> dict[str, str]:
+    """The environment a worker process of ``fn`` runs with."""
+    env = {k: os.environ[k] for k in _PROCESS_ENV if k in os.environ}
+    hidden = {var for uses, names in USES_ENV.items() if uses not in fn.uses for var in names}
+    env.update({k: v for k, v in base_env.items() if k not in hidden})
+    env.update(dict(fn.environment))
+    aws_region = region(env)
+    env.setdefault("AWS_ACCESS_KEY_ID", "test")  # Lambda injects the role's credentials
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    env.setdefault("POWERTOOLS_SERVICE_NAME", fn.name)
+    env.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Fileshare")
+    env.update(
+        {
+            "AWS_REGION": aws_region,
+            "AWS_DEFAULT_REGION": aws_region,
+            "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.name}",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+            "LAMBDA_TASK_ROOT": str(code_dir),
+            "_HANDLER": fn.handler,
+            "TZ": ":UTC",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.pop("PYTHONPATH", None)
+    return env
