@@ -1,0 +1,41 @@
+"""Local Cognito: moto's server (cognito-idp only is used) on a loopback port, until SIGTERM.
+
+Run with the project venv: ``python localstack/cognito_server.py --port 4599``. moto keeps
+everything in memory, so a restart loses the user pool; the stack's provision() recreates it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+from types import FrameType
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4599)
+    args = parser.parse_args()
+    os.environ.setdefault("MOTO_PORT", str(args.port))  # moto builds some self-URLs from it
+
+    from moto.server import ThreadedMotoServer
+
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
+    server.start()
+    print(f"moto server (cognito-idp) listening on {args.host}:{args.port}", flush=True)
+    stopping.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

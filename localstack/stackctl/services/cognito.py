@@ -1,0 +1,115 @@
+"""Cognito user pool locally: moto's server (the LocalStack community build has no Cognito).
+
+moto is in memory: after a restart ``provision()`` creates the pool and client again (new ids)
+and records them in ``.local/run/cognito.json``, which ``env()`` reads.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from stackctl import proc
+from stackctl.base import Service
+from stackctl.paths import PROJECT_VENV, REPO_ROOT, RUN_DIR
+from stackctl.services.localstack_aws import REGION, aws_client
+
+POOL_NAME = "fileshare"
+CLIENT_NAME = "fileshare-web"
+STATE_FILE = RUN_DIR / "cognito.json"
+SERVER_SCRIPT = REPO_ROOT / "localstack" / "cognito_server.py"
+
+
+class Cognito(Service):
+    name: ClassVar[str] = "cognito"
+    port: ClassVar[int] = 4599
+    reuse_env: ClassVar[str] = "AWS_ENDPOINT_URL_COGNITO_IDP"
+    start_timeout_s: ClassVar[float] = 30.0
+
+    def url(self) -> str:
+        return self.external_url or f"http://127.0.0.1:{self.port}"
+
+    def client(self) -> Any:
+        return aws_client("cognito-idp", self.url())
+
+    def start(self) -> None:
+        python = PROJECT_VENV / "bin" / "python"
+        proc.spawn(self.name, [python, SERVER_SCRIPT, "--host", "127.0.0.1", "--port", str(self.port)],
+                   env={"PYTHONPATH": ""})
+
+    def healthy(self) -> bool:
+        """A real cognito-idp call, not just an open port."""
+        if not proc.port_open(_host(self.url()), _port(self.url())):
+            return False
+        try:
+            self.client().list_user_pools(MaxResults=1)
+        except Exception:  # any failure means "not healthy (yet)"
+            return False
+        return True
+
+    def provision(self) -> None:
+        """Find (by name) or create the user pool and its app client; record their ids."""
+        idp = self.client()
+        pool_id = _find(idp.list_user_pools(MaxResults=60)["UserPools"], POOL_NAME, "Name", "Id")
+        if pool_id is None:
+            pool_id = idp.create_user_pool(
+                PoolName=POOL_NAME,
+                UsernameAttributes=["email"],
+                AutoVerifiedAttributes=["email"],
+                Policies={"PasswordPolicy": {
+                    "MinimumLength": 8, "RequireUppercase": True, "RequireLowercase": True,
+                    "RequireNumbers": True, "RequireSymbols": False, "TemporaryPasswordValidityDays": 7}},
+                Schema=[{"Name": "email", "AttributeDataType": "String", "Required": True, "Mutable": True}],
+                AccountRecoverySetting={"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
+            )["UserPool"]["Id"]
+        clients = idp.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
+        client_id = _find(clients, CLIENT_NAME, "ClientName", "ClientId")
+        if client_id is None:
+            client_id = idp.create_user_pool_client(
+                UserPoolId=pool_id,
+                ClientName=CLIENT_NAME,
+                GenerateSecret=False,
+                ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+                PreventUserExistenceErrors="ENABLED",
+            )["UserPoolClient"]["ClientId"]
+        STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
+        STATE_FILE.write_text(json.dumps(
+            {"endpoint": self.url(), "user_pool_id": pool_id, "user_pool_client_id": client_id}, indent=2)
+            + "\n")
+
+    def env(self) -> dict[str, str]:
+        env = {self.reuse_env: self.url()}
+        try:
+            state = json.loads(STATE_FILE.read_text())
+        except (FileNotFoundError, ValueError):
+            return env
+        pool_id = state["user_pool_id"]
+        env.update({
+            "USER_POOL_ID": pool_id,
+            "USER_POOL_CLIENT_ID": state["user_pool_client_id"],
+            # moto signs tokens with the real-AWS issuer; its JWKS is served by the local server.
+            "COGNITO_ISSUER": f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}",
+            "COGNITO_JWKS_URL": f"{self.url()}/{pool_id}/.well-known/jwks.json",
+        })
+        return env
+
+
+def _find(items: list[dict[str, Any]], wanted: str, name_key: str, id_key: str) -> str | None:
+    for item in items:
+        if item.get(name_key) == wanted:
+            found: str = item[id_key]
+            return found
+    return None
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).hostname or "127.0.0.1"
+
+
+def _port(url: str) -> int:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)

@@ -1,0 +1,359 @@
+"""LocalStack (community, host mode, no Docker): S3, SQS, SES, Secrets Manager and SSM.
+
+LocalStack runs from its own Python 3.13 venv under ``.local/opt`` (its pins clash with the
+project's). The community build keeps nothing across restarts, so ``provision()`` recreates the
+bucket, queues, identity and secret every time; the values created there (queue URLs, the secret's
+ARN) are written to ``.local/run/localstack.json`` so ``env()`` works in a later process.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import secrets
+import shutil
+from pathlib import Path
+from typing import Any, ClassVar
+
+from stackctl import proc
+from stackctl.base import Service
+from stackctl.paths import CACHE_DIR, DATA_DIR, OPT_DIR, RUN_DIR
+
+LOCALSTACK_VERSION = "4.14.0"
+# Pins that make 4.14.0 import and start (see LOCAL_STACK.md).
+REQUIREMENTS = (
+    f"localstack-core[runtime]=={LOCALSTACK_VERSION}",
+    "cryptography<44",
+    "pyopenssl<24.3",
+    "service_identity<24.3",
+    "cbor2<5.7",
+    "joserfc<1.1",
+)
+SERVICES = ("s3", "sqs", "ses", "secretsmanager", "ssm")
+
+REGION = "us-east-1"
+ACCOUNT_ID = "000000000000"  # LocalStack's default account for the "test" access key
+WEB_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
+UPLOAD_PREFIX = "u/"  # originals; derived objects (thumbnails) live under t/ and must not retrigger
+QUEUE_NAME = "fileshare-uploads"
+DLQ_NAME = "fileshare-uploads-dlq"
+QUEUE_VISIBILITY_S = 60  # must be >= the processor function's timeout (60 s in infra/declaration.py)
+DLQ_MAX_RECEIVES = 3
+LINK_SECRET_NAME = "fileshare/link-signing-key"  # noqa: S105 - a name, not a secret
+NOTIFICATION_ID = "uploads-to-queue"
+# Small, discoverable copies of the resource names for scripts and operators (the app reads env).
+SSM_PREFIX = "/fileshare/local"
+
+VENV_DIR = OPT_DIR / "localstack-venv"
+WHEEL_DIR = CACHE_DIR / "localstack-wheels"  # every wheel the venv needs, for offline re-installs
+STATE_FILE = RUN_DIR / "localstack.json"
+VOLUME_DIR = DATA_DIR / "localstack"
+FILESYSTEM_ROOT = VOLUME_DIR / "fs"  # LocalStack's host-mode root: state, cache, certificate, catalog
+
+
+def find_python313() -> Path:
+    """LocalStack 4.14 needs Python 3.13 (``warnings.deprecated``, PEP 695)."""
+    for candidate in sorted(glob.glob("/root/.pyenv/versions/3.13*/bin/python"), reverse=True):
+        if os.access(candidate, os.X_OK):
+            return Path(candidate)
+    on_path = shutil.which("python3.13")
+    if on_path:
+        check = proc.run([on_path, "-c", "import sys; print(sys.version_info[:2] == (3, 13))"])
+        if check.stdout.strip() == "True":
+            return Path(on_path)
+    raise proc.StackError(
+        "LocalStack 4.14 needs Python 3.13: none found in /root/.pyenv/versions/3.13*/bin/python "
+        "or as python3.13 on PATH (install one, e.g. `pyenv install 3.13`)."
+    )
+
+
+class LocalStack(Service):
+    name: ClassVar[str] = "localstack"
+    port: ClassVar[int] = 4566
+    reuse_env: ClassVar[str] = "AWS_ENDPOINT_URL"
+    start_timeout_s: ClassVar[float] = 120.0
+
+    @property
+    def venv_python(self) -> Path:
+        return VENV_DIR / "bin" / "python"
+
+    def url(self) -> str:
+        return self.external_url or f"http://localhost:{self.port}"
+
+    # -- install -------------------------------------------------------------------------------
+
+    def installed_version(self) -> str | None:
+        if not self.venv_python.exists():
+            return None
+        try:
+            result = proc.run([self.venv_python, "-c",
+                               "import importlib.metadata as m; print(m.version('localstack-core'))"])
+        except proc.StackError:
+            return None
+        return result.stdout.strip() or None
+
+    def install(self) -> None:
+        if self.reused:
+            return
+        if self.installed_version() != LOCALSTACK_VERSION:
+            self._install_venv()
+        self._build_service_catalog()
+
+    def _install_venv(self) -> None:
+        python = find_python313()
+        if not self.venv_python.exists():
+            proc.run([python, "-m", "venv", VENV_DIR])
+        pip: list[str | os.PathLike[str]] = [self.venv_python, "-m", "pip"]
+        pip_env = {"PIP_CACHE_DIR": str(CACHE_DIR / "pip"), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+        offline: list[str | os.PathLike[str]] = [
+            *pip, "install", "--quiet", "--no-index", "--find-links", WHEEL_DIR, *REQUIREMENTS]
+        try:  # a re-install (e.g. after `make reset`) downloads nothing
+            proc.run(offline, env=pip_env)
+        except proc.StackError:
+            WHEEL_DIR.mkdir(parents=True, exist_ok=True)
+            proc.run([*pip, "wheel", "--quiet", "--wheel-dir", WHEEL_DIR, *REQUIREMENTS], env=pip_env)
+            proc.run(offline, env=pip_env)
+        if self.installed_version() != LOCALSTACK_VERSION:
+            raise proc.StackError(f"localstack-core {LOCALSTACK_VERSION} did not install into {VENV_DIR}")
+
+    def _build_service_catalog(self) -> None:
+        """Pre-build LocalStack's service catalog index, as its Docker image does at build time.
+
+        Without it the first request builds it (~5 s, every service spec loaded) and the process
+        stays at ~650 MB resident instead of ~300 MB.
+        """
+        static_libs = FILESYSTEM_ROOT / "usr" / "lib" / "localstack"
+        if any(static_libs.glob("service-catalog-*.dill")):
+            return
+        static_libs.mkdir(parents=True, exist_ok=True)
+        proc.run([self.venv_python, "-m", "localstack.aws.spec"], env=self._runtime_env(), cwd=VOLUME_DIR)
+
+    # -- run -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        VOLUME_DIR.mkdir(parents=True, exist_ok=True)
+        proc.spawn(self.name, [self.venv_python, "-m", "localstack.runtime.main"],
+                   env=self._runtime_env(), cwd=VOLUME_DIR)
+
+    def _runtime_env(self) -> dict[str, str]:
+        return {
+            # This machine has /.dockerenv, so LocalStack would think it runs in its own container
+            # and write to /var/lib/localstack and /tmp/localstack. Host mode keeps its files
+            # (state, certificate, service catalog) under
+            # FILESYSTEM_ROOT. Only S3's spool directory is fixed: /tmp/localstack-s3-storage.
+            "OVERRIDE_IN_DOCKER": "0",
+            "FILESYSTEM_ROOT": str(FILESYSTEM_ROOT),
+            "GATEWAY_LISTEN": f"127.0.0.1:{self.port}",
+            "LOCALSTACK_VOLUME_DIR": str(VOLUME_DIR),
+            "LOCALSTACK_HOST": f"localhost:{self.port}",
+            # Default queue URLs use *.localhost.localstack.cloud, which needs public DNS.
+            "SQS_ENDPOINT_STRATEGY": "path",
+            "DNS_ADDRESS": "0",
+            "SKIP_SSL_CERT_DOWNLOAD": "1",
+            "DISABLE_EVENTS": "1",
+            "SERVICES": ",".join(SERVICES),
+            "PYTHONPATH": "",
+        }
+
+    def health(self) -> dict[str, Any] | None:
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(f"{self.url()}/_localstack/health", timeout=2) as response:  # noqa: S310
+                body: dict[str, Any] = json.load(response)
+                return body
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+
+    def healthy(self) -> bool:
+        body = self.health()
+        if not body:
+            return False
+        states = body.get("services", {})
+        return all(states.get(service) in ("available", "running") for service in SERVICES)
+
+    # -- provision -----------------------------------------------------------------------------
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for this LocalStack (path-style S3, test credentials)."""
+        return aws_client(service, self.url())
+
+    def provision(self) -> None:
+        from fileshare.config import settings
+
+        config = settings()
+        wiring = wire_upload_bucket(self.client("s3"), self.client("sqs"), config.upload_bucket,
+                                    queue_name=QUEUE_NAME, dlq_name=DLQ_NAME)
+        self.client("ses").verify_email_identity(EmailAddress=config.email_sender)
+        secret_arn = self._ensure_link_secret()
+
+        ssm = self.client("ssm")
+        for key, value in (("upload-bucket", config.upload_bucket), ("upload-queue-url", wiring["queue_url"]),
+                           ("link-secret-arn", secret_arn)):
+            ssm.put_parameter(Name=f"{SSM_PREFIX}/{key}", Value=value, Type="String", Overwrite=True)
+
+        state = {**wiring, "bucket": config.upload_bucket, "link_secret_arn": secret_arn,
+                 "email_sender": config.email_sender, "endpoint": self.url()}
+        STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
+        STATE_FILE.write_text(json.dumps(state, indent=2) + "\n")
+
+    def _ensure_link_secret(self) -> str:
+        """Create the link-signing key once; never read or log its value here."""
+        sm = self.client("secretsmanager")
+        try:
+            arn: str = sm.describe_secret(SecretId=LINK_SECRET_NAME)["ARN"]
+            return arn
+        except sm.exceptions.ResourceNotFoundException:
+            pass
+        created = sm.create_secret(Name=LINK_SECRET_NAME,
+                                   Description="HMAC key for Fileshare public link tokens",
+                                   SecretString=secrets.token_urlsafe(48))  # 48 random bytes
+        arn = created["ARN"]
+        return arn
+
+    # -- env -----------------------------------------------------------------------------------
+
+    def state(self) -> dict[str, str]:
+        try:
+            loaded: dict[str, str] = json.loads(STATE_FILE.read_text())
+            return loaded
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    def env(self) -> dict[str, str]:
+        """Endpoint, region and credentials, plus what provision() created (from localstack.json)."""
+        state = self.state()
+        env = {
+            "AWS_ENDPOINT_URL": self.url(),
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "UPLOAD_BUCKET": state.get("bucket", "fileshare-uploads"),
+            "EMAIL_SENDER": state.get("email_sender", "no-reply@fileshare.local"),
+        }
+        for key, name in (("queue_url", "UPLOAD_QUEUE_URL"), ("dlq_url", "UPLOAD_DLQ_URL"),
+                          ("link_secret_arn", "LINK_SECRET_ARN")):
+            if state.get(key):
+                env[name] = state[key]
+        return env
+
+
+def wire_upload_bucket(s3: Any, sqs: Any, bucket: str, *, queue_name: str, dlq_name: str) -> dict[str, str]:
+    """Idempotently: the bucket (private, encrypted, CORS for the web origin), the upload queue with
+    its DLQ, and ObjectCreated notifications for ``u/`` keys only to that queue.
+
+    Used by provision() for the real bucket and by the stack tests for a bucket and queue of their own
+    (a running event-source poller would consume the real queue's records).
+    """
+    ensure_bucket(s3, bucket)
+    dlq_url = ensure_queue(sqs, dlq_name, {"MessageRetentionPeriod": str(14 * 24 * 3600)})
+    dlq_arn = queue_arn(sqs, dlq_url)
+    queue_url = ensure_queue(sqs, queue_name, {
+        "VisibilityTimeout": str(QUEUE_VISIBILITY_S),
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
+                                     "maxReceiveCount": str(DLQ_MAX_RECEIVES)}),
+    })
+    main_arn = queue_arn(sqs, queue_url)
+    sqs.set_queue_attributes(QueueUrl=queue_url,
+                             Attributes={"Policy": json.dumps(s3_send_policy(main_arn, bucket))})
+    ensure_notification(s3, bucket, main_arn)
+    return {"queue_url": queue_url, "queue_arn": main_arn, "dlq_url": dlq_url, "dlq_arn": dlq_arn}
+
+
+def ensure_bucket(s3: Any, bucket: str) -> None:
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except s3.exceptions.ClientError:
+        s3.create_bucket(Bucket=bucket)  # us-east-1: no LocationConstraint
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{
+        "AllowedOrigins": list(WEB_ORIGINS),
+        "AllowedMethods": ["GET", "PUT", "POST", "HEAD"],
+        "AllowedHeaders": ["*"],
+        "ExposeHeaders": ["ETag"],
+        "MaxAgeSeconds": 3000,
+    }]})
+
+
+def ensure_queue(sqs: Any, name: str, attributes: dict[str, str]) -> str:
+    try:
+        url: str = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except sqs.exceptions.QueueDoesNotExist:
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+    return url
+
+
+def upload_notification(queue_arn_: str) -> list[dict[str, Any]]:
+    """The bucket's notification rules: originals under ``u/`` only, never derived objects."""
+    return [{
+        "Id": NOTIFICATION_ID,
+        "QueueArn": queue_arn_,
+        "Events": ["s3:ObjectCreated:*"],
+        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": UPLOAD_PREFIX}]}},
+    }]
+
+
+def ensure_notification(s3: Any, bucket: str, queue_arn_: str) -> None:
+    wanted = upload_notification(queue_arn_)
+    current = s3.get_bucket_notification_configuration(Bucket=bucket).get("QueueConfigurations", [])
+    if same_notifications(current, wanted):
+        return  # re-putting it would send another s3:TestEvent to the queue
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"QueueConfigurations": wanted})
+
+
+def aws_client(service: str, endpoint: str) -> Any:
+    """A client from its own session: the stack manager checks services from several threads, and
+    boto3's default session is not thread-safe."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        service, endpoint_url=endpoint, region_name=REGION,
+        aws_access_key_id="test", aws_secret_access_key="test",  # noqa: S106 - LocalStack's dummies
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"}),
+    )
+
+
+def queue_arn(sqs: Any, url: str) -> str:
+    arn: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return arn
+
+
+def s3_send_policy(queue_arn_: str, bucket: str) -> dict[str, Any]:
+    """Let S3 (only for this bucket, only this account) send to the queue."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "AllowS3UploadNotifications",
+            "Effect": "Allow",
+            "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn_,
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"},
+                "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
+            },
+        }],
+    }
+
+
+def same_notifications(current: list[dict[str, Any]], wanted: list[dict[str, Any]]) -> bool:
+    """Equal queue notification rules, ignoring order and the filter-rule name's case."""
+    def one(config: dict[str, Any]) -> dict[str, Any]:
+        rules = config.get("Filter", {}).get("Key", {}).get("FilterRules", [])
+        return {"id": config.get("Id"), "arn": config.get("QueueArn"),
+                "events": sorted(config.get("Events", [])),
+                "rules": sorted((r["Name"].lower(), r["Value"]) for r in rules)}
+
+    def key(configs: list[dict[str, Any]]) -> str:
+        return json.dumps(sorted((one(c) for c in configs), key=lambda c: str(c["id"])), sort_keys=True)
+    return key(current) == key(wanted)
