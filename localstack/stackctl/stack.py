@@ -119,7 +119,7 @@ def status_line(service: Service, how: str = "", seconds: float | None = None) -
         state = "down"
     else:
         state = "up" if service.healthy() else "UNHEALTHY"
-    parts = [f"{service.name:<11}", f"{state:<13}", f"{service.url():<52}"]
+    parts = [f"{service.name:<11}", f"{state:<13}", f"{service.url():<60}"]
     if pid is not None:
         parts.append(f"pid {pid:<7} rss {proc.tree_rss_mb(pid):>6.0f} MB")
     if how:

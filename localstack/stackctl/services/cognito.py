@@ -78,7 +78,8 @@ class Cognito(Service):
             + "\n")
 
     def env(self) -> dict[str, str]:
-        env = {self.reuse_env: self.url()}
+        # boto3 itself reads the service-id spelling; the project documents the short one.
+        env = {self.reuse_env: self.url(), "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER": self.url()}
         try:
             state = json.loads(STATE_FILE.read_text())
         except (FileNotFoundError, ValueError):
