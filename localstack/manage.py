@@ -11,8 +11,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "shared" / "python"))
 
-from stackctl import apt, proc, stack  # noqa: E402
-from stackctl.paths import DATA_DIR, LOG_DIR, RUN_DIR, STACK_ENV_FILE  # noqa: E402
+from stackctl import apt, proc, stack
+from stackctl.paths import DATA_DIR, LOG_DIR, RUN_DIR, STACK_ENV_FILE
 
 
 def main() -> int:

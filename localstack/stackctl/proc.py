@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -60,7 +61,7 @@ def spawn(
         full_env.update(env)
     with open(log, "ab") as out:
         out.write(f"\n--- {time.strftime('%Y-%m-%dT%H:%M:%S')} starting {name}\n".encode())
-        process = subprocess.Popen(  # noqa: S603 - argv is built by the stack manager itself
+        process = subprocess.Popen(
             [str(a) for a in argv],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -91,10 +92,8 @@ def stop(name: str, timeout_s: float = 20.0, first_signal: str = "SIGTERM") -> b
         if not _group_alive(pid):
             return True
         time.sleep(0.1)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     return True
 
 
@@ -174,7 +173,7 @@ def run(argv: Sequence[str | os.PathLike[str]], *, env: Mapping[str, str] | None
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [str(a) for a in argv], env=full_env, cwd=cwd, text=True,
         stdout=subprocess.PIPE if quiet else None, stderr=subprocess.STDOUT if quiet else None,
         check=False, user=user, group=user,

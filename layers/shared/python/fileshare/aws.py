@@ -23,4 +23,4 @@ def client(service: str) -> Any:
         connect_timeout=2,
         read_timeout=10,
     )
-    return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
+    return boto3.session.Session().client(service, config=config)
