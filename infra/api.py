@@ -1,0 +1,213 @@
+"""The REST API: one method per declared route (Lambda proxy), a Cognito authorizer on protected
+routes, stage throttling, JSON access logs, CORS for the web origin and, in prod, a WAF web ACL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aws_cdk import Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from infra import nag
+from infra.config import StageConfig
+from infra.declaration import Route
+
+API_STAGE = "v1"
+CORS_HEADERS = ["Content-Type", "Authorization", "X-Link-Password"]
+PUBLIC_ROUTE_REASON = (
+    "{method} {path} is declared public (auth=False in infra/declaration.py): it serves callers that "
+    "have no user-pool token yet (health/docs, register/login/refresh, public share links); it is "
+    "throttled at the stage and, in prod, behind WAF."
+)
+
+
+class Api(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        user_pool: cognito.IUserPool,
+        routes: Iterable[tuple[Route, lambda_.IFunction]],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.api_name = config.prefix
+        access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            log_group_name=f"/aws/apigateway/{config.prefix}/access",
+            retention=config.log_retention,
+            removal_policy=config.removal_policy,
+        )
+        self.api = apigw.RestApi(
+            self,
+            "RestApi",
+            rest_api_name=self.api_name,
+            description="Fileshare public API (v1)",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=True,
+            deploy_options=apigw.StageOptions(
+                stage_name=API_STAGE,
+                throttling_rate_limit=config.apiRateLimit,
+                throttling_burst_limit=config.apiBurstLimit,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,  # never log request/response bodies (tokens, passwords)
+                metrics_enabled=True,
+                tracing_enabled=True,
+            ),
+            default_cors_preflight_options=apigw.CorsOptions(
+                allow_origins=[config.webOrigin],
+                allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+                allow_headers=CORS_HEADERS,
+                max_age=None,
+            ),
+        )
+        # Errors produced by API Gateway itself (401 from the authorizer, 429 throttling) carry CORS too.
+        for response_type, name in (
+            (apigw.ResponseType.DEFAULT_4_XX, "Default4xx"),
+            (apigw.ResponseType.DEFAULT_5_XX, "Default5xx"),
+        ):
+            self.api.add_gateway_response(
+                name,
+                type=response_type,
+                response_headers={"Access-Control-Allow-Origin": f"'{config.webOrigin}'"},
+            )
+        self.validator = self.api.add_request_validator(
+            "Params",
+            request_validator_name="params",
+            validate_request_parameters=True,
+            validate_request_body=True,
+        )
+        routes = list(routes)
+        self.authorizer = (
+            apigw.CognitoUserPoolsAuthorizer(
+                self, "Authorizer", cognito_user_pools=[user_pool], authorizer_name=f"{config.prefix}-users"
+            )
+            if any(route.auth for route, _ in routes)
+            else None
+        )
+        self.methods: list[tuple[Route, apigw.Method]] = []
+        for route, function in routes:
+            resource = self.api.root.resource_for_path(route.path)
+            integration = apigw.LambdaIntegration(function, allow_test_invoke=False)
+            if route.auth:
+                method = resource.add_method(
+                    route.method,
+                    integration,
+                    authorizer=self.authorizer,
+                    authorization_type=apigw.AuthorizationType.COGNITO,
+                    request_validator=self.validator,
+                )
+            else:
+                method = resource.add_method(route.method, integration, request_validator=self.validator)
+                for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+                    nag.ack(
+                        method,
+                        rule,
+                        PUBLIC_ROUTE_REASON.format(method=route.method, path=route.path),
+                    )
+            self.methods.append((route, method))
+        self._ack_preflight(self.api.root)
+        nag.ack(
+            self.api,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+            "The account-level API Gateway logging role must carry this AWS-managed service-role policy; "
+            "it only lets API Gateway write its own logs.",
+        )
+        stack = Stack.of(self)
+        # The form WAF expects: arn:<partition>:apigateway:<region>::/restapis/<id>/stages/<stage>
+        api_path = f"/restapis/{self.api.rest_api_id}/stages/{API_STAGE}"
+        self.stage_arn = f"arn:{stack.partition}:apigateway:{stack.region}::{api_path}"
+        if config.waf:
+            self._build_waf(config)
+        else:
+            nag.ack(
+                self.api.deployment_stage,
+                "AwsSolutions-APIG3",
+                f"{config.stage}: WAF is attached in prod only (cost); dev is throttled at the stage.",
+            )
+
+    def _ack_preflight(self, resource: apigw.IResource) -> None:
+        """CORS preflight (OPTIONS) must answer without credentials: browsers send none."""
+        options = resource.node.try_find_child("OPTIONS")
+        if options is not None:
+            for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+                nag.ack(
+                    options,
+                    rule,
+                    "CORS preflight (OPTIONS, mock integration) is unauthenticated by the "
+                    "CORS protocol; it returns headers only.",
+                )
+        for child in resource.node.children:
+            if isinstance(child, apigw.Resource):
+                self._ack_preflight(child)
+
+    def _build_waf(self, config: StageConfig) -> None:
+        def managed(name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
+            return wafv2.CfnWebACL.RuleProperty(
+                name=name,
+                priority=priority,
+                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                        vendor_name="AWS", name=name
+                    )
+                ),
+                visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
+                    cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+                ),
+            )
+
+        rate_limit = wafv2.CfnWebACL.RuleProperty(
+            name="RateLimitPerIp",
+            priority=0,
+            action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+            statement=wafv2.CfnWebACL.StatementProperty(
+                rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                    limit=config.wafRateLimitPer5Min, aggregate_key_type="IP"
+                )
+            ),
+            visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True, metric_name="RateLimitPerIp", sampled_requests_enabled=True
+            ),
+        )
+        self.web_acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            name=f"{config.prefix}-api",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True,
+                metric_name=f"{config.prefix}-api",
+                sampled_requests_enabled=True,
+            ),
+            rules=[
+                rate_limit,
+                managed("AWSManagedRulesAmazonIpReputationList", 1),
+                managed("AWSManagedRulesCommonRuleSet", 2),
+                managed("AWSManagedRulesKnownBadInputsRuleSet", 3),
+            ],
+        )
+        association = wafv2.CfnWebACLAssociation(
+            self, "WebAclAssociation", resource_arn=self.stage_arn, web_acl_arn=self.web_acl.attr_arn
+        )
+        association.node.add_dependency(self.api.deployment_stage)

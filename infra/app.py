@@ -1,0 +1,50 @@
+"""Builds the CDK app: one stack per selected stage, cdk-nag registered, from infra.declaration."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App
+
+from infra import config as cfg
+from infra import nag
+from infra.declaration import FUNCTIONS, FUNCTIONS_DIR, Function
+from infra.stack import FileshareStack
+
+
+def stack_name(stage: str) -> str:
+    return f"Fileshare-{stage}"
+
+
+def build_app(
+    *,
+    context: dict[str, Any] | None = None,
+    outdir: str | None = None,
+    functions: Sequence[Function] = FUNCTIONS,
+    code_root: Path = FUNCTIONS_DIR,
+) -> App:
+    """The whole app; ``context`` adds to cdk.json's (tests pass ``fileshare:bundle=false``)."""
+    app = App(context=_with_cdk_json(context or {}), outdir=outdir)
+    for stage in cfg.selected_stages(app):
+        FileshareStack(
+            app,
+            stack_name(stage),
+            stack_name=stack_name(stage),
+            config=cfg.stage_config(app, stage),
+            functions=functions,
+            bundle=cfg.bundling_enabled(app),
+            code_root=code_root,
+        )
+    if cfg.nag_enabled(app):
+        nag.add_checks(app)
+    return app
+
+
+def _with_cdk_json(context: dict[str, Any]) -> dict[str, Any]:
+    """cdk.json's context, so tests and scripts see what the CLI sees (the CLI's own values win)."""
+    cdk_json = Path(__file__).resolve().parent.parent / "cdk.json"
+    base = json.loads(cdk_json.read_text()).get("context", {})
+    return {**base, **context}

@@ -1,0 +1,127 @@
+"""Lambda code and layers, bundled on this machine without Docker.
+
+The dependency layer is ``pip install --target`` for the Lambda platform (arm64, CPython 3.13,
+manylinux wheels only), cached under ``.local/cache/lambda-layers/<hash>`` so it is built once per
+requirements.txt; CDK then stages that folder. With ``-c fileshare:bundle=false`` (the tests) no pip
+runs: the layer holds requirements.txt only, which keeps synthesis fast and offline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import cast
+
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import aws_lambda as lambda_
+
+from infra.declaration import REPO_ROOT
+
+REQUIREMENTS = REPO_ROOT / "requirements.txt"
+SHARED_LAYER_DIR = REPO_ROOT / "layers" / "shared"
+CACHE_DIR = REPO_ROOT / ".local" / "cache"
+LAYER_CACHE = CACHE_DIR / "lambda-layers"
+PIP_CACHE = CACHE_DIR / "pip-lambda"
+
+# Lambda python3.13 runs on Amazon Linux 2023 (glibc 2.34). pip does not expand an explicit
+# --platform to older manylinux tags, so every glibc level wheels are published for is listed.
+PIP_PLATFORMS = ("manylinux_2_34_aarch64", "manylinux_2_28_aarch64", "manylinux2014_aarch64")
+PYTHON_VERSION = "3.13"
+ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/.mypy_cache", "tests"]
+
+
+def requirements_hash(requirements: Path = REQUIREMENTS) -> str:
+    digest = hashlib.sha256(requirements.read_bytes())
+    digest.update(f"{PYTHON_VERSION}|{'|'.join(PIP_PLATFORMS)}".encode())
+    return digest.hexdigest()[:16]
+
+
+def build_dependency_layer(requirements: Path = REQUIREMENTS) -> Path:
+    """Build (once) and return the cached folder whose ``python/`` holds the Lambda wheels."""
+    target = LAYER_CACHE / f"deps-{requirements_hash(requirements)}"
+    if (target / ".complete").exists():
+        return target
+    staging = target.with_name(target.name + ".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "python").mkdir(parents=True)
+    PIP_CACHE.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--requirement",
+        str(requirements),
+        "--target",
+        str(staging / "python"),
+        "--implementation",
+        "cp",
+        "--python-version",
+        PYTHON_VERSION,
+        "--only-binary=:all:",
+        "--no-compile",
+        "--cache-dir",
+        str(PIP_CACHE),
+    ]
+    for platform in PIP_PLATFORMS:
+        command += ["--platform", platform]
+    print(f"bundling dependency layer from {requirements.name} (pip, {PIP_PLATFORMS[0]})", file=sys.stderr)
+    subprocess.run(command, check=True)  # noqa: S603 - fixed argv, no shell
+    for cache_dir in (staging / "python").rglob("__pycache__"):
+        shutil.rmtree(cache_dir, ignore_errors=True)
+    (staging / ".complete").write_text(requirements_hash(requirements))
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target
+
+
+@jsii.implements(ILocalBundling)
+class _DependencyLayerBundling:
+    """Copies the cached pip build into CDK's bundling output folder (no Docker)."""
+
+    def __init__(self, requirements: Path, real: bool) -> None:
+        self._requirements = requirements
+        self._real = real
+
+    def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
+        out = Path(output_dir)
+        if self._real:
+            source = build_dependency_layer(self._requirements)
+            shutil.copytree(source / "python", out / "python", dirs_exist_ok=True)
+        else:
+            (out / "python").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(self._requirements, out / "python" / "requirements.txt")
+        return True
+
+
+def dependency_layer_code(*, real: bool, requirements: Path = REQUIREMENTS) -> lambda_.Code:
+    """The third-party dependency layer; ``real=False`` skips pip (fast synth for tests)."""
+    mode = "pip" if real else "unbundled"
+    return lambda_.Code.from_asset(
+        str(requirements.parent),
+        asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=f"{mode}-{requirements_hash(requirements)}",
+        bundling=BundlingOptions(
+            image=DockerImage.from_registry("unused-local-bundling-only"),
+            # jsii calls try_bundle(output_dir, options) positionally; the Python protocol spells the
+            # options out as keywords, hence the cast.
+            local=cast(ILocalBundling, _DependencyLayerBundling(requirements, real)),
+        ),
+    )
+
+
+def shared_layer_code() -> lambda_.Code:
+    """The domain package: ``layers/shared`` already has the Lambda layer layout (``python/``)."""
+    return lambda_.Code.from_asset(str(SHARED_LAYER_DIR), exclude=ASSET_EXCLUDES)
+
+
+def function_code(code_dir: Path) -> lambda_.Code:
+    if not code_dir.is_dir():
+        raise FileNotFoundError(f"function code folder {code_dir} does not exist (see infra/declaration.py)")
+    return lambda_.Code.from_asset(str(code_dir), exclude=ASSET_EXCLUDES)

@@ -1,0 +1,1 @@
+"""Code of the project's own CloudFormation custom resources (deployed as Lambda functions)."""

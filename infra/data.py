@@ -1,0 +1,397 @@
+"""Data stores: Aurora PostgreSQL Serverless v2 behind RDS Proxy, ElastiCache Serverless (Valkey),
+an OpenSearch domain in the VPC and MSK Serverless with its topics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import CustomResource, Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticache as elasticache
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_msk as msk
+from aws_cdk import aws_opensearchservice as opensearch
+from aws_cdk import aws_rds as rds
+from constructs import Construct
+
+from infra import nag
+from infra.config import StageConfig
+from infra.declaration import REPO_ROOT
+from infra.network import Network
+
+DATABASE_NAME = "fileshare"
+DATABASE_USER = "fileshare_admin"
+TOPICS_HANDLER_DIR = REPO_ROOT / "infra" / "custom_resources" / "kafka_topics"
+
+
+class Data(Construct):
+    """The stateful stores; exposes endpoints, ARNs and security groups for the functions' wiring."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        network: Network,
+        topics: Sequence[tuple[str, int]],
+        dependency_layer: lambda_.ILayerVersion,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        self._network = network
+        self._build_database()
+        self._build_cache()
+        self._build_search()
+        self._build_kafka(topics, dependency_layer)
+
+    # --- Aurora PostgreSQL Serverless v2 + RDS Proxy -------------------------------------------------
+    def _build_database(self) -> None:
+        config, network = self._config, self._network
+        readers = [
+            rds.ClusterInstance.serverless_v2(f"reader{i}", scale_with_writer=True)
+            for i in range(1, config.auroraReaders + 1)
+        ]
+        self.cluster = rds.DatabaseCluster(
+            self,
+            "Aurora",
+            cluster_identifier=config.prefix,
+            engine=rds.DatabaseClusterEngine.aurora_postgres(
+                version=rds.AuroraPostgresEngineVersion.VER_16_6
+            ),
+            writer=rds.ClusterInstance.serverless_v2("writer", enable_performance_insights=True),
+            readers=readers,
+            serverless_v2_min_capacity=config.auroraMinAcu,
+            serverless_v2_max_capacity=config.auroraMaxAcu,
+            credentials=rds.Credentials.from_generated_secret(
+                DATABASE_USER, secret_name=f"{config.prefix}/database"
+            ),
+            default_database_name=DATABASE_NAME,
+            vpc=network.vpc,
+            vpc_subnets=network.subnets,
+            security_groups=[network.database_sg],
+            storage_encrypted=True,
+            iam_authentication=True,
+            deletion_protection=config.retainData,
+            backup=rds.BackupProps(retention=Duration.days(config.backupRetentionDays)),
+            cloudwatch_logs_exports=["postgresql"],
+            removal_policy=RemovalPolicy.SNAPSHOT if config.retainData else RemovalPolicy.DESTROY,
+        )
+        # The export's log group, created here with retention (instead of CDK's Lambda-backed LogRetention).
+        aurora_logs = logs.LogGroup(
+            self,
+            "AuroraLogs",
+            log_group_name=f"/aws/rds/cluster/{config.prefix}/postgresql",
+            retention=config.log_retention,
+            removal_policy=config.removal_policy,
+        )
+        self.cluster.node.add_dependency(aurora_logs)
+        if not config.retainData:
+            nag.ack(
+                self.cluster,
+                "AwsSolutions-RDS10",
+                f"{config.stage}: deletion protection is off so the stage can be torn down; prod has it on.",
+            )
+        assert self.cluster.secret is not None
+        self.database_secret = self.cluster.secret
+        rotation_sg = network.function_sg(self, "RotationSg", "secret rotation")
+        network.allow(rotation_sg, network.database_sg, 5432, "Aurora")
+        self.rotation = self.cluster.add_rotation_single_user(
+            automatically_after=Duration.days(30), security_group=rotation_sg, vpc_subnets=network.subnets
+        )
+        self.proxy = self.cluster.add_proxy(
+            "Proxy",
+            db_proxy_name=config.prefix,
+            secrets=[self.database_secret],
+            vpc=network.vpc,
+            vpc_subnets=network.subnets,
+            security_groups=[network.proxy_sg],
+            require_tls=True,
+            iam_auth=False,
+            idle_client_timeout=Duration.minutes(30),
+        )
+        self.database_url = f"postgresql://{self.proxy.endpoint}:5432/{DATABASE_NAME}?sslmode=require"
+        nag.ack(
+            self.cluster,
+            "AwsSolutions-RDS11",
+            "The cluster is reachable only through RDS Proxy from the database security group; "
+            "a non-default port adds no protection and the proxy always listens on 5432.",
+        )
+
+    # --- ElastiCache Serverless (Valkey, TLS always on) ----------------------------------------------
+    def _build_cache(self) -> None:
+        config, network = self._config, self._network
+        self.cache = elasticache.CfnServerlessCache(
+            self,
+            "Cache",
+            serverless_cache_name=config.prefix,
+            engine="valkey",
+            major_engine_version="8",
+            description="Fileshare metadata cache and idempotency store",
+            security_group_ids=[network.cache_sg.security_group_id],
+            subnet_ids=network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnet_ids,
+            cache_usage_limits=elasticache.CfnServerlessCache.CacheUsageLimitsProperty(
+                data_storage=elasticache.CfnServerlessCache.DataStorageProperty(
+                    maximum=config.cacheMaxGb, unit="GB"
+                ),
+                ecpu_per_second=elasticache.CfnServerlessCache.ECPUPerSecondProperty(
+                    maximum=config.cacheMaxEcpuPerSecond
+                ),
+            ),
+            snapshot_retention_limit=config.backupRetentionDays if config.retainData else 0,
+        )
+        self.cache.apply_removal_policy(config.removal_policy)
+        # ElastiCache Serverless only accepts TLS connections: rediss://
+        self.redis_url = f"rediss://{self.cache.attr_endpoint_address}:{self.cache.attr_endpoint_port}"
+
+    # --- OpenSearch domain in the VPC ----------------------------------------------------------------
+    def _build_search(self) -> None:
+        config, network = self._config, self._network
+        stack = Stack.of(self)
+        domain_name = config.prefix
+        log_groups = {
+            kind: logs.LogGroup(
+                self,
+                f"Search{kind}Logs",
+                log_group_name=f"/aws/opensearch/{domain_name}/{kind.lower()}",
+                retention=config.log_retention,
+                removal_policy=config.removal_policy,
+            )
+            for kind in ("App", "SlowSearch", "SlowIndex")
+        }
+        # Written by the service; created here (not by CDK's Lambda-backed helper) and scoped to these groups.
+        logs.CfnResourcePolicy(
+            self,
+            "SearchLogsPolicy",
+            policy_name=f"{domain_name}-opensearch-logs",
+            policy_document=stack.to_json_string(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "es.amazonaws.com"},
+                            "Action": ["logs:PutLogEvents", "logs:CreateLogStream"],
+                            "Resource": [group.log_group_arn for group in log_groups.values()],
+                            "Condition": {"StringEquals": {"aws:SourceAccount": stack.account}},
+                        }
+                    ],
+                }
+            ),
+        )
+        multi_az = config.searchDataNodes > 1
+        self.search_domain = opensearch.Domain(
+            self,
+            "Search",
+            domain_name=domain_name,
+            version=opensearch.EngineVersion.OPENSEARCH_2_19,
+            vpc=network.vpc,
+            vpc_subnets=[ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, one_per_az=True)]
+            if multi_az
+            else [ec2.SubnetSelection(subnets=[network.vpc.isolated_subnets[0]])],
+            security_groups=[network.search_sg],
+            capacity=opensearch.CapacityConfig(
+                data_nodes=config.searchDataNodes,
+                data_node_instance_type=config.searchInstanceType,
+                master_nodes=config.searchMasterNodes or None,
+                master_node_instance_type=config.searchInstanceType if config.searchMasterNodes else None,
+                multi_az_with_standby_enabled=False,
+            ),
+            zone_awareness=opensearch.ZoneAwarenessConfig(enabled=multi_az, availability_zone_count=2)
+            if multi_az
+            else opensearch.ZoneAwarenessConfig(enabled=False),
+            ebs=opensearch.EbsOptions(
+                volume_size=config.searchVolumeGb, volume_type=ec2.EbsDeviceVolumeType.GP3
+            ),
+            encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True),
+            node_to_node_encryption=True,
+            enforce_https=True,
+            tls_security_policy=opensearch.TLSSecurityPolicy.TLS_1_2,
+            logging=opensearch.LoggingOptions(
+                app_log_enabled=True,
+                app_log_group=log_groups["App"],
+                slow_search_log_enabled=True,
+                slow_search_log_group=log_groups["SlowSearch"],
+                slow_index_log_enabled=True,
+                slow_index_log_group=log_groups["SlowIndex"],
+            ),
+            suppress_logs_resource_policy=True,
+            removal_policy=config.removal_policy,
+        )
+        # IAM access: the domain trusts signed requests from this account's principals, and only the
+        # roles whose identity policy grants es:ESHttp* on this domain (the functions using SEARCH) get in.
+        domain_arn = stack.format_arn(service="es", resource="domain", resource_name=domain_name)
+        cfn_domain = self.search_domain.node.default_child
+        assert isinstance(cfn_domain, opensearch.CfnDomain)
+        cfn_domain.access_policies = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:{stack.partition}:iam::{stack.account}:root"},
+                    "Action": [
+                        "es:ESHttpGet",
+                        "es:ESHttpHead",
+                        "es:ESHttpPost",
+                        "es:ESHttpPut",
+                        "es:ESHttpDelete",
+                    ],
+                    "Resource": f"{domain_arn}/*",
+                }
+            ],
+        }
+        self.search_domain_arn = domain_arn
+        nag.ack(
+            self.search_domain,
+            "AwsSolutions-OS3",
+            "VPC-only domain: IP-based conditions cannot be used with VPC access; access is IAM-signed "
+            "and limited by the search security group to the functions that use search.",
+        )
+        self.opensearch_url = f"https://{self.search_domain.domain_endpoint}"
+        if not config.searchMasterNodes:
+            nag.ack(
+                self.search_domain,
+                "AwsSolutions-OS4",
+                f"{config.stage}: a single small data node; dedicated masters are used in prod.",
+            )
+        if not multi_az:
+            nag.ack(
+                self.search_domain,
+                "AwsSolutions-OS7",
+                f"{config.stage}: one node in one AZ to keep the stage cheap; prod uses zone awareness.",
+            )
+
+    # --- MSK Serverless + topics ---------------------------------------------------------------------
+    def _build_kafka(
+        self, topics: Sequence[tuple[str, int]], dependency_layer: lambda_.ILayerVersion
+    ) -> None:
+        config, network = self._config, self._network
+        stack = Stack.of(self)
+        self.kafka_cluster_name = config.prefix
+        self.kafka = msk.CfnServerlessCluster(
+            self,
+            "Kafka",
+            cluster_name=self.kafka_cluster_name,
+            client_authentication=msk.CfnServerlessCluster.ClientAuthenticationProperty(
+                sasl=msk.CfnServerlessCluster.SaslProperty(
+                    iam=msk.CfnServerlessCluster.IamProperty(enabled=True)
+                )
+            ),
+            vpc_configs=[
+                msk.CfnServerlessCluster.VpcConfigProperty(
+                    subnet_ids=network.vpc.select_subnets(
+                        subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
+                    ).subnet_ids,
+                    security_groups=[network.kafka_sg.security_group_id],
+                )
+            ],
+        )
+        self.kafka_cluster_arn = self.kafka.attr_arn
+        # Topic and group ARNs: arn:...:topic/<cluster name>/<cluster uuid>/<topic>
+        cluster_uuid = Fn.select(2, Fn.split("/", self.kafka_cluster_arn))
+        self._kafka_arn_prefix = f"arn:{stack.partition}:kafka:{stack.region}:{stack.account}"
+        self._kafka_cluster_uuid = cluster_uuid
+
+        sg = network.function_sg(self, "TopicsSg", "kafka topics custom resource")
+        network.allow(sg, network.kafka_sg, 9098, "MSK")
+        log_group = logs.LogGroup(
+            self, "TopicsLogs", retention=config.log_retention, removal_policy=RemovalPolicy.DESTROY
+        )
+        role = iam.Role(
+            self,
+            "TopicsRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Creates the Kafka topics on MSK Serverless",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
+            )
+        )
+        add_vpc_access(role)
+        ack_vpc_access(role)
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["kafka:GetBootstrapBrokers"], resources=[self.kafka_cluster_arn])
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
+                resources=[self.kafka_cluster_arn],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["kafka-cluster:CreateTopic", "kafka-cluster:DescribeTopic"],
+                resources=[self.topic_arn(name) for name, _ in topics],
+            )
+        )
+        handler = lambda_.Function(
+            self,
+            "TopicsFunction",
+            function_name=f"{config.prefix}-kafka-topics",
+            description="CloudFormation custom resource: creates the Kafka topics",
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="handler.lambda_handler",
+            code=lambda_.Code.from_asset(str(TOPICS_HANDLER_DIR), exclude=["**/__pycache__"]),
+            layers=[dependency_layer],
+            timeout=Duration.minutes(2),
+            memory_size=256,
+            role=role,
+            log_group=log_group,
+            vpc=network.vpc,
+            vpc_subnets=network.subnets,
+            security_groups=[sg],
+        )
+        handler.node.add_dependency(role)
+        nag.ack_runtime(handler)
+        self.topics_resource = CustomResource(
+            self,
+            "Topics",
+            service_token=handler.function_arn,
+            resource_type="Custom::KafkaTopics",
+            properties={
+                "ClusterArn": self.kafka_cluster_arn,
+                "Topics": [{"Name": name, "Partitions": str(partitions)} for name, partitions in topics],
+            },
+        )
+        self.topics_resource.node.add_dependency(network.vpc)
+        for endpoint in network.interface_endpoints.values():
+            self.topics_resource.node.add_dependency(endpoint)
+        self.kafka_bootstrap_servers = self.topics_resource.get_att_string("BootstrapServers")
+
+    def topic_arn(self, topic: str) -> str:
+        return f"{self._kafka_arn_prefix}:topic/{self.kafka_cluster_name}/{self._kafka_cluster_uuid}/{topic}"
+
+    def group_arn(self, group: str) -> str:
+        return f"{self._kafka_arn_prefix}:group/{self.kafka_cluster_name}/{self._kafka_cluster_uuid}/{group}"
+
+
+def ack_vpc_access(role: iam.Role) -> None:
+    nag.ack(
+        role.node.find_child("DefaultPolicy"),
+        "AwsSolutions-IAM5[Resource::*]",
+        "Only the EC2 network-interface actions Lambda needs in a VPC use '*': they have no "
+        "resource-level permissions (same as AWSLambdaVPCAccessExecutionRole).",
+    )
+
+
+def add_vpc_access(role: iam.Role) -> None:
+    """What AWSLambdaVPCAccessExecutionRole grants, inline: ENI management has no resource-level scope."""
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=[
+                "ec2:CreateNetworkInterface",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeVpcs",
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            resources=["*"],
+        )
+    )

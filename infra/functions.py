@@ -1,0 +1,422 @@
+"""The Lambda functions, generated from ``infra.declaration``: one least-privilege role, log group
+and (when it reaches a data store) security group per function, plus its triggers.
+
+``Uses`` -> environment variables (names from ``fileshare/config.py``) + IAM statements + network
+rules is all in :class:`Functions`; the API routes are wired by ``infra.api``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as targets
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import bundling, nag
+from infra.config import METRICS_NAMESPACE, StageConfig
+from infra.data import Data, add_vpc_access
+from infra.declaration import EVENTS_TOPIC, Function, KafkaTrigger, ScheduleTrigger, SqsTrigger, Uses
+from infra.network import Network
+from infra.storage import DERIVED_PREFIX, UPLOAD_PREFIX, Storage
+
+VPC_USES = frozenset({Uses.DATABASE, Uses.CACHE, Uses.SEARCH, Uses.EVENTS_PUBLISH})
+OBJECT_PREFIXES = (UPLOAD_PREFIX, DERIVED_PREFIX)
+BUCKET_ACTIONS = {
+    Uses.BUCKET_READ: ("s3:GetObject",),
+    Uses.BUCKET_WRITE: ("s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"),
+    Uses.BUCKET_DELETE: ("s3:DeleteObject",),
+}
+SCHEDULE_RETRIES = 2
+KAFKA_RETRIES = 3
+
+
+def needs_vpc(fn: Function) -> bool:
+    """In the VPC only when it talks to a VPC data store or consumes Kafka."""
+    return bool(fn.uses & VPC_USES) or any(isinstance(t, KafkaTrigger) for t in fn.triggers)
+
+
+def schedule_rate(spec: Function, trigger: ScheduleTrigger) -> Duration:
+    """EventBridge Scheduler rates are whole minutes; refuse anything else rather than round it."""
+    if trigger.every_seconds < 60 or trigger.every_seconds % 60:
+        raise ValueError(
+            f"{spec.name}: ScheduleTrigger.every_seconds={trigger.every_seconds} must be a whole number of "
+            "minutes for EventBridge Scheduler (use local_every_seconds for a faster local cadence)"
+        )
+    return Duration.minutes(trigger.every_seconds // 60)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What the functions need from Cognito and the link secret (built by the stack)."""
+
+    user_pool: cognito.IUserPool
+    user_pool_client: cognito.IUserPoolClient
+    link_secret: secretsmanager.ISecret
+
+
+@dataclass
+class BuiltFunction:
+    spec: Function
+    function: lambda_.Function
+    role: iam.Role
+    log_group: logs.LogGroup
+    failure_queue: sqs.Queue | None
+
+
+class Functions(Construct):
+    """Every function in the declaration; ``self.built[name]`` exposes its resources."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        functions: Sequence[Function],
+        code_root: Path,
+        layers: Sequence[lambda_.ILayerVersion],
+        network: Network,
+        data: Data,
+        storage: Storage,
+        identity: Identity,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        self._network = network
+        self._data = data
+        self._storage = storage
+        self._identity = identity
+        self._layers = list(layers)
+        self.built: dict[str, BuiltFunction] = {}
+        for spec in functions:
+            self.built[spec.name] = self._build(spec, code_root / spec.name)
+
+    # --- one function ----------------------------------------------------------------------------------
+    def _build(self, spec: Function, code_dir: Path) -> BuiltFunction:
+        config = self._config
+        scope = Construct(self, spec.name)
+        log_group = logs.LogGroup(
+            scope,
+            "Logs",
+            log_group_name=f"/aws/lambda/{config.prefix}-{spec.name}",
+            retention=config.log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        role = iam.Role(
+            scope,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Least-privilege execution role of {config.prefix}-{spec.name}",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
+            )
+        )
+        environment = self._base_environment(spec)
+        security_group: ec2.SecurityGroup | None = None
+        if needs_vpc(spec):
+            security_group = self._network.function_sg(scope, "Sg", spec.name)
+            add_vpc_access(role)
+        for use in sorted(spec.uses, key=lambda u: u.value):
+            environment.update(self._grant(use, spec, role, security_group))
+        environment.update(dict(spec.environment))
+
+        function = lambda_.Function(
+            scope,
+            "Function",
+            function_name=f"{config.prefix}-{spec.name}",
+            description=spec.description,
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=spec.handler,
+            code=bundling.function_code(code_dir),
+            layers=self._layers,
+            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_s),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            role=role,
+            environment=environment,
+            vpc=self._network.vpc if security_group else None,
+            vpc_subnets=self._network.subnets if security_group else None,
+            security_groups=[security_group] if security_group else None,
+        )
+        nag.ack_runtime(function)
+        failure_queue = self._triggers(spec, scope, function, role)
+        self._ack_role(role, spec)
+        return BuiltFunction(spec, function, role, log_group, failure_queue)
+
+    def _base_environment(self, spec: Function) -> dict[str, str]:
+        config = self._config
+        return {
+            "FILESHARE_STAGE": config.stage,
+            "POWERTOOLS_SERVICE_NAME": spec.name,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+            "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+            "WEB_ORIGIN": config.webOrigin,
+            "PUBLIC_BASE_URL": config.publicBaseUrl,
+        }
+
+    # --- Uses -> env + IAM + network ------------------------------------------------------------------
+    def _grant(
+        self, use: Uses, spec: Function, role: iam.Role, sg: ec2.SecurityGroup | None
+    ) -> dict[str, str]:
+        data, network, storage, identity = self._data, self._network, self._storage, self._identity
+        stack = Stack.of(self)
+        if use is Uses.DATABASE:
+            assert sg is not None
+            network.allow(sg, network.proxy_sg, 5432, "RDS Proxy")
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                    resources=[data.database_secret.secret_arn],
+                )
+            )
+            return {"DATABASE_URL": data.database_url, "DATABASE_SECRET_ARN": data.database_secret.secret_arn}
+        if use is Uses.CACHE:
+            assert sg is not None
+            network.allow(sg, network.cache_sg, 6379, "ElastiCache (primary)")
+            network.allow(sg, network.cache_sg, 6380, "ElastiCache (reader)")
+            return {"REDIS_URL": data.redis_url}
+        if use is Uses.SEARCH:
+            assert sg is not None
+            network.allow(sg, network.search_sg, 443, "OpenSearch")
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=[
+                        "es:ESHttpGet",
+                        "es:ESHttpHead",
+                        "es:ESHttpPost",
+                        "es:ESHttpPut",
+                        "es:ESHttpDelete",
+                    ],
+                    resources=[data.search_domain_arn, f"{data.search_domain_arn}/*"],
+                )
+            )
+            return {"OPENSEARCH_URL": data.opensearch_url, "OPENSEARCH_AUTH": "sigv4"}
+        if use is Uses.EVENTS_PUBLISH:
+            assert sg is not None
+            network.allow(sg, network.kafka_sg, 9098, "MSK (IAM)")
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
+                    resources=[data.kafka_cluster_arn],
+                )
+            )
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"],
+                    resources=[data.topic_arn(EVENTS_TOPIC)],
+                )
+            )
+            return {
+                "KAFKA_BOOTSTRAP_SERVERS": data.kafka_bootstrap_servers,
+                "KAFKA_SECURITY": "iam",
+                "EVENTS_TOPIC": EVENTS_TOPIC,
+            }
+        if use in BUCKET_ACTIONS:
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=list(BUCKET_ACTIONS[use]),
+                    resources=[f"{storage.bucket_arn}/{prefix}*" for prefix in OBJECT_PREFIXES],
+                )
+            )
+            return {"UPLOAD_BUCKET": storage.bucket_name}
+        if use is Uses.USER_POOL:
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["cognito-idp:AdminGetUser", "cognito-idp:ListUsers"],
+                    resources=[identity.user_pool.user_pool_arn],
+                )
+            )
+            return {
+                "USER_POOL_ID": identity.user_pool.user_pool_id,
+                "USER_POOL_CLIENT_ID": identity.user_pool_client.user_pool_client_id,
+            }
+        if use is Uses.EMAIL:
+            domain = self._config.emailSender.rsplit("@", 1)[-1]
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["ses:SendEmail", "ses:SendRawEmail"],
+                    resources=[stack.format_arn(service="ses", resource="identity", resource_name=domain)],
+                    conditions={"StringEquals": {"ses:FromAddress": self._config.emailSender}},
+                )
+            )
+            return {"EMAIL_SENDER": self._config.emailSender}
+        if use is Uses.LINK_SECRET:
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["secretsmanager:GetSecretValue"], resources=[identity.link_secret.secret_arn]
+                )
+            )
+            return {"LINK_SECRET_ARN": identity.link_secret.secret_arn}
+        raise ValueError(f"{spec.name}: no grant for {use!r}")
+
+    # --- triggers --------------------------------------------------------------------------------------
+    def _triggers(
+        self, spec: Function, scope: Construct, function: lambda_.Function, role: iam.Role
+    ) -> sqs.Queue | None:
+        """SQS (redrive DLQ on the queue), Kafka (on-failure queue) and schedules (DLQ + on-failure)."""
+        config, data = self._config, self._data
+        failure_queue: sqs.Queue | None = None
+        if any(isinstance(t, (KafkaTrigger, ScheduleTrigger)) for t in spec.triggers):
+            failure_queue = sqs.Queue(
+                scope,
+                "Failures",
+                queue_name=f"{config.prefix}-{spec.name}-failures",
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+                retention_period=Duration.days(14),
+            )
+            nag.ack(
+                failure_queue,
+                "AwsSolutions-SQS3",
+                "This queue is itself the on-failure destination (dead letters) of the function's triggers.",
+            )
+        for index, trigger in enumerate(spec.triggers):
+            if isinstance(trigger, SqsTrigger):
+                queue = self._storage.queues[trigger.queue].queue
+                function.add_event_source(
+                    sources.SqsEventSource(
+                        queue,
+                        batch_size=trigger.batch_size,
+                        max_batching_window=Duration.seconds(trigger.max_batching_window_s)
+                        if trigger.max_batching_window_s
+                        else None,
+                        report_batch_item_failures=True,
+                    )
+                )
+            elif isinstance(trigger, KafkaTrigger):
+                assert failure_queue is not None
+                role.add_to_policy(
+                    iam.PolicyStatement(
+                        actions=[
+                            "kafka-cluster:Connect",
+                            "kafka-cluster:DescribeCluster",
+                            "kafka-cluster:DescribeClusterDynamicConfiguration",
+                        ],
+                        resources=[data.kafka_cluster_arn],
+                    )
+                )
+                role.add_to_policy(
+                    iam.PolicyStatement(
+                        actions=["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"],
+                        resources=[data.topic_arn(trigger.topic)],
+                    )
+                )
+                role.add_to_policy(
+                    iam.PolicyStatement(
+                        actions=["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"],
+                        resources=[data.group_arn(trigger.consumer_group)],
+                    )
+                )
+                function.add_event_source(
+                    sources.ManagedKafkaEventSource(
+                        cluster_arn=data.kafka_cluster_arn,
+                        topic=trigger.topic,
+                        consumer_group_id=trigger.consumer_group,
+                        batch_size=trigger.batch_size,
+                        starting_position=lambda_.StartingPosition(trigger.starting_position),
+                        on_failure=sources.SqsDlq(failure_queue),
+                        report_batch_item_failures=True,
+                        retry_attempts=KAFKA_RETRIES,
+                        provisioned_poller_config=sources.ProvisionedPollerConfig(
+                            minimum_pollers=1, maximum_pollers=2
+                        ),
+                    )
+                )
+                # CDK attaches AWSLambdaMSKExecutionRole (kafka:Describe*/GetBootstrapBrokers and ENI
+                # actions on "*"); replace it with the same actions scoped to this cluster.
+                cfn_role = role.node.default_child
+                assert isinstance(cfn_role, iam.CfnRole)
+                cfn_role.managed_policy_arns = None
+                role.add_to_policy(
+                    iam.PolicyStatement(
+                        actions=[
+                            "kafka:DescribeCluster",
+                            "kafka:DescribeClusterV2",
+                            "kafka:GetBootstrapBrokers",
+                        ],
+                        resources=[data.kafka_cluster_arn],
+                    )
+                )
+            elif isinstance(trigger, ScheduleTrigger):
+                assert failure_queue is not None
+                function.configure_async_invoke(
+                    on_failure=destinations.SqsDestination(failure_queue), retry_attempts=SCHEDULE_RETRIES
+                )
+                schedule_role = iam.Role(
+                    scope,
+                    f"Schedule{index}Role",
+                    assumed_by=iam.ServicePrincipal(
+                        "scheduler.amazonaws.com",
+                        conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+                    ),
+                    description=f"EventBridge Scheduler: invoke {config.prefix}-{spec.name}",
+                )
+                scheduler.Schedule(
+                    scope,
+                    f"Schedule{index}",
+                    schedule_name=f"{config.prefix}-{spec.name}-{index}",
+                    description=f"{spec.name} every {trigger.every_seconds}s",
+                    schedule=scheduler.ScheduleExpression.rate(schedule_rate(spec, trigger)),
+                    target=targets.LambdaInvoke(
+                        function,
+                        role=schedule_role,
+                        dead_letter_queue=failure_queue,
+                        retry_attempts=SCHEDULE_RETRIES,
+                        max_event_age=Duration.hours(1),
+                    ),
+                )
+                nag.ack(
+                    schedule_role.node.find_child("DefaultPolicy"),
+                    f"AwsSolutions-IAM5[Resource::{nag.resolved(function.function_arn, self)}:*]",
+                    "CDK's grantInvoke adds the function's qualified ARNs (<arn>:*, versions/aliases) next "
+                    "to the function ARN; the role can invoke this one function only.",
+                )
+        return failure_queue
+
+    # --- cdk-nag acknowledgments on the role -----------------------------------------------------------
+    def _ack_role(self, role: iam.Role, spec: Function) -> None:
+        policy = role.node.try_find_child("DefaultPolicy")
+        if policy is None:
+            return
+        nag.ack(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Only actions without resource-level permissions use '*': X-Ray PutTraceSegments/"
+            "PutTelemetryRecords (active tracing) and, in the VPC, the ENI actions Lambda needs.",
+        )
+        if Uses.SEARCH in spec.uses:
+            nag.ack(
+                policy,
+                f"AwsSolutions-IAM5[Resource::{nag.resolved(self._data.search_domain_arn, self)}/*]",
+                "es:ESHttp* on the paths (indices, documents) of this one domain; index names are "
+                "managed by the application (aliases), so the path is a wildcard under the domain.",
+            )
+        bucket_uses = [u for u in spec.uses if u in BUCKET_ACTIONS]
+        if bucket_uses:
+            for prefix in OBJECT_PREFIXES:
+                nag.ack(
+                    policy,
+                    f"AwsSolutions-IAM5[Resource::{nag.resolved(self._storage.bucket_arn, self)}/{prefix}*]",
+                    f"Object actions are scoped to the {prefix} prefix; keys are server-chosen per owner and "
+                    "file (u/<owner>/<file_id>/...), unknowable at deploy time.",
+                )

@@ -1,0 +1,83 @@
+"""Cognito user pool (+ app client for the API's own /auth routes) and the link-signing secret."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from infra import nag
+from infra.config import StageConfig
+
+
+class Identity(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+        super().__init__(scope, construct_id)
+        threat_protection = config.is_prod
+        self.user_pool = cognito.UserPool(
+            self,
+            "Users",
+            user_pool_name=config.prefix,
+            self_sign_up_enabled=True,
+            sign_in_aliases=cognito.SignInAliases(email=True),
+            auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            password_policy=cognito.PasswordPolicy(
+                min_length=12,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_digits=True,
+                require_symbols=True,
+                temp_password_validity=Duration.days(3),
+            ),
+            mfa=cognito.Mfa.OPTIONAL,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            feature_plan=cognito.FeaturePlan.PLUS if threat_protection else cognito.FeaturePlan.ESSENTIALS,
+            standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION
+            if threat_protection
+            else None,
+            deletion_protection=config.retainData,
+            removal_policy=config.removal_policy,
+        )
+        self.client = self.user_pool.add_client(
+            "ApiClient",
+            user_pool_client_name=f"{config.prefix}-api",
+            auth_flows=cognito.AuthFlow(user_password=True, user_srp=True),
+            generate_secret=False,
+            prevent_user_existence_errors=True,
+            id_token_validity=Duration.hours(1),
+            access_token_validity=Duration.hours(1),
+            refresh_token_validity=Duration.days(30),
+        )
+        nag.ack(
+            self.user_pool,
+            "AwsSolutions-COG2",
+            "MFA is optional (TOTP) so that users can register through POST /auth/register without a "
+            "second device; enforcing MFA is a product decision tracked separately.",
+        )
+        if not threat_protection:
+            for rule in ("AwsSolutions-COG3", "AwsSolutions-COG8"):
+                nag.ack(
+                    self.user_pool,
+                    rule,
+                    f"{config.stage}: threat protection needs the Plus feature plan (cost); prod uses Plus "
+                    "with full-function threat protection.",
+                )
+
+        self.link_secret = secretsmanager.Secret(
+            self,
+            "LinkSecret",
+            secret_name=f"{config.prefix}/link-signing",
+            description="HMAC key for public share-link tokens",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+            removal_policy=config.removal_policy,
+        )
+        nag.ack(
+            self.link_secret,
+            "AwsSolutions-SMG4",
+            "HMAC key for share-link tokens (not a credential); automatic rotation would invalidate every "
+            "outstanding link, so it is rotated by a runbook that keeps the previous key valid.",
+        )

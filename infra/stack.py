@@ -1,0 +1,125 @@
+"""One Fileshare stack per stage: composes the constructs and wires them; builds nothing itself."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from aws_cdk import CfnOutput, Duration, Stack, Tags
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra import bundling
+from infra.api import Api
+from infra.config import SERVICE, StageConfig
+from infra.data import Data
+from infra.declaration import EVENTS_TOPIC, FUNCTIONS_DIR, Function, KafkaTrigger, SqsTrigger
+from infra.functions import Functions, Identity, needs_vpc
+from infra.identity import Identity as IdentityConstruct
+from infra.network import Network
+from infra.observability import Observability
+from infra.storage import Storage
+
+EVENTS_PARTITIONS = 6
+SQS_VISIBILITY_FACTOR = 6  # AWS guidance: queue visibility >= 6 x function timeout
+
+
+def sqs_queue_timeouts(functions: Sequence[Function]) -> list[tuple[str, Duration]]:
+    """Each SQS trigger's queue with a visibility timeout fitting its slowest consumer."""
+    timeouts: dict[str, int] = {}
+    for fn in functions:
+        for trigger in fn.triggers:
+            if isinstance(trigger, SqsTrigger):
+                timeouts[trigger.queue] = max(
+                    timeouts.get(trigger.queue, 30), fn.timeout_s * SQS_VISIBILITY_FACTOR
+                )
+    return [(queue, Duration.seconds(seconds)) for queue, seconds in sorted(timeouts.items())]
+
+
+def kafka_topics(functions: Sequence[Function]) -> list[tuple[str, int]]:
+    names = {EVENTS_TOPIC} | {t.topic for fn in functions for t in fn.triggers if isinstance(t, KafkaTrigger)}
+    return [(name, EVENTS_PARTITIONS) for name in sorted(names)]
+
+
+class FileshareStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        functions: Sequence[Function],
+        bundle: bool,
+        code_root: Path = FUNCTIONS_DIR,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, description=f"Fileshare ({config.stage})", **kwargs)  # type: ignore[arg-type]
+        untaggable = ["AWS::RDS::DBProxyTargetGroup"]  # CloudFormation rejects Tags there
+        Tags.of(self).add("service", SERVICE, exclude_resource_types=untaggable)
+        Tags.of(self).add("stage", config.stage, exclude_resource_types=untaggable)
+        self.config = config
+
+        dependency_layer = lambda_.LayerVersion(
+            self,
+            "DependencyLayer",
+            layer_version_name=f"{config.prefix}-dependencies",
+            description="Third-party packages from requirements.txt (pip, manylinux aarch64, cp313)",
+            code=bundling.dependency_layer_code(real=bundle),
+            compatible_runtimes=[lambda_.Runtime.PYTHON_3_13],
+            compatible_architectures=[lambda_.Architecture.ARM_64],
+        )
+        shared_layer = lambda_.LayerVersion(
+            self,
+            "SharedLayer",
+            layer_version_name=f"{config.prefix}-shared",
+            description="The fileshare domain package (layers/shared/python)",
+            code=bundling.shared_layer_code(),
+            compatible_runtimes=[lambda_.Runtime.PYTHON_3_13],
+            compatible_architectures=[lambda_.Architecture.ARM_64],
+        )
+        vpc_uses = {use for fn in functions if needs_vpc(fn) for use in fn.uses}
+        kafka = any(isinstance(t, KafkaTrigger) for fn in functions for t in fn.triggers)
+        self.network = Network(self, "Network", config=config, uses=vpc_uses, kafka=kafka)
+        self.data = Data(
+            self,
+            "Data",
+            config=config,
+            network=self.network,
+            topics=kafka_topics(functions),
+            dependency_layer=dependency_layer,
+        )
+        self.storage = Storage(self, "Storage", config=config, queues=sqs_queue_timeouts(functions))
+        self.identity = IdentityConstruct(self, "Identity", config=config)
+        self.functions = Functions(
+            self,
+            "Functions",
+            config=config,
+            functions=functions,
+            code_root=code_root,
+            layers=[dependency_layer, shared_layer],
+            network=self.network,
+            data=self.data,
+            storage=self.storage,
+            identity=Identity(self.identity.user_pool, self.identity.client, self.identity.link_secret),
+        )
+        self.api = Api(
+            self,
+            "Api",
+            config=config,
+            user_pool=self.identity.user_pool,
+            routes=[
+                (route, built.function)
+                for built in self.functions.built.values()
+                for route in built.spec.routes
+            ],
+        )
+        self.observability = Observability(self, "Observability", config=config, functions=functions)
+
+        CfnOutput(self, "ApiUrl", value=self.api.api.url, key="ApiUrl")
+        CfnOutput(self, "UserPoolId", value=self.identity.user_pool.user_pool_id, key="UserPoolId")
+        CfnOutput(
+            self, "UserPoolClientId", value=self.identity.client.user_pool_client_id, key="UserPoolClientId"
+        )
+        CfnOutput(self, "UploadBucket", value=self.storage.bucket_name, key="UploadBucket")
+        CfnOutput(self, "OnCallTopic", value=self.observability.topic.topic_arn, key="OnCallTopic")
+        CfnOutput(self, "Dashboard", value=config.prefix, key="Dashboard")

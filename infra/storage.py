@@ -1,0 +1,165 @@
+"""The upload bucket and the queues fed by it: S3 ObjectCreated (under ``u/``) -> SQS (+ DLQ).
+
+The bucket's notification configuration is set on the bucket itself (no Lambda-backed custom
+resource); the queue policy is written against the bucket's known name, so there is no cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import nag
+from infra.config import StageConfig
+from infra.declaration import UPLOAD_QUEUE
+
+UPLOAD_PREFIX = "u/"  # originals: u/<owner>/<file_id>/<name>
+DERIVED_PREFIX = "t/"  # thumbnails; outside u/ so they never retrigger processing
+MAX_RECEIVE_COUNT = 5
+
+
+class QueueWithDlq(Construct):
+    """A consumer queue with SSE, TLS-only policy and a redrive DLQ (14 days retention)."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, name: str, visibility_timeout: Duration
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dlq = sqs.Queue(
+            self,
+            "Dlq",
+            queue_name=f"{name}-dlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        nag.ack(
+            self.dlq,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the queue next to it.",
+        )
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            queue_name=name,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=visibility_timeout,
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=MAX_RECEIVE_COUNT),
+        )
+
+
+class Storage(Construct):
+    """Upload bucket (+ its access-log bucket) and one queue per SQS trigger in the declaration."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        queues: Iterable[tuple[str, Duration]],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.queues: dict[str, QueueWithDlq] = {
+            logical: QueueWithDlq(
+                self, f"Queue-{logical}", name=f"{config.prefix}-{logical}", visibility_timeout=timeout
+            )
+            for logical, timeout in queues
+        }
+
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(max(config.logRetentionDays, 30)))],
+            removal_policy=config.removal_policy,
+        )
+        nag.ack(
+            self.access_logs,
+            "AwsSolutions-S1",
+            "This is the server access log bucket of the upload bucket; logging it into itself would loop.",
+        )
+
+        self.bucket_name = f"{config.prefix}-uploads-{stack.account}-{stack.region}"
+        self.bucket = s3.Bucket(
+            self,
+            "Uploads",
+            bucket_name=self.bucket_name,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=False,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="uploads/",
+            cors=[
+                s3.CorsRule(
+                    allowed_origins=[config.webOrigin],
+                    allowed_methods=[
+                        s3.HttpMethods.POST,
+                        s3.HttpMethods.PUT,
+                        s3.HttpMethods.GET,
+                        s3.HttpMethods.HEAD,
+                    ],
+                    allowed_headers=["*"],
+                    exposed_headers=["ETag"],
+                    max_age=3000,
+                )
+            ],
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="abort-incomplete-multipart", abort_incomplete_multipart_upload_after=Duration.days(1)
+                ),
+            ],
+            removal_policy=RemovalPolicy.RETAIN if config.retainData else RemovalPolicy.DESTROY,
+        )
+        self.bucket_arn = stack.format_arn(service="s3", region="", account="", resource=self.bucket_name)
+
+        upload = self.queues.get(UPLOAD_QUEUE)
+        if upload is not None:
+            self._notify(upload.queue)
+
+    def _notify(self, queue: sqs.Queue) -> None:
+        """ObjectCreated under u/ -> ``queue``; the policy lets only this bucket in this account send."""
+        stack = Stack.of(self)
+        queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="S3ObjectCreated",
+                principals=[iam.ServicePrincipal("s3.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[queue.queue_arn],
+                conditions={
+                    "ArnLike": {"aws:SourceArn": self.bucket_arn},
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                },
+            )
+        )
+        cfn_bucket = self.bucket.node.default_child
+        assert isinstance(cfn_bucket, s3.CfnBucket)
+        cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            queue_configurations=[
+                s3.CfnBucket.QueueConfigurationProperty(
+                    event="s3:ObjectCreated:*",
+                    queue=queue.queue_arn,
+                    filter=s3.CfnBucket.NotificationFilterProperty(
+                        s3_key=s3.CfnBucket.S3KeyFilterProperty(
+                            rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=UPLOAD_PREFIX)]
+                        )
+                    ),
+                )
+            ]
+        )
+        policy = queue.node.find_child("Policy")  # S3 checks the destination's policy at bucket creation
+        cfn_bucket.node.add_dependency(policy)

@@ -1,0 +1,129 @@
+"""Synthesize the CDK app once per test session (no pip bundling, cdk-nag on).
+
+``assembly`` is the real app (infra.declaration, both stages); ``full_assembly`` is the dev stage built
+from a declaration that exercises every trigger kind and every ``Uses`` value, so the generated
+wiring is proven even for functions the real declaration does not have yet.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
+from infra.declaration import (
+    EVENTS_TOPIC,
+    UPLOAD_QUEUE,
+    Function,
+    KafkaTrigger,
+    Route,
+    ScheduleTrigger,
+    SqsTrigger,
+    Uses,
+)
+
+FULL_FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        name="meta",
+        description="public routes only",
+        routes=(Route("GET", "/health", auth=False),),
+        uses=frozenset({Uses.DATABASE, Uses.CACHE}),
+    ),
+    Function(
+        name="files",
+        description="every use",
+        routes=(
+            Route("POST", "/files"),
+            Route("GET", "/files/{file_id}"),
+            Route("GET", "/s/{token}", auth=False),
+        ),
+        uses=frozenset(Uses),
+    ),
+    Function(
+        name="auth",
+        description="no VPC store",
+        routes=(Route("POST", "/auth/login", auth=False),),
+        uses=frozenset({Uses.USER_POOL}),
+    ),
+    Function(
+        name="processor",
+        description="sqs",
+        timeout_s=60,
+        triggers=(SqsTrigger(UPLOAD_QUEUE, batch_size=5, max_batching_window_s=2),),
+        uses=frozenset(
+            {Uses.BUCKET_READ, Uses.BUCKET_WRITE, Uses.DATABASE, Uses.SEARCH, Uses.EVENTS_PUBLISH}
+        ),
+    ),
+    Function(
+        name="notifier",
+        description="kafka",
+        triggers=(KafkaTrigger(EVENTS_TOPIC, "notifier", batch_size=50),),
+        uses=frozenset({Uses.DATABASE, Uses.EMAIL}),
+    ),
+    Function(
+        name="deleter",
+        description="kafka",
+        triggers=(KafkaTrigger(EVENTS_TOPIC, "deleter"),),
+        uses=frozenset({Uses.DATABASE, Uses.BUCKET_DELETE, Uses.SEARCH, Uses.CACHE}),
+    ),
+    Function(
+        name="sweeper",
+        description="schedule",
+        triggers=(ScheduleTrigger(every_seconds=300, local_every_seconds=5),),
+        uses=frozenset({Uses.DATABASE, Uses.EVENTS_PUBLISH}),
+    ),
+)
+
+
+@dataclass
+class Assembly:
+    outdir: Path
+    templates: dict[str, dict[str, Any]]  # stack name -> template
+
+    def resources(self, stack: str, type_: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.templates[stack]["Resources"].items() if v["Type"] == type_}
+
+
+def synthesize(outdir: Path, **kwargs: Any) -> Assembly:
+    from infra.app import build_app
+
+    app = build_app(context={"fileshare:bundle": "false"}, outdir=str(outdir), **kwargs)
+    try:
+        app.synth()
+    except RuntimeError as error:  # cdk-nag (or another validation plugin) reported findings
+        report = outdir / "validation-report.json"
+        details = report.read_text() if report.exists() else ""
+        pytest.fail(f"synthesis failed validation: {error}\n{details[:20000]}")
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    templates = {
+        name: json.loads((outdir / artifact["properties"]["templateFile"]).read_text())
+        for name, artifact in manifest["artifacts"].items()
+        if artifact.get("type") == "aws:cloudformation:stack"
+    }
+    return Assembly(outdir, templates)
+
+
+@pytest.fixture(scope="session")
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
+    return synthesize(tmp_path_factory.mktemp("cdk-out"))
+
+
+@pytest.fixture(scope="session")
+def full_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
+    code_root = tmp_path_factory.mktemp("functions")
+    for fn in FULL_FUNCTIONS:
+        (code_root / fn.name).mkdir()
+        (code_root / fn.name / "handler.py").write_text(
+            "def lambda_handler(event, context):\n    return {}\n"
+        )
+    return synthesize(
+        tmp_path_factory.mktemp("cdk-out-full"),
+        functions=FULL_FUNCTIONS,
+        code_root=code_root,
+    )

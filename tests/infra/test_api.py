@@ -1,0 +1,72 @@
+"""The REST API generated from the declaration: methods, authorizer, throttling, logs, CORS, WAF."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import FULL_FUNCTIONS, Assembly
+from .helpers import STAGES, logical_id, resources, stack
+from .parity import template_routes
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_throttling_access_logs_and_tracing(assembly: Assembly, stage: str) -> None:
+    template = assembly.templates[stack(stage)]
+    (api_stage,) = resources(template, "AWS::ApiGateway::Stage").values()
+    props = api_stage["Properties"]
+    assert props["StageName"] == "v1"
+    assert props["TracingEnabled"] is True
+    assert props["AccessLogSetting"]["DestinationArn"]
+    (settings,) = props["MethodSettings"]
+    assert settings["ThrottlingRateLimit"] == (50 if stage == "dev" else 500)
+    assert settings["ThrottlingBurstLimit"] == (100 if stage == "dev" else 1000)
+    assert settings["LoggingLevel"] == "ERROR" and settings["DataTraceEnabled"] is False
+
+
+def test_waf_only_in_prod(assembly: Assembly) -> None:
+    assert not resources(assembly.templates[stack("dev")], "AWS::WAFv2::WebACL")
+    prod = assembly.templates[stack("prod")]
+    (acl,) = resources(prod, "AWS::WAFv2::WebACL").values()
+    names = {rule["Name"] for rule in acl["Properties"]["Rules"]}
+    assert {"RateLimitPerIp", "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"} <= names
+    (association,) = resources(prod, "AWS::WAFv2::WebACLAssociation").values()
+    arn = association["Properties"]["ResourceArn"]["Fn::Join"][1]
+    assert [p for p in arn if isinstance(p, str)] == ["arn:", ":apigateway:", "::/restapis/", "/stages/v1"]
+
+
+def test_authorizer_on_protected_routes_only(full_assembly: Assembly) -> None:
+    template = full_assembly.templates[stack("dev")]
+    (authorizer_lid,) = resources(template, "AWS::ApiGateway::Authorizer")
+    declared = {(r.method, r.path): r.auth for fn in FULL_FUNCTIONS for r in fn.routes}
+    routes = template_routes(template)
+    assert {(m, p) for m, p, _ in routes} == set(declared)
+    for (method, path, _fn), props in routes.items():
+        if declared[(method, path)]:
+            assert props["AuthorizationType"] == "COGNITO_USER_POOLS", (method, path)
+            assert logical_id(props["AuthorizerId"]) == authorizer_lid
+        else:
+            assert props["AuthorizationType"] == "NONE", (method, path)
+        assert props["Integration"]["Type"] == "AWS_PROXY"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_cors_preflight_and_gateway_errors_allow_only_the_web_origin(assembly: Assembly, stage: str) -> None:
+    template = assembly.templates[stack(stage)]
+    origin = "http://localhost:8080" if stage == "dev" else "https://fileshare.example.com"
+    options = [
+        m
+        for m in resources(template, "AWS::ApiGateway::Method").values()
+        if m["Properties"]["HttpMethod"] == "OPTIONS"
+    ]
+    assert options
+    for method in options:
+        (response,) = method["Properties"]["Integration"]["IntegrationResponses"]
+        assert (
+            response["ResponseParameters"]["method.response.header.Access-Control-Allow-Origin"]
+            == f"'{origin}'"
+        )
+    for response in resources(template, "AWS::ApiGateway::GatewayResponse").values():
+        assert (
+            response["Properties"]["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
+            == f"'{origin}'"
+        )
