@@ -10,9 +10,9 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from urllib.parse import quote
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -20,17 +20,22 @@ from fileshare.config import settings
 
 
 def database_url() -> str:
+    """The connection string: DATABASE_URL as is, plus credentials from Secrets Manager when
+    DATABASE_SECRET_ARN is set (in AWS DATABASE_URL names the RDS Proxy, without credentials)."""
     config = settings()
-    if config.database_url:
-        return config.database_url
     if config.database_secret_arn:
         from fileshare.aws import client  # boto3 only where the secret is needed
 
         secret = json.loads(client("secretsmanager").get_secret_value(
             SecretId=config.database_secret_arn)["SecretString"])
-        return (f"postgresql://{quote(secret['username'])}:{quote(secret['password'])}@"
-                f"{secret['host']}:{secret.get('port', 5432)}/{secret.get('dbname', 'fileshare')}"
-                "?sslmode=require")
+        base = config.database_url or (
+            f"postgresql://{secret['host']}:{secret.get('port', 5432)}/"
+            f"{secret.get('dbname', 'fileshare')}?sslmode=require")
+        params = conninfo_to_dict(base)
+        params.update(user=secret["username"], password=secret["password"])
+        return make_conninfo("", **params)
+    if config.database_url:
+        return config.database_url
     raise RuntimeError("set DATABASE_URL or DATABASE_SECRET_ARN")
 
 
