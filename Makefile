@@ -11,7 +11,7 @@ REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut 
 VENV_STAMP := $(VENV)/.installed-$(REQ_HASH)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: help venv up dev serve test test-unit test-integration down status logs reset lint bench
+.PHONY: help venv up dev test test-unit down status logs reset lint openapi bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^[^:]*:([a-z-]+):.*## /\1\t/; s/^([a-z-]+):.*## /\1\t/'
@@ -52,6 +52,9 @@ reset: venv ## stop everything and delete all local data and state (downloads ar
 lint: venv ## ruff and mypy
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m mypy .
+
+openapi: venv ## regenerate functions/meta/openapi.json from the API functions' code
+	PYTHONPATH=layers/shared/python:localstack:. $(PYTHON) -m infra.openapi
 
 bench: up ## measure latency, throughput and cold starts against the real local stack
 	$(PYTHON) tests/bench/run.py

@@ -11,7 +11,7 @@ environment variables, and the local runtime into environment variables pointing
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +21,7 @@ EVENTS_TOPIC = "fileshare.events"
 UPLOAD_QUEUE = "uploads"
 
 
-class Uses(str, Enum):
+class Uses(StrEnum):
     """Resources a function may touch; each maps to grants in CDK and env vars locally."""
 
     DATABASE = "database"
@@ -33,7 +33,7 @@ class Uses(str, Enum):
     BUCKET_DELETE = "bucket_delete"  # DeleteObject on u/* and t/*
     USER_POOL = "user_pool"
     EMAIL = "email"
-    LINK_SECRET = "link_secret"
+    LINK_SECRET = "link_secret"  # noqa: S105 - a resource name, not a secret
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,8 @@ class KafkaTrigger:
     consumer_group: str
     batch_size: int = 100
     starting_position: str = "TRIM_HORIZON"
+    max_retries: int = 3  # retries of a failing batch before it goes to on_failure_queue
+    on_failure_queue: str | None = None  # logical SQS queue name (on-failure destination), or drop
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,149 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("GET", "/docs", auth=False),
         ),
         uses=frozenset({Uses.DATABASE, Uses.CACHE}),
+    ),
+    Function(
+        name="auth",
+        description="Register, log in and refresh tokens through the Cognito user pool",
+        memory_mb=256,
+        routes=(
+            Route("POST", "/auth/register", auth=False),
+            Route("POST", "/auth/login", auth=False),
+            Route("POST", "/auth/refresh", auth=False),
+        ),
+        uses=frozenset({Uses.DATABASE, Uses.USER_POOL}),
+    ),
+    Function(
+        name="files",
+        description="Files API: presigned uploads (POST or multipart), list, read (cached), change, "
+                    "trash, presigned download; the caller's account and usage",
+        memory_mb=512,
+        routes=(
+            Route("POST", "/files"),
+            Route("GET", "/files"),
+            Route("GET", "/files/{file_id}"),
+            Route("PATCH", "/files/{file_id}"),
+            Route("DELETE", "/files/{file_id}"),
+            Route("POST", "/files/{file_id}/complete"),
+            Route("GET", "/files/{file_id}/download"),
+            Route("GET", "/me"),
+        ),
+        # BUCKET_WRITE: presigned POSTs and multipart uploads are signed with this function's role.
+        uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.EVENTS_PUBLISH, Uses.BUCKET_READ,
+                        Uses.BUCKET_WRITE}),
+    ),
+    Function(
+        name="search",
+        description="Search the caller's files by name, type, tag and date (OpenSearch, ACL-filtered)",
+        memory_mb=512,
+        routes=(Route("GET", "/search"),),
+        uses=frozenset({Uses.DATABASE, Uses.SEARCH, Uses.BUCKET_READ}),  # BUCKET_READ: thumbnail URLs
+    ),
+    Function(
+        name="processor",
+        description="Verifies uploaded objects (size, type, SHA-256), thumbnails images, marks files "
+                    "ready or rejected, indexes them for search and announces them",
+        memory_mb=1024,  # CPU scales with memory: hashing and thumbnailing are CPU-bound
+        timeout_s=60,  # <= the upload queue's visibility timeout (60 s)
+        triggers=(SqsTrigger(UPLOAD_QUEUE, batch_size=10),),
+        uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.SEARCH, Uses.EVENTS_PUBLISH, Uses.BUCKET_READ,
+                        Uses.BUCKET_WRITE, Uses.BUCKET_DELETE}),
+    ),
+    Function(
+        name="sharing",
+        description="Share files with users (viewers), files shared with me, public links "
+                    "(create, list, revoke); keeps the search ACL in step with every share change",
+        memory_mb=512,
+        routes=(
+            Route("POST", "/files/{file_id}/shares"),
+            Route("GET", "/files/{file_id}/shares"),
+            Route("DELETE", "/files/{file_id}/shares/{share_id}"),
+            Route("GET", "/shared-with-me"),
+            Route("POST", "/files/{file_id}/links"),
+            Route("GET", "/files/{file_id}/links"),
+            Route("DELETE", "/links/{link_id}"),
+        ),
+        # BUCKET_READ: thumbnail URLs in /shared-with-me; SEARCH: the readers ACL of shared files.
+        uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.SEARCH, Uses.EVENTS_PUBLISH, Uses.BUCKET_READ}),
+    ),
+    Function(
+        name="public_link",
+        description="Opens a public link (no login): password, expiry and download limit checks, then "
+                    "a redirect to a one-minute presigned download",
+        memory_mb=512,  # scrypt password checks are CPU-bound; CPU scales with memory
+        routes=(Route("GET", "/s/{token}", auth=False),),
+        # CACHE: wrong-password attempt counters in Redis.
+        uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.EVENTS_PUBLISH, Uses.BUCKET_READ}),
+    ),
+    Function(
+        name="outbox_relay",
+        description="Publishes outbox events the inline publish could not (in order per file)",
+        memory_mb=256,
+        timeout_s=60,
+        triggers=(ScheduleTrigger(every_seconds=60, local_every_seconds=5),),
+        uses=frozenset({Uses.DATABASE, Uses.EVENTS_PUBLISH}),
+    ),
+    Function(
+        name="notifier",
+        description="Notification service: events -> the recipient's in-app inbox and an SES email, "
+                    "once per event and recipient",
+        memory_mb=256,
+        timeout_s=60,
+        # LATEST: a first deployment does not mail users about the topic's history.
+        triggers=(KafkaTrigger(EVENTS_TOPIC, consumer_group="fileshare-notifier", batch_size=50,
+                               starting_position="LATEST"),),
+        uses=frozenset({Uses.DATABASE, Uses.EMAIL}),
+    ),
+    Function(
+        name="notifications",
+        description="The caller's in-app notifications: list (unread filter) and mark read",
+        memory_mb=256,
+        routes=(
+            Route("GET", "/notifications"),
+            Route("POST", "/notifications/{notification_id}/read"),
+        ),
+        uses=frozenset({Uses.DATABASE}),
+    ),
+    Function(
+        name="indexer",
+        description="Keeps search documents in step with PostgreSQL after renames, retags, trash, "
+                    "restore and share changes (re-reads the current row: idempotent, order-insensitive)",
+        memory_mb=256,
+        timeout_s=60,
+        triggers=(KafkaTrigger(EVENTS_TOPIC, consumer_group="fileshare-indexer", batch_size=100),),
+        uses=frozenset({Uses.DATABASE, Uses.SEARCH}),
+    ),
+    Function(
+        name="trash",
+        description="Trash API: list my trash, restore a file within the retention period, purge a "
+                    "trashed file for good (the deleter removes its objects)",
+        memory_mb=256,
+        routes=(
+            Route("GET", "/trash"),
+            Route("POST", "/files/{file_id}/restore"),
+            Route("DELETE", "/trash/{file_id}"),
+        ),
+        # SEARCH: a restored file is re-indexed at once; BUCKET_READ: thumbnail URLs in the list.
+        uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.SEARCH, Uses.EVENTS_PUBLISH, Uses.BUCKET_READ}),
+    ),
+    Function(
+        name="deleter",
+        description="Deletion service: on file.deleted / file.expired removes the file's objects, search "
+                    "document, cache entry, shares, links and row (idempotent, resumable)",
+        memory_mb=256,
+        timeout_s=60,
+        triggers=(KafkaTrigger(EVENTS_TOPIC, consumer_group="fileshare-deleter", batch_size=50),),
+        uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.SEARCH, Uses.BUCKET_DELETE}),
+    ),
+    Function(
+        name="sweeper",
+        description="Expiry sweeper: expired files and trash past retention go down the purge path; "
+                    "finishes purges that stalled",
+        memory_mb=256,
+        timeout_s=120,
+        triggers=(ScheduleTrigger(every_seconds=300, local_every_seconds=15),),
+        # The purge uses (CACHE, SEARCH, BUCKET_DELETE) finish stalled purges without a new event.
+        uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.SEARCH, Uses.EVENTS_PUBLISH, Uses.BUCKET_DELETE}),
     ),
 )
 

@@ -18,11 +18,11 @@ def empty_database() -> Iterator[str]:
     """A brand-new database on the local server, dropped afterwards."""
     base = psycopg.conninfo.conninfo_to_dict(os.environ["DATABASE_URL"])
     name = f"fileshare_test_{uuid.uuid4().hex[:10]}"
-    admin = psycopg.conninfo.make_conninfo(**{**base, "dbname": "postgres"})
+    admin = psycopg.conninfo.make_conninfo("", **{**base, "dbname": "postgres"})
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield psycopg.conninfo.make_conninfo(**{**base, "dbname": name})
+        yield psycopg.conninfo.make_conninfo("", **{**base, "dbname": name})
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -1,0 +1,34 @@
+"""Outbox relay (scheduled): publish the outbox rows the inline publish after a commit could not.
+
+Idempotent and safe to run concurrently: each file's rows are sent by one publisher at a time, in
+order, and marked published only after Kafka acknowledged them. Runs in rounds until the outbox is
+empty or the invocation is close to its timeout. Raises when Kafka is unreachable, so the failed
+run is visible (Lambda error metric, alarm); the rows wait for the next run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from fileshare import events
+from fileshare.observability import logger, metrics
+
+BATCH = 500
+RESERVE_MS = 3_000  # stop starting rounds this close to the timeout
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    published = 0
+    while context.get_remaining_time_in_millis() > RESERVE_MS:
+        sent = events.publish_pending(limit=BATCH)
+        published += sent
+        if sent < BATCH:
+            break
+    metrics.add_metric(name="OutboxRelayed", unit="Count", value=published)
+    if published:
+        logger.info("outbox relayed", extra={"published": published})
+    return {"published": published}

@@ -1,0 +1,34 @@
+"""Who may do what with a file, beyond "the owner": the one rule sharing and links both apply.
+
+- the owner may manage a file (share it, link it, list and revoke its shares and links) while it
+  is pending, ready, rejected or in the trash;
+- a viewer (a user the file is shared with) may read it while it is pending, ready or rejected; an
+  owner-only action by a viewer is ``403 owner_only`` (they can see the file, so its existence is
+  no secret to them);
+- anyone else gets ``404``, exactly as if the file did not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fileshare.db import shares as shares_db
+from fileshare.errors import Forbidden, NotFound
+
+OWNER_VISIBLE_STATUSES = frozenset({"pending", "ready", "rejected", "trashed"})
+VIEWER_VISIBLE_STATUSES = frozenset(shares_db.VIEWABLE_STATUSES)
+
+
+def is_viewer(conn: Any, row: dict[str, Any], user_id: str) -> bool:
+    """True when the file is shared with ``user_id`` and in a state a viewer may see."""
+    return (row["owner_id"] != user_id and row["status"] in VIEWER_VISIBLE_STATUSES
+            and shares_db.is_viewer(conn, row["file_id"], user_id))
+
+
+def require_owner(conn: Any, row: dict[str, Any] | None, user_id: str) -> dict[str, Any]:
+    """The file row if the caller owns it; 403 ``owner_only`` for a viewer; otherwise 404."""
+    if row is not None and row["owner_id"] == user_id and row["status"] in OWNER_VISIBLE_STATUSES:
+        return row
+    if row is not None and is_viewer(conn, row, user_id):
+        raise Forbidden("only the file's owner may do this", code="owner_only")
+    raise NotFound("file not found", code="file_not_found")

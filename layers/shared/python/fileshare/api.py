@@ -1,0 +1,122 @@
+"""What every API function shares: the resolver factory, error mapping, the caller, the entry point.
+
+Handlers stay thin: they declare routes on a ``Router``, read the caller with ``caller(router)``
+and raise ``DomainError``s; the handlers registered here turn every failure into
+``{"error": {"code", "message"}}`` with the right status, so no function builds error JSON itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import psycopg
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from psycopg_pool import PoolTimeout
+
+from fileshare import ratelimit
+from fileshare.config import settings
+from fileshare.errors import DomainError, RateLimited, Unauthorized
+from fileshare.observability import logger, metrics, tracer
+
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def error_response(status: int, code: str, message: str, *, details: list[dict[str, Any]] | None = None,
+                   headers: dict[str, str] | None = None) -> Response[str]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return Response(status_code=status, content_type="application/json",
+                    body=json.dumps({"error": error}), headers=headers)
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """loc/type/msg of each problem; never the input (it may hold a password)."""
+    return [{"loc": [str(p) for p in e.get("loc", ())], "type": e.get("type", ""), "msg": e.get("msg", "")}
+            for e in exc.errors()]
+
+
+def create_app(*routers: tuple[Router, str | None]) -> APIGatewayRestResolver:
+    """A REST (v1 payload) resolver with validation, CORS for the web origin and our error mapping."""
+    origin = settings().web_origin
+    extra = sorted({settings().public_base_url, origin.replace("localhost", "127.0.0.1")} - {origin})
+    app = APIGatewayRestResolver(
+        enable_validation=True,
+        cors=CORSConfig(allow_origin=origin, extra_origins=extra or None, max_age=600,
+                        allow_headers=["Authorization", "Content-Type", "X-Link-Password"]),
+    )
+
+    @app.exception_handler(DomainError)
+    def _domain(exc: DomainError) -> Response[str]:
+        if exc.status >= 500:
+            logger.warning("dependency failure", extra={"code": exc.code, "error": exc.message})
+        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
+        return error_response(exc.status, exc.code, exc.message, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response[str]:
+        details = _validation_details(exc)
+        if any(d["type"] == "json_invalid" for d in details):
+            return error_response(422, "invalid_json", "the request body is not valid JSON")
+        where = ", ".join(".".join(d["loc"]) for d in details[:5])
+        return error_response(422, "validation_failed", f"invalid request: {where}", details=details)
+
+    @app.not_found
+    def _no_route(exc: NotFoundError) -> Response[str]:
+        return error_response(404, "route_not_found", "no such route")
+
+    @app.exception_handler([psycopg.OperationalError, PoolTimeout])
+    def _database_down(exc: Exception) -> Response[str]:
+        logger.warning("database unavailable", extra={"error": repr(exc)})
+        return error_response(503, "database_unavailable", "the database is unavailable; try again",
+                              headers={"Retry-After": "1"})
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response[str]:
+        logger.exception("unhandled error")
+        metrics.add_metric(name="UnhandledErrors", unit="Count", value=1)
+        return error_response(500, "internal", "internal error")
+
+    app.use(middlewares=[ratelimit.middleware])  # per-user limit on every route with a caller
+    for router, prefix in routers:
+        app.include_router(router, prefix=prefix)
+    return app
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated user, from the Cognito authorizer's claims (the verified id token)."""
+
+    user_id: str
+    email: str
+
+
+def caller(router: Router | APIGatewayRestResolver) -> Caller:
+    """The caller of the current request; 401 if the authorizer gave no usable claims."""
+    event = cast(APIGatewayProxyEvent, router.current_event)
+    claims = event.request_context.authorizer.claims or {}
+    user_id, email = claims.get("sub"), claims.get("email")
+    if not user_id or not email:
+        raise Unauthorized("no authenticated user on this request")
+    return Caller(user_id=str(user_id), email=str(email).lower())
+
+
+def entry_point(app: APIGatewayRestResolver) -> LambdaHandler:
+    """The Lambda handler for ``app``, with Powertools' context, tracing and metrics decorators."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return lambda_handler

@@ -1,0 +1,35 @@
+"""Opaque pagination cursors: a position (JSON list) in URL-safe base64.
+
+A cursor only says where a page starts; every query is still filtered by the caller, so a forged
+cursor can skip around the caller's own data and nothing more. A malformed one is a 422.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from fileshare.errors import ValidationFailed
+
+MAX_CURSOR_CHARS = 512
+
+
+def encode(position: list[Any]) -> str:
+    raw = json.dumps(position, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode(cursor: str, *, length: int) -> list[Any]:
+    """The position in ``cursor``; it must be a JSON list of ``length`` scalars."""
+    try:
+        if len(cursor) > MAX_CURSOR_CHARS:
+            raise ValueError("too long")
+        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ValidationFailed("the cursor is not valid", code="invalid_cursor") from exc
+    if (not isinstance(position, list) or len(position) != length
+            or not all(isinstance(v, str | int | float) for v in position)):
+        raise ValidationFailed("the cursor is not valid", code="invalid_cursor")
+    return position

@@ -1,0 +1,33 @@
+"""SQL for the ``users`` table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import Connection
+
+Row = dict[str, Any]
+
+
+def ensure(conn: Connection[Any], user_id: str, email: str, quota_bytes: int) -> Row | None:
+    """The user's row, created on first sight. None if the email already belongs to another id."""
+    conn.execute(
+        "INSERT INTO users (user_id, email, quota_bytes) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+        (user_id, email, quota_bytes))
+    return get(conn, user_id)
+
+
+def get(conn: Connection[Any], user_id: str, *, for_update: bool = False) -> Row | None:
+    sql = "SELECT user_id, email, quota_bytes FROM users WHERE user_id = %s"
+    row: Row | None = conn.execute(sql + (" FOR UPDATE" if for_update else ""), (user_id,)).fetchone()
+    return row
+
+
+def usage(conn: Connection[Any], user_id: str) -> tuple[int, int]:
+    """(bytes stored, bytes reserved by pending uploads). Trashed files still occupy storage."""
+    row = conn.execute(
+        "SELECT coalesce(sum(size) FILTER (WHERE status IN ('ready', 'trashed', 'deleting')), 0) AS used,"
+        "       coalesce(sum(size) FILTER (WHERE status = 'pending'), 0) AS pending"
+        " FROM files WHERE owner_id = %s", (user_id,)).fetchone()
+    assert row is not None
+    return int(row["used"]), int(row["pending"])

@@ -1,0 +1,131 @@
+"""Purging files: the events that start a purge and the deletion consumer's steps.
+
+A purge starts in one transaction: the file moves to ``deleting`` and a ``file.deleted`` (purged
+from the trash on request, or at the end of the retention period) or ``file.expired`` event goes to
+the outbox. The deletion consumer (``functions/deleter``) then removes, in this order: the original
+and derived objects in S3, the search document, the cache entry, and last, in one transaction, the
+file's shares, links and row.
+
+Idempotency is natural, with no ``processed_events`` row: every step drives something towards
+"absent" and treats "already absent" as done (S3 DeleteObjects of a missing key succeeds, a missing
+search document is a 404 we ignore, the row delete is guarded by ``status = 'deleting'``). So a
+duplicate event repeats harmless no-ops, and a purge that crashed midway finishes when the event is
+redelivered: the row goes last, so as long as anything remains the row (and the retry) remains.
+Marking events as processed would not help here: the mark could only be written at the very end,
+which is exactly when the natural guards already make a replay a no-op. ``deleting`` is terminal,
+so an event can never destroy a file that was restored; a stale event for a file that is not
+``deleting`` is ignored.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from fileshare import cache, events
+from fileshare.aws import client as aws_client
+from fileshare.config import settings
+from fileshare.db import files as files_db
+from fileshare.db import trash as trash_db
+from fileshare.db.connection import transaction
+from fileshare.errors import DependencyUnavailable
+from fileshare.observability import logger, metrics
+from fileshare.processing import thumbnail_key
+
+PURGE_EVENTS = frozenset({events.EventType.FILE_DELETED, events.EventType.FILE_EXPIRED})
+SUPPORTED_VERSIONS = frozenset({1})
+
+
+class Reason(StrEnum):
+    """Why a file is purged (``data.reason`` of its deletion event)."""
+
+    PURGED = "purged"  # DELETE /trash/{id}
+    TRASH_RETENTION = "trash_retention"  # in the trash longer than the retention period
+    EXPIRED = "expired"  # its expires_at passed
+
+
+class Outcome(StrEnum):
+    PURGED = "purged"  # this run removed the row
+    ALREADY_GONE = "already_gone"  # a duplicate: the row was removed before (leftovers re-checked)
+    NOT_MARKED = "not_marked"  # the file is not ``deleting``: a stale or stray event, ignored
+
+
+class UnsupportedEventError(ValueError):
+    """A deletion event this code cannot read (unknown data version): it goes to the failure queue."""
+
+
+def deletion_event(row: dict[str, Any], event_type: events.EventType, reason: Reason) -> events.Event:
+    """The event announcing a purge; ``data`` names the file for notifications and its objects."""
+    data: dict[str, Any] = {"name": row["name"], "size": int(row["size"]), "reason": reason.value,
+                            "s3_key": row["s3_key"], "thumbnail_key": row.get("thumbnail_key")}
+    if row.get("expires_at") is not None:
+        data["expires_at"] = row["expires_at"]
+    return events.Event(type=event_type, file_id=row["file_id"], owner_id=row["owner_id"], data=data)
+
+
+def object_keys(file_id: UUID, owner_id: str, row: dict[str, Any] | None,
+                hinted_key: Any = None) -> list[str]:
+    """Every S3 key the file may occupy: the original (``u/<owner>/<file_id>/<name>``) and the
+    thumbnail the processor writes (``t/<owner>/<file_id>.webp``). Without the row (a replay after
+    the purge), the event's ``s3_key`` is used only if it lies under this file's own prefix."""
+    keys = [thumbnail_key(owner_id, file_id)]
+    if row is not None:
+        keys += [k for k in (row["s3_key"], row.get("thumbnail_key")) if k]
+    elif isinstance(hinted_key, str) and hinted_key.startswith(f"u/{owner_id}/{file_id}/"):
+        keys.append(hinted_key)
+    return sorted(set(keys))
+
+
+def handle_event(event: events.Event) -> Outcome | None:
+    """Purge the file a ``file.deleted``/``file.expired`` event names; None for other events."""
+    if event.type not in PURGE_EVENTS:
+        return None
+    if event.version not in SUPPORTED_VERSIONS:
+        raise UnsupportedEventError(f"{event.type} version {event.version} is not supported")
+    return purge(event.file_id, event.owner_id, hinted_key=event.data.get("s3_key"))
+
+
+def purge(file_id: UUID, owner_id: str, *, hinted_key: Any = None) -> Outcome:
+    """Remove everything of a ``deleting`` file, each step tolerant of being already done.
+    Raises (so the event is retried) when S3 or OpenSearch fail."""
+    with transaction() as conn:
+        row = files_db.get(conn, file_id)
+    if row is not None and row["status"] != "deleting":
+        logger.warning("deletion event for a file that is not being deleted; ignored",
+                       extra={"file_id": str(file_id), "status": row["status"]})
+        metrics.add_metric(name="DeletionEventsIgnored", unit="Count", value=1)
+        return Outcome.NOT_MARKED
+    owner = row["owner_id"] if row is not None else owner_id
+    _delete_objects(object_keys(file_id, owner, row, hinted_key))
+    _delete_search_document(file_id)
+    cache.invalidate_file(file_id)  # never raises; the TTL bounds a failed invalidation
+    with transaction() as conn:
+        removed = trash_db.delete_deleting(conn, file_id)
+    metrics.add_metric(name="FilesPurged" if removed else "PurgeReplays", unit="Count", value=1)
+    logger.info("file purged" if removed else "purge replayed: the row was already gone",
+                extra={"file_id": str(file_id)})
+    return Outcome.PURGED if removed else Outcome.ALREADY_GONE
+
+
+def _delete_objects(keys: list[str]) -> None:
+    """One DeleteObjects request; S3 reports a missing key as deleted, so a replay succeeds."""
+    response = aws_client("s3").delete_objects(
+        Bucket=settings().upload_bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+    errors = response.get("Errors") or []
+    if errors:
+        codes = sorted({str(e.get("Code")) for e in errors})
+        raise DependencyUnavailable(f"S3 did not delete {len(errors)} object(s): {codes}")
+
+
+def _delete_search_document(file_id: UUID) -> None:
+    if not settings().opensearch_url:
+        return
+    from opensearchpy.exceptions import NotFoundError
+
+    from fileshare.search_client import client
+
+    try:
+        client().delete(index=settings().search_alias, id=str(file_id))
+    except NotFoundError:  # never indexed (pending, rejected) or deleted by an earlier attempt
+        return

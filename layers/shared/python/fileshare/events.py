@@ -1,0 +1,265 @@
+"""Domain events: the versioned envelope, the transactional outbox and the Kafka publisher.
+
+A change and the event announcing it are written in one PostgreSQL transaction (``record``). After
+the commit the writer calls ``publish_now`` for a fast path; whatever that could not send (Kafka
+down, a timeout, another publisher busy with the same file) stays in the outbox and the scheduled
+relay (``publish_pending``) sends it. Publishing never raises into an upload or an API call.
+
+Ordering: consumers need one file's events in order, not a global order. Kafka keeps order per
+partition and the key (file_id) picks the partition, so every publisher sends *all* unpublished
+rows of a file, oldest first, while holding a per-file advisory lock: two publishers (the inline
+path and the relay, or two relays) never interleave one file's events or send a row twice; rows
+of other files are skipped, not waited for. Within a file, ``seq`` order is commit order because
+every transaction that writes a file's event first updates (and so locks) that file's row.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fileshare.config import settings
+from fileshare.observability import logger, metrics
+
+if TYPE_CHECKING:
+    from kafka import KafkaProducer
+    from psycopg import Connection
+
+ENVELOPE_VERSION = 1
+_LOCK_NAMESPACE = 0x4F42  # "OB": first key of the two-key advisory lock, per-file second key
+_BREAKER_OPEN_S = 15.0  # after a failed inline publish, leave events to the relay for this long
+
+
+class EventType(StrEnum):
+    FILE_READY = "file.ready"
+    FILE_REJECTED = "file.rejected"
+    FILE_UPDATED = "file.updated"
+    FILE_TRASHED = "file.trashed"
+    FILE_RESTORED = "file.restored"
+    FILE_DELETED = "file.deleted"
+    FILE_EXPIRED = "file.expired"
+    SHARE_CREATED = "share.created"
+    SHARE_REVOKED = "share.revoked"
+    LINK_CREATED = "link.created"
+    LINK_DOWNLOADED = "link.downloaded"
+    LINK_REVOKED = "link.revoked"
+
+
+class Event(BaseModel):
+    """The envelope every event on ``fileshare.events`` carries (JSON; the Kafka key is file_id).
+
+    ``version`` is the version of ``data`` for this ``type``: a consumer handles the versions it
+    knows and dead-letters the others. Unknown envelope fields are ignored, so adding one is safe.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    type: EventType
+    version: int = Field(default=ENVELOPE_VERSION, ge=1)
+    id: UUID = Field(default_factory=uuid4)
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    file_id: UUID
+    owner_id: str = Field(min_length=1)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Event:
+        return cls.model_validate_json(raw)
+
+
+def record(conn: Connection[Any], event: Event) -> int:
+    """Write ``event`` to the outbox inside the caller's transaction; returns its ``seq``."""
+    row = conn.execute(
+        "INSERT INTO outbox (event_id, aggregate_id, type, payload) VALUES (%s, %s, %s, %s) RETURNING seq",
+        (event.id, event.file_id, event.type.value, event.model_dump_json())).fetchone()
+    assert row is not None
+    seq = row["seq"] if isinstance(row, dict) else row[0]
+    return int(seq)
+
+
+# --- Kafka producer (one per process, created on first use) -------------------------------------
+
+_producer_lock = threading.Lock()
+_producer: KafkaProducer | None = None
+_breaker_until = 0.0
+
+
+class _MskIamTokenProvider:
+    """OAUTHBEARER tokens for MSK IAM auth, signed with the function's role; reused until near expiry."""
+
+    def __init__(self, region: str) -> None:
+        self._region = region
+        self._token = ""
+        self._expires_at = 0.0
+
+    def token(self) -> str:
+        if time.time() > self._expires_at - 60:
+            from aws_msk_iam_sasl_signer import MSKAuthTokenProvider
+
+            token, expiry_ms = MSKAuthTokenProvider.generate_auth_token(self._region)
+            self._token, self._expires_at = token, expiry_ms / 1000
+        return self._token
+
+    def extensions(self) -> dict[str, str]:
+        return {}
+
+
+def _producer_config() -> dict[str, Any]:
+    config = settings()
+    if not config.kafka_bootstrap_servers:
+        raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set")
+    options: dict[str, Any] = {
+        "bootstrap_servers": config.kafka_bootstrap_servers.split(","),
+        "client_id": f"fileshare-{config.events_topic}-publisher",
+        "acks": "all",  # idempotence stays on (kafka-python's default) where the broker supports it
+        "linger_ms": 0,
+        "bootstrap_timeout_ms": 3_000,  # short: a down broker must not hold an upload for long
+        "max_block_ms": 3_000,
+        "request_timeout_ms": 5_000,
+        "delivery_timeout_ms": 10_000,
+        "reconnect_backoff_max_ms": 1_000,
+        "allow_auto_create_topics": False,
+        "metrics_enabled": False,
+    }
+    if config.kafka_security == "iam":
+        from kafka.net.sasl.oauth import AbstractTokenProvider
+
+        provider_cls = type("MskIamTokenProvider", (_MskIamTokenProvider, AbstractTokenProvider), {})
+        options.update(security_protocol="SASL_SSL", sasl_mechanism="OAUTHBEARER",
+                       sasl_oauth_token_provider=provider_cls(config.region))
+    return options
+
+
+def producer() -> KafkaProducer:
+    """The process's producer, created lazily; a failed creation is retried on the next call."""
+    global _producer
+    with _producer_lock:
+        if _producer is None:
+            from kafka import KafkaProducer
+
+            _producer = KafkaProducer(**_producer_config())
+        return _producer
+
+
+def reset_producer() -> None:
+    """Close and forget the producer (settings changed, or tests pointing at another broker)."""
+    global _producer, _breaker_until
+    with _producer_lock:
+        if _producer is not None:
+            _producer.close(timeout=1)
+        _producer, _breaker_until = None, 0.0
+
+
+# --- Publishing ----------------------------------------------------------------------------------
+
+
+def _lock_file(conn: Connection[Any], aggregate_id: UUID) -> bool:
+    row = conn.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s)) AS ok",
+                       (_LOCK_NAMESPACE, str(aggregate_id))).fetchone()
+    return bool(row and (row["ok"] if isinstance(row, dict) else row[0]))
+
+
+def _publish_files(conn: Connection[Any], aggregate_ids: Sequence[UUID], limit: int) -> int:
+    """Send the unpublished rows of the given files that this transaction can lock; mark them.
+
+    Must run inside a transaction (the advisory locks are released at its end). Returns the
+    number of rows marked published. Raises on Kafka errors before anything is marked.
+    """
+    mine = [a for a in dict.fromkeys(aggregate_ids) if _lock_file(conn, a)]
+    if not mine:
+        return 0
+    rows = conn.execute(
+        "SELECT seq, event_id, aggregate_id, type, payload FROM outbox"
+        " WHERE published_at IS NULL AND aggregate_id = ANY(%s)"
+        " ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED", (mine, limit)).fetchall()
+    if not rows:
+        return 0
+    topic = settings().events_topic
+    kafka = producer()
+    futures = []
+    for row in rows:
+        payload = row["payload"]
+        value = (json.dumps(payload, separators=(",", ":")) if not isinstance(payload, str)
+                 else payload).encode()
+        futures.append((row, kafka.send(
+            topic, key=str(row["aggregate_id"]).encode(), value=value,
+            headers=[("event-type", row["type"].encode()), ("event-id", str(row["event_id"]).encode())])))
+    try:
+        kafka.flush(timeout=10)
+    except Exception:  # undelivered futures are sorted out below
+        logger.warning("kafka flush timed out")
+    sent: list[int] = []
+    failed: set[UUID] = set()
+    for row, future in futures:
+        if row["aggregate_id"] in failed:
+            continue  # keep each file's published rows a prefix of its events: resend the rest later
+        try:
+            future.get(timeout=0)
+            sent.append(row["seq"])
+        except Exception:  # any delivery failure: the row waits for the next attempt
+            failed.add(row["aggregate_id"])
+    if sent:
+        conn.execute("UPDATE outbox SET published_at = now() WHERE seq = ANY(%s)", (sent,))
+    if failed:
+        logger.warning("some outbox events were not delivered", extra={"files": len(failed)})
+    metrics.add_metric(name="EventsPublished", unit="Count", value=len(sent))
+    return len(sent)
+
+
+def publish_now(aggregate_ids: Iterable[UUID]) -> int:
+    """The inline fast path after a commit: publish these files' pending events, never raise.
+
+    Skips (leaving the rows to the relay) while a recent failure keeps the breaker open, so a
+    down broker costs one short timeout per process every ``_BREAKER_OPEN_S`` seconds.
+    """
+    global _breaker_until
+    ids = list(aggregate_ids)
+    if not ids or time.monotonic() < _breaker_until or not settings().kafka_bootstrap_servers:
+        return 0
+    from fileshare.db.connection import transaction
+
+    try:
+        with transaction() as conn:
+            return _publish_files(conn, ids, limit=100)
+    except Exception:  # the relay retries; the caller's write already committed
+        _breaker_until = time.monotonic() + _BREAKER_OPEN_S
+        logger.warning("inline publish failed; the outbox relay will publish", exc_info=True)
+        metrics.add_metric(name="InlinePublishFailed", unit="Count", value=1)
+        return 0
+
+
+def publish_pending(limit: int = 500) -> int:
+    """The relay: publish up to ``limit`` unpublished rows, oldest files first; returns rows published.
+
+    Files another publisher holds are skipped this round. Raises when Kafka is unreachable, so a
+    scheduled run fails visibly (the rows stay in the outbox either way).
+    """
+    from fileshare.db.connection import transaction
+
+    with transaction() as conn:
+        candidates = conn.execute(
+            "SELECT aggregate_id FROM outbox WHERE published_at IS NULL"
+            " GROUP BY aggregate_id ORDER BY min(seq) LIMIT %s", (limit,)).fetchall()
+        if not candidates:
+            return 0
+        return _publish_files(conn, [UUID(str(r["aggregate_id"])) for r in candidates], limit)
+
+
+def unpublished_count() -> int:
+    from fileshare.db.connection import transaction
+
+    with transaction() as conn:
+        row: dict[str, Any] | None = conn.execute(
+            "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL").fetchone()
+    return int(row["n"]) if row else 0

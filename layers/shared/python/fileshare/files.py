@@ -1,0 +1,270 @@
+"""File use cases: upload, list, read, rename/retag, trash, download, and the caller's usage.
+
+Authorization rule on every use case: a file the caller may not see is ``NotFound`` (404), exactly
+as if it did not exist. Every change and the outbox event announcing it share one transaction; the
+cache entry is dropped after the commit.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from fileshare import access, cache, cursor, events, storage
+from fileshare.config import settings
+from fileshare.db import files as files_db
+from fileshare.db import users as users_db
+from fileshare.db.connection import transaction
+from fileshare.errors import Conflict, Forbidden, NotFound, TooLarge, ValidationFailed
+from fileshare.models import (
+    CompleteIn,
+    FileCreate,
+    FileCreated,
+    FileList,
+    FileOut,
+    FilePatch,
+    Me,
+    MultipartUpload,
+    PostUpload,
+)
+
+MAX_NAME_CHARS = 255
+MAX_NAME_BYTES = 255  # UTF-8 bytes, like most file systems; keeps the S3 key well under 1024 bytes
+VISIBLE_STATUSES = frozenset({"pending", "ready", "rejected", "trashed"})
+# What the cache holds: the row minus what no reader needs.
+_RECORD_FIELDS = ("file_id", "owner_id", "name", "s3_key", "size", "content_type", "status",
+                  "checksum_sha256", "thumbnail_key", "tags", "created_at", "expires_at")
+
+
+# ---- pure rules (unit tested) -------------------------------------------------------------------
+
+def sanitize_name(raw: str) -> str:
+    """A display and key-safe file name: last path segment, no control or format characters,
+    NFC, trimmed of spaces and dots, at most 255 characters and 255 UTF-8 bytes (the extension is
+    kept when shortening). Raises ``ValidationFailed`` when nothing usable is left."""
+    name = unicodedata.normalize("NFC", raw)
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(" " if ch.isspace() else ch for ch in name if not unicodedata.category(ch).startswith("C")
+                   or ch.isspace())
+    name = " ".join(name.split()).strip(" .")
+    if not name:
+        raise ValidationFailed("the file name is empty once path parts and control characters are removed",
+                               code="invalid_name")
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext) > 16:
+        stem, dot, ext = name, "", ""
+    if not _too_long(stem + dot + ext):
+        return stem + dot + ext
+    while stem and _too_long(stem + dot + ext):
+        stem = stem[:-1]
+    stem = stem.rstrip(" .")
+    if not stem:  # only possible with an extension as long as the limit: cut the whole name
+        stem, dot, ext = name, "", ""
+        while _too_long(stem):
+            stem = stem[:-1]
+    return stem + dot + ext
+
+
+def _too_long(name: str) -> bool:
+    return len(name) > MAX_NAME_CHARS or len(name.encode()) > MAX_NAME_BYTES
+
+
+def check_size(size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise TooLarge(f"files may be at most {max_bytes} bytes", code="file_too_large")
+
+
+def check_content_type(content_type: str, allowed: tuple[str, ...]) -> None:
+    """Allowed if the list is empty, or lists it exactly, or lists its family (``image/*``)."""
+    if not allowed or content_type in allowed or f"{content_type.split('/', 1)[0]}/*" in allowed:
+        return
+    raise ValidationFailed(f"content type {content_type} is not allowed", code="content_type_not_allowed")
+
+
+def check_quota(quota_bytes: int, used_bytes: int, pending_bytes: int, size: int) -> None:
+    """Stored plus reserved (pending) plus this upload must fit the quota."""
+    if used_bytes + pending_bytes + size > quota_bytes:
+        free = max(quota_bytes - used_bytes - pending_bytes, 0)
+        raise TooLarge(f"this upload needs {size} bytes; {free} of your quota are free",
+                       code="quota_exceeded")
+
+
+def check_expiry(expires_at: datetime | None, now: datetime) -> None:
+    if expires_at is not None and expires_at <= now:
+        raise ValidationFailed("expires_at must be in the future", code="expires_in_past")
+
+
+def list_cursor(row: dict[str, Any]) -> str:
+    return cursor.encode([row["created_at"].isoformat(), str(row["file_id"])])
+
+
+def parse_list_cursor(value: str) -> tuple[datetime, uuid.UUID]:
+    created, file_id = cursor.decode(value, length=2)
+    try:
+        when = datetime.fromisoformat(str(created))
+        if when.tzinfo is None:
+            raise ValueError("naive")
+        return when, uuid.UUID(str(file_id))
+    except ValueError as exc:
+        raise ValidationFailed("the cursor is not valid", code="invalid_cursor") from exc
+
+
+def new_event(event_type: events.EventType, row: dict[str, Any], **data: Any) -> events.Event:
+    """The event announcing a change to ``row`` (pydantic serializes datetimes in ``data``)."""
+    return events.Event(type=event_type, file_id=row["file_id"], owner_id=row["owner_id"], data=data)
+
+
+def to_record(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row.get(k) for k in _RECORD_FIELDS}
+
+
+def to_out(record: dict[str, Any]) -> FileOut:
+    thumbnail = record.get("thumbnail_key")
+    return FileOut.model_validate({
+        **{k: record[k] for k in FileOut.model_fields if k in record and k != "thumbnail_url"},
+        "thumbnail_url": storage.presigned_get(thumbnail, content_type="image/webp") if thumbnail else None,
+    })
+
+
+# ---- use cases --------------------------------------------------------------------------------
+
+def _ensure_user(conn: Any, user_id: str, email: str) -> dict[str, Any]:
+    row = users_db.ensure(conn, user_id, email, settings().default_quota_bytes)
+    if row is None:
+        raise Conflict("this email belongs to another account", code="email_in_use")
+    return row
+
+
+def _owned(row: dict[str, Any] | None, user_id: str, conn: Any = None) -> dict[str, Any]:
+    """The row if the caller owns it; otherwise 404 as if it did not exist. With ``conn``, a viewer
+    of the file (see ``fileshare.access``) gets 403 ``owner_only`` instead of the 404."""
+    if row is None or row["owner_id"] != user_id or row["status"] not in VISIBLE_STATUSES:
+        if row is not None and conn is not None and access.is_viewer(conn, row, user_id):
+            raise Forbidden("only the file's owner may do this", code="owner_only")
+        raise NotFound("file not found", code="file_not_found")
+    return row
+
+
+def create_upload(user_id: str, email: str, request: FileCreate) -> FileCreated:
+    config = settings()
+    name = sanitize_name(request.name)
+    check_size(request.size, config.max_upload_bytes)
+    check_content_type(request.content_type, config.allowed_content_types)
+    check_expiry(request.expires_at, datetime.now(UTC))
+    file_id = uuid.uuid4()
+    key = storage.object_key(user_id, file_id, name)
+    with transaction() as conn:
+        _ensure_user(conn, user_id, email)
+        user = users_db.get(conn, user_id, for_update=True)  # serializes one user's quota checks
+        assert user is not None
+        used, pending = users_db.usage(conn, user_id)
+        check_quota(int(user["quota_bytes"]), used, pending, request.size)
+        files_db.insert(conn, file_id=file_id, owner_id=user_id, name=name, s3_key=key, size=request.size,
+                        content_type=request.content_type, tags=request.tags, expires_at=request.expires_at)
+        upload: PostUpload | MultipartUpload
+        if request.size >= config.multipart_threshold_bytes:
+            multipart = storage.start_multipart(key, request.size, request.content_type)
+            files_db.set_upload_id(conn, file_id, multipart["upload_id"])
+            upload = MultipartUpload.model_validate(multipart)
+        else:
+            post = storage.presigned_post(key, request.size, request.content_type)
+            upload = PostUpload.model_validate(post)
+    return FileCreated(file_id=file_id, upload=upload)
+
+
+def complete_upload(user_id: str, file_id: uuid.UUID, request: CompleteIn) -> FileOut:
+    with transaction() as conn:
+        row = _owned(files_db.get(conn, file_id, for_update=True), user_id, conn)
+        if row["status"] != "pending" or not row["upload_id"]:
+            raise Conflict("this file has no multipart upload in progress", code="not_multipart_pending")
+        numbers = [p.part_number for p in request.parts]
+        expected = storage.expected_parts(int(row["size"]))
+        if numbers != list(range(1, expected + 1)):
+            raise ValidationFailed(f"expected parts 1..{expected} in order, each once", code="invalid_parts")
+        parts = [(p.part_number, p.etag) for p in request.parts]
+        storage.complete_multipart(row["s3_key"], row["upload_id"], parts)
+    cache.invalidate_file(file_id)
+    return to_out(to_record(row))
+
+
+def list_files(user_id: str, limit: int, after: str | None) -> FileList:
+    position = parse_list_cursor(after) if after else None
+    with transaction() as conn:
+        rows = files_db.list_active(conn, user_id, limit + 1, position)
+    page = rows[:limit]
+    next_cursor = list_cursor(page[-1]) if len(rows) > limit else None
+    return FileList(items=[to_out(to_record(r)) for r in page], next_cursor=next_cursor)
+
+
+def _record(user_id: str, file_id: uuid.UUID) -> dict[str, Any]:
+    """The file's record from the cache or PostgreSQL, authorized for the caller either way."""
+    record = cache.get_file(file_id)
+    if record is None:
+        with transaction() as conn:
+            row = files_db.get(conn, file_id)
+        if row is not None:
+            record = to_record(row)
+            cache.put_file(file_id, record)
+    if record is not None and record["owner_id"] != user_id:  # a viewer? Shares are never cached
+        with transaction() as conn:
+            if access.is_viewer(conn, {**record, "file_id": file_id}, user_id):
+                return record
+    return _owned(record, user_id)
+
+
+def get_file(user_id: str, file_id: uuid.UUID) -> FileOut:
+    return to_out(_record(user_id, file_id))
+
+
+def update_file(user_id: str, file_id: uuid.UUID, patch: FilePatch) -> FileOut:
+    changes: dict[str, Any] = {}
+    if "name" in patch.model_fields_set:
+        if patch.name is None:
+            raise ValidationFailed("name cannot be null", code="invalid_name")
+        changes["name"] = sanitize_name(patch.name)
+    if "tags" in patch.model_fields_set:
+        changes["tags"] = patch.tags or []
+    if "expires_at" in patch.model_fields_set:
+        check_expiry(patch.expires_at, datetime.now(UTC))
+        changes["expires_at"] = patch.expires_at
+    with transaction() as conn:
+        row = _owned(files_db.get(conn, file_id, for_update=True), user_id, conn)
+        if row["status"] == "trashed":
+            raise Conflict("restore the file before changing it", code="file_trashed")
+        changed = {k: v for k, v in changes.items() if row[k] != v}
+        if not changed:
+            return to_out(to_record(row))
+        row = files_db.update(conn, file_id, changed)
+        events.record(conn, new_event(events.EventType.FILE_UPDATED, row, changes=changed))
+    cache.invalidate_file(file_id)
+    events.publish_now([file_id])
+    return to_out(to_record(row))
+
+
+def trash_file(user_id: str, file_id: uuid.UUID) -> None:
+    """Move to the trash (restorable). Trashing a trashed file again changes nothing."""
+    with transaction() as conn:
+        row = _owned(files_db.get(conn, file_id, for_update=True), user_id, conn)
+        if row["status"] == "trashed":
+            return
+        row = files_db.trash(conn, file_id)
+        events.record(conn, new_event(events.EventType.FILE_TRASHED, row, trashed_at=row["trashed_at"]))
+    cache.invalidate_file(file_id)
+    events.publish_now([file_id])
+
+
+def download_url(user_id: str, file_id: uuid.UUID) -> str:
+    record = _record(user_id, file_id)
+    if record["status"] != "ready":
+        raise Conflict(f"the file is {record['status']}, not ready", code="file_not_ready")
+    return storage.presigned_get(record["s3_key"], download_name=record["name"],
+                                 content_type=record["content_type"])
+
+
+def me(user_id: str, email: str) -> Me:
+    with transaction() as conn:
+        user = _ensure_user(conn, user_id, email)
+        used, _pending = users_db.usage(conn, user_id)
+    return Me(user_id=user_id, email=user["email"], quota_bytes=int(user["quota_bytes"]), used_bytes=used)

@@ -1,0 +1,251 @@
+"""Public links: create, list, revoke (owner only), and open (anyone holding the token).
+
+- The token is ``secrets.token_urlsafe(32)`` (256 random bits) and only its SHA-256 is stored: a
+  leaked database gives no usable link. A key-less hash is enough because the token is random and
+  long; nothing can be guessed from it offline.
+- A password is stored as scrypt with a random salt and compared in constant time. Wrong password
+  attempts are counted in Redis per link and per source IP (fixed one-minute windows); at the
+  limit the link answers 429 with Retry-After, even to the right password. Redis down: no limit,
+  logged (availability over a second factor the token already precedes).
+- Opening a link: unknown, revoked, or its file not ready (pending, rejected, trashed) -> 404;
+  expired or used up -> 410; password missing or wrong -> 401; else one download is taken with a
+  single atomic UPDATE (exactly ``max_downloads`` succeed under any concurrency), the
+  ``link.downloaded`` event is written in the same transaction, and the answer is a redirect to a
+  presigned GET valid for one minute.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fileshare import events, storage
+from fileshare.access import require_owner
+from fileshare.cache import _redis
+from fileshare.config import settings
+from fileshare.db import links as links_db
+from fileshare.db import shares as shares_db
+from fileshare.db.connection import transaction
+from fileshare.errors import Conflict, Gone, NotFound, RateLimited, Unauthorized
+from fileshare.models import LinkIn, LinkList, LinkOut
+from fileshare.observability import logger, metrics
+
+TOKEN_BYTES = 32
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # token_urlsafe(32): 43 URL-safe base64 characters
+DOWNLOAD_URL_TTL_S = 60
+# scrypt cost: 16 MiB of memory and ~50 ms per hash (RFC 7914's interactive-login parameters).
+SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_DKLEN, SALT_BYTES = 2**14, 8, 1, 32, 16
+PASSWORD_ATTEMPTS_PER_LINK = 5  # wrong passwords per link per window
+PASSWORD_ATTEMPTS_PER_IP = 20  # wrong passwords from one source IP (any link) per window
+ATTEMPT_WINDOW_S = 60
+_ATTEMPTS_PREFIX = "fs:linkpw:v1:"
+
+
+# ---- tokens and passwords (pure; unit tested) -------------------------------------------------
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def is_token_shaped(token: str) -> bool:
+    """Could this be one of our tokens? Anything else is a 404 without a database query."""
+    return bool(_TOKEN_SHAPE.match(token))
+
+
+def link_url(token: str) -> str:
+    return f"{settings().public_base_url.rstrip('/')}/s/{token}"
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hash_password(password: str) -> str:
+    """``scrypt$N$r$p$salt$hash``: the parameters travel with the hash, so they can be raised later."""
+    salt = secrets.token_bytes(SALT_BYTES)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
+                            dklen=SCRYPT_DKLEN)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Constant-time comparison against a ``hash_password`` value; False for anything malformed."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = _unb64(digest)
+        actual = hashlib.scrypt(password.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p),
+                                dklen=len(expected))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+# ---- password attempt limits (Redis) ----------------------------------------------------------
+
+def _attempt_keys(link_id: uuid.UUID, source_ip: str | None) -> list[tuple[str, int]]:
+    keys = [(f"{_ATTEMPTS_PREFIX}link:{link_id}", PASSWORD_ATTEMPTS_PER_LINK)]
+    if source_ip:
+        keys.append((f"{_ATTEMPTS_PREFIX}ip:{source_ip}", PASSWORD_ATTEMPTS_PER_IP))
+    return keys
+
+
+def check_attempts(link_id: uuid.UUID, source_ip: str | None) -> None:
+    """429 while this link or this source IP has used up its wrong-password attempts."""
+    client = _redis()
+    if client is None:
+        return
+    keys = _attempt_keys(link_id, source_ip)
+    try:
+        pipe = client.pipeline(transaction=False)
+        for key, _limit in keys:
+            pipe.get(key)
+            pipe.ttl(key)
+        replies = pipe.execute()
+    except Exception as exc:  # fail open: the link still needs its token and its password
+        logger.warning("password attempt limit unavailable (Redis); not limiting", extra={"error": repr(exc)})
+        metrics.add_metric(name="RateLimitUnavailable", unit="Count", value=1)
+        return
+    for index, (_key, limit) in enumerate(keys):
+        count, ttl = replies[2 * index], replies[2 * index + 1]
+        if count is not None and int(count) >= limit:
+            metrics.add_metric(name="LinkPasswordRateLimited", unit="Count", value=1)
+            raise RateLimited("too many wrong passwords; try again later", code="too_many_attempts",
+                              retry_after_s=max(int(ttl), 1))
+
+
+def record_failed_attempt(link_id: uuid.UUID, source_ip: str | None) -> None:
+    client = _redis()
+    if client is None:
+        return
+    try:
+        pipe = client.pipeline(transaction=True)
+        for key, _limit in _attempt_keys(link_id, source_ip):
+            pipe.set(key, 0, ex=ATTEMPT_WINDOW_S, nx=True)  # the window starts at the first failure
+            pipe.incr(key)
+        pipe.execute()
+    except Exception as exc:
+        logger.warning("could not count a wrong link password (Redis)", extra={"error": repr(exc)})
+        metrics.add_metric(name="RateLimitUnavailable", unit="Count", value=1)
+
+
+# ---- owner use cases ----------------------------------------------------------------------------
+
+def _link_out(row: dict[str, Any], url: str | None = None) -> LinkOut:
+    return LinkOut(link_id=row["link_id"], file_id=row["file_id"], url=url, expires_at=row["expires_at"],
+                   max_downloads=row["max_downloads"], downloads=row["downloads"],
+                   has_password=row["password_hash"] is not None, created_at=row["created_at"])
+
+
+def _link_event(event_type: events.EventType, file_row: dict[str, Any], link: dict[str, Any],
+                **data: Any) -> events.Event:
+    return events.Event(type=event_type, file_id=file_row["file_id"], owner_id=file_row["owner_id"],
+                        data={"link_id": link["link_id"], "name": file_row["name"], **data})
+
+
+def create_link(user_id: str, file_id: uuid.UUID, request: LinkIn) -> LinkOut:
+    password_hash = hash_password(request.password) if request.password is not None else None
+    token = new_token()
+    expires_at = (datetime.now(UTC) + timedelta(seconds=request.expires_in)
+                  if request.expires_in is not None else None)
+    with transaction() as conn:
+        row = require_owner(conn, shares_db.lock_file(conn, file_id), user_id)
+        if row["status"] not in ("pending", "ready"):
+            raise Conflict(f"a {row['status']} file cannot be shared by link", code=f"file_{row['status']}")
+        link = links_db.insert(conn, link_id=uuid.uuid4(), file_id=file_id, token_hash=token_hash(token),
+                               password_hash=password_hash, expires_at=expires_at,
+                               max_downloads=request.max_downloads)
+        events.record(conn, _link_event(events.EventType.LINK_CREATED, row, link, expires_at=expires_at,
+                                        max_downloads=request.max_downloads,
+                                        has_password=password_hash is not None))
+    events.publish_now([file_id])
+    metrics.add_metric(name="LinksCreated", unit="Count", value=1)
+    return _link_out(link, link_url(token))
+
+
+def list_links(user_id: str, file_id: uuid.UUID) -> LinkList:
+    from fileshare.db import files as files_db
+
+    with transaction() as conn:
+        require_owner(conn, files_db.get(conn, file_id), user_id)
+        rows = links_db.list_active(conn, file_id)
+    return LinkList(items=[_link_out(r) for r in rows])
+
+
+def revoke_link(user_id: str, link_id: uuid.UUID) -> None:
+    """Revoke at once (the next open is a 404). Someone else's link, or a revoked one, is a 404."""
+    with transaction() as conn:
+        link = links_db.get_with_owner(conn, link_id)
+        if link is None:
+            raise NotFound("link not found", code="link_not_found")
+        try:
+            row = require_owner(conn, shares_db.lock_file(conn, link["file_id"]), user_id)
+        except NotFound:
+            raise NotFound("link not found", code="link_not_found") from None
+        revoked = links_db.revoke(conn, link_id)
+        if revoked is None:
+            raise NotFound("link not found", code="link_not_found")
+        events.record(conn, _link_event(events.EventType.LINK_REVOKED, row, revoked))
+    events.publish_now([link["file_id"]])
+    metrics.add_metric(name="LinksRevoked", unit="Count", value=1)
+
+
+# ---- opening a link (public) ---------------------------------------------------------------------
+
+def _refusal(link: dict[str, Any] | None, now: datetime) -> Exception | None:
+    """Why this link cannot be opened now, as the error to raise; None if it can."""
+    if link is None or link["revoked_at"] is not None or link["status"] != "ready":
+        return NotFound("link not found", code="link_not_found")
+    if link["expires_at"] is not None and link["expires_at"] <= now:
+        return Gone("this link has expired", code="link_expired")
+    if link["max_downloads"] is not None and link["downloads"] >= link["max_downloads"]:
+        return Gone("this link has reached its download limit", code="link_used_up")
+    return None
+
+
+def open_link(token: str, password: str | None, source_ip: str | None) -> str:
+    """The presigned download URL behind ``token``, counting one download; raises the refusal."""
+    if not is_token_shaped(token):
+        raise NotFound("link not found", code="link_not_found")
+    with transaction() as conn:
+        link = links_db.by_token_hash(conn, token_hash(token))
+    refusal = _refusal(link, datetime.now(UTC))
+    if refusal is not None or link is None:
+        raise refusal or NotFound("link not found", code="link_not_found")
+    link_id: uuid.UUID = link["link_id"]
+    if link["password_hash"] is not None:
+        check_attempts(link_id, source_ip)
+        if not password:
+            raise Unauthorized("this link needs a password (X-Link-Password)", code="password_required")
+        if not verify_password(password, link["password_hash"]):
+            record_failed_attempt(link_id, source_ip)
+            metrics.add_metric(name="LinkWrongPassword", unit="Count", value=1)
+            raise Unauthorized("wrong password", code="wrong_password")
+    with transaction() as conn:
+        file_row = shares_db.lock_file(conn, link["file_id"])  # per-file order of outbox events
+        downloads = links_db.count_download(conn, link_id)
+        if downloads is None or file_row is None:  # lost a race: revoked, expired or used up meanwhile
+            current = links_db.by_token_hash(conn, link["token_hash"])
+            raise _refusal(current, datetime.now(UTC)) or Gone("this link has reached its download limit",
+                                                               code="link_used_up")
+        events.record(conn, _link_event(events.EventType.LINK_DOWNLOADED, file_row, link,
+                                        downloads=downloads, recipient_id=file_row["owner_id"]))
+    events.publish_now([link["file_id"]])
+    metrics.add_metric(name="LinkDownloads", unit="Count", value=1)
+    return storage.presigned_get(link["s3_key"], download_name=link["name"],
+                                 content_type=link["content_type"], expires_in=DOWNLOAD_URL_TTL_S)

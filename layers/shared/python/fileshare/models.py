@@ -1,0 +1,229 @@
+"""Public API objects (pydantic): what clients send and what they get back.
+
+These models are the API contract of DESIGN.md ("Public API (v1)"); the OpenAPI document is
+generated from them. They validate shape only; rules that need configuration or the database
+(size limits, allowed types, quota) live in the use cases.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+FileStatus = Literal["pending", "ready", "rejected", "trashed", "deleting"]
+
+MAX_TAGS = 20
+MAX_TAG_CHARS = 50
+
+
+def _normalize_tag(tag: str) -> str:
+    """Tags are compared exactly (search filter), so normalize: NFC, trimmed, lower case."""
+    cleaned = unicodedata.normalize("NFC", tag).strip().lower()
+    if not cleaned or len(cleaned) > MAX_TAG_CHARS:
+        raise ValueError(f"a tag has 1 to {MAX_TAG_CHARS} characters")
+    if any(unicodedata.category(ch).startswith("C") for ch in cleaned):
+        raise ValueError("a tag may not contain control characters")
+    return cleaned
+
+
+def _unique_tags(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(tags))
+
+
+Tag = Annotated[str, AfterValidator(_normalize_tag)]
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique_tags)]
+ContentType = Annotated[
+    str,
+    BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
+    StringConstraints(max_length=255, pattern=r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$"),
+]
+# Raw names are sanitized by the domain (fileshare.files.sanitize_name); this only bounds the input.
+RawName = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+# Cognito checks addresses itself; this is a cheap shape check (no email-validator dependency).
+Email = Annotated[str, BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
+                  StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- auth -------------------------------------------------------------------------------------
+
+class Credentials(_In):
+    email: Email
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class RefreshIn(_In):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
+
+
+class UserCreated(BaseModel):
+    user_id: str
+
+
+class Tokens(BaseModel):
+    id_token: str
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+# ---- files ------------------------------------------------------------------------------------
+
+class FileCreate(_In):
+    name: RawName
+    size: Annotated[int, Field(gt=0)]
+    content_type: ContentType
+    tags: Tags = Field(default_factory=list)
+    expires_at: AwareDatetime | None = None
+
+
+class FilePatch(_In):
+    """Only the fields present change; ``expires_at: null`` clears the expiry."""
+
+    name: RawName | None = None
+    tags: Tags | None = None
+    expires_at: AwareDatetime | None = None
+
+
+class FileOut(BaseModel):
+    file_id: UUID
+    name: str
+    size: int
+    content_type: str
+    status: FileStatus
+    checksum_sha256: str | None = None
+    tags: list[str]
+    created_at: datetime
+    expires_at: datetime | None = None
+    owner_id: str
+    thumbnail_url: str | None = None
+
+
+class FileList(BaseModel):
+    items: list[FileOut]
+    next_cursor: str | None = None
+
+
+class PostUpload(BaseModel):
+    """A presigned POST: the browser sends ``fields`` plus the file as multipart/form-data."""
+
+    method: Literal["POST"] = "POST"
+    url: str
+    fields: dict[str, str]
+
+
+class PartUrl(BaseModel):
+    part_number: int
+    url: str
+
+
+class MultipartUpload(BaseModel):
+    """A multipart upload: PUT each part to its URL, then POST /files/{id}/complete with the ETags."""
+
+    method: Literal["MULTIPART"] = "MULTIPART"
+    upload_id: str
+    part_size: int
+    parts: list[PartUrl]
+
+
+class FileCreated(BaseModel):
+    file_id: UUID
+    upload: PostUpload | MultipartUpload
+
+
+class CompletedPart(_In):
+    part_number: Annotated[int, Field(ge=1, le=10_000)]
+    etag: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class CompleteIn(_In):
+    parts: Annotated[list[CompletedPart], Field(min_length=1, max_length=10_000)]
+
+
+class DownloadOut(BaseModel):
+    url: str
+
+
+class Me(BaseModel):
+    user_id: str
+    email: str
+    quota_bytes: int
+    used_bytes: int
+
+
+# ---- sharing with users and public links -----------------------------------------------------
+
+MAX_LINK_LIFETIME_S = 365 * 24 * 3600
+
+
+class ShareIn(_In):
+    email: Email
+    permission: Literal["viewer"] = "viewer"
+
+
+class ShareOut(BaseModel):
+    share_id: UUID
+    file_id: UUID
+    email: str
+    permission: Literal["viewer"]
+    created_at: datetime
+
+
+class ShareList(BaseModel):
+    items: list[ShareOut]
+
+
+class LinkIn(_In):
+    """All optional: no expiry, no password and no download limit unless given."""
+
+    expires_in: Annotated[int, Field(ge=60, le=MAX_LINK_LIFETIME_S, description="seconds")] | None = None
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    max_downloads: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+
+
+class LinkOut(BaseModel):
+    """A public link. ``url`` is only known when the link is created: the token is stored hashed."""
+
+    link_id: UUID
+    file_id: UUID
+    url: str | None = None
+    expires_at: datetime | None = None
+    max_downloads: int | None = None
+    downloads: int
+    has_password: bool
+    created_at: datetime
+
+
+class LinkList(BaseModel):
+    items: list[LinkOut]
+
+
+class NotificationOut(BaseModel):
+    """An in-app notification (the inbox), addressed to the caller."""
+
+    notification_id: UUID
+    type: str  # the event type that caused it, e.g. "file.ready", "share.created"
+    file_id: UUID | None = None
+    message: str
+    created_at: datetime
+    read: bool
+
+
+class NotificationList(BaseModel):
+    items: list[NotificationOut]
+    next_cursor: str | None = None

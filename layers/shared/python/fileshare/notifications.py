@@ -1,0 +1,227 @@
+"""The notification service: domain events -> the recipient's in-app inbox and an email (SES).
+
+Who is told what (``compose``, pure): the owner when an upload is ready or rejected, when one of
+their public links was downloaded, and when a file was deleted or expired; the grantee when a file
+was shared with them. Other event types are not notifications and are acknowledged unread.
+
+Exactly one inbox row and one email per event and recipient, with at-least-once delivery:
+
+1. the inbox row is inserted with ``ON CONFLICT (user_id, event_id, type) DO NOTHING`` and
+   committed on its own, so the in-app notification never waits on (or fails with) SES;
+2. then, in a second transaction, ``email_sent_at`` is set *only if* it is NULL (an UPDATE, which
+   locks the row), the email is sent while that lock is held, and the transaction commits; if the
+   send fails, the rollback clears the claim.
+
+- A redelivered event finds the row (no second row) and ``email_sent_at`` set (no second email).
+- A crash or SES failure after step 1 leaves ``email_sent_at`` NULL; the record fails, Kafka
+  redelivers it, and the retry sends the email: none is lost.
+- Two deliveries of one event at once (a consumer-group rebalance) serialize on the row lock; the
+  second sees ``email_sent_at`` set and sends nothing.
+- The one window left is a crash after SES accepted the email but before the commit of step 2:
+  the retry sends it again. SES has no idempotency key, so "at least once" is the honest promise
+  for email; the window is one commit long. The inbox row itself is exactly once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from fileshare import cursor
+from fileshare.config import settings
+from fileshare.consumers import MalformedEventError, envelope
+from fileshare.db import notifications as sql
+from fileshare.db.connection import transaction
+from fileshare.errors import NotFound, ValidationFailed
+from fileshare.events import ENVELOPE_VERSION, Event, EventType
+from fileshare.models import NotificationList, NotificationOut
+from fileshare.observability import logger, metrics
+
+NOTIFYING: frozenset[str] = frozenset({
+    EventType.FILE_READY, EventType.FILE_REJECTED, EventType.SHARE_CREATED, EventType.LINK_DOWNLOADED,
+    EventType.FILE_DELETED, EventType.FILE_EXPIRED,
+})
+SUPPORTED_VERSIONS = frozenset({ENVELOPE_VERSION})
+
+# Rejection reasons (``processing`` / ``media``) in words; anything else is shown de-underscored.
+_REASONS = {
+    "quota_exceeded": "it would exceed your storage quota",
+    "size_mismatch": "the uploaded size did not match the declared size",
+    "content_type_mismatch": "its content does not match the declared type",
+    "content_type_not_allowed": "this type of file is not allowed",
+}
+
+
+class Outcome(StrEnum):
+    DELIVERED = "delivered"  # a new inbox row (and its email)
+    DUPLICATE = "duplicate"  # the row existed; the email was sent now only if it had not been
+    IGNORED = "ignored"  # not a notification, or nobody to tell
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What one recipient is told about one event."""
+
+    user_id: str
+    type: str
+    file_id: uuid.UUID
+    subject: str
+    message: str
+
+
+def _name(event: Event) -> str:
+    name = event.data.get("name")
+    return f"“{name}”" if isinstance(name, str) and name.strip() else "a file"
+
+
+def compose(event: Event, *, actor_email: str | None = None) -> Notice | None:
+    """The notice ``event`` gives rise to (None: not a notification). ``actor_email`` is the
+    owner's address, used to say who shared a file."""
+    name = _name(event)
+    recipient = event.owner_id
+    kind = event.type
+    if kind == EventType.FILE_READY:
+        subject = f"Your upload {name} is ready"
+        message = f"{subject}."
+    elif kind == EventType.FILE_REJECTED:
+        reason = str(event.data.get("reason") or "it could not be verified")
+        subject = f"Your upload {name} was rejected"
+        message = f"Your upload {name} was rejected: {_REASONS.get(reason, reason.replace('_', ' '))}."
+    elif kind == EventType.SHARE_CREATED:
+        grantee = event.data.get("recipient_id") or event.data.get("grantee_id")
+        if not isinstance(grantee, str) or not grantee or grantee == event.owner_id:
+            return None
+        recipient = grantee
+        who = actor_email or "Someone"
+        subject = f"{who} shared {name} with you"
+        message = f"{who} shared {name} with you."
+    elif kind == EventType.LINK_DOWNLOADED:
+        downloads = event.data.get("downloads")
+        count = f" ({downloads} download{'s' if downloads != 1 else ''} so far)" if isinstance(
+            downloads, int) else ""
+        subject = f"Your link to {name} was downloaded"
+        message = f"Your public link to {name} was downloaded{count}."
+    elif kind == EventType.FILE_DELETED:
+        subject = f"{name[0].upper()}{name[1:]} was deleted"
+        why = (" after its time in the trash ran out" if event.data.get("reason") == "trash_retention"
+               else "")
+        message = f"{name[0].upper()}{name[1:]} was permanently deleted{why}."
+    elif kind == EventType.FILE_EXPIRED:
+        subject = f"{name[0].upper()}{name[1:]} expired"
+        message = f"{name[0].upper()}{name[1:]} reached its expiry date and was deleted."
+    else:
+        return None
+    return Notice(user_id=recipient, type=kind.value, file_id=event.file_id, subject=subject, message=message)
+
+
+def parse(raw: bytes | str) -> Event | None:
+    """The event in a record's value; None for a type this service does not notify about.
+
+    The type is checked before the envelope is validated, so an event type added later (unknown to
+    this code's ``EventType``) is acknowledged, not dead-lettered.
+    """
+    payload = envelope(raw)
+    if payload["type"] not in NOTIFYING:
+        return None
+    if payload.get("version", ENVELOPE_VERSION) not in SUPPORTED_VERSIONS:
+        raise MalformedEventError(f"unsupported version {payload.get('version')!r} of {payload['type']}")
+    try:
+        return Event.model_validate(payload)
+    except ValueError as exc:
+        raise MalformedEventError(f"invalid {payload['type']} envelope: {exc}") from exc
+
+
+def handle(raw: bytes | str) -> Outcome:
+    """Deliver the notification for one record (idempotent). Raises to have the record retried."""
+    event = parse(raw)
+    if event is None:
+        return Outcome.IGNORED
+    return deliver(event)
+
+
+def deliver(event: Event) -> Outcome:
+    with transaction() as conn:
+        actor = sql.user_email(conn, event.owner_id) if event.type == EventType.SHARE_CREATED else None
+        notice = compose(event, actor_email=actor)
+        if notice is None:
+            return Outcome.IGNORED
+        email = sql.user_email(conn, notice.user_id)
+        if email is None:  # the account is gone (its inbox went with it): nobody to tell
+            logger.info("notification recipient has no account", extra={"event_id": str(event.id)})
+            return Outcome.IGNORED
+        inserted = sql.insert(conn, notification_id=uuid.uuid4(), user_id=notice.user_id, event_id=event.id,
+                              type=notice.type, file_id=notice.file_id, message=notice.message)
+    sent = _send_email_once(notice, event.id, email)
+    outcome = Outcome.DELIVERED if inserted is not None else Outcome.DUPLICATE
+    metrics.add_metric(name="NotificationsDelivered" if inserted else "NotificationDuplicates",
+                       unit="Count", value=1)
+    if sent:
+        metrics.add_metric(name="NotificationEmailsSent", unit="Count", value=1)
+    logger.info("notification handled", extra={"event_id": str(event.id), "type": notice.type,
+                                               "outcome": outcome.value, "email_sent": sent})
+    return outcome
+
+
+def _send_email_once(notice: Notice, event_id: uuid.UUID, address: str) -> bool:
+    """Send the row's email unless it was sent; True if sent now. Raises when SES fails."""
+    from fileshare.aws import client
+
+    with transaction() as conn:
+        if sql.claim_email(conn, notice.user_id, event_id, notice.type) is None:
+            return False  # sent before (or being sent by a concurrent delivery, which we waited for)
+        client("ses").send_email(
+            Source=settings().email_sender,
+            Destination={"ToAddresses": [address]},
+            Message={
+                "Subject": {"Data": f"Fileshare: {notice.subject}", "Charset": "UTF-8"},
+                "Body": {"Text": {"Data": _email_body(notice), "Charset": "UTF-8"}},
+            },
+        )
+    return True
+
+
+def _email_body(notice: Notice) -> str:
+    return (f"{notice.message}\n\nOpen Fileshare: {settings().public_base_url}\n\n"
+            "You receive this email because of activity on your Fileshare account.\n")
+
+
+# ---- the inbox API ------------------------------------------------------------------------------
+
+def _out(row: dict[str, Any]) -> NotificationOut:
+    return NotificationOut(notification_id=row["notification_id"], type=row["type"], file_id=row["file_id"],
+                           message=row["message"], created_at=row["created_at"],
+                           read=row["read_at"] is not None)
+
+
+def _parse_cursor(value: str) -> tuple[datetime, uuid.UUID]:
+    when, notification_id = cursor.decode(value, length=2)
+    try:
+        created = datetime.fromisoformat(str(when))
+        if created.tzinfo is None:
+            raise ValueError("naive")
+        return created, uuid.UUID(str(notification_id))
+    except ValueError as exc:
+        raise ValidationFailed("the cursor is not valid", code="invalid_cursor") from exc
+
+
+def list_notifications(user_id: str, *, unread_only: bool, limit: int, after: str | None) -> NotificationList:
+    """The caller's notifications, newest first (only unread ones when ``unread_only``)."""
+    position = _parse_cursor(after) if after else None
+    with transaction() as conn:
+        rows = sql.page(conn, user_id, unread_only=unread_only, limit=limit + 1, after=position)
+    page = rows[:limit]
+    next_cursor = (cursor.encode([page[-1]["created_at"].isoformat(), str(page[-1]["notification_id"])])
+                   if len(rows) > limit else None)
+    return NotificationList(items=[_out(r) for r in page], next_cursor=next_cursor)
+
+
+def mark_read(user_id: str, notification_id: uuid.UUID) -> NotificationOut:
+    """Mark one of the caller's notifications read (idempotent); someone else's is a 404."""
+    with transaction() as conn:
+        row = sql.mark_read(conn, user_id, notification_id)
+    if row is None:
+        raise NotFound("notification not found", code="notification_not_found")
+    return _out(row)

@@ -1,0 +1,111 @@
+"""File search: OpenSearch finds, PostgreSQL decides.
+
+The query is always filtered by the ``readers`` ACL field (a term on the caller's user id), so
+owned files match today and shared files match once sharing adds readers. The hits' rows are then
+read from PostgreSQL and authorized again there: the response shows current names and tags, and a
+file trashed or renamed since it was indexed is never shown stale or to the wrong user.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fileshare import cursor, search_index
+from fileshare.access import VIEWER_VISIBLE_STATUSES
+from fileshare.config import settings
+from fileshare.db import files as files_db
+from fileshare.db import shares as shares_db
+from fileshare.db.connection import transaction
+from fileshare.errors import DependencyUnavailable, ValidationFailed
+from fileshare.files import to_out, to_record
+from fileshare.models import FileList
+from fileshare.observability import logger
+
+HIDDEN_STATUSES = ("trashed", "deleting")
+MAX_QUERY_CHARS = 200
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What the caller asked for (already shape-validated by the API layer)."""
+
+    q: str | None = None
+    type: str | None = None  # a category ("image") or an exact content type ("image/png")
+    tag: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    limit: int = 20
+    after: str | None = None
+
+
+def build_query(user_id: str, query: SearchQuery) -> dict[str, Any]:
+    """The OpenSearch request body (pure; unit tested)."""
+    filters: list[dict[str, Any]] = [search_index.visible_to(user_id)]
+    if query.type:
+        kind = query.type.strip().lower()
+        filters.append({"term": {"content_type": kind}} if "/" in kind else {"term": {"category": kind}})
+    if query.tag:
+        filters.append({"term": {"tags": query.tag.strip().lower()}})
+    if query.created_from or query.created_to:
+        if query.created_from and query.created_to and query.created_from > query.created_to:
+            raise ValidationFailed("'from' is after 'to'", code="invalid_date_range")
+        limits = (("gte", query.created_from), ("lte", query.created_to))
+        bounds = {op: when.isoformat() for op, when in limits if when is not None}
+        filters.append({"range": {"created_at": bounds}})
+    text = (query.q or "").strip()
+    body: dict[str, Any] = {
+        "size": query.limit,
+        "track_total_hits": False,
+        "_source": ["file_id"],
+        "query": {"bool": {"filter": filters,
+                           "must_not": [{"terms": {"status": list(HIDDEN_STATUSES)}}]}},
+    }
+    if text:
+        if len(text) > MAX_QUERY_CHARS:
+            raise ValidationFailed(f"q has at most {MAX_QUERY_CHARS} characters", code="query_too_long")
+        body["query"]["bool"]["must"] = [search_index.name_query(text)]
+        body["sort"] = [{"_score": "desc"}, {"created_at": "desc"}, {"file_id": "asc"}]
+    else:
+        body["sort"] = [{"created_at": "desc"}, {"file_id": "asc"}]
+    if query.after:
+        body["search_after"] = cursor.decode(query.after, length=len(body["sort"]))
+    return body
+
+
+def search_files(user_id: str, query: SearchQuery) -> FileList:
+    from opensearchpy.exceptions import NotFoundError, OpenSearchException
+
+    from fileshare.search_client import client
+
+    body = build_query(user_id, query)
+    try:
+        result = client().search(index=settings().search_alias, body=body)
+    except NotFoundError:  # nothing indexed yet: the index does not exist
+        return FileList(items=[], next_cursor=None)
+    except OpenSearchException as exc:
+        logger.warning("search failed", extra={"error": repr(exc)})
+        raise DependencyUnavailable("search is unavailable; try again", code="search_unavailable") from exc
+    hits = result["hits"]["hits"]
+    ids = [uuid.UUID(str(h["_source"]["file_id"])) for h in hits]
+    rows: dict[uuid.UUID, dict[str, Any]] = {}
+    shared: set[uuid.UUID] = set()
+    if ids:
+        with transaction() as conn:
+            rows = {r["file_id"]: r for r in files_db.get_many(conn, ids)}
+            others = [i for i, r in rows.items() if r["owner_id"] != user_id]
+            shared = shares_db.shared_among(conn, user_id, others)
+    items = [to_out(to_record(rows[i])) for i in ids
+             if i in rows and _readable(rows[i], user_id, shared)]
+    next_cursor = cursor.encode(hits[-1]["sort"]) if len(hits) == query.limit else None
+    return FileList(items=items, next_cursor=next_cursor)
+
+
+def _readable(row: dict[str, Any], user_id: str, shared: set[uuid.UUID]) -> bool:
+    """PostgreSQL's word on access: the owner, or a viewer (``shared``: the hits shared with the
+    caller right now) while the file is visible to viewers."""
+    if row["owner_id"] == user_id:
+        return row["status"] not in HIDDEN_STATUSES
+    return row["file_id"] in shared and row["status"] in VIEWER_VISIBLE_STATUSES

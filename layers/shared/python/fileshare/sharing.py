@@ -1,0 +1,142 @@
+"""Sharing a file with another user (as a viewer), listing and revoking shares, and the files
+shared with the caller.
+
+Rules (access in ``fileshare.access``):
+- only the owner manages a file's shares; a viewer trying is ``403 owner_only``; anyone else
+  gets ``404`` as if the file did not exist;
+- the recipient must have an account (``422 unknown_recipient``: the request is well formed but
+  names nobody we can share with; 404 would read as "no such file"); sharing with yourself is
+  ``422 cannot_share_with_self``; sharing twice with the same user is ``409 already_shared``;
+- every change and its outbox event (``share.created`` / ``share.revoked``) are one transaction;
+  after the commit the search document's ``readers`` are rewritten from PostgreSQL, the cache
+  entry dropped and the event published. Search re-checks every hit in PostgreSQL, so a revoked
+  viewer never sees the file even if OpenSearch could not be updated.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fileshare import cache, cursor, events
+from fileshare.access import require_owner
+from fileshare.config import settings
+from fileshare.db import files as files_db
+from fileshare.db import shares as shares_db
+from fileshare.db.connection import transaction
+from fileshare.errors import Conflict, NotFound, ValidationFailed
+from fileshare.files import new_event, to_out, to_record
+from fileshare.models import FileList, ShareIn, ShareList, ShareOut
+from fileshare.observability import logger, metrics
+
+
+def _require_shareable(row: dict[str, Any]) -> None:
+    if row["status"] not in shares_db.VIEWABLE_STATUSES:
+        raise Conflict("restore the file before sharing it", code="file_trashed")
+
+
+def _share_out(row: dict[str, Any]) -> ShareOut:
+    return ShareOut.model_validate({k: row[k] for k in ShareOut.model_fields})
+
+
+def share_file(user_id: str, file_id: uuid.UUID, request: ShareIn) -> ShareOut:
+    with transaction() as conn:
+        row = require_owner(conn, shares_db.lock_file(conn, file_id), user_id)
+        _require_shareable(row)
+        recipient = shares_db.user_by_email(conn, request.email)
+        if recipient is None:
+            raise ValidationFailed("no user has this email address; they need an account first",
+                                   code="unknown_recipient")
+        if recipient["user_id"] == user_id:
+            raise ValidationFailed("you cannot share a file with yourself", code="cannot_share_with_self")
+        share = shares_db.insert(conn, share_id=uuid.uuid4(), file_id=file_id,
+                                 grantee_id=recipient["user_id"], permission=request.permission)
+        if share is None:
+            raise Conflict("the file is already shared with this user", code="already_shared")
+        events.record(conn, new_event(events.EventType.SHARE_CREATED, row, share_id=share["share_id"],
+                                      recipient_id=recipient["user_id"], permission=request.permission,
+                                      name=row["name"]))
+    _after_change(file_id)
+    metrics.add_metric(name="SharesCreated", unit="Count", value=1)
+    return _share_out(share)
+
+
+def list_shares(user_id: str, file_id: uuid.UUID) -> ShareList:
+    with transaction() as conn:
+        require_owner(conn, files_db.get(conn, file_id), user_id)
+        rows = shares_db.list_for_file(conn, file_id)
+    return ShareList(items=[_share_out(r) for r in rows])
+
+
+def revoke_share(user_id: str, file_id: uuid.UUID, share_id: uuid.UUID) -> None:
+    with transaction() as conn:
+        row = require_owner(conn, shares_db.lock_file(conn, file_id), user_id)
+        removed = shares_db.delete(conn, file_id, share_id)
+        if removed is None:
+            raise NotFound("this file has no such share", code="share_not_found")
+        events.record(conn, new_event(events.EventType.SHARE_REVOKED, row, share_id=share_id,
+                                      recipient_id=removed["grantee_id"], name=row["name"]))
+    _after_change(file_id)
+    metrics.add_metric(name="SharesRevoked", unit="Count", value=1)
+
+
+def shared_with_me(user_id: str, limit: int, after: str | None) -> FileList:
+    position = _parse_cursor(after) if after else None
+    with transaction() as conn:
+        rows = shares_db.shared_with(conn, user_id, limit + 1, position)
+    page = rows[:limit]
+    next_cursor = (cursor.encode([page[-1]["shared_at"].isoformat(), str(page[-1]["file_id"])])
+                   if len(rows) > limit else None)
+    return FileList(items=[to_out(to_record(r)) for r in page], next_cursor=next_cursor)
+
+
+def _parse_cursor(value: str) -> tuple[datetime, uuid.UUID]:
+    when, file_id = cursor.decode(value, length=2)
+    try:
+        shared_at = datetime.fromisoformat(str(when))
+        if shared_at.tzinfo is None:
+            raise ValueError("naive")
+        return shared_at, uuid.UUID(str(file_id))
+    except ValueError as exc:
+        raise ValidationFailed("the cursor is not valid", code="invalid_cursor") from exc
+
+
+# ---- after a committed change -------------------------------------------------------------------
+
+def _after_change(file_id: uuid.UUID) -> None:
+    sync_search_acl(file_id)
+    cache.invalidate_file(file_id)
+    events.publish_now([file_id])
+
+
+def sync_search_acl(file_id: uuid.UUID) -> bool:
+    """Rewrite the search document's ``readers`` from PostgreSQL; True if a document was updated.
+
+    Runs after the share change committed, holding the file's row lock while it reads the readers
+    and writes OpenSearch, so two concurrent share changes cannot leave an older ACL behind. A file
+    not indexed yet (pending) has no document: the processor reads the readers when it indexes it.
+    A failure is logged and counted, never raised: the change is committed, and search re-checks
+    every hit against PostgreSQL, so a stale ``readers`` can hide a shared file but never leak one.
+    """
+    if not settings().opensearch_url:
+        return False
+    from opensearchpy.exceptions import NotFoundError
+
+    from fileshare.search_client import client
+
+    try:
+        with transaction() as conn:
+            if shares_db.lock_file(conn, file_id) is None:
+                return False
+            readers = shares_db.readers_for(conn, file_id)
+            client().update(index=settings().search_alias, id=str(file_id),
+                            body={"doc": {"readers": readers}}, refresh=True)
+        return True
+    except NotFoundError:
+        return False
+    except Exception as exc:
+        logger.warning("search ACL update failed; search re-checks access in PostgreSQL",
+                       extra={"file_id": str(file_id), "error": repr(exc)})
+        metrics.add_metric(name="SearchAclSyncFailed", unit="Count", value=1)
+        return False

@@ -1,0 +1,99 @@
+"""S3 presigning: uploads (POST policy, multipart) and downloads. No file bytes pass through here.
+
+boto3 is imported on first use, so a function that only reads metadata never loads it.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from typing import Any
+from urllib.parse import quote
+
+from fileshare.config import settings
+from fileshare.errors import Conflict, ValidationFailed
+
+MAX_PARTS = 10_000
+MIN_PART_BYTES = 5 * 1024**2  # S3's minimum for every part but the last
+
+
+def _s3() -> Any:
+    from fileshare.aws import client
+
+    return client("s3")
+
+
+def object_key(owner_id: str, file_id: object, safe_name: str) -> str:
+    """The one key a file's bytes may be written to (the POST policy and the processor pin it)."""
+    return f"u/{owner_id}/{file_id}/{safe_name}"
+
+
+def presigned_post(key: str, size: int, content_type: str) -> dict[str, Any]:
+    """A POST policy for exactly this key, exactly this size and this Content-Type."""
+    post = _s3().generate_presigned_post(
+        Bucket=settings().upload_bucket,
+        Key=key,  # boto3 adds the exact {"key": key} and bucket conditions
+        Fields={"Content-Type": content_type},
+        Conditions=[{"Content-Type": content_type}, ["content-length-range", size, size]],
+        ExpiresIn=settings().presign_ttl_s,
+    )
+    return {"url": post["url"], "fields": {k: str(v) for k, v in post["fields"].items()}}
+
+
+def part_plan(size: int, preferred_part_bytes: int) -> tuple[int, int]:
+    """(part size, part count) for ``size`` bytes: at least 5 MiB parts, at most 10,000 parts."""
+    part = max(preferred_part_bytes, MIN_PART_BYTES, math.ceil(size / MAX_PARTS))
+    return part, math.ceil(size / part)
+
+
+def start_multipart(key: str, size: int, content_type: str) -> dict[str, Any]:
+    s3, bucket, ttl = _s3(), settings().upload_bucket, settings().presign_ttl_s
+    part_size, count = part_plan(size, settings().multipart_part_bytes)
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type)["UploadId"]
+    parts = [{"part_number": n,
+              "url": s3.generate_presigned_url(
+                  "upload_part", ExpiresIn=ttl,
+                  Params={"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": n})}
+             for n in range(1, count + 1)]
+    return {"upload_id": upload_id, "part_size": part_size, "parts": parts}
+
+
+def expected_parts(size: int) -> int:
+    return part_plan(size, settings().multipart_part_bytes)[1]
+
+
+def complete_multipart(key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+    """Complete the upload; S3 then emits ObjectCreated:CompleteMultipartUpload."""
+    from botocore.exceptions import ClientError
+
+    try:
+        _s3().complete_multipart_upload(
+            Bucket=settings().upload_bucket, Key=key, UploadId=upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in parts]})
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("InvalidPart", "InvalidPartOrder", "EntityTooSmall"):
+            raise ValidationFailed(f"S3 refused the parts: {code}", code="invalid_parts") from exc
+        if code == "NoSuchUpload":
+            raise Conflict("the multipart upload no longer exists", code="upload_not_found") from exc
+        raise
+
+
+def content_disposition(name: str) -> str:
+    """``attachment`` with an ASCII fallback and the exact UTF-8 name (RFC 6266 / RFC 5987)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    fallback = "".join(ch if ch.isprintable() and ch not in '"\\;' else "_" for ch in ascii_name).strip()
+    return f"attachment; filename=\"{fallback or 'download'}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def presigned_get(key: str, *, download_name: str | None = None, content_type: str | None = None,
+                  expires_in: int | None = None) -> str:
+    """A presigned GET, valid ``expires_in`` seconds (default: the configured presign TTL)."""
+    params: dict[str, Any] = {"Bucket": settings().upload_bucket, "Key": key}
+    if download_name is not None:
+        params["ResponseContentDisposition"] = content_disposition(download_name)
+    if content_type:
+        params["ResponseContentType"] = content_type
+    url: str = _s3().generate_presigned_url("get_object", Params=params,
+                                            ExpiresIn=expires_in or settings().presign_ttl_s)
+    return url

@@ -1,0 +1,147 @@
+"""Trash use cases: list the trash, restore within the retention period, purge on request; and the
+search document's status, which follows trash and restore.
+
+Only the owner may see or act on their trash; anyone else gets ``404`` (viewers lose sight of a
+file the moment it is trashed: ``access`` shows them pending, ready and rejected files only; a
+viewer restoring or purging a file that is not in the trash gets ``403 owner_only``, the rule of
+every owner-only action in ``access``).
+Every change and its outbox event share one transaction; after the commit the cache entry is
+dropped, the event published inline and the search document updated.
+
+Search and restore agree through ``fileshare.indexing``: on ``file.trashed`` the indexer marks the
+document ``trashed`` (search excludes it, and re-checks every hit in PostgreSQL in the meantime);
+a restore rewrites the document from the current row inline (and the indexer again on
+``file.restored``), so the file is found again at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+
+from fileshare import access, cache, cursor, events
+from fileshare.config import settings
+from fileshare.db import files as files_db
+from fileshare.db import trash as trash_db
+from fileshare.db.connection import transaction
+from fileshare.deletion import Reason, deletion_event
+from fileshare.errors import Conflict, Gone, ValidationFailed
+from fileshare.files import to_out, to_record
+from fileshare.models import FileOut
+from fileshare.observability import logger, metrics
+
+
+class TrashedFileOut(FileOut):
+    """A file in the trash: when it was trashed and when it will be purged."""
+
+    trashed_at: datetime
+    purge_at: datetime
+
+
+class TrashList(BaseModel):
+    items: list[TrashedFileOut]
+    next_cursor: str | None = None
+
+
+def purge_at(trashed_at: datetime) -> datetime:
+    return trashed_at + timedelta(days=settings().trash_retention_days)
+
+
+def _trash_cursor(row: dict[str, Any]) -> str:
+    return cursor.encode([row["trashed_at"].isoformat(), str(row["file_id"])])
+
+
+def _parse_trash_cursor(value: str) -> tuple[datetime, uuid.UUID]:
+    trashed, file_id = cursor.decode(value, length=2)
+    try:
+        when = datetime.fromisoformat(str(trashed))
+        if when.tzinfo is None:
+            raise ValueError("naive")
+        return when, uuid.UUID(str(file_id))
+    except ValueError as exc:
+        raise ValidationFailed("the cursor is not valid", code="invalid_cursor") from exc
+
+
+def _trashed_out(row: dict[str, Any]) -> TrashedFileOut:
+    trashed_at = row["trashed_at"]
+    return TrashedFileOut.model_validate({**to_out(to_record(row)).model_dump(),
+                                          "trashed_at": trashed_at, "purge_at": purge_at(trashed_at)})
+
+
+def _own(conn: Any, row: dict[str, Any] | None, user_id: str) -> dict[str, Any]:
+    """The caller's file (``access.require_owner``): 404 for a stranger, for any file in the trash
+    that is not theirs (viewers cannot see trashed files) and for one being purged; 403
+    ``owner_only`` for a viewer of a file that is not in the trash."""
+    return access.require_owner(conn, row, user_id)
+
+
+# ---- use cases --------------------------------------------------------------------------------
+
+def list_trash(user_id: str, limit: int, after: str | None) -> TrashList:
+    position = _parse_trash_cursor(after) if after else None
+    with transaction() as conn:
+        rows = trash_db.list_trashed(conn, user_id, limit + 1, position)
+    page = rows[:limit]
+    next_cursor = _trash_cursor(page[-1]) if len(rows) > limit else None
+    return TrashList(items=[_trashed_out(r) for r in page], next_cursor=next_cursor)
+
+
+def restore_file(user_id: str, file_id: uuid.UUID) -> FileOut:
+    """Back to the status it had before the trash, while the retention period lasts."""
+    with transaction() as conn:
+        row = _own(conn, files_db.get(conn, file_id, for_update=True), user_id)
+        if row["status"] != "trashed":
+            raise Conflict("the file is not in the trash", code="file_not_trashed")
+        if purge_at(row["trashed_at"]) <= datetime.now(UTC):
+            raise Gone("the file was in the trash longer than the retention period", code="trash_expired")
+        restored = trash_db.restore(conn, file_id)
+        assert restored is not None  # the row is locked and trashed
+        events.record(conn, events.Event(
+            type=events.EventType.FILE_RESTORED, file_id=file_id, owner_id=user_id,
+            data={"name": restored["name"], "status": restored["status"]}))
+    cache.invalidate_file(file_id)
+    events.publish_now([file_id])
+    sync_search_status(file_id)
+    return to_out(to_record(restored))
+
+
+def purge_file(user_id: str, file_id: uuid.UUID) -> None:
+    """Delete for good (from the trash only): ``deleting`` plus ``file.deleted`` in one transaction;
+    the deletion consumer does the rest. Purging a file already being purged changes nothing."""
+    with transaction() as conn:
+        row = files_db.get(conn, file_id, for_update=True)
+        if row is not None and row["owner_id"] == user_id and row["status"] == "deleting":
+            return
+        row = _own(conn, row, user_id)
+        if row["status"] != "trashed":
+            raise Conflict("move the file to the trash before deleting it for good", code="file_not_trashed")
+        marked = trash_db.mark_deleting(conn, file_id)
+        assert marked is not None
+        events.record(conn, deletion_event(marked, events.EventType.FILE_DELETED, Reason.PURGED))
+    cache.invalidate_file(file_id)
+    events.publish_now([file_id])
+
+
+# ---- the search document ----------------------------------------------------------------------
+
+def sync_search_status(file_id: uuid.UUID) -> None:
+    """Bring the file's search document in line with PostgreSQL now (after a committed restore).
+
+    The indexer consumer does the same on ``file.restored``; doing it inline too means a restored
+    file is found by the very next search. Same code (``indexing.sync_file``, under the row lock),
+    so the two cannot disagree. A failure is logged, never raised: the restore is committed and
+    the indexer retries from the event.
+    """
+    if not settings().opensearch_url:
+        return
+    from fileshare.indexing import sync_file
+
+    try:
+        sync_file(file_id)
+    except Exception as exc:
+        logger.warning("inline search update failed; the indexer will catch up from the event",
+                       extra={"file_id": str(file_id), "error": repr(exc)})
+        metrics.add_metric(name="SearchStatusSyncFailed", unit="Count", value=1)

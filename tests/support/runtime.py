@@ -1,0 +1,126 @@
+"""Start the local runtime (``localstack/serve.py``: API gateway + web page on :8080) for a test or the bench.
+
+If a gateway already answers on the port (``make dev`` in another shell), it is reused and left
+running; otherwise one is started as a child process in its own session and stopped afterwards
+(only that process group, which this helper created).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SERVE = REPO_ROOT / "localstack" / "serve.py"
+STACK_ENV = REPO_ROOT / ".local" / "stack.env"
+LOG_DIR = REPO_ROOT / ".local" / "logs"
+GATEWAY_PORT = 8080
+GATEWAY_URL = f"http://localhost:{GATEWAY_PORT}"
+READY_PATHS = ("/_local/stats", "/health")
+START_TIMEOUT_S = 60.0
+
+
+class RuntimeUnavailableError(RuntimeError):
+    """The local runtime is missing or did not come up."""
+
+
+class GatewayBusyError(RuntimeUnavailableError):
+    """Another gateway already serves the port, and the caller needs one of its own."""
+
+
+@dataclass(frozen=True)
+class Gateway:
+    url: str
+    started_here: bool  # False: an already running gateway was reused
+    log_path: Path | None
+
+
+def load_stack_env(path: Path = STACK_ENV) -> dict[str, str]:
+    """``.local/stack.env`` as a dict (``KEY=VALUE`` lines); missing file -> {}."""
+    values: dict[str, str] = {}
+    if not path.exists():
+        return values
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.removeprefix("export ").split("=", 1)
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def _ready(url: str) -> bool:
+    for path in READY_PATHS:
+        try:
+            if requests.get(url + path, timeout=2).status_code == 200:
+                return True
+        except requests.RequestException:
+            return False  # nothing listening (yet)
+    return False
+
+
+def _stop(proc: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)  # the group this helper created with start_new_session
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+@contextmanager
+def running_gateway(*, log_name: str = "serve-test", reuse: bool = True, args: Sequence[str] = (),
+                    extra_env: dict[str, str] | None = None) -> Iterator[Gateway]:
+    """Yield a gateway on :8080, starting ``localstack/serve.py [args]`` when none is running.
+
+    With ``reuse=False`` a gateway already on the port is an error (its numbers would not be ours).
+    """
+    if _ready(GATEWAY_URL):
+        if not reuse:
+            raise GatewayBusyError(f"a gateway already answers on {GATEWAY_URL} (make dev?); stop it first")
+        yield Gateway(GATEWAY_URL, started_here=False, log_path=None)
+        return
+    if not SERVE.exists():
+        raise RuntimeUnavailableError(f"{SERVE.relative_to(REPO_ROOT)} does not exist yet")
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = LOG_DIR / f"{log_name}.log"
+    env = {**os.environ, **load_stack_env(), **(extra_env or {})}
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(SERVE), *args], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not _ready(GATEWAY_URL):
+            if proc.poll() is not None:
+                raise RuntimeUnavailableError(
+                    f"serve.py exited with {proc.returncode}; see {log_path}:\n{_tail(log_path)}")
+            if time.monotonic() > deadline:
+                raise RuntimeUnavailableError(
+                    f"gateway not ready after {START_TIMEOUT_S:.0f} s; see {log_path}:\n{_tail(log_path)}")
+            time.sleep(0.2)
+        yield Gateway(GATEWAY_URL, started_here=True, log_path=log_path)
+    finally:
+        _stop(proc)
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
