@@ -1,9 +1,16 @@
 """Read-through cache of file records in Redis (ElastiCache in AWS).
 
-Keys are ``fs:file:v1:<file_id>``: one entry per file, shared by every reader, holding the record
+Keys are ``fs:file:v1:{<file_id>}``: one entry per file, shared by every reader, holding the record
 including ``owner_id``. The cache never decides access: callers authorize the record they get,
-whether it came from here or from PostgreSQL. Every write deletes the key after its commit.
-Redis being down is never an error: reads fall through to PostgreSQL, and it is logged.
+whether it came from here or from PostgreSQL. Redis being down is never an error: reads fall
+through to PostgreSQL, and it is logged.
+
+Read-through caches have a race: a reader misses, reads the old row, a writer commits and deletes
+the key, then the reader puts the old row back, stale for a whole TTL. So each file also has a
+generation counter: writers bump it when they invalidate; a reader notes it (in the same round
+trip as its miss) before reading PostgreSQL and stores its record only if the generation is still
+the one it saw (one Lua script, atomic). The braces are a hash tag: both keys live in one slot, as
+ElastiCache Serverless (cluster mode) requires for a script touching both.
 """
 
 from __future__ import annotations
@@ -19,10 +26,34 @@ if TYPE_CHECKING:
     from redis import Redis
 
 KEY_PREFIX = "fs:file:v1:"
+GENERATION_TTL_S = 86_400  # far longer than any read; an expired counter only skips one fill
+
+# Store the record only if no write bumped the generation since the reader looked it up.
+_FILL_IF_UNCHANGED = """
+if (redis.call('GET', KEYS[2]) or '') == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  return 1
+end
+return 0
+"""
 
 
 def file_key(file_id: object) -> str:
-    return f"{KEY_PREFIX}{file_id}"
+    return f"{KEY_PREFIX}{{{file_id}}}"
+
+
+def generation_key(file_id: object) -> str:
+    return f"{file_key(file_id)}:gen"
+
+
+class Lookup:
+    """What a read found: the cached record, or a miss with the generation to fill against."""
+
+    __slots__ = ("generation", "record")
+
+    def __init__(self, record: dict[str, Any] | None, generation: str) -> None:
+        self.record = record
+        self.generation = generation
 
 
 @lru_cache(maxsize=1)
@@ -36,28 +67,32 @@ def _redis() -> Redis | None:
                                 health_check_interval=30, decode_responses=True)
 
 
-def get_file(file_id: object) -> dict[str, Any] | None:
+def get_file(file_id: object) -> Lookup:
     client = _redis()
     if client is None:
-        return None
+        return Lookup(None, "")
     try:
-        raw = client.get(file_key(file_id))
+        raw, generation = client.mget(file_key(file_id), generation_key(file_id))
     except Exception as exc:  # any Redis/network failure: serve from PostgreSQL
         logger.warning("cache read failed; serving from the database", extra={"error": repr(exc)})
         metrics.add_metric(name="CacheErrors", unit="Count", value=1)
-        return None
+        return Lookup(None, "")
     metrics.add_metric(name="CacheHits" if raw is not None else "CacheMisses", unit="Count", value=1)
-    return json.loads(raw) if isinstance(raw, str) else None
+    return Lookup(json.loads(raw) if isinstance(raw, str) else None, str(generation or ""))
 
 
-def put_file(file_id: object, record: dict[str, Any]) -> None:
+def put_file(file_id: object, record: dict[str, Any], lookup: Lookup) -> bool:
+    """Cache ``record`` read after ``lookup`` missed, unless a write happened since. True if stored."""
     client = _redis()
     if client is None:
-        return
+        return False
     try:
-        client.set(file_key(file_id), json.dumps(record, default=str), ex=settings().cache_ttl_s)
+        stored = client.eval(_FILL_IF_UNCHANGED, 2, file_key(file_id), generation_key(file_id),
+                             lookup.generation, json.dumps(record, default=str), settings().cache_ttl_s)
     except Exception as exc:
         logger.warning("cache write failed", extra={"error": repr(exc)})
+        return False
+    return bool(stored)
 
 
 def invalidate_file(file_id: object) -> None:
@@ -66,7 +101,11 @@ def invalidate_file(file_id: object) -> None:
     if client is None:
         return
     try:
-        client.delete(file_key(file_id))
+        pipeline = client.pipeline(transaction=True)
+        pipeline.incr(generation_key(file_id))
+        pipeline.expire(generation_key(file_id), GENERATION_TTL_S)
+        pipeline.delete(file_key(file_id))
+        pipeline.execute()
     except Exception as exc:
         logger.warning("cache invalidation failed", extra={"error": repr(exc), "file_id": str(file_id)})
         metrics.add_metric(name="CacheErrors", unit="Count", value=1)

@@ -200,13 +200,14 @@ def list_files(user_id: str, limit: int, after: str | None) -> FileList:
 
 def _record(user_id: str, file_id: uuid.UUID) -> dict[str, Any]:
     """The file's record from the cache or PostgreSQL, authorized for the caller either way."""
-    record = cache.get_file(file_id)
+    lookup = cache.get_file(file_id)
+    record = lookup.record
     if record is None:
         with transaction() as conn:
             row = files_db.get(conn, file_id)
         if row is not None:
             record = to_record(row)
-            cache.put_file(file_id, record)
+            cache.put_file(file_id, record, lookup)
     if record is not None and record["owner_id"] != user_id:  # a viewer? Shares are never cached
         with transaction() as conn:
             if access.is_viewer(conn, {**record, "file_id": file_id}, user_id):
