@@ -1,7 +1,7 @@
 """The search API (functions/search) against the real local OpenSearch and PostgreSQL.
 
 Files are created through the files API, marked ready and indexed with the processor's own
-document builder (``processing.search_document``), as the processing pipeline would.
+document builder (``search_index.search_document``), as the processing pipeline would.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def opensearch() -> Any:
 @pytest.fixture
 def indexed(files_module: Any, db: Any, opensearch: Any) -> Any:
     """Create a ready, indexed file for ``user``; returns its id."""
-    from fileshare.processing import search_document
+    from fileshare.search_index import search_document
 
     def make(user: User, name: str, content_type: str = "text/plain", tags: list[str] | None = None) -> str:
         reply = Api(files_module, user.claims)("POST", "/files", body={

@@ -67,7 +67,7 @@ def document(opensearch: Any, file_id: str) -> dict[str, Any] | None:
 
 def put_document(opensearch: Any, db: Any, file_id: str, **overrides: Any) -> None:
     """Write the document as of the row now, with ``overrides`` (a stale state)."""
-    from fileshare.processing import search_document
+    from fileshare.search_index import search_document
 
     row = db.execute("SELECT * FROM files WHERE file_id = %s", (file_id,)).fetchone()
     body = {**search_document(row, [row["owner_id"]]), **overrides}

@@ -32,7 +32,7 @@ from fileshare.db.connection import transaction
 from fileshare.errors import DependencyUnavailable
 from fileshare.events import EventType
 from fileshare.observability import logger, metrics
-from fileshare.processing import search_document
+from fileshare.search_index import search_document
 
 SYNCING: frozenset[str] = frozenset({
     EventType.FILE_UPDATED, EventType.FILE_TRASHED, EventType.FILE_RESTORED, EventType.FILE_DELETED,

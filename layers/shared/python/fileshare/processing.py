@@ -34,6 +34,7 @@ from fileshare.db import processing as sql
 from fileshare.db.connection import transaction
 from fileshare.errors import DependencyUnavailable
 from fileshare.observability import logger, metrics
+from fileshare.search_index import search_document
 
 UPLOAD_PREFIX = "u/"
 THUMBNAIL_PREFIX = "t/"  # outside the notification filter: writing here never retriggers processing
@@ -218,31 +219,6 @@ def _index(row: dict[str, Any]) -> None:
     except Exception as exc:
         metrics.add_metric(name="IndexingFailed", unit="Count", value=1)
         raise DependencyUnavailable(f"indexing failed: {exc!r}") from exc
-
-
-def search_document(row: dict[str, Any], readers: list[str]) -> dict[str, Any]:
-    """The document for a ready file (fields of ``search_index.MAPPINGS``, which is strict).
-
-    ``readers`` is the search ACL: the owner and every user the file is shared with.
-    """
-    def iso(value: Any) -> str | None:
-        return value.isoformat() if value is not None else None
-
-    return {
-        "file_id": str(row["file_id"]),
-        "owner_id": row["owner_id"],
-        "readers": readers,
-        "name": row["name"],
-        "content_type": row["content_type"],
-        "category": media.category(row["content_type"]),
-        "tags": list(row.get("tags") or []),
-        "size": int(row["size"]),
-        "status": row["status"],
-        "created_at": iso(row["created_at"]),
-        "updated_at": iso(row.get("updated_at")),
-        "expires_at": iso(row.get("expires_at")),
-        "checksum_sha256": row.get("checksum_sha256"),
-    }
 
 
 def _count(name: str, row: dict[str, Any]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import cache
 from urllib.parse import urlsplit
 
-import boto3
 from opensearchpy import OpenSearch, RequestsAWSV4SignerAuth, RequestsHttpConnection
 
 from fileshare.config import Settings, settings
@@ -21,6 +20,8 @@ def client_from_settings(config: Settings | None = None) -> OpenSearch:
         raise RuntimeError("OPENSEARCH_URL is not set")
     url = config.opensearch_url.rstrip("/")
     if config.opensearch_auth == "sigv4":
+        import boto3  # only for SigV4 in AWS: it costs ~100 ms of every local cold start
+
         credentials = boto3.session.Session().get_credentials()
         if credentials is None:
             raise RuntimeError("OPENSEARCH_AUTH=sigv4 but no AWS credentials are available")

@@ -19,6 +19,8 @@ from typing import Any
 from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import NotFoundError, RequestError
 
+from fileshare import media
+
 MAPPING_VERSION = 1
 NAME_FIELDS = ("name", "name.parts")
 
@@ -169,3 +171,28 @@ def rebuild_index(client: OpenSearch, alias: str, *, keep_old: bool = False) -> 
     if not keep_old:
         client.indices.delete(index=old)
     return new
+
+
+def search_document(row: dict[str, Any], readers: list[str]) -> dict[str, Any]:
+    """The document for a file (the fields of ``MAPPINGS``, which is strict).
+
+    ``readers`` is the search ACL: the owner and every user the file is shared with.
+    """
+    def iso(value: Any) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "file_id": str(row["file_id"]),
+        "owner_id": row["owner_id"],
+        "readers": readers,
+        "name": row["name"],
+        "content_type": row["content_type"],
+        "category": media.category(row["content_type"]),
+        "tags": list(row.get("tags") or []),
+        "size": int(row["size"]),
+        "status": row["status"],
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row.get("updated_at")),
+        "expires_at": iso(row.get("expires_at")),
+        "checksum_sha256": row.get("checksum_sha256"),
+    }
