@@ -10,6 +10,7 @@ environment variables, and the local runtime into environment variables pointing
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -30,7 +31,7 @@ class Uses(StrEnum):
     EVENTS_PUBLISH = "events_publish"
     BUCKET_READ = "bucket_read"  # GetObject/HeadObject on u/* and derived prefixes, presign GET
     BUCKET_WRITE = "bucket_write"  # PutObject on u/* (presigned POST, multipart) and t/* thumbnails
-    BUCKET_DELETE = "bucket_delete"  # DeleteObject on u/* and t/*
+    BUCKET_DELETE = "bucket_delete"  # DeleteObject (and AbortMultipartUpload) on u/* and t/*
     USER_POOL = "user_pool"
     EMAIL = "email"
     LINK_SECRET = "link_secret"  # noqa: S105 - a resource name, not a secret
@@ -56,8 +57,7 @@ class KafkaTrigger:
     consumer_group: str
     batch_size: int = 100
     starting_position: str = "TRIM_HORIZON"
-    max_retries: int = 3  # retries of a failing batch before it goes to on_failure_queue
-    on_failure_queue: str | None = None  # logical SQS queue name (on-failure destination), or drop
+    max_retries: int = 3  # retries of a failing batch before it goes to the function's failure_queue
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,18 @@ class Function:
     @property
     def attribute(self) -> str:
         return self.handler.rsplit(".", 1)[1]
+
+    @property
+    def failure_queue(self) -> str | None:
+        """The logical name of this function's on-failure SQS queue, if it has asynchronous triggers.
+
+        Kafka triggers hand records that failed ``max_retries`` retries to it, schedules their failed
+        invocations. The one place the name is derived: CDK names it ``fileshare-<stage>-<name>``, the
+        local stack ``fileshare-<name>`` (:func:`local_queue_name`).
+        """
+        if any(isinstance(t, (KafkaTrigger, ScheduleTrigger)) for t in self.triggers):
+            return f"{self.name}-failures"
+        return None
 
 
 FUNCTIONS: tuple[Function, ...] = (
@@ -242,14 +254,40 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="sweeper",
         description="Expiry sweeper: expired files and trash past retention go down the purge path; "
-                    "finishes purges that stalled",
+                    "finishes purges that stalled; rejects uploads that never arrived",
         memory_mb=256,
         timeout_s=120,
         triggers=(ScheduleTrigger(every_seconds=300, local_every_seconds=15),),
-        # The purge uses (CACHE, SEARCH, BUCKET_DELETE) finish stalled purges without a new event.
+        # The purge uses (CACHE, SEARCH, BUCKET_DELETE) finish stalled purges without a new event;
+        # BUCKET_DELETE also aborts and deletes abandoned uploads.
         uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.SEARCH, Uses.EVENTS_PUBLISH, Uses.BUCKET_DELETE}),
     ),
 )
+
+
+LOCAL_PREFIX = "fileshare"  # physical names on the local stack; the cloud uses fileshare-<stage>
+
+
+def local_queue_name(queue: str) -> str:
+    """A logical queue's name on the local stack (LocalStack SQS)."""
+    return f"{LOCAL_PREFIX}-{queue}"
+
+
+def queue_url_env(queue: str) -> str:
+    """The environment variable holding a logical queue's URL, e.g. ``notifier-failures`` ->
+    ``NOTIFIER_FAILURES_QUEUE_URL``; the upload queue keeps its historical ``UPLOAD_QUEUE_URL``.
+
+    The stack manager writes these into ``.local/stack.env``; the local runtime reads them.
+    """
+    if queue == UPLOAD_QUEUE:
+        return "UPLOAD_QUEUE_URL"
+    return "".join(c if c.isalnum() else "_" for c in queue).upper() + "_QUEUE_URL"
+
+
+def failure_queues(functions: Iterable[Function] | None = None) -> dict[str, Function]:
+    """Logical failure-queue name -> its function, for every function that has one."""
+    return {fn.failure_queue: fn for fn in (FUNCTIONS if functions is None else functions)
+            if fn.failure_queue}
 
 
 def by_name(name: str) -> Function:

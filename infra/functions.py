@@ -37,10 +37,9 @@ OBJECT_PREFIXES = (UPLOAD_PREFIX, DERIVED_PREFIX)
 BUCKET_ACTIONS = {
     Uses.BUCKET_READ: ("s3:GetObject",),
     Uses.BUCKET_WRITE: ("s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"),
-    Uses.BUCKET_DELETE: ("s3:DeleteObject",),
+    Uses.BUCKET_DELETE: ("s3:DeleteObject", "s3:AbortMultipartUpload"),  # an unfinished upload too
 }
 SCHEDULE_RETRIES = 2
-KAFKA_RETRIES = 3
 
 
 def needs_vpc(fn: Function) -> bool:
@@ -276,11 +275,11 @@ class Functions(Construct):
         """SQS (redrive DLQ on the queue), Kafka (on-failure queue) and schedules (DLQ + on-failure)."""
         config, data = self._config, self._data
         failure_queue: sqs.Queue | None = None
-        if any(isinstance(t, (KafkaTrigger, ScheduleTrigger)) for t in spec.triggers):
+        if spec.failure_queue:  # named in the declaration, so the local stack creates the same queue
             failure_queue = sqs.Queue(
                 scope,
                 "Failures",
-                queue_name=f"{config.prefix}-{spec.name}-failures",
+                queue_name=f"{config.prefix}-{spec.failure_queue}",
                 encryption=sqs.QueueEncryption.SQS_MANAGED,
                 enforce_ssl=True,
                 retention_period=Duration.days(14),
@@ -336,7 +335,7 @@ class Functions(Construct):
                         starting_position=lambda_.StartingPosition(trigger.starting_position),
                         on_failure=sources.SqsDlq(failure_queue),
                         report_batch_item_failures=True,
-                        retry_attempts=KAFKA_RETRIES,
+                        retry_attempts=trigger.max_retries,
                         provisioned_poller_config=sources.ProvisionedPollerConfig(
                             minimum_pollers=1, maximum_pollers=2
                         ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from infra.declaration import Function, KafkaTrigger, ScheduleTrigger, SqsTrigger
+from infra.declaration import Function, KafkaTrigger, SqsTrigger
 
 API_STAGE = "v1"
 
@@ -46,11 +46,7 @@ def consumer_queues(functions: Sequence[Function]) -> list[str]:
 def dead_letter_queues(functions: Sequence[Function]) -> list[str]:
     """Logical names of every DLQ / on-failure queue (``<queue>-dlq`` and ``<function>-failures``)."""
     dlqs = [f"{queue}-dlq" for queue in consumer_queues(functions)]
-    dlqs += [
-        f"{fn.name}-failures"
-        for fn in functions
-        if any(isinstance(t, (KafkaTrigger, ScheduleTrigger)) for t in fn.triggers)
-    ]
+    dlqs += [fn.failure_queue for fn in functions if fn.failure_queue]
     return sorted(dlqs)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "shared" / "python"))
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # infra.declaration (queues to provision)
 
 from stackctl import apt, proc, stack
 from stackctl.paths import DATA_DIR, LOG_DIR, RUN_DIR, STACK_ENV_FILE

@@ -1,5 +1,6 @@
 """Sweeper (scheduled): expired files and trash past retention go down the purge path; stalled
-purges are finished. Bounded batches; stops starting new ones close to the timeout."""
+purges are finished; uploads that never arrived are rejected. Bounded batches; stops starting new
+ones close to the timeout."""
 
 from __future__ import annotations
 

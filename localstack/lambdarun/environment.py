@@ -1,4 +1,5 @@
-"""Environments: the stack's env file, each function's Lambda environment, queue URL names.
+"""Environments: the stack's env file and each function's Lambda environment (queue URL variables
+are named by ``infra.declaration.queue_url_env``).
 
 A function sees the stack env (``.local/stack.env``) minus the resource variables of resources it
 did not declare in ``uses`` (so a missing declaration fails locally as it would in AWS), plus its
@@ -11,12 +12,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from infra.declaration import UPLOAD_QUEUE, Function, Uses
+from infra.declaration import Function, Uses
 
 ACCOUNT_ID = "000000000000"
-
-#: Logical queue name -> the env var holding its URL. The one place this mapping lives.
-QUEUE_URL_ENV: dict[str, str] = {UPLOAD_QUEUE: "UPLOAD_QUEUE_URL"}
 
 #: Variables that point at a resource; a function sees them only if it declares the resource.
 USES_ENV: dict[Uses, tuple[str, ...]] = {

@@ -6,8 +6,11 @@ visibility timeout; the queue's own RedrivePolicy moves a message to the DLQ aft
 
 Kafka: one consumer per trigger (group = ``consumer_group``, no auto-commit). Offsets are committed
 only after a successful invoke; on ``batchItemFailures`` the partition is committed up to the first
-failed offset and consumption resumes there; after ``max_retries`` failed retries the failed records
-go to the trigger's on-failure SQS queue (when set) and the partition moves on.
+failed offset and consumption resumes there, after an exponential backoff (so a service that is down
+for a few seconds does not use up the retries at once); after ``max_retries`` failed retries the
+failed records go to the function's on-failure SQS queue (``Function.failure_queue``, the queue CDK
+makes the on-failure destination in AWS) and the partition moves on. Nothing is committed before the
+failure queue has accepted them.
 """
 
 from __future__ import annotations
@@ -20,8 +23,15 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from infra.declaration import Function, KafkaTrigger, ScheduleTrigger, SqsTrigger
-from lambdarun.environment import ACCOUNT_ID, QUEUE_URL_ENV, region
+from infra.declaration import (
+    Function,
+    KafkaTrigger,
+    ScheduleTrigger,
+    SqsTrigger,
+    local_queue_name,
+    queue_url_env,
+)
+from lambdarun.environment import ACCOUNT_ID, region
 from lambdarun.events import KafkaRecord, msk_event, scheduled_event, sqs_event
 from lambdarun.pool import Invocation
 from lambdarun.runtime import Runtime
@@ -45,11 +55,15 @@ def sqs_client(env: Mapping[str, str]) -> Any:
 
 
 def queue_url(name: str, env: Mapping[str, str], client: Any) -> str:
-    """A logical queue's URL: from its env var (QUEUE_URL_ENV) or, failing that, GetQueueUrl."""
-    var = QUEUE_URL_ENV.get(name)
-    if var and env.get(var):
+    """A logical queue's URL: from its env var (``queue_url_env``) or, failing that, GetQueueUrl of
+    its local name (``fileshare-<name>``) or of the name itself."""
+    var = queue_url_env(name)
+    if env.get(var):
         return env[var]
-    return str(client.get_queue_url(QueueName=name)["QueueUrl"])
+    try:
+        return str(client.get_queue_url(QueueName=local_queue_name(name))["QueueUrl"])
+    except client.exceptions.QueueDoesNotExist:
+        return str(client.get_queue_url(QueueName=name)["QueueUrl"])
 
 
 # --- SQS -------------------------------------------------------------------------------------------
@@ -151,7 +165,7 @@ class KafkaPoller:
 
     def __init__(self, invoke: Invoke, function: str, trigger: KafkaTrigger, *, bootstrap: str,
                  aws_region: str, on_failure: Callable[[dict[str, Any]], None] | None = None,
-                 retry_delay_s: float = 0.5) -> None:
+                 retry_delay_s: float = 2.0, max_retry_delay_s: float = 60.0) -> None:
         self.invoke = invoke
         self.function = function
         self.trigger = trigger
@@ -160,6 +174,8 @@ class KafkaPoller:
                             "00000000-0000-0000-0000-000000000000-1")
         self.on_failure = on_failure
         self.retry_delay_s = retry_delay_s
+        self.max_retry_delay_s = max_retry_delay_s
+        self._stop = threading.Event()  # run()'s stop event: ends a backoff wait early
         self._failures: dict[tuple[Any, int], int] = {}  # (TopicPartition, offset) -> failed attempts
         self.consumer: Any = None
 
@@ -191,11 +207,16 @@ class KafkaPoller:
         self._settle(batch, invocation)
         return invocation
 
+    def backoff_s(self, attempts: int) -> float:
+        """The wait before retry number ``attempts`` (1-based): ``retry_delay_s``, doubling, capped."""
+        return float(min(self.max_retry_delay_s, self.retry_delay_s * 2 ** max(0, attempts - 1)))
+
     def _settle(self, batch: dict[Any, list[Any]], invocation: Invocation) -> None:
         from kafka.structs import OffsetAndMetadata
 
         first_failed = self._first_failed(batch, invocation)
         commits: dict[Any, Any] = {}
+        wait_s = 0.0
         for tp, records in batch.items():
             failed_at = first_failed.get(tp)
             if failed_at is None:
@@ -209,6 +230,7 @@ class KafkaPoller:
                 self._failures.pop((tp, failed_at), None)
                 continue
             self._failures[(tp, failed_at)] = attempts
+            wait_s = max(wait_s, self.backoff_s(attempts))
             if failed_at > records[0].offset:
                 commits[tp] = OffsetAndMetadata(failed_at, "", -1)
             self.consumer.seek(tp, failed_at)
@@ -217,8 +239,10 @@ class KafkaPoller:
             for tp in commits:
                 for key in [k for k in self._failures if k[0] == tp and k[1] < commits[tp].offset]:
                     self._failures.pop(key)
-        if first_failed:
-            time.sleep(self.retry_delay_s)
+        if wait_s:
+            where = ", ".join(f"{tp.topic}-{tp.partition}@{offset}" for tp, offset in first_failed.items())
+            log.warning("%s failed on %s; retrying in %.1fs", self.function, where, wait_s)
+            self._stop.wait(wait_s)
 
     def _first_failed(self, batch: dict[Any, list[Any]], invocation: Invocation) -> dict[Any, int]:
         everything = {tp: records[0].offset for tp, records in batch.items()}
@@ -240,10 +264,13 @@ class KafkaPoller:
         return first
 
     def _give_up(self, tp: Any, records: list[Any], invocation: Invocation, attempts: int) -> None:
-        log.error("%s: %d record(s) of %s-%d failed %d times; sending to the on-failure destination",
-                  self.function, len(records), tp.topic, tp.partition, attempts)
+        """Hand the records to the on-failure destination; raises (so nothing is committed) if it fails."""
         if self.on_failure is None:
+            log.error("%s: %d record(s) of %s-%d failed %d times; no on-failure destination: dropped",
+                      self.function, len(records), tp.topic, tp.partition, attempts)
             return
+        log.error("%s: %d record(s) of %s-%d failed %d times; sending them to the on-failure destination",
+                  self.function, len(records), tp.topic, tp.partition, attempts)
         error = invocation.error or {}
         self.on_failure({
             "requestContext": {"requestId": invocation.request_id,
@@ -264,6 +291,7 @@ class KafkaPoller:
         })
 
     def run(self, stop: threading.Event) -> None:
+        self._stop = stop
         while not stop.is_set():
             try:
                 if self.consumer is None:
@@ -317,10 +345,12 @@ class Schedule:
 class EventSources:
     """Starts a thread per poller/schedule of the runtime's functions; ``stop()`` ends them."""
 
-    def __init__(self, runtime: Runtime, env: Mapping[str, str], *, sqs_pollers_per_queue: int = 2) -> None:
+    def __init__(self, runtime: Runtime, env: Mapping[str, str], *, sqs_pollers_per_queue: int = 2,
+                 kafka_retry_delay_s: float = 2.0) -> None:
         self.runtime = runtime
         self.env = dict(env)
         self.sqs_pollers_per_queue = sqs_pollers_per_queue
+        self.kafka_retry_delay_s = kafka_retry_delay_s
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
         self._sqs: Any = None
@@ -352,9 +382,9 @@ class EventSources:
                     for i in range(self.sqs_pollers_per_queue)]
         if isinstance(trigger, KafkaTrigger):
             bootstrap = self.env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-            on_failure = self._sqs_sender(trigger.on_failure_queue) if trigger.on_failure_queue else None
+            on_failure = self._sqs_sender(fn.failure_queue) if fn.failure_queue else None
             poller = KafkaPoller(invoke, fn.name, trigger, bootstrap=bootstrap, aws_region=aws_region,
-                                 on_failure=on_failure)
+                                 on_failure=on_failure, retry_delay_s=self.kafka_retry_delay_s)
             return [(f"kafka:{trigger.topic}->{fn.name}", poller.run)]
         if isinstance(trigger, ScheduleTrigger):
             schedule = Schedule(invoke, fn.name, trigger, aws_region=aws_region)

@@ -68,7 +68,7 @@ def up(names: Iterable[str] | None = None) -> list[Outcome]:
         outcomes += list(pool.map(_check_reused, [s for s in services if s.reused]))
     for service in services:  # provisioning order matters little; keep it deterministic
         service.provision()
-    write_env(services)
+    write_env(all_services())  # every service's settings, even when only some were brought up
     return outcomes
 
 
@@ -107,6 +107,7 @@ def stack_env(services: Iterable[Service] | None = None) -> dict[str, str]:
 
 
 def write_env(services: Iterable[Service]) -> None:
+    """Write ``.local/stack.env``, the environment the functions and tests share."""
     env = stack_env(services)
     STACK_ENV_FILE.write_text("".join(f"{key}={value}\n" for key, value in sorted(env.items())))
 

@@ -135,3 +135,87 @@ def test_batches_are_bounded(files_api: Api, db: Any) -> None:
         taken.append(expiry.expire_batch(limit=2))
     assert taken[0] == 2 and max(taken) == 2 and len(taken) >= 2
     assert {status(db, i) for i in ids} == {"deleting"}
+
+
+def _abandon(db: Any, *file_ids: str, age: str = "2 days") -> None:
+    db.execute("UPDATE files SET created_at = now() - %s::interval WHERE file_id = ANY(%s::uuid[])",
+               (age, list(file_ids)))
+
+
+def test_abandoned_uploads_are_rejected_cleaned_up_and_free_their_quota(
+        files_api: Api, alice: User, db: Any, s3: Any) -> None:
+    import requests
+
+    bucket = settings().upload_bucket
+    # Given a POST upload whose bytes arrived but were never processed (the event was lost) ...
+    posted = files_api("POST", "/files", body={"name": "lost.txt", "size": 3, "content_type": "text/plain"}
+                       ).body
+    sent = requests.post(posted["upload"]["url"], data=posted["upload"]["fields"],
+                         files={"file": ("f", b"abc", "text/plain")}, timeout=30)
+    assert sent.status_code == 204
+    # ... a multipart upload that was started and never completed ...
+    big = settings().multipart_threshold_bytes
+    multipart = files_api("POST", "/files", body={"name": "big.bin", "size": big,
+                                                   "content_type": "application/octet-stream"}).body
+    upload_id = multipart["upload"]["upload_id"]
+    # ... both created two days ago, and two recent uploads still within their time
+    fresh = files_api("POST", "/files", body={"name": "fresh.txt", "size": 3, "content_type": "text/plain"}
+                      ).body["file_id"]
+    recent = files_api("POST", "/files", body={"name": "recent.txt", "size": 3, "content_type": "text/plain"}
+                       ).body["file_id"]
+    old = [posted["file_id"], multipart["file_id"]]
+    _abandon(db, *old)
+    _abandon(db, recent, age="1 hour")
+    # and a quota that the reserved (pending) bytes have used up
+    db.execute("UPDATE users SET quota_bytes = %s WHERE user_id = %s", (3 + big + 3 + 3 + 50, alice.user_id))
+    too_much = files_api("POST", "/files", body={"name": "n.txt", "size": 100, "content_type": "text/plain"})
+    assert too_much.status == 413 and too_much.body["error"]["code"] == "quota_exceeded"
+
+    # When the sweeper runs
+    result = sweep()
+
+    # Then the old uploads are rejected as abandoned, the recent ones untouched
+    assert result["abandoned"] >= 2 and result["abandoned_failed"] == 0
+    for file_id in old:
+        row = db.execute("SELECT status, reject_reason, upload_id FROM files WHERE file_id = %s",
+                         (file_id,)).fetchone()
+        assert (row["status"], row["reject_reason"]) == ("rejected", "upload_abandoned")
+        assert row["upload_id"] is None
+        (event,) = [e for e in db.execute("SELECT type, payload FROM outbox WHERE aggregate_id = %s",
+                                          (file_id,))]
+        assert event["type"] == "file.rejected" and event["payload"]["data"]["reason"] == "upload_abandoned"
+    assert status(db, fresh) == status(db, recent) == "pending"
+    # and their bytes are gone: the object deleted, the multipart upload aborted
+    assert objects_of(s3, alice.user_id, posted["file_id"]) == []
+    uploads = s3.list_multipart_uploads(Bucket=bucket, Prefix=f"u/{alice.user_id}/").get("Uploads", [])
+    assert upload_id not in {u["UploadId"] for u in uploads}
+    # and the quota they reserved is free again
+    assert files_api("POST", "/files", body={"name": "n.txt", "size": 100, "content_type": "text/plain"}
+                     ).status == 201
+
+    # And a second run changes nothing for them
+    sweep()
+    assert [e["type"] for e in db.execute("SELECT type FROM outbox WHERE aggregate_id = ANY(%s::uuid[])",
+                                          (old,))] == ["file.rejected", "file.rejected"]
+
+
+def test_abandoned_uploads_skip_locked_rows_and_respect_the_presign_lifetime(
+        files_api: Api, db: Any, override_settings: Any) -> None:
+    file_id = files_api("POST", "/files", body={"name": "held.txt", "size": 3, "content_type": "text/plain"}
+                        ).body["file_id"]
+    _abandon(db, file_id, age="2 days")
+    # Given a TTL set below the presign lifetime: the presign lifetime plus a margin still applies
+    override_settings(PENDING_UPLOAD_TTL_SECONDS="1", PRESIGN_TTL_SECONDS="900")
+    assert expiry.abandoned_after_s() == 900 + expiry.PRESIGN_MARGIN_S
+    _abandon(db, file_id, age="10 minutes")
+    expiry.abandoned_batch()
+    assert status(db, file_id) == "pending"
+    # Given the row is old enough but held by another transaction, it is skipped, not waited for
+    _abandon(db, file_id, age="2 days")
+    with psycopg.connect(os.environ["DATABASE_URL"], row_factory=dict_row) as holder:
+        holder.execute("SELECT 1 FROM files WHERE file_id = %s FOR UPDATE", (file_id,))
+        expiry.abandoned_batch()
+        assert status(db, file_id) == "pending"
+        holder.rollback()
+    expiry.abandoned_batch()
+    assert status(db, file_id) == "rejected"

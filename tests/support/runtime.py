@@ -84,16 +84,20 @@ def _stop(proc: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
 
 @contextmanager
 def running_gateway(*, log_name: str = "serve-test", reuse: bool = True, args: Sequence[str] = (),
-                    extra_env: dict[str, str] | None = None) -> Iterator[Gateway]:
-    """Yield a gateway on :8080, starting ``localstack/serve.py [args]`` when none is running.
+                    extra_env: dict[str, str] | None = None, port: int = GATEWAY_PORT) -> Iterator[Gateway]:
+    """Yield a gateway on ``port`` (:8080), starting ``localstack/serve.py [args]`` when none is running.
 
     With ``reuse=False`` a gateway already on the port is an error (its numbers would not be ours).
+    Another ``port`` (a free one) gives a test a gateway of its own, started with ``--port``.
     """
-    if _ready(GATEWAY_URL):
+    url = f"http://localhost:{port}"
+    if _ready(url):
         if not reuse:
-            raise GatewayBusyError(f"a gateway already answers on {GATEWAY_URL} (make dev?); stop it first")
-        yield Gateway(GATEWAY_URL, started_here=False, log_path=None)
+            raise GatewayBusyError(f"a gateway already answers on {url} (make dev?); stop it first")
+        yield Gateway(url, started_here=False, log_path=None)
         return
+    if port != GATEWAY_PORT:
+        args = [*args, "--port", str(port)]
     if not SERVE.exists():
         raise RuntimeUnavailableError(f"{SERVE.relative_to(REPO_ROOT)} does not exist yet")
     LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -106,7 +110,7 @@ def running_gateway(*, log_name: str = "serve-test", reuse: bool = True, args: S
         )
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not _ready(GATEWAY_URL):
+        while not _ready(url):
             if proc.poll() is not None:
                 raise RuntimeUnavailableError(
                     f"serve.py exited with {proc.returncode}; see {log_path}:\n{_tail(log_path)}")
@@ -114,7 +118,7 @@ def running_gateway(*, log_name: str = "serve-test", reuse: bool = True, args: S
                 raise RuntimeUnavailableError(
                     f"gateway not ready after {START_TIMEOUT_S:.0f} s; see {log_path}:\n{_tail(log_path)}")
             time.sleep(0.2)
-        yield Gateway(GATEWAY_URL, started_here=True, log_path=log_path)
+        yield Gateway(url, started_here=True, log_path=log_path)
     finally:
         _stop(proc)
 

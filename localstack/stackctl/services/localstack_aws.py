@@ -4,6 +4,10 @@ LocalStack runs from its own Python 3.13 venv under ``.local/opt`` (its pins cla
 project's). The community build keeps nothing across restarts, so ``provision()`` recreates the
 bucket, queues, identity and secret every time; the values created there (queue URLs, the secret's
 ARN) are written to ``.local/run/localstack.json`` so ``env()`` works in a later process.
+
+Queues: the upload queue with its DLQ, and one on-failure queue per function with asynchronous
+triggers (``Function.failure_queue`` in ``infra/declaration.py``, the same queue CDK creates), whose
+URLs reach the local runtime as ``queue_url_env(<logical name>)`` variables.
 """
 
 from __future__ import annotations
@@ -13,12 +17,16 @@ import json
 import os
 import secrets
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from stackctl import proc
 from stackctl.base import Service
 from stackctl.paths import CACHE_DIR, DATA_DIR, OPT_DIR, RUN_DIR
+
+if TYPE_CHECKING:
+    from infra.declaration import Function
 
 LOCALSTACK_VERSION = "4.14.0"
 # Pins that make 4.14.0 import and start (see LOCAL_STACK.md).
@@ -40,6 +48,7 @@ QUEUE_NAME = "fileshare-uploads"
 DLQ_NAME = "fileshare-uploads-dlq"
 QUEUE_VISIBILITY_S = 60  # must be >= the processor function's timeout (60 s in infra/declaration.py)
 DLQ_MAX_RECEIVES = 3
+FAILURE_QUEUE_RETENTION_S = 14 * 24 * 3600  # as the CDK stack's on-failure queues
 LINK_SECRET_NAME = "fileshare/link-signing-key"  # noqa: S105 - a name, not a secret
 NOTIFICATION_ID = "uploads-to-queue"
 # Small, discoverable copies of the resource names for scripts and operators (the app reads env).
@@ -188,14 +197,16 @@ class LocalStack(Service):
                                     queue_name=QUEUE_NAME, dlq_name=DLQ_NAME)
         self.client("ses").verify_email_identity(EmailAddress=config.email_sender)
         secret_arn = self._ensure_link_secret()
+        failure_urls = ensure_failure_queues(self.client("sqs"))
 
         ssm = self.client("ssm")
         for key, value in (("upload-bucket", config.upload_bucket), ("upload-queue-url", wiring["queue_url"]),
                            ("link-secret-arn", secret_arn)):
             ssm.put_parameter(Name=f"{SSM_PREFIX}/{key}", Value=value, Type="String", Overwrite=True)
 
-        state = {**wiring, "bucket": config.upload_bucket, "link_secret_arn": secret_arn,
-                 "email_sender": config.email_sender, "endpoint": self.url()}
+        state: dict[str, Any] = {**wiring, "bucket": config.upload_bucket, "link_secret_arn": secret_arn,
+                                 "email_sender": config.email_sender, "endpoint": self.url(),
+                                 "failure_queues": failure_urls}
         STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
         STATE_FILE.write_text(json.dumps(state, indent=2) + "\n")
 
@@ -215,9 +226,9 @@ class LocalStack(Service):
 
     # -- env -----------------------------------------------------------------------------------
 
-    def state(self) -> dict[str, str]:
+    def state(self) -> dict[str, Any]:
         try:
-            loaded: dict[str, str] = json.loads(STATE_FILE.read_text())
+            loaded: dict[str, Any] = json.loads(STATE_FILE.read_text())
             return loaded
         except (FileNotFoundError, ValueError):
             return {}
@@ -238,29 +249,47 @@ class LocalStack(Service):
                           ("link_secret_arn", "LINK_SECRET_ARN")):
             if state.get(key):
                 env[name] = state[key]
+        from infra.declaration import queue_url_env
+
+        for queue, url in sorted(state.get("failure_queues", {}).items()):
+            env[queue_url_env(queue)] = url
         return env
 
 
-def wire_upload_bucket(s3: Any, sqs: Any, bucket: str, *, queue_name: str, dlq_name: str) -> dict[str, str]:
+def wire_upload_bucket(s3: Any, sqs: Any, bucket: str, *, queue_name: str, dlq_name: str,
+                       visibility_timeout_s: int = QUEUE_VISIBILITY_S,
+                       max_receives: int = DLQ_MAX_RECEIVES) -> dict[str, str]:
     """Idempotently: the bucket (private, encrypted, CORS for the web origin), the upload queue with
     its DLQ, and ObjectCreated notifications for ``u/`` keys only to that queue.
 
-    Used by provision() for the real bucket and by the stack tests for a bucket and queue of their own
-    (a running event-source poller would consume the real queue's records).
+    Used by provision() for the real bucket and by the stack and fault tests for a bucket and queue of
+    their own (a running event-source poller would consume the real queue's records); those may
+    shorten the visibility timeout so a retry comes sooner.
     """
     ensure_bucket(s3, bucket)
     dlq_url = ensure_queue(sqs, dlq_name, {"MessageRetentionPeriod": str(14 * 24 * 3600)})
     dlq_arn = queue_arn(sqs, dlq_url)
     queue_url = ensure_queue(sqs, queue_name, {
-        "VisibilityTimeout": str(QUEUE_VISIBILITY_S),
+        "VisibilityTimeout": str(visibility_timeout_s),
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
-                                     "maxReceiveCount": str(DLQ_MAX_RECEIVES)}),
+                                     "maxReceiveCount": str(max_receives)}),
     })
     main_arn = queue_arn(sqs, queue_url)
     sqs.set_queue_attributes(QueueUrl=queue_url,
                              Attributes={"Policy": json.dumps(s3_send_policy(main_arn, bucket))})
     ensure_notification(s3, bucket, main_arn)
     return {"queue_url": queue_url, "queue_arn": main_arn, "dlq_url": dlq_url, "dlq_arn": dlq_arn}
+
+
+def ensure_failure_queues(sqs: Any, functions: Iterable[Function] | None = None) -> dict[str, str]:
+    """Idempotently, one on-failure queue per function that has one (``Function.failure_queue``):
+    logical name -> URL. Kafka pollers send the records they give up on there, as the MSK event
+    source mapping does in AWS."""
+    from infra.declaration import failure_queues, local_queue_name
+
+    return {queue: ensure_queue(sqs, local_queue_name(queue),
+                                {"MessageRetentionPeriod": str(FAILURE_QUEUE_RETENTION_S)})
+            for queue in sorted(failure_queues(functions))}
 
 
 def ensure_bucket(s3: Any, bucket: str) -> None:

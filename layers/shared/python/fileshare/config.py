@@ -43,6 +43,9 @@ class Settings(BaseModel):
     trash_retention_days: int = 30  # trashed files are restorable this long, then purged
     cache_ttl_s: int = 300
     presign_ttl_s: int = 900
+    # A pending upload older than this (and than presign_ttl_s plus a margin) is abandoned: the
+    # sweeper rejects it, freeing the quota it reserved.
+    pending_upload_ttl_s: int = 86_400
 
 
 _ENV = {
@@ -76,6 +79,7 @@ _ENV = {
     "trash_retention_days": ("TRASH_RETENTION_DAYS",),
     "cache_ttl_s": ("CACHE_TTL_SECONDS",),
     "presign_ttl_s": ("PRESIGN_TTL_SECONDS",),
+    "pending_upload_ttl_s": ("PENDING_UPLOAD_TTL_SECONDS",),
 }
 
 

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 ENVELOPE_VERSION = 1
 _LOCK_NAMESPACE = 0x4F42  # "OB": first key of the two-key advisory lock, per-file second key
 _BREAKER_OPEN_S = 15.0  # after a failed inline publish, leave events to the relay for this long
+_INLINE_FLUSH_S = 3.0  # the inline path holds a pooled connection while it flushes: keep it short
+_RELAY_FLUSH_S = 10.0
 
 
 class EventType(StrEnum):
@@ -141,14 +143,37 @@ def _producer_config() -> dict[str, Any]:
     return options
 
 
-def producer() -> KafkaProducer:
-    """The process's producer, created lazily; a failed creation is retried on the next call."""
+def _breaker_open() -> bool:
+    return time.monotonic() < _breaker_until
+
+
+def _trip_breaker() -> None:
+    global _breaker_until
+    _breaker_until = time.monotonic() + _BREAKER_OPEN_S
+
+
+class KafkaUnavailableError(RuntimeError):
+    """The inline path skipped Kafka: a recent failure in this process keeps the breaker open."""
+
+
+def producer(*, respect_breaker: bool = False) -> KafkaProducer:
+    """The process's producer, created lazily; a failed creation is retried on the next call.
+
+    A failed creation opens the breaker before the lock is released, so callers that were waiting
+    for the lock with ``respect_breaker`` give up at once instead of each retrying the bootstrap.
+    """
     global _producer
     with _producer_lock:
         if _producer is None:
+            if respect_breaker and _breaker_open():
+                raise KafkaUnavailableError("Kafka failed recently; leaving events to the relay")
             from kafka import KafkaProducer
 
-            _producer = KafkaProducer(**_producer_config())
+            try:
+                _producer = KafkaProducer(**_producer_config())
+            except Exception:
+                _trip_breaker()
+                raise
         return _producer
 
 
@@ -170,11 +195,13 @@ def _lock_file(conn: Connection[Any], aggregate_id: UUID) -> bool:
     return bool(row and (row["ok"] if isinstance(row, dict) else row[0]))
 
 
-def _publish_files(conn: Connection[Any], aggregate_ids: Sequence[UUID], limit: int) -> int:
+def _publish_files(conn: Connection[Any], aggregate_ids: Sequence[UUID], limit: int,
+                   kafka: KafkaProducer, flush_timeout_s: float) -> int:
     """Send the unpublished rows of the given files that this transaction can lock; mark them.
 
     Must run inside a transaction (the advisory locks are released at its end). Returns the
-    number of rows marked published. Raises on Kafka errors before anything is marked.
+    number of rows marked published. Raises on Kafka errors before anything is marked. A delivery
+    failure opens the breaker, so the process's other inline publishers stop trying for a while.
     """
     mine = [a for a in dict.fromkeys(aggregate_ids) if _lock_file(conn, a)]
     if not mine:
@@ -186,7 +213,6 @@ def _publish_files(conn: Connection[Any], aggregate_ids: Sequence[UUID], limit: 
     if not rows:
         return 0
     topic = settings().events_topic
-    kafka = producer()
     futures = []
     for row in rows:
         payload = row["payload"]
@@ -196,7 +222,7 @@ def _publish_files(conn: Connection[Any], aggregate_ids: Sequence[UUID], limit: 
             topic, key=str(row["aggregate_id"]).encode(), value=value,
             headers=[("event-type", row["type"].encode()), ("event-id", str(row["event_id"]).encode())])))
     try:
-        kafka.flush(timeout=10)
+        kafka.flush(timeout=flush_timeout_s)
     except Exception:  # undelivered futures are sorted out below
         logger.warning("kafka flush timed out")
     sent: list[int] = []
@@ -212,6 +238,7 @@ def _publish_files(conn: Connection[Any], aggregate_ids: Sequence[UUID], limit: 
     if sent:
         conn.execute("UPDATE outbox SET published_at = now() WHERE seq = ANY(%s)", (sent,))
     if failed:
+        _trip_breaker()
         logger.warning("some outbox events were not delivered", extra={"files": len(failed)})
     metrics.add_metric(name="EventsPublished", unit="Count", value=len(sent))
     return len(sent)
@@ -221,19 +248,26 @@ def publish_now(aggregate_ids: Iterable[UUID]) -> int:
     """The inline fast path after a commit: publish these files' pending events, never raise.
 
     Skips (leaving the rows to the relay) while a recent failure keeps the breaker open, so a
-    down broker costs one short timeout per process every ``_BREAKER_OPEN_S`` seconds.
+    down broker costs one short timeout per process every ``_BREAKER_OPEN_S`` seconds. No pooled
+    database connection is held while connecting to Kafka: the producer is obtained first (callers
+    queued behind a failing bootstrap re-check the breaker and give up), and the transaction that
+    sends is opened only with a connected producer, its flush bounded by ``_INLINE_FLUSH_S``.
     """
-    global _breaker_until
     ids = list(aggregate_ids)
-    if not ids or time.monotonic() < _breaker_until or not settings().kafka_bootstrap_servers:
+    if not ids or _breaker_open() or not settings().kafka_bootstrap_servers:
         return 0
     from fileshare.db.connection import transaction
 
     try:
+        kafka = producer(respect_breaker=True)
         with transaction() as conn:
-            return _publish_files(conn, ids, limit=100)
+            if _breaker_open():  # another publisher failed while this one waited for a connection
+                return 0
+            return _publish_files(conn, ids, limit=100, kafka=kafka, flush_timeout_s=_INLINE_FLUSH_S)
+    except KafkaUnavailableError:
+        return 0
     except Exception:  # the relay retries; the caller's write already committed
-        _breaker_until = time.monotonic() + _BREAKER_OPEN_S
+        _trip_breaker()
         logger.warning("inline publish failed; the outbox relay will publish", exc_info=True)
         metrics.add_metric(name="InlinePublishFailed", unit="Count", value=1)
         return 0
@@ -251,9 +285,12 @@ def publish_pending(limit: int = 500) -> int:
         candidates = conn.execute(
             "SELECT aggregate_id FROM outbox WHERE published_at IS NULL"
             " GROUP BY aggregate_id ORDER BY min(seq) LIMIT %s", (limit,)).fetchall()
-        if not candidates:
-            return 0
-        return _publish_files(conn, [UUID(str(r["aggregate_id"])) for r in candidates], limit)
+    if not candidates:
+        return 0
+    kafka = producer()  # connected before a database connection is taken again
+    with transaction() as conn:  # rows published meanwhile by someone else are skipped under the locks
+        return _publish_files(conn, [UUID(str(r["aggregate_id"])) for r in candidates], limit,
+                              kafka=kafka, flush_timeout_s=_RELAY_FLUSH_S)
 
 
 def unpublished_count() -> int:

@@ -52,6 +52,7 @@ _REASONS = {
     "size_mismatch": "the uploaded size did not match the declared size",
     "content_type_mismatch": "its content does not match the declared type",
     "content_type_not_allowed": "this type of file is not allowed",
+    "upload_abandoned": "its bytes did not arrive in time",
 }
 
 

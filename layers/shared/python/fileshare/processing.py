@@ -3,18 +3,36 @@
 Steps for a ``pending`` file: GET the object (its headers give the size, checked against the row,
 and the same response streams the bytes, so the check and the bytes refer to one object version);
 sniff the type from the first bytes; hash the whole stream with bounded memory; thumbnail images;
-then one transaction: the guarded transition ``pending -> ready`` plus its outbox event. After the
-commit: invalidate the cache, publish inline (never fails the record), index in OpenSearch.
+then one transaction: the guarded transition ``pending -> ready`` plus its outbox event, recording
+the verified object's ETag. After the commit: invalidate the cache, publish inline (never fails the
+record), index in OpenSearch.
+
+What an event can find (keys are server-chosen and the row is committed before the presigned POST
+is handed out, so every object under ``u/`` should belong to a live row):
+- ``pending``: verify, as above;
+- ``ready`` and the event's (or else the current object's) ETag is the verified one: a duplicate;
+- ``ready`` but the object now has another ETag: the owner wrote the key again while the presigned
+  POST was still valid. The current bytes are verified again, against the file's current type: if
+  they pass, checksum, type, thumbnail and ETag are updated and ``file.updated`` announces it; if
+  they fail, the file becomes ``rejected`` with the reason, its objects and search document go, and
+  ``file.rejected`` is sent;
+- ``rejected``: the object is deleted again (idempotent);
+- ``trashed``: handled as the status it had before the trash, the outcome written to
+  ``status_before_trash``; so a file trashed while its upload was on the way is verified, and a
+  restore lands on ``ready`` or ``rejected``, never on a ``pending`` that nothing would finish;
+- no row, or a file being purged: the object is garbage (bytes sent after a purge with a presigned
+  POST still valid, say) and is deleted.
 
 Idempotency and retries (S3 and SQS deliver at least once):
-- the transition is ``UPDATE ... WHERE status = 'pending'``: of two workers on one object, one
-  gets the row and writes the event; the other sees nothing to do;
+- every transition is a guarded UPDATE (see ``db.processing``): of two workers on one object, one
+  gets the row and writes the event; the other sees nothing to do (or, re-verifying, starts over
+  from the row the winner wrote);
 - a record for a file that is already ``ready`` re-runs the after-commit steps: the search document
   is created with ``op_type=create`` under the file id (an existing one is a 409, treated as done,
   so a late duplicate never overwrites the ACL a share added), and publishing picks up whatever
   the outbox still holds. So when OpenSearch is down the record fails, SQS redelivers it, and the
-  retry indexes the file without touching its state again; no extra column is needed;
-- a record for an already ``rejected`` file deletes the object again (idempotent).
+  retry indexes the file without touching its state again;
+- a record for an already ``rejected`` file deletes its objects and any search document again.
 """
 
 from __future__ import annotations
@@ -40,13 +58,16 @@ UPLOAD_PREFIX = "u/"
 THUMBNAIL_PREFIX = "t/"  # outside the notification filter: writing here never retriggers processing
 CHUNK_BYTES = 1024 * 1024
 THUMBNAIL_MAX_SOURCE_BYTES = 50 * 1024 * 1024  # larger images are hashed but not thumbnailed
+ATTEMPTS = 3  # a re-verification that loses this many races in a row is left to an SQS retry
 
 
 class Outcome(StrEnum):
     READY = "ready"
     REJECTED = "rejected"
+    UPDATED = "updated"  # a ready file's object was replaced; the new bytes passed verification
     ALREADY_DONE = "already_done"  # a duplicate or a retry: state unchanged, side effects ensured
-    IGNORED = "ignored"  # not ours: another prefix or bucket, an unknown key, a vanished object
+    DELETED = "deleted"  # an object no live file owns (no row, or being purged): removed
+    IGNORED = "ignored"  # not ours (another prefix or bucket), or the object vanished
 
 
 @dataclass(frozen=True)
@@ -59,8 +80,24 @@ class S3Object:
     etag: str | None = None
 
 
+@dataclass(frozen=True)
+class Verified:
+    """What verification found in one object version's bytes."""
+
+    etag: str | None
+    checksum: str
+    content_type: str
+    image: bytes | None  # the bytes, when the type gets a thumbnail
+
+
 def thumbnail_key(owner_id: str, file_id: UUID) -> str:
     return f"{THUMBNAIL_PREFIX}{owner_id}/{file_id}.webp"
+
+
+def normalize_etag(value: str | None) -> str | None:
+    """S3 quotes ETags in headers but not in event notifications; compare them unquoted."""
+    stripped = (value or "").strip().strip('"')
+    return stripped or None
 
 
 def process_object(obj: S3Object) -> Outcome:
@@ -69,42 +106,61 @@ def process_object(obj: S3Object) -> Outcome:
     if not obj.key.startswith(UPLOAD_PREFIX) or obj.bucket != settings().upload_bucket:
         logger.info("ignoring an object outside the upload prefix", extra=log)
         return Outcome.IGNORED
-    with transaction() as conn:
-        row = sql.get_by_key(conn, obj.key)
-    if row is None:
-        logger.warning("no file row for this object; dropping the event", extra=log)
-        metrics.add_metric(name="UnknownObjects", unit="Count", value=1)
-        return Outcome.IGNORED
-    file_id: UUID = row["file_id"]
-    logger.append_keys(file_id=str(file_id))
-    try:
-        if row["status"] == "pending":
-            return _process_pending(obj, row)
-        if row["status"] == "ready":
-            _after_ready(row)
-        elif row["status"] == "rejected":
-            _after_rejected(row)
-        logger.info("file already processed", extra={**log, "status": row["status"]})
-        return Outcome.ALREADY_DONE
-    finally:
-        logger.remove_keys(["file_id"])
+    for _attempt in range(ATTEMPTS):
+        with transaction() as conn:
+            row = sql.get_by_key(conn, obj.key)
+        if row is None or row["status"] == "deleting":
+            return _delete_orphan(obj, row)
+        logger.append_keys(file_id=str(row["file_id"]))
+        try:
+            status = sql.verified_status(row)
+            if status == "pending":
+                return _process_pending(obj, row)
+            if status == "ready":
+                outcome = _process_ready(obj, row)
+                if outcome is None:
+                    continue  # another worker changed the row meanwhile: look again
+                return outcome
+            if status == "rejected":
+                _after_rejected(row)
+            logger.info("file already processed", extra={**log, "status": row["status"]})
+            return Outcome.ALREADY_DONE
+        finally:
+            logger.remove_keys(["file_id"])
+    raise DependencyUnavailable("the file kept changing while its object was verified; retrying")
 
 
-def _process_pending(obj: S3Object, row: dict[str, Any]) -> Outcome:
+def _delete_orphan(obj: S3Object, row: dict[str, Any] | None) -> Outcome:
+    """Delete an object no live file owns. Idempotent: deleting a missing key succeeds."""
+    aws_client("s3").delete_object(Bucket=obj.bucket, Key=obj.key)
+    logger.warning("deleted an object that no live file owns", extra={
+        "key": obj.key, "status": row["status"] if row else None,
+        "file_id": str(row["file_id"]) if row else None})
+    metrics.add_metric(name="OrphanObjectsDeleted", unit="Count", value=1)
+    return Outcome.DELETED
+
+
+def _open(obj: S3Object) -> dict[str, Any] | None:
+    """GET the object (the body streams on demand); None when it is gone."""
     s3 = aws_client("s3")
     try:
-        response = s3.get_object(Bucket=obj.bucket, Key=obj.key)
+        response: dict[str, Any] = s3.get_object(Bucket=obj.bucket, Key=obj.key)
     except s3.exceptions.NoSuchKey:
         logger.warning("object is gone; nothing to process", extra={"key": obj.key})
-        return Outcome.IGNORED
+        return None
+    return response
+
+
+def _verify(response: dict[str, Any], row: dict[str, Any]) -> Verified | str:
+    """Check one GET response's bytes against the row: the verified facts, or a rejection reason."""
     body = response["Body"]
     try:
         if int(response["ContentLength"]) != int(row["size"]):
-            return _reject(row, "size_mismatch")
+            return "size_mismatch"
         head = body.read(media.SNIFF_BYTES)
         verdict = media.check_type(row["content_type"], head, settings().allowed_content_types)
         if not verdict.ok:
-            return _reject(row, verdict.reason or "content_type_mismatch")
+            return verdict.reason or "content_type_mismatch"
         digest = hashlib.sha256(head)
         keep = verdict.effective_type in media.THUMBNAIL_SOURCES and row["size"] <= THUMBNAIL_MAX_SOURCE_BYTES
         image = bytearray(head) if keep else None
@@ -118,8 +174,83 @@ def _process_pending(obj: S3Object, row: dict[str, Any]) -> Outcome:
         body.close()
     if total != row["size"]:
         raise DependencyUnavailable(f"read {total} of {row['size']} bytes; retrying")
-    thumb_key = _store_thumbnail(row, bytes(image)) if image is not None else None
-    return _finish(row, digest.hexdigest(), verdict.effective_type, thumb_key)
+    return Verified(etag=normalize_etag(response.get("ETag")), checksum=digest.hexdigest(),
+                    content_type=verdict.effective_type, image=bytes(image) if image is not None else None)
+
+
+def _process_pending(obj: S3Object, row: dict[str, Any]) -> Outcome:
+    response = _open(obj)
+    if response is None:
+        return Outcome.IGNORED
+    verified = _verify(response, row)
+    if isinstance(verified, str):
+        return _reject(row, verified)
+    thumb_key = _store_thumbnail(row, verified.image) if verified.image is not None else None
+    return _finish(row, verified, thumb_key)
+
+
+def _process_ready(obj: S3Object, row: dict[str, Any]) -> Outcome | None:
+    """An event about a verified file: a duplicate, or its key was written again. None when the row
+    changed under us (the caller reads it again)."""
+    stored = row.get("verified_etag")
+    if stored is not None and normalize_etag(obj.etag) == stored:
+        _after_ready(row)  # a duplicate of the event about the verified version
+        logger.info("file already processed", extra={"key": obj.key, "status": row["status"]})
+        return Outcome.ALREADY_DONE
+    response = _open(obj)
+    if response is None:
+        return Outcome.IGNORED
+    current = normalize_etag(response.get("ETag"))
+    if current is not None and current == stored:
+        response["Body"].close()  # a late event about an older version: the current bytes are verified
+        _after_ready(row)
+        return Outcome.ALREADY_DONE
+    logger.warning("the object of a verified file was replaced; verifying it again",
+                   extra={"key": obj.key, "verified_etag": stored, "current_etag": current})
+    metrics.add_metric(name="ObjectsReverified", unit="Count", value=1)
+    verified = _verify(response, row)
+    if isinstance(verified, str):
+        return _reject_replaced(row, verified)
+    return _accept_replaced(row, verified)
+
+
+def _reject_replaced(row: dict[str, Any], reason: str) -> Outcome | None:
+    with transaction() as conn:
+        rejected = sql.mark_replaced_rejected(conn, row["file_id"], old_etag=row.get("verified_etag"),
+                                              reason=reason)
+        if rejected is not None:
+            events.record(conn, rejected_event(rejected))
+    if rejected is None:
+        return None
+    logger.info("a replaced object failed verification; file rejected", extra={"reason": reason})
+    _after_rejected(rejected)
+    metrics.add_metric(name="ReplacedObjectsRejected", unit="Count", value=1)
+    return Outcome.REJECTED
+
+
+def _accept_replaced(row: dict[str, Any], verified: Verified) -> Outcome | None:
+    thumb_key = _store_thumbnail(row, verified.image) if verified.image is not None else None
+    with transaction() as conn:
+        updated = sql.mark_reverified(conn, row["file_id"], old_etag=row.get("verified_etag"),
+                                      etag=verified.etag, checksum_sha256=verified.checksum,
+                                      content_type=verified.content_type, thumbnail_key=thumb_key)
+        changes = {k: updated[k] for k in ("checksum_sha256", "content_type", "thumbnail_key")
+                   if updated is not None and updated[k] != row[k]}
+        if updated is not None and changes:
+            events.record(conn, events.Event(
+                type=events.EventType.FILE_UPDATED, file_id=updated["file_id"], owner_id=updated["owner_id"],
+                data={"changes": changes, "reason": "object_replaced"}))
+    if updated is None:
+        return None
+    if row.get("thumbnail_key") and thumb_key is None:  # no longer an image: drop the old thumbnail
+        aws_client("s3").delete_object(Bucket=settings().upload_bucket, Key=row["thumbnail_key"])
+    invalidate_file(updated["file_id"])
+    events.publish_now([updated["file_id"]])
+    _sync_search(updated["file_id"])
+    if not changes:  # the same bytes again (or a file verified before ETags were recorded)
+        return Outcome.ALREADY_DONE
+    metrics.add_metric(name="ReplacedObjectsAccepted", unit="Count", value=1)
+    return Outcome.UPDATED
 
 
 def _store_thumbnail(row: dict[str, Any], image: bytes) -> str | None:
@@ -134,7 +265,7 @@ def _store_thumbnail(row: dict[str, Any], image: bytes) -> str | None:
     return key
 
 
-def _finish(row: dict[str, Any], checksum: str, content_type: str, thumb_key: str | None) -> Outcome:
+def _finish(row: dict[str, Any], verified: Verified, thumb_key: str | None) -> Outcome:
     """One transaction: quota re-check, the guarded transition, the outbox event."""
     file_id: UUID = row["file_id"]
     ready: dict[str, Any] | None = None
@@ -145,15 +276,16 @@ def _finish(row: dict[str, Any], checksum: str, content_type: str, thumb_key: st
         if quota is not None and used + int(row["size"]) > quota:
             rejected = sql.mark_rejected(conn, file_id, "quota_exceeded")
             if rejected is not None:
-                events.record(conn, _rejected_event(rejected))
+                events.record(conn, rejected_event(rejected))
         else:
-            ready = sql.mark_ready(conn, file_id, checksum_sha256=checksum, content_type=content_type,
-                                   thumbnail_key=thumb_key)
+            ready = sql.mark_ready(conn, file_id, checksum_sha256=verified.checksum,
+                                   content_type=verified.content_type, thumbnail_key=thumb_key,
+                                   etag=verified.etag)
             if ready is not None:
                 events.record(conn, events.Event(
                     type=events.EventType.FILE_READY, file_id=file_id, owner_id=ready["owner_id"],
-                    data={"name": ready["name"], "size": ready["size"], "content_type": content_type,
-                          "checksum_sha256": checksum, "thumbnail_key": thumb_key}))
+                    data={"name": ready["name"], "size": ready["size"], "content_type": verified.content_type,
+                          "checksum_sha256": verified.checksum, "thumbnail_key": thumb_key}))
     if rejected is not None:
         _after_rejected(rejected)
         _count("FilesRejected", rejected)
@@ -162,8 +294,10 @@ def _finish(row: dict[str, Any], checksum: str, content_type: str, thumb_key: st
         logger.info("another worker processed this file first")
         with transaction() as conn:
             current = sql.get_by_key(conn, row["s3_key"])
-        if current is not None and current["status"] == "ready":
+        if current is not None and sql.verified_status(current) == "ready":
             _after_ready(current)
+        elif current is not None and sql.verified_status(current) == "rejected":
+            _after_rejected(current)  # e.g. the sweeper gave the upload up meanwhile: drop the thumbnail too
         return Outcome.ALREADY_DONE
     _after_ready(ready)
     _count("FilesReady", ready)
@@ -174,7 +308,7 @@ def _reject(row: dict[str, Any], reason: str) -> Outcome:
     with transaction() as conn:
         rejected = sql.mark_rejected(conn, row["file_id"], reason)
         if rejected is not None:
-            events.record(conn, _rejected_event(rejected))
+            events.record(conn, rejected_event(rejected))
     if rejected is None:
         return Outcome.ALREADY_DONE
     logger.info("file rejected", extra={"reason": reason})
@@ -183,17 +317,40 @@ def _reject(row: dict[str, Any], reason: str) -> Outcome:
     return Outcome.REJECTED
 
 
-def _rejected_event(row: dict[str, Any]) -> events.Event:
+def rejected_event(row: dict[str, Any]) -> events.Event:
     return events.Event(type=events.EventType.FILE_REJECTED, file_id=row["file_id"],
                         owner_id=row["owner_id"],
                         data={"name": row["name"], "reason": row["reject_reason"]})
 
 
 def _after_rejected(row: dict[str, Any]) -> None:
-    """Remove the object (raises so the record is retried), then cache and event, which never fail."""
-    aws_client("s3").delete_object(Bucket=settings().upload_bucket, Key=row["s3_key"])
+    """Remove the objects and any search document (raises, so the record is retried), then cache
+    and event, which never fail. The thumbnail key is deterministic, so a file rejected after it
+    had been ready (its object replaced) loses its thumbnail too."""
+    delete_objects([row["s3_key"], thumbnail_key(row["owner_id"], row["file_id"])])
+    _sync_search(row["file_id"])
     invalidate_file(row["file_id"])
     events.publish_now([row["file_id"]])
+
+
+def delete_objects(keys: list[str]) -> None:
+    """One DeleteObjects request; S3 reports a missing key as deleted, so a replay succeeds."""
+    response = aws_client("s3").delete_objects(
+        Bucket=settings().upload_bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+    errors = response.get("Errors") or []
+    if errors:
+        codes = sorted({str(e.get("Code")) for e in errors})
+        raise DependencyUnavailable(f"S3 did not delete {len(errors)} object(s): {codes}")
+
+
+def _sync_search(file_id: UUID) -> None:
+    """Rewrite or remove the search document from the committed row (the indexer's own code, under
+    the row lock). Raises when OpenSearch fails: the record is retried, and the retry repairs it."""
+    if not settings().opensearch_url:
+        return
+    from fileshare.indexing import sync_file
+
+    sync_file(file_id)
 
 
 def _after_ready(row: dict[str, Any]) -> None:

@@ -15,6 +15,8 @@ from fileshare.errors import Conflict, ValidationFailed
 
 MAX_PARTS = 10_000
 MIN_PART_BYTES = 5 * 1024**2  # S3's minimum for every part but the last
+POST_TTL_BASE_S = 300  # time to start the upload after POST /files answered
+POST_TTL_BYTES_PER_S = 64 * 1024  # a slow link's throughput, for the time the bytes take
 
 
 def _s3() -> Any:
@@ -28,6 +30,18 @@ def object_key(owner_id: str, file_id: object, safe_name: str) -> str:
     return f"u/{owner_id}/{file_id}/{safe_name}"
 
 
+def post_ttl_s(size: int) -> int:
+    """How long a presigned POST for ``size`` bytes stays valid: ``POST_TTL_BASE_S`` plus the time
+    the bytes take at ``POST_TTL_BYTES_PER_S``, at most the configured presign TTL.
+
+    The policy can be used again until it expires, so the shorter the better: a small file's
+    window shrinks from the full TTL to about five minutes (the processor verifies a rewritten
+    object again and deletes one whose file is gone, so this narrows the window, it is not the
+    guard). Clients ask for the POST right before sending (``POST /files`` then the upload).
+    """
+    return min(settings().presign_ttl_s, POST_TTL_BASE_S + size // POST_TTL_BYTES_PER_S)
+
+
 def presigned_post(key: str, size: int, content_type: str) -> dict[str, Any]:
     """A POST policy for exactly this key, exactly this size and this Content-Type."""
     post = _s3().generate_presigned_post(
@@ -35,7 +49,7 @@ def presigned_post(key: str, size: int, content_type: str) -> dict[str, Any]:
         Key=key,  # boto3 adds the exact {"key": key} and bucket conditions
         Fields={"Content-Type": content_type},
         Conditions=[{"Content-Type": content_type}, ["content-length-range", size, size]],
-        ExpiresIn=settings().presign_ttl_s,
+        ExpiresIn=post_ttl_s(size),
     )
     return {"url": post["url"], "fields": {k: str(v) for k, v in post["fields"].items()}}
 

@@ -1,8 +1,16 @@
-"""SQL of the upload processor: find a file by its object key and move it out of ``pending`` once.
+"""SQL of the upload processor: find a file by its object key and record what verification found.
 
-Every transition is guarded by ``WHERE status = 'pending'``: when two workers finish the same
-object at once, PostgreSQL lets exactly one UPDATE match and the other gets no row back.
+Every transition is guarded: out of ``pending`` by ``WHERE status = 'pending'`` (or, for a file
+trashed while its upload was on the way, ``status_before_trash = 'pending'``), and a re-verification
+of a ready file by the ETag it read (``verified_etag IS NOT DISTINCT FROM`` the old one). When two
+workers finish the same object at once, PostgreSQL lets exactly one UPDATE match and the other gets
+no row back.
+
+A trashed file keeps ``status = 'trashed'``; its outcome goes to ``status_before_trash``, so a
+restore lands on what verification decided. Queries interpolate only constant column lists and
+clauses; every value is a bound parameter.
 """
+# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -13,12 +21,29 @@ from psycopg import Connection
 
 Row = dict[str, Any]
 
-_COLUMNS = ("file_id, owner_id, name, s3_key, size, content_type, status, reject_reason, checksum_sha256,"
-            " thumbnail_key, tags, expires_at, created_at, updated_at")
+_COLUMNS = ("file_id, owner_id, name, s3_key, size, content_type, status, status_before_trash,"
+            " reject_reason, checksum_sha256, thumbnail_key, verified_etag, upload_id, tags, expires_at,"
+            " created_at, updated_at")
+# The status verification is about: the file's own, or the one it had before the trash.
+_WAS_PENDING = "(status = 'pending' OR (status = 'trashed' AND status_before_trash = 'pending'))"
+_WAS_READY = "(status = 'ready' OR (status = 'trashed' AND coalesce(status_before_trash, 'ready') = 'ready'))"
+
+
+def _outcome(status: str) -> str:
+    """SET clauses moving a file to ``status``, or a trashed file's ``status_before_trash``."""
+    return (f"status = CASE WHEN status = 'trashed' THEN status ELSE '{status}' END, status_before_trash ="
+            f" CASE WHEN status = 'trashed' THEN '{status}' ELSE status_before_trash END")
+
+
+def verified_status(row: Row) -> str:
+    """What verification decides about: the status, or for a trashed file the one before the trash."""
+    if row["status"] == "trashed":
+        return str(row.get("status_before_trash") or "ready")  # restore's default, for old rows
+    return str(row["status"])
 
 
 def get_by_key(conn: Connection[Any], s3_key: str) -> Row | None:
-    row: Row | None = conn.execute(f"SELECT {_COLUMNS} FROM files WHERE s3_key = %s",  # noqa: S608
+    row: Row | None = conn.execute(f"SELECT {_COLUMNS} FROM files WHERE s3_key = %s",
                                    (s3_key,)).fetchone()
     return row
 
@@ -44,27 +69,65 @@ def stored_bytes(conn: Connection[Any], owner_id: str, *, excluding: UUID) -> in
 
 
 def mark_ready(conn: Connection[Any], file_id: UUID, *, checksum_sha256: str, content_type: str,
-               thumbnail_key: str | None) -> Row | None:
+               thumbnail_key: str | None, etag: str | None) -> Row | None:
     """pending -> ready; None when the file was no longer pending (another worker won)."""
     row: Row | None = conn.execute(
-        "UPDATE files SET status = 'ready', checksum_sha256 = %s, content_type = %s, thumbnail_key = %s,"
-        " upload_id = NULL, reject_reason = NULL, updated_at = now()"
-        " WHERE file_id = %s AND status = 'pending'"
-        " RETURNING file_id, owner_id, name, s3_key, size, content_type, status, reject_reason,"
-        " checksum_sha256, thumbnail_key, tags, expires_at, created_at, updated_at",
-        (checksum_sha256, content_type, thumbnail_key, file_id)).fetchone()
+        f"UPDATE files SET {_outcome('ready')}, checksum_sha256 = %s, content_type = %s,"
+        " thumbnail_key = %s, verified_etag = %s, upload_id = NULL, reject_reason = NULL, updated_at = now()"
+        f" WHERE file_id = %s AND {_WAS_PENDING} RETURNING {_COLUMNS}",
+        (checksum_sha256, content_type, thumbnail_key, etag, file_id)).fetchone()
     return row
 
 
 def mark_rejected(conn: Connection[Any], file_id: UUID, reason: str) -> Row | None:
     """pending -> rejected with a machine-readable reason; None when no longer pending."""
     row: Row | None = conn.execute(
-        "UPDATE files SET status = 'rejected', reject_reason = %s, upload_id = NULL, updated_at = now()"
-        " WHERE file_id = %s AND status = 'pending'"
-        " RETURNING file_id, owner_id, name, s3_key, size, content_type, status, reject_reason,"
-        " checksum_sha256, thumbnail_key, tags, expires_at, created_at, updated_at",
+        f"UPDATE files SET {_outcome('rejected')}, reject_reason = %s, upload_id = NULL,"
+        f" updated_at = now() WHERE file_id = %s AND {_WAS_PENDING} RETURNING {_COLUMNS}",
         (reason, file_id)).fetchone()
     return row
+
+
+def mark_reverified(conn: Connection[Any], file_id: UUID, *, old_etag: str | None, etag: str | None,
+                    checksum_sha256: str, content_type: str, thumbnail_key: str | None) -> Row | None:
+    """A ready file's object was replaced and the new bytes passed: record them. None when the row
+    changed since ``old_etag`` was read (another worker re-verified, or the file left ``ready``)."""
+    row: Row | None = conn.execute(
+        "UPDATE files SET checksum_sha256 = %s, content_type = %s, thumbnail_key = %s, verified_etag = %s,"
+        f" updated_at = now() WHERE file_id = %s AND {_WAS_READY}"
+        f" AND verified_etag IS NOT DISTINCT FROM %s RETURNING {_COLUMNS}",
+        (checksum_sha256, content_type, thumbnail_key, etag, file_id, old_etag)).fetchone()
+    return row
+
+
+def mark_replaced_rejected(conn: Connection[Any], file_id: UUID, *, old_etag: str | None,
+                           reason: str) -> Row | None:
+    """A ready file's object was replaced by bytes that fail verification: ready -> rejected (the
+    verified facts are cleared). None when the row changed since ``old_etag`` was read."""
+    row: Row | None = conn.execute(
+        f"UPDATE files SET {_outcome('rejected')}, reject_reason = %s, checksum_sha256 = NULL,"
+        f" thumbnail_key = NULL, verified_etag = NULL, updated_at = now() WHERE file_id = %s AND {_WAS_READY}"
+        f" AND verified_etag IS NOT DISTINCT FROM %s RETURNING {_COLUMNS}",
+        (reason, file_id, old_etag)).fetchone()
+    return row
+
+
+def expire_abandoned(conn: Connection[Any], older_than_s: int, limit: int) -> list[Row]:
+    """Up to ``limit`` uploads pending for more than ``older_than_s`` seconds -> rejected
+    (``upload_abandoned``), oldest first. Returns the rows with the multipart ``upload_id`` they had.
+
+    ``FOR UPDATE SKIP LOCKED``: concurrent sweepers take disjoint rows, and a row a request or the
+    processor holds is left for the next run. The caller's transaction keeps the rows locked until
+    the objects are cleaned up, so a failure there leaves them pending for the next run.
+    """
+    columns = ", ".join("f." + c.strip() for c in _COLUMNS.split(",") if c.strip() != "upload_id")
+    return conn.execute(
+        "WITH due AS (SELECT file_id, upload_id FROM files WHERE status = 'pending'"
+        " AND created_at <= now() - make_interval(secs => %s)"
+        " ORDER BY created_at LIMIT %s FOR UPDATE SKIP LOCKED)"
+        " UPDATE files f SET status = 'rejected', reject_reason = 'upload_abandoned', upload_id = NULL,"
+        " updated_at = now() FROM due WHERE f.file_id = due.file_id"
+        f" RETURNING {columns}, due.upload_id", (older_than_s, limit)).fetchall()
 
 
 def readers(conn: Connection[Any], file_id: UUID, owner_id: str) -> list[str]:
