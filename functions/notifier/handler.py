@@ -8,16 +8,12 @@ are acknowledged. Delivery is idempotent per event and recipient (``fileshare.no
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from fileshare import notifications
+from fileshare.consumers import batch_entry_point
 from fileshare.observability import logger, metrics, tracer
-
-processor = BatchProcessor(event_type=EventType.Kafka, raise_on_entire_batch_failure=False)
 
 
 @tracer.capture_method
@@ -28,10 +24,4 @@ def record_handler(record: KafkaEventRecord) -> None:
                                           "outcome": outcome.value})
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                        context=context)
-    return dict(response)
+lambda_handler = batch_entry_point(EventType.Kafka, record_handler)

@@ -9,19 +9,14 @@ S3 URL-encodes keys in notifications (spaces as ``+``), so keys are decoded with
 from __future__ import annotations
 
 import json
-from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from fileshare import processing
+from fileshare.consumers import batch_entry_point
 from fileshare.observability import logger, metrics, tracer
-
-# A batch where every record failed is reported item by item too (not as an invocation error), so
-# SQS retries exactly those messages and the function's error metric means a crash, not bad input.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 class MalformedMessageError(ValueError):
@@ -64,10 +59,4 @@ def record_handler(record: SQSRecord) -> None:
         logger.info("object processed", extra={"key": obj.key, "outcome": outcome.value})
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                        context=context)
-    return dict(response)
+lambda_handler = batch_entry_point(EventType.SQS, record_handler)

@@ -1,4 +1,9 @@
-"""What the Kafka consumers (notifier, indexer) share: reading a record's envelope before trusting it.
+"""What the event consumers share: one batch entry point, and reading a record's envelope.
+
+Every consumer (processor on SQS; notifier, indexer, deleter on Kafka) handles records one by one
+through Powertools' BatchProcessor, so a failing record is reported in ``batchItemFailures`` and
+only it is retried; a batch where every record failed is reported item by item too, so the
+function's error metric means a crash, not bad input.
 
 A consumer first looks only at ``type``: a type it does not handle (including one added after this
 code was written, unknown to ``EventType``) is acknowledged without validating the rest. A record
@@ -9,7 +14,13 @@ the trigger's retries are exhausted and it goes to the on-failure destination (d
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from fileshare.observability import logger, metrics, tracer
 
 
 class MalformedEventError(ValueError):
@@ -25,3 +36,18 @@ def envelope(raw: bytes | str) -> dict[str, Any]:
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
         raise MalformedEventError("the record is not an event envelope (no type)")
     return payload
+
+
+def batch_entry_point(event_type: EventType, record_handler: Callable[[Any], None]
+                      ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The Lambda handler of a consumer: partial batch responses around ``record_handler``."""
+    processor = BatchProcessor(event_type=event_type, raise_on_entire_batch_failure=False)
+
+    @logger.inject_lambda_context
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return dict(process_partial_response(event=event, record_handler=record_handler,
+                                             processor=processor, context=context))
+
+    return lambda_handler

@@ -24,14 +24,13 @@ from typing import Any
 from uuid import UUID
 
 from fileshare import cache, events
-from fileshare.aws import client as aws_client
 from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import trash as trash_db
 from fileshare.db.connection import transaction
-from fileshare.errors import DependencyUnavailable
 from fileshare.observability import logger, metrics
 from fileshare.processing import thumbnail_key
+from fileshare.storage import delete_objects
 
 PURGE_EVENTS = frozenset({events.EventType.FILE_DELETED, events.EventType.FILE_EXPIRED})
 SUPPORTED_VERSIONS = frozenset({1})
@@ -97,7 +96,7 @@ def purge(file_id: UUID, owner_id: str, *, hinted_key: Any = None) -> Outcome:
         metrics.add_metric(name="DeletionEventsIgnored", unit="Count", value=1)
         return Outcome.NOT_MARKED
     owner = row["owner_id"] if row is not None else owner_id
-    _delete_objects(object_keys(file_id, owner, row, hinted_key))
+    delete_objects(object_keys(file_id, owner, row, hinted_key))
     _delete_search_document(file_id)
     cache.invalidate_file(file_id)  # never raises; the TTL bounds a failed invalidation
     with transaction() as conn:
@@ -106,16 +105,6 @@ def purge(file_id: UUID, owner_id: str, *, hinted_key: Any = None) -> Outcome:
     logger.info("file purged" if removed else "purge replayed: the row was already gone",
                 extra={"file_id": str(file_id)})
     return Outcome.PURGED if removed else Outcome.ALREADY_GONE
-
-
-def _delete_objects(keys: list[str]) -> None:
-    """One DeleteObjects request; S3 reports a missing key as deleted, so a replay succeeds."""
-    response = aws_client("s3").delete_objects(
-        Bucket=settings().upload_bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
-    errors = response.get("Errors") or []
-    if errors:
-        codes = sorted({str(e.get("Code")) for e in errors})
-        raise DependencyUnavailable(f"S3 did not delete {len(errors)} object(s): {codes}")
 
 
 def _delete_search_document(file_id: UUID) -> None:

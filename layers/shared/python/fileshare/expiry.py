@@ -34,7 +34,8 @@ from fileshare.db import trash as trash_db
 from fileshare.db.connection import transaction
 from fileshare.deletion import Reason, deletion_event, purge
 from fileshare.observability import logger, metrics
-from fileshare.processing import delete_objects, rejected_event
+from fileshare.processing import rejected_event
+from fileshare.storage import delete_objects
 
 BATCH = 100
 STALLED_AFTER_S = 3600

@@ -53,6 +53,7 @@ from fileshare.db.connection import transaction
 from fileshare.errors import DependencyUnavailable
 from fileshare.observability import logger, metrics
 from fileshare.search_index import search_document
+from fileshare.storage import delete_objects
 
 UPLOAD_PREFIX = "u/"
 THUMBNAIL_PREFIX = "t/"  # outside the notification filter: writing here never retriggers processing
@@ -331,16 +332,6 @@ def _after_rejected(row: dict[str, Any]) -> None:
     _sync_search(row["file_id"])
     invalidate_file(row["file_id"])
     events.publish_now([row["file_id"]])
-
-
-def delete_objects(keys: list[str]) -> None:
-    """One DeleteObjects request; S3 reports a missing key as deleted, so a replay succeeds."""
-    response = aws_client("s3").delete_objects(
-        Bucket=settings().upload_bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
-    errors = response.get("Errors") or []
-    if errors:
-        codes = sorted({str(e.get("Code")) for e in errors})
-        raise DependencyUnavailable(f"S3 did not delete {len(errors)} object(s): {codes}")
 
 
 def _sync_search(file_id: UUID) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fileshare.config import settings
-from fileshare.errors import Conflict, ValidationFailed
+from fileshare.errors import Conflict, DependencyUnavailable, ValidationFailed
 
 MAX_PARTS = 10_000
 MIN_PART_BYTES = 5 * 1024**2  # S3's minimum for every part but the last
@@ -111,3 +111,13 @@ def presigned_get(key: str, *, download_name: str | None = None, content_type: s
     url: str = _s3().generate_presigned_url("get_object", Params=params,
                                             ExpiresIn=expires_in or settings().presign_ttl_s)
     return url
+
+
+def delete_objects(keys: list[str]) -> None:
+    """One DeleteObjects request; S3 reports a missing key as deleted, so a replay succeeds."""
+    response = _s3().delete_objects(
+        Bucket=settings().upload_bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+    errors = response.get("Errors") or []
+    if errors:
+        codes = sorted({str(e.get("Code")) for e in errors})
+        raise DependencyUnavailable(f"S3 did not delete {len(errors)} object(s): {codes}")
