@@ -56,7 +56,7 @@ lint: venv ## ruff and mypy
 openapi: venv ## regenerate functions/meta/openapi.json from the API functions' code
 	PYTHONPATH=layers/shared/python:localstack:. $(PYTHON) -m infra.openapi
 
-bench: up ## measure latency, throughput and cold starts against the real local stack
-	$(PYTHON) tests/bench/run.py
+bench: up ## measure latency, throughput and cold starts on the real local stack (ARGS=--quick for ~1 min)
+	$(PYTHON) tests/bench/run.py $(ARGS)
 
 -include infra/synth.mk
