@@ -17,7 +17,7 @@ from PIL import Image
 
 from fileshare import files as files_domain
 from fileshare import storage, trash
-from fileshare.processing import thumbnail_key
+from fileshare.storage import thumbnail_key
 from tests.support import rows
 from tests.support.pipeline import (
     Pipeline,

@@ -23,7 +23,8 @@ import requests
 from fileshare import events
 from fileshare.cache import file_key
 from fileshare.config import settings
-from fileshare.processing import Outcome, S3Object, process_object, thumbnail_key
+from fileshare.processing import Outcome, S3Object, process_object
+from fileshare.storage import thumbnail_key
 from tests.integration.conftest import Api, User, _load_handler
 from tests.support.apigw import FakeContext
 

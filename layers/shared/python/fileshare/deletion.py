@@ -29,8 +29,7 @@ from fileshare.db import files as files_db
 from fileshare.db import trash as trash_db
 from fileshare.db.connection import transaction
 from fileshare.observability import logger, metrics
-from fileshare.processing import thumbnail_key
-from fileshare.storage import delete_objects
+from fileshare.storage import delete_objects, thumbnail_key
 
 PURGE_EVENTS = frozenset({events.EventType.FILE_DELETED, events.EventType.FILE_EXPIRED})
 SUPPORTED_VERSIONS = frozenset({1})

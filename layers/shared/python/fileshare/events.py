@@ -80,6 +80,12 @@ class Event(BaseModel):
         return cls.model_validate_json(raw)
 
 
+def file_rejected(row: dict[str, Any]) -> Event:
+    """``file.rejected`` for a files row whose ``reject_reason`` is set."""
+    return Event(type=EventType.FILE_REJECTED, file_id=row["file_id"], owner_id=row["owner_id"],
+                 data={"name": row["name"], "reason": row["reject_reason"]})
+
+
 def record(conn: Connection[Any], event: Event) -> int:
     """Write ``event`` to the outbox inside the caller's transaction; returns its ``seq``."""
     row = conn.execute(

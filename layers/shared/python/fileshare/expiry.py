@@ -34,7 +34,6 @@ from fileshare.db import trash as trash_db
 from fileshare.db.connection import transaction
 from fileshare.deletion import Reason, deletion_event, purge
 from fileshare.observability import logger, metrics
-from fileshare.processing import rejected_event
 from fileshare.storage import delete_objects
 
 BATCH = 100
@@ -91,7 +90,7 @@ def abandoned_batch(limit: int = BATCH) -> int:
             return 0
         _discard_uploads(rows)
         for row in rows:
-            events.record(conn, rejected_event(row))
+            events.record(conn, events.file_rejected(row))
     for row in rows:
         cache.invalidate_file(row["file_id"])
     events.publish_now([r["file_id"] for r in rows])

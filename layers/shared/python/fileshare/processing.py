@@ -53,10 +53,9 @@ from fileshare.db.connection import transaction
 from fileshare.errors import DependencyUnavailable
 from fileshare.observability import logger, metrics
 from fileshare.search_index import search_document
-from fileshare.storage import delete_objects
+from fileshare.storage import delete_objects, thumbnail_key
 
 UPLOAD_PREFIX = "u/"
-THUMBNAIL_PREFIX = "t/"  # outside the notification filter: writing here never retriggers processing
 CHUNK_BYTES = 1024 * 1024
 THUMBNAIL_MAX_SOURCE_BYTES = 50 * 1024 * 1024  # larger images are hashed but not thumbnailed
 ATTEMPTS = 3  # a re-verification that loses this many races in a row is left to an SQS retry
@@ -89,10 +88,6 @@ class Verified:
     checksum: str
     content_type: str
     image: bytes | None  # the bytes, when the type gets a thumbnail
-
-
-def thumbnail_key(owner_id: str, file_id: UUID) -> str:
-    return f"{THUMBNAIL_PREFIX}{owner_id}/{file_id}.webp"
 
 
 def normalize_etag(value: str | None) -> str | None:
@@ -220,7 +215,7 @@ def _reject_replaced(row: dict[str, Any], reason: str) -> Outcome | None:
         rejected = sql.mark_replaced_rejected(conn, row["file_id"], old_etag=row.get("verified_etag"),
                                               reason=reason)
         if rejected is not None:
-            events.record(conn, rejected_event(rejected))
+            events.record(conn, events.file_rejected(rejected))
     if rejected is None:
         return None
     logger.info("a replaced object failed verification; file rejected", extra={"reason": reason})
@@ -277,7 +272,7 @@ def _finish(row: dict[str, Any], verified: Verified, thumb_key: str | None) -> O
         if quota is not None and used + int(row["size"]) > quota:
             rejected = sql.mark_rejected(conn, file_id, "quota_exceeded")
             if rejected is not None:
-                events.record(conn, rejected_event(rejected))
+                events.record(conn, events.file_rejected(rejected))
         else:
             ready = sql.mark_ready(conn, file_id, checksum_sha256=verified.checksum,
                                    content_type=verified.content_type, thumbnail_key=thumb_key,
@@ -309,19 +304,13 @@ def _reject(row: dict[str, Any], reason: str) -> Outcome:
     with transaction() as conn:
         rejected = sql.mark_rejected(conn, row["file_id"], reason)
         if rejected is not None:
-            events.record(conn, rejected_event(rejected))
+            events.record(conn, events.file_rejected(rejected))
     if rejected is None:
         return Outcome.ALREADY_DONE
     logger.info("file rejected", extra={"reason": reason})
     _after_rejected(rejected)
     _count("FilesRejected", rejected)
     return Outcome.REJECTED
-
-
-def rejected_event(row: dict[str, Any]) -> events.Event:
-    return events.Event(type=events.EventType.FILE_REJECTED, file_id=row["file_id"],
-                        owner_id=row["owner_id"],
-                        data={"name": row["name"], "reason": row["reject_reason"]})
 
 
 def _after_rejected(row: dict[str, Any]) -> None:

@@ -19,6 +19,14 @@ POST_TTL_BASE_S = 300  # time to start the upload after POST /files answered
 POST_TTL_BYTES_PER_S = 64 * 1024  # a slow link's throughput, for the time the bytes take
 
 
+THUMBNAIL_PREFIX = "t/"  # outside the notification filter: writing here never retriggers processing
+
+
+def thumbnail_key(owner_id: str, file_id: object) -> str:
+    """Where a file's WebP thumbnail lives (derived, so every step can find it without the row)."""
+    return f"{THUMBNAIL_PREFIX}{owner_id}/{file_id}.webp"
+
+
 def _s3() -> Any:
     from fileshare.aws import client
 
