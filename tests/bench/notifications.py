@@ -72,6 +72,8 @@ class _OwnConsumer:
         deadline = time.monotonic() + 30
         while not self.poller.consumer.assignment() and time.monotonic() < deadline:  # join before producing
             self.poller.poll_once(timeout_ms=200)
+        for partition in self.poller.consumer.assignment():  # resolve LATEST before producing
+            self.poller.consumer.position(partition)
         self.thread.start()
         return self
 
