@@ -3,7 +3,10 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PY313 ?= $(firstword $(shell command -v python3.13) $(wildcard /root/.pyenv/versions/3.13*/bin/python))
+# The first Python 3.13 that actually runs (a pyenv shim on PATH may exist without a selected version).
+PY313 ?= $(shell for p in $$(ls -d /root/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | sort -rV) \
+	$$(command -v python3.13); do "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' \
+	>/dev/null 2>&1 && { echo "$$p"; break; }; done)
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 MANAGE := $(PYTHON) localstack/manage.py
