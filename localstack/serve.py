@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     if not args.env_file.exists():
-        log.warning("%s not found: is the local stack up? (make stack)", args.env_file)
+        log.warning("%s not found: is the local stack up? (make up)", args.env_file)
     env = stack_environment(args.env_file)
     os.environ.update({k: v for k, v in env.items() if k not in os.environ})
     origins = {os.environ.get("WEB_ORIGIN", "http://localhost:8080"), "http://localhost:8080",
