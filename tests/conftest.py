@@ -10,16 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from lambdarun.environment import load_env_file
+
 STACK_ENV = Path(__file__).resolve().parents[1] / ".local" / "stack.env"
 
-
-def _load_stack_env() -> None:
-    if not STACK_ENV.exists():
-        return
-    for line in STACK_ENV.read_text().splitlines():
-        key, sep, value = line.partition("=")
-        if sep and key and not key.startswith("#"):
-            os.environ.setdefault(key.strip(), value.strip())
-
-
-_load_stack_env()
+for _key, _value in load_env_file(STACK_ENV).items():
+    os.environ.setdefault(_key, _value)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import requests
 
+from lambdarun.environment import load_env_file
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVE = REPO_ROOT / "localstack" / "serve.py"
 STACK_ENV = REPO_ROOT / ".local" / "stack.env"
@@ -45,17 +47,8 @@ class Gateway:
 
 
 def load_stack_env(path: Path = STACK_ENV) -> dict[str, str]:
-    """``.local/stack.env`` as a dict (``KEY=VALUE`` lines); missing file -> {}."""
-    values: dict[str, str] = {}
-    if not path.exists():
-        return values
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.removeprefix("export ").split("=", 1)
-        values[key.strip()] = value.strip().strip("'\"")
-    return values
+    """``.local/stack.env`` as a dict; missing file -> {}."""
+    return load_env_file(path)
 
 
 def _ready(url: str) -> bool:
