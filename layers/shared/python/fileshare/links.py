@@ -188,7 +188,8 @@ def list_links(user_id: str, file_id: uuid.UUID) -> LinkList:
 
 
 def revoke_link(user_id: str, link_id: uuid.UUID) -> None:
-    """Revoke at once (the next open is a 404). Someone else's link, or a revoked one, is a 404."""
+    """Revoke at once (the next open is a 404). A link of a file that is not yours is a 404; a viewer
+    of the file gets 403 ``owner_only`` (checked before the link's state); a revoked link is a 404."""
     with transaction() as conn:
         link = links_db.get_with_owner(conn, link_id)
         if link is None:
