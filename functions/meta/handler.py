@@ -24,15 +24,16 @@ _cache: Any = None
 
 def _check_database() -> str:
     global _db
-    url = os.environ.get("DATABASE_URL")
-    if not url:
+    if not (os.environ.get("DATABASE_URL") or os.environ.get("DATABASE_SECRET_ARN")):
         return "not configured"
     import psycopg
+
+    from fileshare.db.connection import database_url  # in AWS: RDS Proxy + the secret's credentials
 
     for attempt in (1, 2):
         try:
             if _db is None or _db.closed:
-                _db = psycopg.connect(url, connect_timeout=2, autocommit=True)
+                _db = psycopg.connect(database_url(), connect_timeout=2, autocommit=True)
             _db.execute("SELECT 1").fetchone()
             return "ok"
         except psycopg.Error as exc:

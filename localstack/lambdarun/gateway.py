@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import mimetypes
+import re
 import threading
 import time
 import uuid
@@ -69,6 +70,14 @@ class Gateway:
             self._thread.join(timeout=5)
 
 
+_LINK_TOKEN = re.compile(r"/s/[^/?\s]+")
+
+
+def redact(text: str) -> str:
+    """Public-link tokens are credentials: never log them, even at DEBUG."""
+    return _LINK_TOKEN.sub("/s/<redacted>", text)
+
+
 class _Handler(BaseHTTPRequestHandler):
     gateway: Gateway
     protocol_version = "HTTP/1.1"
@@ -76,7 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "fileshare-local-gateway"
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.client_address[0], *args)
+        log.debug("%s " + format, self.client_address[0], *(redact(str(a)) for a in args))
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -108,7 +117,15 @@ class _Handler(BaseHTTPRequestHandler):
         path = url.path or "/"
         origin = self.headers.get("Origin")
         cors = self._cors(origin)
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            self._send(400, [("Content-Type", "application/json")],
+                       gateway_error(400, "bad_request", "Invalid Content-Length"), cors, request_id)
+            return
         if length > MAX_PAYLOAD:
             self.close_connection = True
             self._send(413, [("Content-Type", "application/json")],
@@ -151,7 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, [("Content-Type", "application/json")],
                        gateway_error(404, "not_found", f"No route for {method} {path}"), cors, request_id)
-        log.debug("%s %s in %.1f ms", method, path, (time.perf_counter() - started) * 1000)
+        log.debug("%s %s in %.1f ms", method, redact(path), (time.perf_counter() - started) * 1000)
 
     def _proxy(self, function: str, event: dict[str, Any], cors: list[tuple[str, str]],
                request_id: str) -> None:

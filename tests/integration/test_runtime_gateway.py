@@ -113,6 +113,25 @@ def test_unknown_route_and_wrong_method(gateway: Gateway) -> None:
     assert wrong.json()["error"]["code"] == "method_not_allowed"
 
 
+def test_bad_content_length_is_a_400_not_a_hung_thread(gateway: Gateway) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(gateway.url)
+    for length in ("-5", "abc"):
+        with socket.create_connection((address.hostname, address.port), timeout=5) as conn:
+            conn.sendall(f"POST /echo/x HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n".encode())
+            status_line = conn.recv(4096).split(b"\r\n", 1)[0]
+        assert status_line == b"HTTP/1.1 400 Bad Request", length
+
+
+def test_link_tokens_are_redacted_from_gateway_logs() -> None:
+    from lambdarun.gateway import redact
+
+    assert redact('"GET /s/AbC-12_x?dl=1 HTTP/1.1"') == '"GET /s/<redacted>?dl=1 HTTP/1.1"'
+    assert redact("GET /files/123") == "GET /files/123"
+
+
 def test_function_failures_are_502(gateway: Gateway) -> None:
     for path in ("/crash?action=raise", "/crash?action=exit", "/broken", "/echo/x?malformed=1"):
         response = requests.get(gateway.url + path, timeout=10)

@@ -219,3 +219,30 @@ def test_abandoned_uploads_skip_locked_rows_and_respect_the_presign_lifetime(
         holder.rollback()
     expiry.abandoned_batch()
     assert status(db, file_id) == "rejected"
+
+
+def test_multipart_parts_sign_their_length_and_a_purge_aborts_the_upload(
+        files_api: Api, alice: User, db: Any, s3: Any) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from fileshare import deletion
+
+    bucket = settings().upload_bucket
+    # Given a multipart upload that was started but never completed
+    size = settings().multipart_threshold_bytes + 1
+    created = files_api("POST", "/files", body={"name": "parts.bin", "size": size,
+                                                 "content_type": "application/octet-stream"}).body
+    upload = created["upload"]
+    # Then every part URL signs its exact Content-Length (real S3 refuses other sizes), and the
+    # signed lengths add up to the declared size
+    signed = [parse_qs(urlsplit(p["url"]).query)["X-Amz-SignedHeaders"][0] for p in upload["parts"]]
+    assert all("content-length" in headers.split(";") for headers in signed)
+    part_size, count = upload["part_size"], len(upload["parts"])
+    assert part_size * (count - 1) < size <= part_size * count
+    # When the file is purged before its upload completed
+    db.execute("UPDATE files SET status = 'deleting' WHERE file_id = %s", (created["file_id"],))
+    deletion.purge(created["file_id"], alice.user_id)
+    # Then the multipart upload is aborted (no parts left behind) and the row is gone
+    uploads = s3.list_multipart_uploads(Bucket=bucket, Prefix=f"u/{alice.user_id}/").get("Uploads", [])
+    assert upload["upload_id"] not in {u["UploadId"] for u in uploads}
+    assert status(db, created["file_id"]) is None

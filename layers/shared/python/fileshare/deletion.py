@@ -29,7 +29,7 @@ from fileshare.db import files as files_db
 from fileshare.db import trash as trash_db
 from fileshare.db.connection import transaction
 from fileshare.observability import logger, metrics
-from fileshare.storage import delete_objects, thumbnail_key
+from fileshare.storage import abort_multipart, delete_objects, thumbnail_key
 
 PURGE_EVENTS = frozenset({events.EventType.FILE_DELETED, events.EventType.FILE_EXPIRED})
 SUPPORTED_VERSIONS = frozenset({1})
@@ -95,6 +95,8 @@ def purge(file_id: UUID, owner_id: str, *, hinted_key: Any = None) -> Outcome:
         metrics.add_metric(name="DeletionEventsIgnored", unit="Count", value=1)
         return Outcome.NOT_MARKED
     owner = row["owner_id"] if row is not None else owner_id
+    if row is not None and row.get("upload_id"):  # purged before its multipart upload completed
+        abort_multipart(row["s3_key"], row["upload_id"])
     delete_objects(object_keys(file_id, owner, row, hinted_key))
     _delete_search_document(file_id)
     cache.invalidate_file(file_id)  # never raises; the TTL bounds a failed invalidation

@@ -22,19 +22,17 @@ purges that stalled, and give up uploads that never arrived.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 from fileshare import cache, events
-from fileshare.aws import client as aws_client
 from fileshare.config import settings
 from fileshare.db import processing as processing_db
 from fileshare.db import trash as trash_db
 from fileshare.db.connection import transaction
 from fileshare.deletion import Reason, deletion_event, purge
 from fileshare.observability import logger, metrics
-from fileshare.storage import delete_objects
+from fileshare.storage import abort_multipart, delete_objects
 
 BATCH = 100
 STALLED_AFTER_S = 3600
@@ -100,11 +98,9 @@ def abandoned_batch(limit: int = BATCH) -> int:
 
 def _discard_uploads(rows: list[dict[str, Any]]) -> None:
     """Abort the rows' multipart uploads (one already gone is fine) and delete any objects."""
-    s3, bucket = aws_client("s3"), settings().upload_bucket
     for row in rows:
         if row.get("upload_id"):
-            with suppress(s3.exceptions.NoSuchUpload):
-                s3.abort_multipart_upload(Bucket=bucket, Key=row["s3_key"], UploadId=row["upload_id"])
+            abort_multipart(row["s3_key"], row["upload_id"])
     delete_objects([r["s3_key"] for r in rows])
 
 

@@ -134,7 +134,9 @@ def record_failed_attempt(link_id: uuid.UUID, source_ip: str | None) -> None:
     if client is None:
         return
     try:
-        pipe = client.pipeline(transaction=True)
+        # Not a MULTI: the per-link and per-IP keys live in different cluster slots (ElastiCache
+        # Serverless refuses a cross-slot transaction), and each counter is atomic on its own.
+        pipe = client.pipeline(transaction=False)
         for key, _limit in _attempt_keys(link_id, source_ip):
             pipe.set(key, 0, ex=ATTEMPT_WINDOW_S, nx=True)  # the window starts at the first failure
             pipe.incr(key)

@@ -49,6 +49,7 @@ from fileshare.aws import client as aws_client
 from fileshare.cache import invalidate_file
 from fileshare.config import settings
 from fileshare.db import processing as sql
+from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
 from fileshare.errors import DependencyUnavailable
 from fileshare.observability import logger, metrics
@@ -294,6 +295,8 @@ def _finish(row: dict[str, Any], verified: Verified, thumb_key: str | None) -> O
             _after_ready(current)
         elif current is not None and sql.verified_status(current) == "rejected":
             _after_rejected(current)  # e.g. the sweeper gave the upload up meanwhile: drop the thumbnail too
+        elif thumb_key and (current is None or current["status"] == "deleting"):
+            delete_objects([thumb_key])  # purged while we worked: the deleter may have run already
         return Outcome.ALREADY_DONE
     _after_ready(ready)
     _count("FilesReady", ready)
@@ -346,16 +349,20 @@ def _index(row: dict[str, Any]) -> None:
 
     from fileshare.search_client import client as search_client
 
+    # Under the file's row lock, like every share change: a share committed while we index either
+    # is in ``readers`` here or finds the document when its own ACL sync runs after us.
     with transaction() as conn:
-        readers = sql.readers(conn, row["file_id"], row["owner_id"])
-    try:
-        search_client().index(index=settings().search_alias, id=str(row["file_id"]),
-                              body=search_document(row, readers), op_type="create")
-    except ConflictError:
-        return
-    except Exception as exc:
-        metrics.add_metric(name="IndexingFailed", unit="Count", value=1)
-        raise DependencyUnavailable(f"indexing failed: {exc!r}") from exc
+        if shares_db.lock_file(conn, row["file_id"]) is None:
+            return  # purged meanwhile: nothing to make searchable
+        readers = shares_db.readers_for(conn, row["file_id"])
+        try:
+            search_client().index(index=settings().search_alias, id=str(row["file_id"]),
+                                  body=search_document(row, readers), op_type="create")
+        except ConflictError:
+            return
+        except Exception as exc:
+            metrics.add_metric(name="IndexingFailed", unit="Count", value=1)
+            raise DependencyUnavailable(f"indexing failed: {exc!r}") from exc
 
 
 def _count(name: str, row: dict[str, Any]) -> None:

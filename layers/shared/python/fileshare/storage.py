@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from contextlib import suppress
 from typing import Any
 from urllib.parse import quote
 
@@ -72,10 +73,13 @@ def start_multipart(key: str, size: int, content_type: str) -> dict[str, Any]:
     s3, bucket, ttl = _s3(), settings().upload_bucket, settings().presign_ttl_s
     part_size, count = part_plan(size, settings().multipart_part_bytes)
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type)["UploadId"]
+    # Each part URL signs its exact Content-Length, as the POST policy pins the size: the parts can
+    # only add up to the declared size, so a multipart upload cannot exceed the quota either.
     parts = [{"part_number": n,
               "url": s3.generate_presigned_url(
                   "upload_part", ExpiresIn=ttl,
-                  Params={"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": n})}
+                  Params={"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": n,
+                          "ContentLength": min(part_size, size - part_size * (n - 1))})}
              for n in range(1, count + 1)]
     return {"upload_id": upload_id, "part_size": part_size, "parts": parts}
 
@@ -129,3 +133,10 @@ def delete_objects(keys: list[str]) -> None:
     if errors:
         codes = sorted({str(e.get("Code")) for e in errors})
         raise DependencyUnavailable(f"S3 did not delete {len(errors)} object(s): {codes}")
+
+
+def abort_multipart(key: str, upload_id: str) -> None:
+    """Abort an unfinished multipart upload and drop its parts; one already gone is fine."""
+    s3 = _s3()
+    with suppress(s3.exceptions.NoSuchUpload):
+        s3.abort_multipart_upload(Bucket=settings().upload_bucket, Key=key, UploadId=upload_id)

@@ -128,10 +128,3 @@ def expire_abandoned(conn: Connection[Any], older_than_s: int, limit: int) -> li
         " UPDATE files f SET status = 'rejected', reject_reason = 'upload_abandoned', upload_id = NULL,"
         " updated_at = now() FROM due WHERE f.file_id = due.file_id"
         f" RETURNING {columns}, due.upload_id", (older_than_s, limit)).fetchall()
-
-
-def readers(conn: Connection[Any], file_id: UUID, owner_id: str) -> list[str]:
-    """Who may find the file in search: the owner and every user it is shared with."""
-    rows = conn.execute("SELECT grantee_id FROM shares WHERE file_id = %s ORDER BY grantee_id",
-                        (file_id,)).fetchall()
-    return [owner_id, *(r["grantee_id"] for r in rows if r["grantee_id"] != owner_id)]
