@@ -34,7 +34,6 @@ class Uses(StrEnum):
     BUCKET_DELETE = "bucket_delete"  # DeleteObject (and AbortMultipartUpload) on u/* and t/*
     USER_POOL = "user_pool"
     EMAIL = "email"
-    LINK_SECRET = "link_secret"  # noqa: S105 - a resource name, not a secret
 
 
 @dataclass(frozen=True)

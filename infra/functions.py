@@ -21,7 +21,6 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -59,11 +58,10 @@ def schedule_rate(spec: Function, trigger: ScheduleTrigger) -> Duration:
 
 @dataclass(frozen=True)
 class Identity:
-    """What the functions need from Cognito and the link secret (built by the stack)."""
+    """What the functions need from Cognito (built by the stack)."""
 
     user_pool: cognito.IUserPool
     user_pool_client: cognito.IUserPoolClient
-    link_secret: secretsmanager.ISecret
 
 
 @dataclass
@@ -259,13 +257,6 @@ class Functions(Construct):
                 )
             )
             return {"EMAIL_SENDER": self._config.emailSender}
-        if use is Uses.LINK_SECRET:
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["secretsmanager:GetSecretValue"], resources=[identity.link_secret.secret_arn]
-                )
-            )
-            return {"LINK_SECRET_ARN": identity.link_secret.secret_arn}
         raise ValueError(f"{spec.name}: no grant for {use!r}")
 
     # --- triggers --------------------------------------------------------------------------------------

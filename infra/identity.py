@@ -1,10 +1,9 @@
-"""Cognito user pool (+ app client for the API's own /auth routes) and the link-signing secret."""
+"""Cognito user pool (+ app client for the API's own /auth routes)."""
 
 from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_cognito as cognito
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra import nag
@@ -64,20 +63,3 @@ class Identity(Construct):
                     f"{config.stage}: threat protection needs the Plus feature plan (cost); prod uses Plus "
                     "with full-function threat protection.",
                 )
-
-        self.link_secret = secretsmanager.Secret(
-            self,
-            "LinkSecret",
-            secret_name=f"{config.prefix}/link-signing",
-            description="HMAC key for public share-link tokens",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=64, exclude_punctuation=True
-            ),
-            removal_policy=config.removal_policy,
-        )
-        nag.ack(
-            self.link_secret,
-            "AwsSolutions-SMG4",
-            "HMAC key for share-link tokens (not a credential); automatic rotation would invalidate every "
-            "outstanding link, so it is rotated by a runbook that keeps the previous key valid.",
-        )

@@ -15,7 +15,6 @@ from infra.declaration import Uses
 # AWS APIs reached from inside the VPC, by what a function uses; there is no NAT and no internet route.
 ENDPOINTS_BY_USE: dict[Uses, tuple[str, ...]] = {
     Uses.DATABASE: ("SECRETS_MANAGER",),
-    Uses.LINK_SECRET: ("SECRETS_MANAGER",),
     Uses.USER_POOL: ("COGNITO_IDP",),
     Uses.EMAIL: ("EMAIL",),
 }

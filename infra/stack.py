@@ -100,7 +100,7 @@ class FileshareStack(Stack):
             network=self.network,
             data=self.data,
             storage=self.storage,
-            identity=Identity(self.identity.user_pool, self.identity.client, self.identity.link_secret),
+            identity=Identity(self.identity.user_pool, self.identity.client),
         )
         self.api = Api(
             self,

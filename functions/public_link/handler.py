@@ -1,6 +1,7 @@
 """``GET /s/{token}``: open a public link (no login). A function of its own so it starts fast:
-no request validation machinery, only the resolver, the links domain and, on the first hit, S3
-presigning. Answers 302 to a short-lived presigned GET, or 401/404/410/429 as JSON errors.
+the shared resolver (with its request validation, as every function's) and the links domain only,
+and S3 presigning on the first hit. Answers 302 to a short-lived presigned GET, or 401/404/410/429
+as JSON errors.
 """
 
 from __future__ import annotations

@@ -23,7 +23,6 @@ USES_ENV: dict[Uses, tuple[str, ...]] = {
     Uses.SEARCH: ("OPENSEARCH_URL",),
     Uses.EVENTS_PUBLISH: ("KAFKA_BOOTSTRAP_SERVERS",),
     Uses.USER_POOL: ("USER_POOL_ID", "USER_POOL_CLIENT_ID"),
-    Uses.LINK_SECRET: ("LINK_SECRET_ARN",),
 }
 
 #: Variables of the developer's shell a process needs to run at all.

@@ -183,7 +183,6 @@ def test_environment_names_match_the_domain_settings(full_assembly: Assembly) ->
         "UPLOAD_BUCKET",
         "USER_POOL_ID",
         "USER_POOL_CLIENT_ID",
-        "LINK_SECRET_ARN",
         "EMAIL_SENDER",
     } <= set(files_env)
     assert files_env["KAFKA_SECURITY"] == "iam" and files_env["OPENSEARCH_AUTH"] == "sigv4"

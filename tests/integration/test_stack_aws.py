@@ -1,8 +1,8 @@
 """The local AWS side (real LocalStack): presigned uploads, S3 -> SQS notifications, CORS, and what
 provision() created.
 
-Reads AWS_ENDPOINT_URL, UPLOAD_BUCKET, UPLOAD_QUEUE_URL, UPLOAD_DLQ_URL, LINK_SECRET_ARN and
-EMAIL_SENDER from the environment (.local/stack.env).
+Reads AWS_ENDPOINT_URL, UPLOAD_BUCKET, UPLOAD_QUEUE_URL, UPLOAD_DLQ_URL and EMAIL_SENDER from the
+environment (.local/stack.env).
 
 The notification tests wait for records, so they use a bucket and queue of their own, wired by the
 very function provision() uses for the real ones (``wire_upload_bucket``): a running `make dev`
@@ -258,11 +258,7 @@ def test_cors_preflight_from_a_foreign_origin_is_refused(aws):
     assert "Access-Control-Allow-Origin" not in preflight.headers
 
 
-def test_email_sender_and_link_secret_are_provisioned(aws):
+def test_email_sender_is_provisioned(aws):
     endpoint = aws["AWS_ENDPOINT_URL"]
     sender = os.environ.get("EMAIL_SENDER", "no-reply@fileshare.local")
     assert sender in _client("ses", endpoint).list_identities(IdentityType="EmailAddress")["Identities"]
-    secret_arn = os.environ.get("LINK_SECRET_ARN")
-    assert secret_arn, "LINK_SECRET_ARN is not set"
-    value = _client("secretsmanager", endpoint).get_secret_value(SecretId=secret_arn)["SecretString"]
-    assert len(value) >= 43  # 32+ random bytes, URL-safe base64 (the value itself is never printed)

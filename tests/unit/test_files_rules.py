@@ -16,7 +16,6 @@ from fileshare.files import (
     check_quota,
     check_size,
     list_cursor,
-    parse_list_cursor,
     sanitize_name,
 )
 from fileshare.models import CompleteIn, FileCreate, FileOut, FilePatch
@@ -96,13 +95,13 @@ def test_expiry_must_be_in_the_future() -> None:
 
 def test_list_cursor_round_trip_and_tampering() -> None:
     row = {"created_at": datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), "file_id": uuid.uuid4()}
-    assert parse_list_cursor(list_cursor(row)) == (row["created_at"], row["file_id"])
+    assert cursor.decode_time_id(list_cursor(row)) == (row["created_at"], row["file_id"])
     for bad in ("", "!!!", cursor.encode(["2026-01-01", "not-a-uuid"]), cursor.encode(["x"]),
                 cursor.encode({"a": 1}),  # type: ignore[arg-type]
                 cursor.encode(["2026-01-01T00:00:00", str(uuid.uuid4())]),
                 "A" * 600):
         with pytest.raises(ValidationFailed):
-            parse_list_cursor(bad)
+            cursor.decode_time_id(bad)
 
 
 def test_generic_cursor_checks_shape() -> None:

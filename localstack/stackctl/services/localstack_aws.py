@@ -2,8 +2,8 @@
 
 LocalStack runs from its own Python 3.13 venv under ``.local/opt`` (its pins clash with the
 project's). The community build keeps nothing across restarts, so ``provision()`` recreates the
-bucket, queues, identity and secret every time; the values created there (queue URLs, the secret's
-ARN) are written to ``.local/run/localstack.json`` so ``env()`` works in a later process.
+bucket, queues and email identity every time; the values created there (queue URLs) are written to
+``.local/run/localstack.json`` so ``env()`` works in a later process.
 
 Queues: the upload queue with its DLQ, and one on-failure queue per function with asynchronous
 triggers (``Function.failure_queue`` in ``infra/declaration.py``, the same queue CDK creates), whose
@@ -15,7 +15,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import secrets
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -49,7 +48,6 @@ DLQ_NAME = "fileshare-uploads-dlq"
 QUEUE_VISIBILITY_S = 60  # must be >= the processor function's timeout (60 s in infra/declaration.py)
 DLQ_MAX_RECEIVES = 3
 FAILURE_QUEUE_RETENTION_S = 14 * 24 * 3600  # as the CDK stack's on-failure queues
-LINK_SECRET_NAME = "fileshare/link-signing-key"  # noqa: S105 - a name, not a secret
 NOTIFICATION_ID = "uploads-to-queue"
 # Small, discoverable copies of the resource names for scripts and operators (the app reads env).
 SSM_PREFIX = "/fileshare/local"
@@ -196,33 +194,18 @@ class LocalStack(Service):
         wiring = wire_upload_bucket(self.client("s3"), self.client("sqs"), config.upload_bucket,
                                     queue_name=QUEUE_NAME, dlq_name=DLQ_NAME)
         self.client("ses").verify_email_identity(EmailAddress=config.email_sender)
-        secret_arn = self._ensure_link_secret()
         failure_urls = ensure_failure_queues(self.client("sqs"))
 
         ssm = self.client("ssm")
-        for key, value in (("upload-bucket", config.upload_bucket), ("upload-queue-url", wiring["queue_url"]),
-                           ("link-secret-arn", secret_arn)):
+        for key, value in (("upload-bucket", config.upload_bucket),
+                           ("upload-queue-url", wiring["queue_url"])):
             ssm.put_parameter(Name=f"{SSM_PREFIX}/{key}", Value=value, Type="String", Overwrite=True)
 
-        state: dict[str, Any] = {**wiring, "bucket": config.upload_bucket, "link_secret_arn": secret_arn,
+        state: dict[str, Any] = {**wiring, "bucket": config.upload_bucket,
                                  "email_sender": config.email_sender, "endpoint": self.url(),
                                  "failure_queues": failure_urls}
         STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
         STATE_FILE.write_text(json.dumps(state, indent=2) + "\n")
-
-    def _ensure_link_secret(self) -> str:
-        """Create the link-signing key once; never read or log its value here."""
-        sm = self.client("secretsmanager")
-        try:
-            arn: str = sm.describe_secret(SecretId=LINK_SECRET_NAME)["ARN"]
-            return arn
-        except sm.exceptions.ResourceNotFoundException:
-            pass
-        created = sm.create_secret(Name=LINK_SECRET_NAME,
-                                   Description="HMAC key for Fileshare public link tokens",
-                                   SecretString=secrets.token_urlsafe(48))  # 48 random bytes
-        arn = created["ARN"]
-        return arn
 
     # -- env -----------------------------------------------------------------------------------
 
@@ -245,8 +228,7 @@ class LocalStack(Service):
             "UPLOAD_BUCKET": state.get("bucket", "fileshare-uploads"),
             "EMAIL_SENDER": state.get("email_sender", "no-reply@fileshare.local"),
         }
-        for key, name in (("queue_url", "UPLOAD_QUEUE_URL"), ("dlq_url", "UPLOAD_DLQ_URL"),
-                          ("link_secret_arn", "LINK_SECRET_ARN")):
+        for key, name in (("queue_url", "UPLOAD_QUEUE_URL"), ("dlq_url", "UPLOAD_DLQ_URL")):
             if state.get(key):
                 env[name] = state[key]
         from infra.declaration import queue_url_env

@@ -25,9 +25,14 @@ def is_viewer(conn: Any, row: dict[str, Any], user_id: str) -> bool:
             and shares_db.is_viewer(conn, row["file_id"], user_id))
 
 
+def is_owner(row: dict[str, Any], user_id: str) -> bool:
+    """True when ``user_id`` owns the file and it is in a state the owner may see."""
+    return row["owner_id"] == user_id and row["status"] in OWNER_VISIBLE_STATUSES
+
+
 def require_owner(conn: Any, row: dict[str, Any] | None, user_id: str) -> dict[str, Any]:
     """The file row if the caller owns it; 403 ``owner_only`` for a viewer; otherwise 404."""
-    if row is not None and row["owner_id"] == user_id and row["status"] in OWNER_VISIBLE_STATUSES:
+    if row is not None and is_owner(row, user_id):
         return row
     if row is not None and is_viewer(conn, row, user_id):
         raise Forbidden("only the file's owner may do this", code="owner_only")

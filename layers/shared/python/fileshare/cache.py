@@ -57,18 +57,23 @@ class Lookup:
 
 
 @lru_cache(maxsize=1)
-def _redis() -> Redis | None:
+def redis_client() -> Redis | None:
+    """The process's one Redis client (cache, rate limits, link password limits); None without
+    ``REDIS_URL``. Short timeouts: Redis being slow or down must never stall a request."""
     url = settings().redis_url
     if not url:
         return None
-    import redis  # lazy: only functions that cache pay for the import
+    import redis  # lazy: only functions that use Redis pay for the import
 
     return redis.Redis.from_url(url, socket_connect_timeout=0.25, socket_timeout=0.25,
                                 health_check_interval=30, decode_responses=True)
 
 
+_redis = redis_client  # the older private name, still imported elsewhere
+
+
 def get_file(file_id: object) -> Lookup:
-    client = _redis()
+    client = redis_client()
     if client is None:
         return Lookup(None, "")
     try:
@@ -83,7 +88,7 @@ def get_file(file_id: object) -> Lookup:
 
 def put_file(file_id: object, record: dict[str, Any], lookup: Lookup) -> bool:
     """Cache ``record`` read after ``lookup`` missed, unless a write happened since. True if stored."""
-    client = _redis()
+    client = redis_client()
     if client is None:
         return False
     try:
@@ -97,7 +102,7 @@ def put_file(file_id: object, record: dict[str, Any], lookup: Lookup) -> bool:
 
 def invalidate_file(file_id: object) -> None:
     """Drop the cached record (after the write committed). A failure is logged; the TTL bounds it."""
-    client = _redis()
+    client = redis_client()
     if client is None:
         return
     try:

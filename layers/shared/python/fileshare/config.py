@@ -30,7 +30,6 @@ class Settings(BaseModel):
     search_alias: str = "files"
     user_pool_id: str | None = None
     user_pool_client_id: str | None = None
-    link_secret_arn: str | None = None
     email_sender: str = "no-reply@fileshare.local"
     web_origin: str = "http://localhost:8080"
     public_base_url: str = "http://localhost:8080"
@@ -66,7 +65,6 @@ _ENV = {
     "search_alias": ("SEARCH_ALIAS",),
     "user_pool_id": ("USER_POOL_ID",),
     "user_pool_client_id": ("USER_POOL_CLIENT_ID",),
-    "link_secret_arn": ("LINK_SECRET_ARN",),
     "email_sender": ("EMAIL_SENDER",),
     "web_origin": ("WEB_ORIGIN",),
     "public_base_url": ("PUBLIC_BASE_URL",),

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
+from datetime import datetime
 from typing import Any
 
 from fileshare.errors import ValidationFailed
@@ -33,3 +35,15 @@ def decode(cursor: str, *, length: int) -> list[Any]:
             or not all(isinstance(v, str | int | float) for v in position)):
         raise ValidationFailed("the cursor is not valid", code="invalid_cursor")
     return position
+
+
+def decode_time_id(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (aware timestamp, UUID) position of a keyset-paginated list, e.g. (created_at, file_id)."""
+    when, row_id = decode(cursor, length=2)
+    try:
+        moment = datetime.fromisoformat(str(when))
+        if moment.tzinfo is None:
+            raise ValueError("naive")
+        return moment, uuid.UUID(str(row_id))
+    except ValueError as exc:
+        raise ValidationFailed("the cursor is not valid", code="invalid_cursor") from exc

@@ -6,7 +6,7 @@ the outbox. The deletion consumer (``functions/deleter``) then removes, in this 
 and derived objects in S3, the search document, the cache entry, and last, in one transaction, the
 file's shares, links and row.
 
-Idempotency is natural, with no ``processed_events`` row: every step drives something towards
+Idempotency is natural, with no record of handled events: every step drives something towards
 "absent" and treats "already absent" as done (S3 DeleteObjects of a missing key succeeds, a missing
 search document is a 404 we ignore, the row delete is guarded by ``status = 'deleting'``). So a
 duplicate event repeats harmless no-ops, and a purge that crashed midway finishes when the event is

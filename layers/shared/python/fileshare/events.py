@@ -297,12 +297,3 @@ def publish_pending(limit: int = 500) -> int:
     with transaction() as conn:  # rows published meanwhile by someone else are skipped under the locks
         return _publish_files(conn, [UUID(str(r["aggregate_id"])) for r in candidates], limit,
                               kafka=kafka, flush_timeout_s=_RELAY_FLUSH_S)
-
-
-def unpublished_count() -> int:
-    from fileshare.db.connection import transaction
-
-    with transaction() as conn:
-        row: dict[str, Any] | None = conn.execute(
-            "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL").fetchone()
-    return int(row["n"]) if row else 0

@@ -17,7 +17,7 @@ from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import users as users_db
 from fileshare.db.connection import transaction
-from fileshare.errors import Conflict, Forbidden, NotFound, TooLarge, ValidationFailed
+from fileshare.errors import Conflict, NotFound, TooLarge, ValidationFailed
 from fileshare.models import (
     CompleteIn,
     FileCreate,
@@ -32,7 +32,6 @@ from fileshare.models import (
 
 MAX_NAME_CHARS = 255
 MAX_NAME_BYTES = 255  # UTF-8 bytes, like most file systems; keeps the S3 key well under 1024 bytes
-VISIBLE_STATUSES = frozenset({"pending", "ready", "rejected", "trashed"})
 # What the cache holds: the row minus what no reader needs.
 _RECORD_FIELDS = ("file_id", "owner_id", "name", "s3_key", "size", "content_type", "status",
                   "checksum_sha256", "thumbnail_key", "tags", "created_at", "expires_at")
@@ -100,17 +99,6 @@ def list_cursor(row: dict[str, Any]) -> str:
     return cursor.encode([row["created_at"].isoformat(), str(row["file_id"])])
 
 
-def parse_list_cursor(value: str) -> tuple[datetime, uuid.UUID]:
-    created, file_id = cursor.decode(value, length=2)
-    try:
-        when = datetime.fromisoformat(str(created))
-        if when.tzinfo is None:
-            raise ValueError("naive")
-        return when, uuid.UUID(str(file_id))
-    except ValueError as exc:
-        raise ValidationFailed("the cursor is not valid", code="invalid_cursor") from exc
-
-
 def new_event(event_type: events.EventType, row: dict[str, Any], **data: Any) -> events.Event:
     """The event announcing a change to ``row`` (pydantic serializes datetimes in ``data``)."""
     return events.Event(type=event_type, file_id=row["file_id"], owner_id=row["owner_id"], data=data)
@@ -134,16 +122,6 @@ def _ensure_user(conn: Any, user_id: str, email: str) -> dict[str, Any]:
     row = users_db.ensure(conn, user_id, email, settings().default_quota_bytes)
     if row is None:
         raise Conflict("this email belongs to another account", code="email_in_use")
-    return row
-
-
-def _owned(row: dict[str, Any] | None, user_id: str, conn: Any = None) -> dict[str, Any]:
-    """The row if the caller owns it; otherwise 404 as if it did not exist. With ``conn``, a viewer
-    of the file (see ``fileshare.access``) gets 403 ``owner_only`` instead of the 404."""
-    if row is None or row["owner_id"] != user_id or row["status"] not in VISIBLE_STATUSES:
-        if row is not None and conn is not None and access.is_viewer(conn, row, user_id):
-            raise Forbidden("only the file's owner may do this", code="owner_only")
-        raise NotFound("file not found", code="file_not_found")
     return row
 
 
@@ -176,7 +154,7 @@ def create_upload(user_id: str, email: str, request: FileCreate) -> FileCreated:
 
 def complete_upload(user_id: str, file_id: uuid.UUID, request: CompleteIn) -> FileOut:
     with transaction() as conn:
-        row = _owned(files_db.get(conn, file_id, for_update=True), user_id, conn)
+        row = access.require_owner(conn, files_db.get(conn, file_id, for_update=True), user_id)
         if row["status"] != "pending" or not row["upload_id"]:
             raise Conflict("this file has no multipart upload in progress", code="not_multipart_pending")
         numbers = [p.part_number for p in request.parts]
@@ -190,7 +168,7 @@ def complete_upload(user_id: str, file_id: uuid.UUID, request: CompleteIn) -> Fi
 
 
 def list_files(user_id: str, limit: int, after: str | None) -> FileList:
-    position = parse_list_cursor(after) if after else None
+    position = cursor.decode_time_id(after) if after else None
     with transaction() as conn:
         rows = files_db.list_active(conn, user_id, limit + 1, position)
     page = rows[:limit]
@@ -212,7 +190,9 @@ def _record(user_id: str, file_id: uuid.UUID) -> dict[str, Any]:
         with transaction() as conn:
             if access.is_viewer(conn, {**record, "file_id": file_id}, user_id):
                 return record
-    return _owned(record, user_id)
+    if record is not None and access.is_owner(record, user_id):
+        return record
+    raise NotFound("file not found", code="file_not_found")
 
 
 def get_file(user_id: str, file_id: uuid.UUID) -> FileOut:
@@ -231,7 +211,7 @@ def update_file(user_id: str, file_id: uuid.UUID, patch: FilePatch) -> FileOut:
         check_expiry(patch.expires_at, datetime.now(UTC))
         changes["expires_at"] = patch.expires_at
     with transaction() as conn:
-        row = _owned(files_db.get(conn, file_id, for_update=True), user_id, conn)
+        row = access.require_owner(conn, files_db.get(conn, file_id, for_update=True), user_id)
         if row["status"] == "trashed":
             raise Conflict("restore the file before changing it", code="file_trashed")
         changed = {k: v for k, v in changes.items() if row[k] != v}
@@ -247,7 +227,7 @@ def update_file(user_id: str, file_id: uuid.UUID, patch: FilePatch) -> FileOut:
 def trash_file(user_id: str, file_id: uuid.UUID) -> None:
     """Move to the trash (restorable). Trashing a trashed file again changes nothing."""
     with transaction() as conn:
-        row = _owned(files_db.get(conn, file_id, for_update=True), user_id, conn)
+        row = access.require_owner(conn, files_db.get(conn, file_id, for_update=True), user_id)
         if row["status"] == "trashed":
             return
         row = files_db.trash(conn, file_id)

@@ -110,11 +110,12 @@ def create_account(email: str, password: str) -> str:
     An email already on a row under another id (a Cognito user deleted outside the API) is a 409
     before Cognito is called, so no half-made account is left behind.
     """
+    from fileshare.db import shares as shares_db
     from fileshare.db import users as users_db
     from fileshare.db.connection import transaction
 
     with transaction() as conn:
-        taken = conn.execute("SELECT 1 FROM users WHERE lower(email) = lower(%s)", (email,)).fetchone()
+        taken = shares_db.user_by_email(conn, email)
     if taken:
         raise Conflict("an account with this email exists", code="email_taken")
     user_id = register(email, password)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -35,7 +34,7 @@ from fileshare.config import settings
 from fileshare.consumers import MalformedEventError, envelope
 from fileshare.db import notifications as sql
 from fileshare.db.connection import transaction
-from fileshare.errors import NotFound, ValidationFailed
+from fileshare.errors import NotFound
 from fileshare.events import ENVELOPE_VERSION, Event, EventType
 from fileshare.models import NotificationList, NotificationOut
 from fileshare.observability import logger, metrics
@@ -197,20 +196,9 @@ def _out(row: dict[str, Any]) -> NotificationOut:
                            read=row["read_at"] is not None)
 
 
-def _parse_cursor(value: str) -> tuple[datetime, uuid.UUID]:
-    when, notification_id = cursor.decode(value, length=2)
-    try:
-        created = datetime.fromisoformat(str(when))
-        if created.tzinfo is None:
-            raise ValueError("naive")
-        return created, uuid.UUID(str(notification_id))
-    except ValueError as exc:
-        raise ValidationFailed("the cursor is not valid", code="invalid_cursor") from exc
-
-
 def list_notifications(user_id: str, *, unread_only: bool, limit: int, after: str | None) -> NotificationList:
     """The caller's notifications, newest first (only unread ones when ``unread_only``)."""
-    position = _parse_cursor(after) if after else None
+    position = cursor.decode_time_id(after) if after else None
     with transaction() as conn:
         rows = sql.page(conn, user_id, unread_only=unread_only, limit=limit + 1, after=position)
     page = rows[:limit]

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 import time
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from fileshare.cache import redis_client
 from fileshare.config import settings
 from fileshare.errors import RateLimited
 from fileshare.observability import logger, metrics
@@ -24,7 +24,6 @@ from fileshare.observability import logger, metrics
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
     from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-    from redis import Redis
 
 WINDOW_S = 60
 DEGRADED_S = 30.0
@@ -33,21 +32,10 @@ KEY_PREFIX = "fs:rl:v1:"
 _degraded_until = 0.0
 
 
-@lru_cache(maxsize=1)
-def _redis() -> Redis | None:
-    url = settings().redis_url
-    if not url:
-        return None
-    import redis
-
-    return redis.Redis.from_url(url, socket_connect_timeout=0.25, socket_timeout=0.25,
-                                health_check_interval=30, decode_responses=True)
-
-
 def reset() -> None:
-    """Forget the client and the degraded state (settings changed; tests)."""
+    """Forget the (shared) client and the degraded state (settings changed; tests)."""
     global _degraded_until
-    _redis.cache_clear()
+    redis_client.cache_clear()
     _degraded_until = 0.0
 
 
@@ -67,7 +55,7 @@ def hit(user_id: str, now: float | None = None) -> tuple[int, int] | None:
     limit = settings().rate_limit_per_minute
     if limit <= 0 or time.monotonic() < _degraded_until:
         return None
-    client = _redis()
+    client = redis_client()
     if client is None:
         return None
     now = time.time() if now is None else now

@@ -16,7 +16,6 @@ Rules (access in ``fileshare.access``):
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from fileshare import cache, cursor, events
@@ -82,24 +81,13 @@ def revoke_share(user_id: str, file_id: uuid.UUID, share_id: uuid.UUID) -> None:
 
 
 def shared_with_me(user_id: str, limit: int, after: str | None) -> FileList:
-    position = _parse_cursor(after) if after else None
+    position = cursor.decode_time_id(after) if after else None
     with transaction() as conn:
         rows = shares_db.shared_with(conn, user_id, limit + 1, position)
     page = rows[:limit]
     next_cursor = (cursor.encode([page[-1]["shared_at"].isoformat(), str(page[-1]["file_id"])])
                    if len(rows) > limit else None)
     return FileList(items=[to_out(to_record(r)) for r in page], next_cursor=next_cursor)
-
-
-def _parse_cursor(value: str) -> tuple[datetime, uuid.UUID]:
-    when, file_id = cursor.decode(value, length=2)
-    try:
-        shared_at = datetime.fromisoformat(str(when))
-        if shared_at.tzinfo is None:
-            raise ValueError("naive")
-        return shared_at, uuid.UUID(str(file_id))
-    except ValueError as exc:
-        raise ValidationFailed("the cursor is not valid", code="invalid_cursor") from exc
 
 
 # ---- after a committed change -------------------------------------------------------------------

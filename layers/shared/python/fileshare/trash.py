@@ -28,7 +28,7 @@ from fileshare.db import files as files_db
 from fileshare.db import trash as trash_db
 from fileshare.db.connection import transaction
 from fileshare.deletion import Reason, deletion_event
-from fileshare.errors import Conflict, Gone, ValidationFailed
+from fileshare.errors import Conflict, Gone
 from fileshare.files import to_out, to_record
 from fileshare.models import FileOut
 from fileshare.observability import logger, metrics
@@ -54,17 +54,6 @@ def _trash_cursor(row: dict[str, Any]) -> str:
     return cursor.encode([row["trashed_at"].isoformat(), str(row["file_id"])])
 
 
-def _parse_trash_cursor(value: str) -> tuple[datetime, uuid.UUID]:
-    trashed, file_id = cursor.decode(value, length=2)
-    try:
-        when = datetime.fromisoformat(str(trashed))
-        if when.tzinfo is None:
-            raise ValueError("naive")
-        return when, uuid.UUID(str(file_id))
-    except ValueError as exc:
-        raise ValidationFailed("the cursor is not valid", code="invalid_cursor") from exc
-
-
 def _trashed_out(row: dict[str, Any]) -> TrashedFileOut:
     trashed_at = row["trashed_at"]
     return TrashedFileOut.model_validate({**to_out(to_record(row)).model_dump(),
@@ -81,7 +70,7 @@ def _own(conn: Any, row: dict[str, Any] | None, user_id: str) -> dict[str, Any]:
 # ---- use cases --------------------------------------------------------------------------------
 
 def list_trash(user_id: str, limit: int, after: str | None) -> TrashList:
-    position = _parse_trash_cursor(after) if after else None
+    position = cursor.decode_time_id(after) if after else None
     with transaction() as conn:
         rows = trash_db.list_trashed(conn, user_id, limit + 1, position)
     page = rows[:limit]

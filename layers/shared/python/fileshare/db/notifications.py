@@ -1,7 +1,7 @@
 """SQL for the ``notifications`` table (the in-app inbox) and the reads the notifier needs.
 
 One row per (user, event, type): the table's unique key is what makes delivering an event twice
-harmless. ``email_sent_at`` (migration 0005) records that the email for the row went out.
+harmless. ``email_sent_at`` (migration 0003) records that the email for the row went out.
 """
 # ruff: noqa: S608
 
