@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 
 from tests.support import rows
 from tests.support.pipeline import (
@@ -14,7 +13,7 @@ from tests.support.pipeline import (
     end_offsets,
     failed_ids,
     invoke,
-    invoke_in_process,
+    invoke_concurrently,
     records_since,
     s3_notification,
     search_doc_count,
@@ -72,15 +71,7 @@ def test_two_concurrent_invocations_give_one_transition(pipeline: Pipeline, owne
     offsets = end_offsets(pipeline.bootstrap, pipeline.topic)
 
     # When two execution environments (separate processes) process the same event at the same moment
-    spawn = multiprocessing.get_context("spawn")
-    barrier, results = spawn.Barrier(2), spawn.Queue()
-    workers = [spawn.Process(target=invoke_in_process, args=("processor", sqs_event(body), barrier, results))
-               for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    outcomes = [results.get(timeout=120) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=30)
+    outcomes = invoke_concurrently("processor", sqs_event(body))
 
     # Then both succeed, and the file was made ready once: one event, one document
     assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes

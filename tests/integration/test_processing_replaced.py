@@ -213,9 +213,8 @@ def test_a_file_trashed_while_pending_with_bad_bytes_is_restored_as_rejected(pip
 
 
 def test_two_workers_verifying_a_replaced_object_record_it_once(pipeline: Pipeline, owner: str) -> None:
-    import multiprocessing
 
-    from tests.support.pipeline import invoke_in_process
+    from tests.support.pipeline import invoke_concurrently
 
     # Given a ready text file whose key was written again
     first = b"one\n".ljust(300, b"-")
@@ -225,16 +224,8 @@ def test_two_workers_verifying_a_replaced_object_record_it_once(pipeline: Pipeli
     (message,) = receive_notifications(pipeline, pending.key)
 
     # When two execution environments process that event at the same moment
-    spawn = multiprocessing.get_context("spawn")
-    barrier, results = spawn.Barrier(2), spawn.Queue()
     event = as_lambda_event([message])
-    workers = [spawn.Process(target=invoke_in_process, args=("processor", event, barrier, results))
-               for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    outcomes = [results.get(timeout=120) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=30)
+    outcomes = invoke_concurrently("processor", event)
 
     # Then both succeed and the new bytes were recorded once: one file.updated
     assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes

@@ -27,6 +27,7 @@ from lambdarun.runtime import Runtime
 from lambdarun.sources import EventSources
 from stackctl.services.localstack_aws import aws_client, ensure_failure_queues
 from tests.fixtures.functions.lambdarun_fixtures import BATCH, FIXTURES_DIR
+from tests.support.pipeline import temporary_topic
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
 ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "")
@@ -37,14 +38,8 @@ LIMIT_S = 60.0  # how long to keep looking before giving up (a limit, not a timi
 
 @pytest.fixture
 def topic() -> Iterator[str]:
-    from kafka.admin import KafkaAdminClient, NewTopic
-
-    name = f"rt-fail-{uuid.uuid4().hex[:10]}"
-    admin = KafkaAdminClient(bootstrap_servers=BOOTSTRAP.split(","))
-    admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1)])
-    yield name
-    admin.delete_topics([name])
-    admin.close()
+    with temporary_topic(BOOTSTRAP, "rt-fail", partitions=1) as name:
+        yield name
 
 
 def _produce(topic: str, values: list[bytes]) -> None:

@@ -24,6 +24,7 @@ from infra.declaration import KafkaTrigger
 from lambdarun.runtime import Runtime
 from lambdarun.sources import KafkaPoller
 from tests.fixtures.functions.lambdarun_fixtures import BATCH, FIXTURES_DIR
+from tests.support.pipeline import temporary_topic
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
 pytestmark = pytest.mark.skipif(not BOOTSTRAP,
@@ -33,14 +34,8 @@ LIMIT_S = 45.0  # how long to keep polling before giving up (a limit, not a timi
 
 @pytest.fixture
 def topic() -> Iterator[str]:
-    from kafka.admin import KafkaAdminClient, NewTopic
-
-    name = f"rt-{uuid.uuid4().hex[:10]}"
-    admin = KafkaAdminClient(bootstrap_servers=BOOTSTRAP.split(","))
-    admin.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)])
-    yield name
-    admin.delete_topics([name])
-    admin.close()
+    with temporary_topic(BOOTSTRAP, "rt", partitions=2) as name:
+        yield name
 
 
 def _produce(topic: str, records: list[tuple[bytes, bytes, int]]) -> None:

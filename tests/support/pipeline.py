@@ -13,6 +13,8 @@ import json
 import socket
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -96,11 +98,43 @@ def invoke_in_process(function: str, event: dict[str, Any], barrier: Any, result
         results.put(("error", repr(exc)))
 
 
+def invoke_concurrently(function: str, event: dict[str, Any], workers: int = 2) -> list[tuple[str, Any]]:
+    """Invoke ``function`` with ``event`` from ``workers`` spawned processes released together, as
+    two Lambda environments handling the same delivery would; returns each (kind, response)."""
+    import multiprocessing
+
+    spawn = multiprocessing.get_context("spawn")
+    barrier, results = spawn.Barrier(workers), spawn.Queue()
+    processes = [spawn.Process(target=invoke_in_process, args=(function, event, barrier, results))
+                 for _ in range(workers)]
+    for process in processes:
+        process.start()
+    outcomes = [results.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(timeout=30)
+    return outcomes
+
+
 def failed_ids(response: dict[str, Any]) -> list[str]:
     return [item["itemIdentifier"] for item in response.get("batchItemFailures", [])]
 
 
 # --- Kafka ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def temporary_topic(bootstrap: str, prefix: str, partitions: int = 1) -> Iterator[str]:
+    """A Kafka topic of the test's own (unique name), deleted afterwards."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","))
+    try:
+        admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
+        yield name
+        admin.delete_topics([name])
+    finally:
+        admin.close()
 
 
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
