@@ -3,6 +3,8 @@ routes, stage throttling, JSON access logs, CORS for the web origin and, in prod
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from collections.abc import Iterable
 
 from aws_cdk import Stack
@@ -125,6 +127,7 @@ class Api(Construct):
                         PUBLIC_ROUTE_REASON.format(method=route.method, path=route.path),
                     )
             self.methods.append((route, method))
+        self._add_method_not_allowed(routes, config)
         self._ack_preflight(self.api.root)
         nag.ack(
             self.api,
@@ -144,6 +147,41 @@ class Api(Construct):
                 "AwsSolutions-APIG3",
                 f"{config.stage}: WAF is attached in prod only (cost); dev is throttled at the stage.",
             )
+
+    def _add_method_not_allowed(self, routes: list[tuple[Route, lambda_.IFunction]],
+                                config: StageConfig) -> None:
+        """An ``ANY`` method with a mock integration on every declared resource: a method nobody
+        declared (TRACE, PUT, QUERY, ...) answers 405 with ``Allow`` and the error envelope, and no
+        function runs (API Gateway prefers the explicit methods, and OPTIONS, over ``ANY``)."""
+        declared: dict[str, set[str]] = defaultdict(set)
+        for route, _ in routes:
+            declared[route.path].add(route.method)
+        for path, methods in sorted(declared.items()):
+            allow = ",".join(sorted(methods))  # as documented; CORS preflight is answered apart
+            message = f"the method is not allowed on {path}; allowed: {allow}"
+            error = {"code": "method_not_allowed", "message": message}
+            body = json.dumps({"message": message, "error": error})
+            integration = apigw.MockIntegration(
+                request_templates={"application/json": '{"statusCode": 405}'},
+                passthrough_behavior=apigw.PassthroughBehavior.WHEN_NO_MATCH,
+                integration_responses=[apigw.IntegrationResponse(
+                    status_code="405",
+                    response_parameters={"method.response.header.Allow": f"'{allow}'",
+                                         "method.response.header.Access-Control-Allow-Origin":
+                                             f"'{config.webOrigin}'"},
+                    response_templates={"application/json": body},
+                )],
+            )
+            method = self.api.root.resource_for_path(path).add_method(
+                "ANY", integration, authorization_type=apigw.AuthorizationType.NONE,
+                method_responses=[apigw.MethodResponse(
+                    status_code="405",
+                    response_parameters={"method.response.header.Allow": True,
+                                         "method.response.header.Access-Control-Allow-Origin": True})],
+            )
+            for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+                nag.ack(method, rule, "The 405 answer for undeclared methods (mock integration, no function "
+                        "runs) returns a fixed error body; there is nothing to authorize.")
 
     def _ack_preflight(self, resource: apigw.IResource) -> None:
         """CORS preflight (OPTIONS) must answer without credentials: browsers send none."""

@@ -39,6 +39,87 @@ def _load_app(function: Function) -> Any:
     return module.app
 
 
+ERROR_SCHEMA = "ErrorEnvelope"
+ERROR_REF = {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}
+# Statuses the shared layers (fileshare/api.py, the gateway, API Gateway) can give any operation
+# of a kind, so each one is documented once here rather than repeated on every route.
+STANDARD_ERRORS = {
+    "body": {
+        "400": "the body is not valid JSON (invalid_json)",
+        "413": "the request is larger than 10 MB (payload_too_large)",
+        "415": "the body is not application/json (unsupported_media_type)",
+    },
+    "input": {"422": "invalid input (validation_failed, invalid_cursor, invalid_date_range, ...)"},
+    "auth": {"401": "no valid id token (unauthorized)"},
+    "path": {"404": "no such resource, or not yours and not shared with you (not_found)"},
+    "any": {"429": "too many requests (rate_limited; Retry-After says when to retry)",
+            "503": "a backing service is unavailable; retry (database_unavailable, search_unavailable)"},
+}
+SERVICE_FREE = {"/openapi.json"}  # served from the package: no backing service, no 503
+ID_FIELDS = ("file_id", "share_id", "link_id", "notification_id")
+
+
+def _error_responses(path: str, operation: dict[str, Any], protected: bool) -> None:
+    """Add the standard statuses and give every 4xx/5xx the error envelope's schema."""
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    kinds = ["any"]
+    if "requestBody" in operation:
+        kinds += ["body", "input"]
+    if operation.get("parameters"):
+        kinds.append("input")
+    if protected:
+        kinds.append("auth")
+    if "{" in path:
+        kinds.append("path")
+    for kind in kinds:
+        for status, description in STANDARD_ERRORS[kind].items():
+            if status == "503" and path in SERVICE_FREE:
+                continue
+            if status not in responses or status == "422":
+                responses[status] = {"description": description}
+    for status, response in responses.items():
+        if status[0] in "45":
+            response["content"] = {"application/json": {"schema": ERROR_REF}}
+    operation["responses"] = dict(sorted(responses.items()))
+
+
+def _body_schema(document: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    ref = schema.get("$ref", "")
+    return document["components"]["schemas"].get(ref.rsplit("/", 1)[-1], {}) if ref else schema
+
+
+def _add_links(document: dict[str, Any]) -> None:
+    """OpenAPI links from each operation that returns (or addresses) ids to the operations taking
+    them, so stateful clients and fuzzers can chain create -> get -> patch -> share -> ... ."""
+    targets = [op for path, ops in document["paths"].items() for op in ops.values() if "{" in path]
+    for source_path, ops in document["paths"].items():
+        for method, operation in ops.items():
+            if method == "get" and "{" in source_path:
+                continue  # reading one resource does not lead anywhere new
+            for status, response in operation["responses"].items():
+                if not status.startswith("2"):
+                    continue
+                props = _body_schema(document, response).get("properties", {})
+                sources: dict[str, str] = {f: f"$response.body#/{f}" for f in ID_FIELDS if f in props}
+                if "items" in props:
+                    item = props["items"].get("items", {}).get("$ref", "").rsplit("/", 1)[-1]
+                    item_props = document["components"]["schemas"].get(item, {}).get("properties", {})
+                    sources.update({f: f"$response.body#/items/0/{f}" for f in ID_FIELDS if f in item_props})
+                for name in ("file_id", "share_id", "link_id", "notification_id"):
+                    if "{" + name + "}" in source_path:
+                        sources.setdefault(name, f"$request.path.{name}")
+                links: dict[str, Any] = {}
+                for target in targets:
+                    wanted = [p["name"] for p in target.get("parameters", []) if p.get("in") == "path"]
+                    if wanted and all(p in sources for p in wanted) and target is not operation:
+                        links[target["operationId"]] = {
+                            "operationId": target["operationId"],
+                            "parameters": {p: sources[p] for p in wanted}}
+                if links:
+                    response["links"] = dict(sorted(links.items()))
+
+
 def build() -> dict[str, Any]:
     document: dict[str, Any] = {
         "openapi": "3.1.0",
@@ -56,11 +137,24 @@ def build() -> dict[str, Any]:
             for method, operation in operations.items():
                 if (method, path) in protected:
                     operation["security"] = [{"cognito": []}]
+                _error_responses(path, operation, (method, path) in protected)
             document["paths"].setdefault(path, {}).update(operations)
         document["components"]["schemas"].update(schema.get("components", {}).get("schemas", {}))
+    for unused in ("HTTPValidationError", "ValidationError"):
+        document["components"]["schemas"].pop(unused, None)
+    document["components"]["schemas"].update(_error_schemas())
+    _add_links(document)
     document["paths"] = dict(sorted(document["paths"].items()))
     document["components"]["schemas"] = dict(sorted(document["components"]["schemas"].items()))
     return document
+
+
+def _error_schemas() -> dict[str, Any]:
+    from fileshare.models import ErrorEnvelope
+
+    schema = ErrorEnvelope.model_json_schema(ref_template="#/components/schemas/{model}")
+    definitions = schema.pop("$defs", {})
+    return {ERROR_SCHEMA: schema, **definitions}
 
 
 def render() -> str:

@@ -21,13 +21,13 @@ def register(body: Annotated[Credentials, Body()]) -> tuple[UserCreated, int]:
 
 
 @router.post("/login", summary="Log in with email and password", tags=["auth"],
-             responses={401: {"description": "wrong email or password"}})
+             responses={200: {"description": "tokens"}, 401: {"description": "wrong email or password"}})
 def login(body: Annotated[Credentials, Body()]) -> Tokens:
     return identity.login(body.email, body.password)
 
 
 @router.post("/refresh", summary="New tokens from a refresh token", tags=["auth"],
-             responses={401: {"description": "invalid refresh token"}})
+             responses={200: {"description": "new tokens"}, 401: {"description": "invalid refresh token"}})
 def refresh(body: Annotated[RefreshIn, Body()]) -> Tokens:
     return identity.refresh(body.refresh_token)
 

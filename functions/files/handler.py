@@ -64,7 +64,7 @@ def trash_file(file_id: FileId) -> Response[None]:
 
 
 @router.get("/<file_id>/download", summary="A short-lived download URL", tags=["files"],
-            responses={409: {"description": "the file is not ready"}})
+            responses={200: {"description": "the URL"}, 409: {"description": "the file is not ready"}})
 def download_file(file_id: FileId) -> DownloadOut:
     return DownloadOut(url=files.download_url(caller(router).user_id, file_id))
 

@@ -26,7 +26,8 @@ def list_notifications(
 
 
 @router.post("/<notification_id>/read", summary="Mark a notification read", tags=["notifications"],
-             responses={404: {"description": "no such notification of yours (notification_not_found)"}})
+             responses={200: {"description": "the notification, now read"},
+                        404: {"description": "no such notification of yours (notification_not_found)"}})
 def mark_read(notification_id: Annotated[UUID, Path(description="the notification's id")]) -> NotificationOut:
     return notifications.mark_read(caller(router).user_id, notification_id)
 

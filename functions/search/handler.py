@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -10,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from fileshare import search
 from fileshare.api import caller, create_app, entry_point
-from fileshare.models import FileList
+from fileshare.models import FileList, IsoDateTime
 
 router = Router()
 
@@ -20,8 +19,8 @@ def search_files(
     q: Annotated[str | None, Query(max_length=200, description="words or the start of a name")] = None,
     type: Annotated[str | None, Query(max_length=255, description="category or exact content type")] = None,
     tag: Annotated[str | None, Query(max_length=50)] = None,
-    created_from: Annotated[datetime | None, Query(alias="from")] = None,
-    created_to: Annotated[datetime | None, Query(alias="to")] = None,
+    created_from: Annotated[IsoDateTime | None, Query(alias="from", description="created from")] = None,
+    created_to: Annotated[IsoDateTime | None, Query(alias="to", description="created until")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> FileList:

@@ -33,7 +33,7 @@ def share_file(file_id: FileId, body: Annotated[ShareIn, Body()]) -> tuple[Share
 
 
 @files_router.get("/<file_id>/shares", summary="Who a file is shared with", tags=["sharing"],
-                  responses=OWNER_ONLY)
+                  responses={200: {"description": "the shares"}, **OWNER_ONLY})
 def list_shares(file_id: FileId) -> ShareList:
     return sharing.list_shares(caller(files_router).user_id, file_id)
 
@@ -58,7 +58,7 @@ def create_link(file_id: FileId, body: Annotated[LinkIn, Body()]) -> tuple[LinkO
 
 
 @files_router.get("/<file_id>/links", summary="A file's public links (not revoked)", tags=["links"],
-                  responses=OWNER_ONLY)
+                  responses={200: {"description": "the links"}, **OWNER_ONLY})
 def list_links(file_id: FileId) -> LinkList:
     return links.list_links(caller(files_router).user_id, file_id)
 

@@ -33,7 +33,8 @@ def purge_file(file_id: FileId) -> Response[None]:
 
 
 @files_router.post("/<file_id>/restore", summary="Restore a file from the trash", tags=["trash"],
-                   responses={409: {"description": "the file is not in the trash"},
+                   responses={200: {"description": "the restored file"},
+                              409: {"description": "the file is not in the trash"},
                               410: {"description": "the retention period is over"}})
 def restore_file(file_id: FileId) -> FileOut:
     return trash.restore_file(caller(files_router).user_id, file_id)

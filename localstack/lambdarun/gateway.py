@@ -108,6 +108,13 @@ class _Handler(BaseHTTPRequestHandler):
     def do_OPTIONS(self) -> None:
         self._handle("OPTIONS")
 
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (TRACE, QUERY, CONNECT, ...): ``http.server`` would answer 501; API Gateway
+        answers an undeclared method on a known resource with 405 and ``Allow``, and so do we."""
+        if name.startswith("do_") and name[3:].isupper():
+            return lambda: self._handle(name[3:])
+        raise AttributeError(name)
+
     # --- request handling ---
 
     def _handle(self, method: str) -> None:

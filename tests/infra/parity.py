@@ -35,7 +35,7 @@ def template_routes(template: dict[str, Any]) -> dict[tuple[str, str, str], dict
     routes = {}
     for method in resources(template, "AWS::ApiGateway::Method").values():
         props = method["Properties"]
-        if props["HttpMethod"] == "OPTIONS":
+        if props["HttpMethod"] in ("OPTIONS", "ANY"):  # CORS preflight, 405 for undeclared methods
             continue
         targets = [functions[lid] for lid in refs(props["Integration"].get("Uri")) if lid in functions]
         assert len(targets) == 1, props["Integration"]

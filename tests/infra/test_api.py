@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from .conftest import FULL_FUNCTIONS, Assembly
@@ -70,3 +72,35 @@ def test_cors_preflight_and_gateway_errors_allow_only_the_web_origin(assembly: A
             response["Properties"]["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
             == f"'{origin}'"
         )
+
+
+def test_undeclared_methods_answer_405_with_allow_from_a_mock(full_assembly: Assembly) -> None:
+    """Every declared resource has an ANY method backed by a mock integration: TRACE, PUT, QUERY...
+    get 405 with the resource's Allow header and the error envelope, and no Lambda runs."""
+    template = full_assembly.templates[stack("dev")]
+    declared: dict[str, set[str]] = {}
+    for fn in FULL_FUNCTIONS:
+        for route in fn.routes:
+            declared.setdefault(route.path, set()).add(route.method)
+    api_resources = resources(template, "AWS::ApiGateway::Resource")
+
+    def path_of(ref: object) -> str:
+        lid = logical_id(ref)
+        if lid not in api_resources:
+            return ""
+        props = api_resources[lid]["Properties"]
+        return f"{path_of(props['ParentId'])}/{props['PathPart']}"
+
+    any_methods = {path_of(m["Properties"]["ResourceId"]) or "/": m["Properties"]
+                   for m in resources(template, "AWS::ApiGateway::Method").values()
+                   if m["Properties"]["HttpMethod"] == "ANY"}
+    assert set(any_methods) == set(declared)
+    for path, props in any_methods.items():
+        integration = props["Integration"]
+        assert integration["Type"] == "MOCK" and props["AuthorizationType"] == "NONE"
+        (response,) = integration["IntegrationResponses"]
+        assert response["StatusCode"] == "405"
+        allow = response["ResponseParameters"]["method.response.header.Allow"]
+        assert allow == "'" + ",".join(sorted(declared[path])) + "'"
+        body = json.loads(response["ResponseTemplates"]["application/json"])
+        assert body["error"]["code"] == "method_not_allowed"

@@ -106,7 +106,7 @@ def test_create_rejects_bad_input_with_a_code(files_api: Api, db: Any, alice: Us
 
 def test_create_rejects_a_body_that_is_not_json(files_api: Api) -> None:
     reply = files_api("POST", "/files", raw_body="{not json")
-    assert reply.status == 422 and reply.error_code == "invalid_json"
+    assert reply.status == 400 and reply.error_code == "invalid_json"
 
 
 def test_create_over_the_size_limit_is_413(files_api: Api) -> None:

@@ -111,6 +111,10 @@ def test_unknown_route_and_wrong_method(gateway: Gateway) -> None:
     wrong = requests.delete(f"{gateway.url}/echo/x", timeout=10)
     assert wrong.status_code == 405 and wrong.headers["Allow"] == "GET,POST"
     assert wrong.json()["error"]["code"] == "method_not_allowed"
+    for method in ("TRACE", "QUERY", "PROPFIND"):  # http.server alone would answer 501
+        odd = requests.request(method, f"{gateway.url}/echo/x", timeout=10)
+        assert odd.status_code == 405 and odd.headers["Allow"] == "GET,POST", method
+        assert odd.json()["error"]["code"] == "method_not_allowed"
 
 
 def test_bad_content_length_is_a_400_not_a_hung_thread(gateway: Gateway) -> None:

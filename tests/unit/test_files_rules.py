@@ -126,16 +126,37 @@ def test_content_disposition_has_ascii_fallback_and_utf8_name() -> None:
 
 
 def test_file_create_model_normalizes_and_bounds() -> None:
-    body = FileCreate.model_validate({"name": "a.txt", "size": 1, "content_type": " Text/Plain ",
+    body = FileCreate.model_validate({"name": "a.txt", "size": 1, "content_type": "Text/Plain",
                                       "tags": [" Work ", "work", "Q3"]})
     assert body.content_type == "text/plain" and body.tags == ["work", "q3"]
     for bad in ({"name": "a", "size": 0, "content_type": "text/plain"},
                 {"name": "a", "size": 1, "content_type": "text"},
+                {"name": "a", "size": 1, "content_type": " text/plain "},  # the schema's pattern says no
+                {"name": "a", "size": 1, "content_type": "text/plain", "tags": ["   "]},
+                {"name": "a", "size": 1, "content_type": "text/plain", "tags": ["a\x07b"]},
+                {"name": "a", "size": 1, "content_type": "text/plain", "tags": ["t" * 51]},
                 {"name": "a", "size": 1, "content_type": "text/plain", "tags": ["t"] * 21},
                 {"name": "a", "size": 1, "content_type": "text/plain", "expires_at": "2030-01-01T00:00:00"},
                 {"name": "a", "size": 1, "content_type": "text/plain", "extra": 1}):
         with pytest.raises(ValidationError):
             FileCreate.model_validate(bad)
+
+
+def test_model_rules_are_the_schema_rules() -> None:
+    """What the JSON Schema (the OpenAPI document) allows, the model accepts, and the reverse."""
+    import re
+
+    props = FileCreate.model_json_schema()["properties"]
+    tag = props["tags"]["items"]
+    assert tag["maxLength"] == 50 and "pattern" in tag and "pattern" in props["content_type"]
+    for candidate in ["a", " x ", "Ünïcode", "\u200b", "a\tb", "  ", "\x85x", "ok\x7f"]:
+        in_schema = re.search(tag["pattern"], candidate) is not None
+        try:
+            FileCreate.model_validate({"name": "a", "size": 1, "content_type": "a/b", "tags": [candidate]})
+            accepted = True
+        except ValidationError:
+            accepted = False
+        assert in_schema == accepted, repr(candidate)
 
 
 def test_patch_tells_absent_from_null() -> None:

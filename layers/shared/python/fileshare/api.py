@@ -16,7 +16,13 @@ import psycopg
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+)
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -45,6 +51,27 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
             for e in exc.errors()]
 
 
+class JsonOnlyValidation(OpenAPIRequestValidationMiddleware):
+    """Request validation that reads bodies as JSON only: no Content-Type or ``application/json``
+    (any parameters); form and multipart bodies, which Powertools would otherwise parse, are 415."""
+
+    def _get_body(self, app: Any) -> dict[str, Any]:
+        content_type = (app.current_event.headers.get("content-type") or "").strip()
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        if media_type and media_type != "application/json":
+            raise RequestUnsupportedContentType(
+                "Unsupported content type",
+                errors=[{"type": "unsupported_content_type", "loc": ("body",),
+                         "msg": "the body must be application/json", "input": {}, "ctx": {}}])
+        body = super()._get_body(app)
+        try:  # "\ud800" is valid JSON but no UTF-8 text: PostgreSQL and OpenSearch would refuse it
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise RequestValidationError([{"type": "json_invalid", "loc": ("body",),
+                                           "msg": "lone surrogate in a string", "input": {}}]) from None
+        return body
+
+
 def create_app(*routers: tuple[Router, str | None]) -> APIGatewayRestResolver:
     """A REST (v1 payload) resolver with validation, CORS for the web origin and our error mapping."""
     origin = settings().web_origin
@@ -55,6 +82,10 @@ def create_app(*routers: tuple[Router, str | None]) -> APIGatewayRestResolver:
                         allow_headers=["Authorization", "Content-Type", "X-Link-Password"]),
     )
 
+    # Powertools builds each route's middleware stack lazily from this attribute; ours is the same
+    # validation with a JSON-only body reader (one place for every API function).
+    app._request_validation_middleware = JsonOnlyValidation()
+
     @app.exception_handler(DomainError)
     def _domain(exc: DomainError) -> Response[str]:
         if exc.status >= 500:
@@ -62,11 +93,15 @@ def create_app(*routers: tuple[Router, str | None]) -> APIGatewayRestResolver:
         headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
         return error_response(exc.status, exc.code, exc.message, headers=headers)
 
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported_type(exc: RequestUnsupportedContentType) -> Response[str]:
+        return error_response(415, "unsupported_media_type", "the body must be application/json")
+
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response[str]:
         details = _validation_details(exc)
         if any(d["type"] == "json_invalid" for d in details):
-            return error_response(422, "invalid_json", "the request body is not valid JSON")
+            return error_response(400, "invalid_json", "the request body is not valid JSON")
         where = ", ".join(".".join(d["loc"]) for d in details[:5])
         return error_response(422, "validation_failed", f"invalid request: {where}", details=details)
 

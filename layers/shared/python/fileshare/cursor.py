@@ -23,18 +23,38 @@ def encode(position: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode(cursor: str, *, length: int) -> list[Any]:
-    """The position in ``cursor``; it must be a JSON list of ``length`` scalars."""
+JAVA_LONG = 2**63  # OpenSearch sort values (epoch ms) are Java longs
+
+
+def decode(cursor: str, *, length: int | None = None, kinds: tuple[type, ...] | None = None) -> list[Any]:
+    """The position in ``cursor``: a JSON list of ``length`` scalars or, with ``kinds``, of exactly
+    those types in order (``float`` also takes an integer; integers must fit a Java long)."""
     try:
         if len(cursor) > MAX_CURSOR_CHARS:
             raise ValueError("too long")
         position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise ValidationFailed("the cursor is not valid", code="invalid_cursor") from exc
-    if (not isinstance(position, list) or len(position) != length
-            or not all(isinstance(v, str | int | float) for v in position)):
+    expected = len(kinds) if kinds is not None else length
+    if (not isinstance(position, list) or len(position) != expected
+            or not all(_scalar(v, kind) for v, kind in zip(position, kinds or [None] * len(position),
+                                                             strict=True))):
         raise ValidationFailed("the cursor is not valid", code="invalid_cursor")
     return position
+
+
+def _scalar(value: Any, kind: type | None) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int) and abs(value) >= JAVA_LONG:
+        return False
+    if isinstance(value, float) and value != value:  # NaN
+        return False
+    if kind is None:
+        return isinstance(value, str | int | float)
+    if kind is float:
+        return isinstance(value, int | float)
+    return isinstance(value, kind)
 
 
 def decode_time_id(cursor: str) -> tuple[datetime, uuid.UUID]:

@@ -7,6 +7,7 @@ generated from them. They validate shape only; rules that need configuration or 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import datetime
 from typing import Annotated, Literal
@@ -28,32 +29,68 @@ MAX_TAGS = 20
 MAX_TAG_CHARS = 50
 
 
+# What the schema says is what the server checks: each rule below is a JSON Schema constraint on
+# the raw input (so generated clients and fuzzers see it), and normalizing afterwards never turns
+# a valid value into an invalid one or the reverse.
+_CONTROL = r"\x00-\x1f\x7f-\x9f"
+TAG_PATTERN = rf"^\s*[^\s{_CONTROL}][^{_CONTROL}]*$"  # no control characters, not only spaces
+
+
 def _normalize_tag(tag: str) -> str:
     """Tags are compared exactly (search filter), so normalize: NFC, trimmed, lower case."""
-    cleaned = unicodedata.normalize("NFC", tag).strip().lower()
-    if not cleaned or len(cleaned) > MAX_TAG_CHARS:
-        raise ValueError(f"a tag has 1 to {MAX_TAG_CHARS} characters")
-    if any(unicodedata.category(ch).startswith("C") for ch in cleaned):
-        raise ValueError("a tag may not contain control characters")
-    return cleaned
+    if any(unicodedata.category(ch) == "Cs" for ch in tag):
+        raise ValueError("a tag may not contain lone surrogates")
+    return unicodedata.normalize("NFC", tag).strip().lower()
 
 
 def _unique_tags(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
-Tag = Annotated[str, AfterValidator(_normalize_tag)]
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TAG_CHARS, pattern=TAG_PATTERN),
+                AfterValidator(_normalize_tag)]
 Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique_tags)]
 ContentType = Annotated[
     str,
-    BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
-    StringConstraints(max_length=255, pattern=r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$"),
+    StringConstraints(max_length=255,
+                      pattern=r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$"),
+    AfterValidator(_lower),
 ]
 # Raw names are sanitized by the domain (fileshare.files.sanitize_name); this only bounds the input.
 RawName = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 # Cognito checks addresses itself; this is a cheap shape check (no email-validator dependency).
-Email = Annotated[str, BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
-                  StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+_EMAIL_PART = rf"[^@\s{_CONTROL}]+"
+EMAIL_PATTERN = rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$"
+Email = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN), AfterValidator(_lower)]
+
+
+def _iso_text(value: object) -> object:
+    """Dates are ISO 8601 text with an offset: pydantic would read ``0.0`` or ``1700000000`` as a Unix
+    time, which no client means (and which the schema's ``format: date-time`` does not allow)."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value.strip())):
+        raise ValueError("expected an ISO 8601 date-time with an offset, e.g. 2026-12-01T10:00:00Z")
+    return value
+
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+# An aware ISO 8601 date-time (RFC 3339 in the schema); a number or a naive time is a 422.
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="machine-readable, stable (e.g. invalid_json, not_found, rate_limited)")
+    message: str
+    details: list[dict[str, object]] | None = Field(default=None, description="validation problems")
+
+
+class ErrorEnvelope(BaseModel):
+    """Every error the API (and the gateway in front of it) answers with."""
+
+    error: ErrorBody
 
 
 class _In(BaseModel):
@@ -89,7 +126,7 @@ class FileCreate(_In):
     size: Annotated[int, Field(gt=0)]
     content_type: ContentType
     tags: Tags = Field(default_factory=list)
-    expires_at: AwareDatetime | None = None
+    expires_at: IsoDateTime | None = None
 
 
 class FilePatch(_In):
@@ -97,7 +134,7 @@ class FilePatch(_In):
 
     name: RawName | None = None
     tags: Tags | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: IsoDateTime | None = None
 
 
 class FileOut(BaseModel):

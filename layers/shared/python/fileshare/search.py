@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fileshare import cursor, search_index
@@ -53,7 +53,7 @@ def build_query(user_id: str, query: SearchQuery) -> dict[str, Any]:
         if query.created_from and query.created_to and query.created_from > query.created_to:
             raise ValidationFailed("'from' is after 'to'", code="invalid_date_range")
         limits = (("gte", query.created_from), ("lte", query.created_to))
-        bounds = {op: when.isoformat() for op, when in limits if when is not None}
+        bounds = {op: _utc_iso(when) for op, when in limits if when is not None}
         filters.append({"range": {"created_at": bounds}})
     text = (query.q or "").strip()
     body: dict[str, Any] = {
@@ -71,12 +71,24 @@ def build_query(user_id: str, query: SearchQuery) -> dict[str, Any]:
     else:
         body["sort"] = [{"created_at": "desc"}, {"file_id": "asc"}]
     if query.after:
-        body["search_after"] = cursor.decode(query.after, length=len(body["sort"]))
+        # A position is (score,) created_at in epoch ms, file_id: anything else is a forged cursor,
+        # which OpenSearch would refuse with a 400 (a 503 to the caller) if it were sent on.
+        kinds: tuple[type, ...] = (float, int, str) if text else (int, str)
+        body["search_after"] = cursor.decode(query.after, kinds=kinds)
     return body
 
 
+def _utc_iso(when: datetime) -> str:
+    """``when`` in UTC (OpenSearch's dates take offsets of at most 18 h; ISO 8601 allows 23:59),
+    clamped to the years 1..9999 that both sides can represent."""
+    try:
+        return when.astimezone(UTC).isoformat()
+    except OverflowError:  # e.g. 0001-01-01T00:00+05:00 is in year 0
+        return (datetime.min if when.year == 1 else datetime.max).replace(tzinfo=UTC).isoformat()
+
+
 def search_files(user_id: str, query: SearchQuery) -> FileList:
-    from opensearchpy.exceptions import NotFoundError, OpenSearchException
+    from opensearchpy.exceptions import NotFoundError, OpenSearchException, RequestError
 
     from fileshare.search_client import client
 
@@ -85,6 +97,9 @@ def search_files(user_id: str, query: SearchQuery) -> FileList:
         result = client().search(index=settings().search_alias, body=body)
     except NotFoundError:  # nothing indexed yet: the index does not exist
         return FileList(items=[], next_cursor=None)
+    except RequestError as exc:  # 400: the query itself (from the caller's input) was refused
+        logger.warning("search refused the query", extra={"error": repr(exc)})
+        raise ValidationFailed("the search cannot run with these parameters", code="invalid_search") from exc
     except OpenSearchException as exc:
         logger.warning("search failed", extra={"error": repr(exc)})
         raise DependencyUnavailable("search is unavailable; try again", code="search_unavailable") from exc
