@@ -14,7 +14,7 @@ REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut 
 VENV_STAMP := $(VENV)/.installed-$(REQ_HASH)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: help venv up dev test test-unit down status logs reset lint openapi bench
+.PHONY: help venv up dev test test-unit down status logs reset lint openapi bench fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^[^:]*:([a-z-]+):.*## /\1\t/; s/^([a-z-]+):.*## /\1\t/'
@@ -36,6 +36,11 @@ dev: up ## bring up the stack and serve the API and web page on http://localhost
 test: up ## run every test (unit, integration on the real local stack, infra, browser)
 	$(MANAGE) apt chromium
 	$(PYTHON) -m pytest
+
+DURATION ?= 600
+fuzz: up ## schemathesis for DURATION seconds (default 600) with a random seed (tests/contract)
+	FUZZ_SEED=$${FUZZ_SEED:-random} FUZZ_DURATION=$(DURATION) FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-100000} \
+		$(PYTHON) -m pytest tests/contract -s -o timeout=$$(( $(DURATION) + 900 ))
 
 test-unit: venv ## only the tests that need no local service
 	$(PYTHON) -m pytest tests/unit tests/infra

@@ -80,6 +80,8 @@ def _error_responses(path: str, operation: dict[str, Any], protected: bool) -> N
     for status, response in responses.items():
         if status[0] in "45":
             response["content"] = {"application/json": {"schema": ERROR_REF}}
+        elif status in ("204", "302"):
+            response.pop("content", None)  # no body (Powertools describes the return type anyway)
     operation["responses"] = dict(sorted(responses.items()))
 
 
@@ -102,10 +104,6 @@ def _add_links(document: dict[str, Any]) -> None:
                     continue
                 props = _body_schema(document, response).get("properties", {})
                 sources: dict[str, str] = {f: f"$response.body#/{f}" for f in ID_FIELDS if f in props}
-                if "items" in props:
-                    item = props["items"].get("items", {}).get("$ref", "").rsplit("/", 1)[-1]
-                    item_props = document["components"]["schemas"].get(item, {}).get("properties", {})
-                    sources.update({f: f"$response.body#/items/0/{f}" for f in ID_FIELDS if f in item_props})
                 for name in ("file_id", "share_id", "link_id", "notification_id"):
                     if "{" + name + "}" in source_path:
                         sources.setdefault(name, f"$request.path.{name}")

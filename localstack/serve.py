@@ -20,10 +20,11 @@ from pathlib import Path
 from types import FrameType
 
 _HERE = Path(__file__).resolve().parent
-for _path in (_HERE, _HERE.parent):  # lambdarun/stackctl, and the repo root for infra/
+for _path in (_HERE, _HERE.parent, _HERE.parent / "layers" / "shared" / "python"):  # + fileshare
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from fileshare.config import env_names  # noqa: E402
 from lambdarun.auth import CognitoAuthorizer, CognitoSettings  # noqa: E402
 from lambdarun.environment import load_env_file  # noqa: E402
 from lambdarun.gateway import Gateway  # noqa: E402
@@ -35,9 +36,13 @@ log = logging.getLogger("lambdarun.serve")
 
 
 def stack_environment(env_file: Path = STACK_ENV_FILE) -> dict[str, str]:
-    """The stack env file overlaid with the shell's values for the same names."""
+    """The stack env file overlaid with the shell's values for the same names, plus the shell's
+    application settings (``RATE_LIMIT_PER_MINUTE=0 make dev``: every name ``fileshare.config``
+    reads), which the functions get as Lambda would from their configuration."""
     values = load_env_file(env_file)
-    return {key: os.environ.get(key, value) for key, value in values.items()}
+    merged = {key: os.environ.get(key, value) for key, value in values.items()}
+    merged.update({name: os.environ[name] for name in env_names() if name in os.environ})
+    return merged
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,7 +35,10 @@ def create_file(body: Annotated[FileCreate, Body()]) -> tuple[FileCreated, int]:
     return files.create_upload(user.user_id, user.email, body), 201
 
 
-@router.post("/<file_id>/complete", summary="Complete a multipart upload", tags=["files"])
+@router.post("/<file_id>/complete", summary="Complete a multipart upload", tags=["files"],
+             responses={200: {"description": "the file, its parts assembled"},
+                        409: {"description": "no multipart upload in progress (not_multipart_pending, "
+                                              "upload_not_found)"}})
 def complete_file(file_id: FileId, body: Annotated[CompleteIn, Body()]) -> FileOut:
     return files.complete_upload(caller(router).user_id, file_id, body)
 

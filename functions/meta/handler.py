@@ -70,7 +70,9 @@ def health() -> Response[dict[str, Any]]:
                     body=body)
 
 
-@app.get("/openapi.json", summary="The OpenAPI document of this API", tags=["meta"])
+@app.get("/openapi.json", summary="The OpenAPI document of this API", tags=["meta"],
+         responses={200: {"description": "this document", "content": {"application/json": {
+             "schema": {"type": "object", "required": ["openapi", "paths"]}}}}})
 def openapi() -> Response[str]:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
                     body=OPENAPI_DOCUMENT.read_text(encoding="utf-8"))

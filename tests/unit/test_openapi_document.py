@@ -63,3 +63,16 @@ def test_creating_a_file_links_to_what_can_be_done_with_it() -> None:
         assert paths[path][method]["operationId"] in targets
     trashed = paths["/files/{file_id}"]["delete"]["responses"]["204"]["links"]
     assert paths["/files/{file_id}/restore"]["post"]["operationId"] in trashed
+
+
+def test_the_fuzzing_exceptions_name_real_operations() -> None:
+    """tests/contract/schemathesis.toml names operations by operationId: a renamed handler must not
+    silently drop its exception (and with it, widen nothing or the wrong thing)."""
+    import re
+    from pathlib import Path
+
+    config = (Path(__file__).resolve().parents[1] / "contract" / "schemathesis.toml").read_text()
+    named = set(re.findall(r'"([a-z_]+_(?:get|post|patch|delete))"', config))
+    document = json.loads(openapi.OUTPUT.read_text())
+    known = {op["operationId"] for ops in document["paths"].values() for op in ops.values()}
+    assert named and named <= known, named - known

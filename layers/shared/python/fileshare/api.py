@@ -7,6 +7,7 @@ and raise ``DomainError``s; the handlers registered here turn every failure into
 
 from __future__ import annotations
 
+import binascii
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,7 +64,11 @@ class JsonOnlyValidation(OpenAPIRequestValidationMiddleware):
                 "Unsupported content type",
                 errors=[{"type": "unsupported_content_type", "loc": ("body",),
                          "msg": "the body must be application/json", "input": {}, "ctx": {}}])
-        body = super()._get_body(app)
+        try:
+            body = super()._get_body(app)
+        except (UnicodeDecodeError, binascii.Error):  # not UTF-8 text (or broken base64 from the proxy)
+            raise RequestValidationError([{"type": "json_invalid", "loc": ("body",),
+                                           "msg": "the body is not UTF-8 text", "input": {}}]) from None
         try:  # "\ud800" is valid JSON but no UTF-8 text: PostgreSQL and OpenSearch would refuse it
             json.dumps(body, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:

@@ -81,6 +81,11 @@ _ENV = {
 }
 
 
+def env_names() -> tuple[str, ...]:
+    """Every environment variable the settings read (the local runtime passes these through)."""
+    return tuple(name for names in _ENV.values() for name in names)
+
+
 def _from_env() -> dict[str, object]:
     values: dict[str, object] = {}
     for field_name, names in _ENV.items():

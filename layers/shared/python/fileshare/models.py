@@ -123,7 +123,8 @@ class Tokens(BaseModel):
 
 class FileCreate(_In):
     name: RawName
-    size: Annotated[int, Field(gt=0)]
+    size: Annotated[int, Field(gt=0, le=5 * 1024**4, description="bytes; S3 takes at most 5 TiB, the"
+                               " deployment's MAX_UPLOAD_BYTES and the quota may allow less (413)")]
     content_type: ContentType
     tags: Tags = Field(default_factory=list)
     expires_at: IsoDateTime | None = None
