@@ -349,13 +349,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """A gateway of our own (free port, no pollers) and three registered, logged-in accounts.
 
     Its env file is the stack's plus: no per-user rate limit (the matrix makes hundreds of calls
-    a minute as one owner; ``test_rate_limit`` covers the limit) and a 1 KiB multipart threshold
+    a minute as one owner and from one address; ``test_rate_limit`` and ``test_abuse_limits`` cover
+    the limits) and a 1 KiB multipart threshold
     (a multipart upload without 64 MiB of bytes).
     """
     if not STACK_ENV.exists() or not os.environ.get("USER_POOL_CLIENT_ID"):
         pytest.fail("the local stack is not up (.local/stack.env): run `make dev`")
     env_file = tmp_path_factory.mktemp("matrix") / "stack.env"
-    env_file.write_text(STACK_ENV.read_text() + "\nRATE_LIMIT_PER_MINUTE=0\nMULTIPART_THRESHOLD_BYTES=1024\n")
+    env_file.write_text(STACK_ENV.read_text() + "\nRATE_LIMIT_PER_MINUTE=0\nIP_RATE_LIMIT_PER_MINUTE=0\n"
+                        "MULTIPART_THRESHOLD_BYTES=1024\n")
     from fileshare import search_index
     from fileshare.config import settings
     from fileshare.search_client import client

@@ -39,6 +39,7 @@ class Settings(BaseModel):
     default_quota_bytes: int = 10 * 1024**3
     allowed_content_types: tuple[str, ...] = ()  # empty: any type allowed
     rate_limit_per_minute: int = 100
+    ip_rate_limit_per_minute: int = 60  # per source IP and public route (register, login, /s/, ...)
     trash_retention_days: int = 30  # trashed files are restorable this long, then purged
     cache_ttl_s: int = 300
     presign_ttl_s: int = 900
@@ -74,6 +75,7 @@ _ENV = {
     "default_quota_bytes": ("DEFAULT_QUOTA_BYTES",),
     "allowed_content_types": ("ALLOWED_CONTENT_TYPES",),
     "rate_limit_per_minute": ("RATE_LIMIT_PER_MINUTE",),
+    "ip_rate_limit_per_minute": ("IP_RATE_LIMIT_PER_MINUTE",),
     "trash_retention_days": ("TRASH_RETENTION_DAYS",),
     "cache_ttl_s": ("CACHE_TTL_SECONDS",),
     "presign_ttl_s": ("PRESIGN_TTL_SECONDS",),

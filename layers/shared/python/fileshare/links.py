@@ -3,10 +3,12 @@
 - The token is ``secrets.token_urlsafe(32)`` (256 random bits) and only its SHA-256 is stored: a
   leaked database gives no usable link. A key-less hash is enough because the token is random and
   long; nothing can be guessed from it offline.
-- A password is stored as scrypt with a random salt and compared in constant time. Wrong password
-  attempts are counted in Redis per link and per source IP (fixed one-minute windows); at the
-  limit the link answers 429 with Retry-After, even to the right password. Redis down: no limit,
-  logged (availability over a second factor the token already precedes).
+- A password is stored as scrypt with a random salt and compared in constant time. Every password
+  attempt takes a unit from per-link and per-source-IP budgets (``fileshare.limiter``: one atomic
+  Lua script each, windows start at the first attempt) BEFORE scrypt runs, and a right password
+  gives its unit back; at the limit the link answers 429 with Retry-After, even to the right
+  password, and computes nothing. Redis down: no limit, logged (availability over a second factor
+  the token already precedes).
 - Opening a link: unknown, revoked, or its file not ready (pending, rejected, trashed) -> 404;
   expired or used up -> 410; password missing or wrong -> 401; else one download is taken with a
   single atomic UPDATE (exactly ``max_downloads`` succeed under any concurrency), the
@@ -25,16 +27,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fileshare import events, storage
+from fileshare import events, limiter, storage
 from fileshare.access import require_owner
-from fileshare.cache import _redis
 from fileshare.config import settings
 from fileshare.db import links as links_db
 from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
 from fileshare.errors import Conflict, Gone, NotFound, RateLimited, Unauthorized
 from fileshare.models import LinkIn, LinkList, LinkOut
-from fileshare.observability import logger, metrics
+from fileshare.observability import metrics
 
 TOKEN_BYTES = 32
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # token_urlsafe(32): 43 URL-safe base64 characters
@@ -98,52 +99,32 @@ def verify_password(password: str, stored: str) -> bool:
 
 # ---- password attempt limits (Redis) ----------------------------------------------------------
 
-def _attempt_keys(link_id: uuid.UUID, source_ip: str | None) -> list[tuple[str, int]]:
-    keys = [(f"{_ATTEMPTS_PREFIX}link:{link_id}", PASSWORD_ATTEMPTS_PER_LINK)]
+def _attempt_limits(link_id: uuid.UUID, source_ip: str | None) -> list[limiter.Limit]:
+    limits = [limiter.Limit(f"{_ATTEMPTS_PREFIX}link:{link_id}", PASSWORD_ATTEMPTS_PER_LINK,
+                            ATTEMPT_WINDOW_S)]
     if source_ip:
-        keys.append((f"{_ATTEMPTS_PREFIX}ip:{source_ip}", PASSWORD_ATTEMPTS_PER_IP))
-    return keys
+        limits.append(limiter.Limit(f"{_ATTEMPTS_PREFIX}ip:{source_ip}", PASSWORD_ATTEMPTS_PER_IP,
+                                    ATTEMPT_WINDOW_S))
+    return limits
 
 
-def check_attempts(link_id: uuid.UUID, source_ip: str | None) -> None:
-    """429 while this link or this source IP has used up its wrong-password attempts."""
-    client = _redis()
-    if client is None:
-        return
-    keys = _attempt_keys(link_id, source_ip)
-    try:
-        pipe = client.pipeline(transaction=False)
-        for key, _limit in keys:
-            pipe.get(key)
-            pipe.ttl(key)
-        replies = pipe.execute()
-    except Exception as exc:  # fail open: the link still needs its token and its password
-        logger.warning("password attempt limit unavailable (Redis); not limiting", extra={"error": repr(exc)})
+def take_attempt(link_id: uuid.UUID, source_ip: str | None) -> list[str]:
+    """Count one password attempt against the link and the source IP BEFORE any scrypt runs (one
+    atomic script per counter): at the limit, 429 ``too_many_attempts``, and no hash is computed,
+    so N parallel guesses cost at most the limit's worth of scrypt. Returns the keys to give the
+    attempt back to if the password turns out right (only failures use up the budget).
+    Redis unavailable: no limit (the link still needs its token and its password), logged."""
+    limits = _attempt_limits(link_id, source_ip)
+    decisions = limiter.take_all(limits)
+    if decisions is None:
         metrics.add_metric(name="RateLimitUnavailable", unit="Count", value=1)
-        return
-    for index, (_key, limit) in enumerate(keys):
-        count, ttl = replies[2 * index], replies[2 * index + 1]
-        if count is not None and int(count) >= limit:
-            metrics.add_metric(name="LinkPasswordRateLimited", unit="Count", value=1)
-            raise RateLimited("too many wrong passwords; try again later", code="too_many_attempts",
-                              retry_after_s=max(int(ttl), 1))
-
-
-def record_failed_attempt(link_id: uuid.UUID, source_ip: str | None) -> None:
-    client = _redis()
-    if client is None:
-        return
-    try:
-        # Not a MULTI: the per-link and per-IP keys live in different cluster slots (ElastiCache
-        # Serverless refuses a cross-slot transaction), and each counter is atomic on its own.
-        pipe = client.pipeline(transaction=False)
-        for key, _limit in _attempt_keys(link_id, source_ip):
-            pipe.set(key, 0, ex=ATTEMPT_WINDOW_S, nx=True)  # the window starts at the first failure
-            pipe.incr(key)
-        pipe.execute()
-    except Exception as exc:
-        logger.warning("could not count a wrong link password (Redis)", extra={"error": repr(exc)})
-        metrics.add_metric(name="RateLimitUnavailable", unit="Count", value=1)
+        return []
+    refused = [d for d in decisions if not d.allowed]
+    if refused:
+        metrics.add_metric(name="LinkPasswordRateLimited", unit="Count", value=1)
+        raise RateLimited("too many wrong passwords; try again later", code="too_many_attempts",
+                          retry_after_s=max(d.retry_after_s for d in refused))
+    return [limit.key for limit in limits]
 
 
 # ---- owner use cases ----------------------------------------------------------------------------
@@ -232,13 +213,13 @@ def open_link(token: str, password: str | None, source_ip: str | None) -> str:
         raise refusal or NotFound("link not found", code="link_not_found")
     link_id: uuid.UUID = link["link_id"]
     if link["password_hash"] is not None:
-        check_attempts(link_id, source_ip)
         if not password:
             raise Unauthorized("this link needs a password (X-Link-Password)", code="password_required")
+        attempt = take_attempt(link_id, source_ip)
         if not verify_password(password, link["password_hash"]):
-            record_failed_attempt(link_id, source_ip)
             metrics.add_metric(name="LinkWrongPassword", unit="Count", value=1)
             raise Unauthorized("wrong password", code="wrong_password")
+        limiter.give_back(attempt)
     with transaction() as conn:
         file_row = shares_db.lock_file(conn, link["file_id"])  # per-file order of outbox events
         downloads = links_db.count_download(conn, link_id)

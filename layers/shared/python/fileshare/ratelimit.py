@@ -1,13 +1,18 @@
-"""Per-user API rate limit in Redis: a fixed one-minute window, one round trip per request.
+"""Request rate limits in Redis, fixed one-minute windows, one atomic round trip per request.
 
-Each authenticated request runs ``MULTI; INCR fs:rl:v1:<user>:<minute>; EXPIRE ...; EXEC`` (one
-pipelined, atomic round trip). Above ``RATE_LIMIT_PER_MINUTE`` the request is refused with 429
-``rate_limited`` and ``Retry-After`` (seconds until the window ends). API Gateway's usage-plan
-throttling protects the whole API in AWS; this limit is per user, which a usage plan cannot be.
+- Per user, on every route with a caller (authorizer claims): ``RATE_LIMIT_PER_MINUTE`` requests.
+- Per source IP and route, on every route without a caller (register, login, confirm, forgot,
+  refresh, ``/s/{token}``, and any public route added later: the key is the route's resource
+  path): ``IP_RATE_LIMIT_PER_MINUTE`` requests.
+
+Each request runs the shared limiter script (``fileshare.limiter``: INCR, the expiry when the key
+is new, the decision) on ``fs:rl:v1:<user>:<minute>`` or ``fs:rlip:v1:<route>:<ip>:<minute>``.
+Over the limit the request is refused with 429 ``rate_limited`` and ``Retry-After`` (seconds until
+the window ends). API Gateway's usage-plan throttling and, in prod, WAF's per-IP rule protect the
+whole API in AWS; these limits are per user and per route, which those cannot be.
 
 Redis being down never stops the API: the request is served unlimited, a warning is logged, and
-Redis is left alone for ``DEGRADED_S`` seconds, so a dead Redis costs one failed attempt (and one
-log line) per process per interval, not one per request. ``RATE_LIMIT_PER_MINUTE=0`` turns it off.
+Redis is left alone for a while (``fileshare.limiter``). A limit of 0 turns that limit off.
 """
 
 from __future__ import annotations
@@ -16,31 +21,31 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
-from fileshare.cache import redis_client
+from fileshare import limiter
 from fileshare.config import settings
 from fileshare.errors import RateLimited
-from fileshare.observability import logger, metrics
+from fileshare.observability import metrics
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
     from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 WINDOW_S = 60
-DEGRADED_S = 30.0
 KEY_PREFIX = "fs:rl:v1:"
-
-_degraded_until = 0.0
+IP_KEY_PREFIX = "fs:rlip:v1:"
 
 
 def reset() -> None:
     """Forget the (shared) client and the degraded state (settings changed; tests)."""
-    global _degraded_until
-    redis_client.cache_clear()
-    _degraded_until = 0.0
+    limiter.reset()
 
 
 def window_key(user_id: str, window: int) -> str:
     return f"{KEY_PREFIX}{user_id}:{window}"
+
+
+def ip_window_key(route: str, source_ip: str, window: int) -> str:
+    return f"{IP_KEY_PREFIX}{route}:{source_ip}:{window}"
 
 
 def retry_after_s(now: float, window_s: int = WINDOW_S) -> int:
@@ -48,49 +53,56 @@ def retry_after_s(now: float, window_s: int = WINDOW_S) -> int:
     return max(1, math.ceil((math.floor(now / window_s) + 1) * window_s - now))
 
 
+def _count(key: str, limit: int) -> limiter.Decision | None:
+    if limit <= 0:
+        return None
+    return limiter.take(limiter.Limit(key, limit, WINDOW_S + 5))  # + clock skew between callers
+
+
 def hit(user_id: str, now: float | None = None) -> tuple[int, int] | None:
     """Count one request; (count in this window, limit), or None when unlimited (off, no Redis, or
     Redis unavailable). Never raises."""
-    global _degraded_until
-    limit = settings().rate_limit_per_minute
-    if limit <= 0 or time.monotonic() < _degraded_until:
-        return None
-    client = redis_client()
-    if client is None:
-        return None
     now = time.time() if now is None else now
-    key = window_key(user_id, int(now // WINDOW_S))
-    try:
-        pipe = client.pipeline(transaction=True)
-        pipe.incr(key)
-        pipe.expire(key, WINDOW_S + 5)  # a little beyond the window, for clock skew between callers
-        count, _ = pipe.execute()
-    except Exception as exc:  # any Redis or network failure: serve unlimited for a while
-        _degraded_until = time.monotonic() + DEGRADED_S
-        logger.warning("rate limiter unavailable; serving without limits for a while",
-                       extra={"error": repr(exc), "for_seconds": DEGRADED_S})
-        metrics.add_metric(name="RateLimiterUnavailable", unit="Count", value=1)
-        return None
-    return int(count), limit
+    decision = _count(window_key(user_id, int(now // WINDOW_S)), settings().rate_limit_per_minute)
+    return None if decision is None else (decision.count, decision.limit)
+
+
+def _refuse(counted: tuple[int, int] | None, now: float, what: str) -> None:
+    if counted is not None and counted[0] > counted[1]:
+        metrics.add_metric(name="RateLimited", unit="Count", value=1)
+        wait = retry_after_s(now)
+        raise RateLimited(f"more than {counted[1]} requests per minute{what}; retry in {wait} s",
+                          retry_after_s=wait)
 
 
 def check(user_id: str) -> tuple[int, int] | None:
     """Count the request and raise ``RateLimited`` when it is over the limit."""
     now = time.time()
     counted = hit(user_id, now)
-    if counted is not None and counted[0] > counted[1]:
-        metrics.add_metric(name="RateLimited", unit="Count", value=1)
-        wait = retry_after_s(now)
-        raise RateLimited(f"more than {counted[1]} requests per minute; retry in {wait} s",
-                          retry_after_s=wait)
+    _refuse(counted, now, "")
+    return counted
+
+
+def check_ip(route: str, source_ip: str) -> tuple[int, int] | None:
+    """The per-IP limit of a public route (``route``: its resource path, e.g. ``POST /auth/login``)."""
+    now = time.time()
+    decision = _count(ip_window_key(route, source_ip, int(now // WINDOW_S)),
+                      settings().ip_rate_limit_per_minute)
+    counted = None if decision is None else (decision.count, decision.limit)
+    _refuse(counted, now, " from this address")
     return counted
 
 
 def middleware(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """Powertools middleware for every route: limits callers with a user (authorizer claims)."""
-    claims = app.current_event.request_context.authorizer.claims or {}
-    user_id = claims.get("sub")
-    counted = check(str(user_id)) if user_id else None
+    """Powertools middleware for every route: callers with a user (authorizer claims) are limited
+    per user; requests without one (public routes) per source IP and route."""
+    event = app.current_event
+    user_id = (event.request_context.authorizer.claims or {}).get("sub")
+    if user_id:
+        counted = check(str(user_id))
+    else:
+        source_ip = event.request_context.identity.source_ip or "unknown"
+        counted = check_ip(f"{event.http_method} {event.resource}", source_ip)
     response = next_middleware(app)
     if counted is not None:
         response.headers["X-RateLimit-Limit"] = str(counted[1])
