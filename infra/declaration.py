@@ -258,8 +258,9 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=120,
         triggers=(ScheduleTrigger(every_seconds=300, local_every_seconds=15),),
         # The purge uses (CACHE, SEARCH, BUCKET_DELETE) finish stalled purges without a new event;
-        # BUCKET_DELETE also aborts and deletes abandoned uploads.
-        uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.SEARCH, Uses.EVENTS_PUBLISH, Uses.BUCKET_DELETE}),
+        # BUCKET_DELETE also aborts and deletes abandoned uploads; EMAIL sends link download digests.
+        uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.SEARCH, Uses.EVENTS_PUBLISH, Uses.BUCKET_DELETE,
+                        Uses.EMAIL}),
     ),
 )
 

@@ -26,7 +26,9 @@ OWNER_ONLY: dict[int, OpenAPIResponse] = {
 
 @files_router.post("/<file_id>/shares", summary="Share a file with a user (viewer)", tags=["sharing"],
                    responses={201: {"description": "the share"}, **OWNER_ONLY,
-                              409: {"description": "already shared with this user (already_shared)"},
+                              409: {"description": "already shared with this user (already_shared), the "
+                                                   "file is trashed (file_trashed), or it has "
+                                                   "MAX_SHARES_PER_FILE shares (too_many_shares)"},
                               422: {"description": "unknown_recipient or cannot_share_with_self"}})
 def share_file(file_id: FileId, body: Annotated[ShareIn, Body()]) -> tuple[ShareOut, int]:
     return sharing.share_file(caller(files_router).user_id, file_id, body), 201
@@ -52,7 +54,9 @@ def shared_with_me(limit: Annotated[int, Query(ge=1, le=100)] = 50,
 
 
 @files_router.post("/<file_id>/links", summary="Create a public link", tags=["links"],
-                   responses={201: {"description": "the link; its url is shown only now"}, **OWNER_ONLY})
+                   responses={201: {"description": "the link; its url is shown only now"}, **OWNER_ONLY,
+                              409: {"description": "the file is not pending or ready (file_<status>) "
+                                                   "or has MAX_LINKS_PER_FILE links (too_many_links)"}})
 def create_link(file_id: FileId, body: Annotated[LinkIn, Body()]) -> tuple[LinkOut, int]:
     return links.create_link(caller(files_router).user_id, file_id, body), 201
 

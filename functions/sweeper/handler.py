@@ -1,5 +1,6 @@
 """Sweeper (scheduled): expired files and trash past retention go down the purge path; stalled
-purges are finished; uploads that never arrived are rejected. Bounded batches; stops starting new
+purges are finished; uploads that never arrived are rejected; then housekeeping (old outbox rows
+and read notifications pruned, link download digests mailed). Bounded batches; stops starting new
 ones close to the timeout."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fileshare import expiry
+from fileshare import expiry, housekeeping
 from fileshare.observability import logger, metrics
 
 RESERVE_MS = 10_000  # a batch (and a stalled purge) fits well within this
@@ -18,8 +19,10 @@ RESERVE_MS = 10_000  # a batch (and a stalled purge) fits well within this
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = expiry.sweep(has_time=lambda: context.get_remaining_time_in_millis() > RESERVE_MS)
-    counts = asdict(result)
+    def has_time() -> bool:
+        return context.get_remaining_time_in_millis() > RESERVE_MS
+
+    counts = {**asdict(expiry.sweep(has_time=has_time)), **asdict(housekeeping.run(has_time=has_time))}
     if any(counts.values()):
         logger.info("sweep done", extra=counts)
     return counts

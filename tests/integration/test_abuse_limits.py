@@ -140,3 +140,24 @@ def test_the_ip_limit_can_be_turned_off(auth_module: Any, override_settings: Any
     ip = random_ip()
     body = {"email": "nobody@example.com", "password": "x"}
     assert {_public(auth_module, "POST", "/auth/login", ip, body).status for _ in range(5)} == {401}
+
+
+def test_links_per_file_are_capped(world: World, alice: User, override_settings: Any) -> None:
+    override_settings(MAX_LINKS_PER_FILE="2")
+    file_id = world.ready_file(alice, index=False)
+    first = world.link(alice, file_id)
+    world.link(alice, file_id)
+    refused = world.sharing(alice)("POST", f"/files/{file_id}/links", body={})
+    assert (refused.status, refused.error_code) == (409, "too_many_links"), refused.body
+    assert world.sharing(alice)("DELETE", f"/links/{first['link_id']}").status == 204
+    world.link(alice, file_id)  # a revoked link frees its place
+
+
+def test_shares_per_file_are_capped(world: World, alice: User, new_user: Any,
+                                    override_settings: Any) -> None:
+    override_settings(MAX_SHARES_PER_FILE="1")
+    file_id = world.ready_file(alice, index=False)
+    bob, carol = world.register(new_user()), world.register(new_user())
+    world.share(alice, file_id, bob)
+    refused = world.sharing(alice)("POST", f"/files/{file_id}/shares", body={"email": carol.email})
+    assert (refused.status, refused.error_code) == (409, "too_many_shares"), refused.body

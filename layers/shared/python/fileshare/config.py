@@ -40,6 +40,12 @@ class Settings(BaseModel):
     allowed_content_types: tuple[str, ...] = ()  # empty: any type allowed
     rate_limit_per_minute: int = 100
     ip_rate_limit_per_minute: int = 60  # per source IP and public route (register, login, /s/, ...)
+    max_shares_per_file: int = 100  # users one file can be shared with (409 too_many_shares)
+    max_links_per_file: int = 20  # links of one file not revoked (409 too_many_links)
+    link_email_digest_s: int = 3600  # at most one "your link was downloaded" email per link and period
+    email_daily_cap: int = 50  # emails to one recipient per UTC day; the inbox still gets everything
+    outbox_retention_days: int = 7  # published outbox rows are pruned after this
+    notification_retention_days: int = 90  # read notifications are pruned after this
     trash_retention_days: int = 30  # trashed files are restorable this long, then purged
     cache_ttl_s: int = 300
     presign_ttl_s: int = 900
@@ -76,6 +82,12 @@ _ENV = {
     "allowed_content_types": ("ALLOWED_CONTENT_TYPES",),
     "rate_limit_per_minute": ("RATE_LIMIT_PER_MINUTE",),
     "ip_rate_limit_per_minute": ("IP_RATE_LIMIT_PER_MINUTE",),
+    "max_shares_per_file": ("MAX_SHARES_PER_FILE",),
+    "max_links_per_file": ("MAX_LINKS_PER_FILE",),
+    "link_email_digest_s": ("LINK_EMAIL_DIGEST_SECONDS",),
+    "email_daily_cap": ("EMAIL_DAILY_CAP",),
+    "outbox_retention_days": ("OUTBOX_RETENTION_DAYS",),
+    "notification_retention_days": ("NOTIFICATION_RETENTION_DAYS",),
     "trash_retention_days": ("TRASH_RETENTION_DAYS",),
     "cache_ttl_s": ("CACHE_TTL_SECONDS",),
     "presign_ttl_s": ("PRESIGN_TTL_SECONDS",),

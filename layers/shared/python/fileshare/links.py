@@ -150,6 +150,9 @@ def create_link(user_id: str, file_id: uuid.UUID, request: LinkIn) -> LinkOut:
         row = require_owner(conn, shares_db.lock_file(conn, file_id), user_id)
         if row["status"] not in ("pending", "ready"):
             raise Conflict(f"a {row['status']} file cannot be shared by link", code=f"file_{row['status']}")
+        cap = settings().max_links_per_file
+        if links_db.count_active(conn, file_id) >= cap:  # counted under the file's row lock
+            raise Conflict(f"a file can have at most {cap} links; revoke one first", code="too_many_links")
         link = links_db.insert(conn, link_id=uuid.uuid4(), file_id=file_id, token_hash=token_hash(token),
                                password_hash=password_hash, expires_at=expires_at,
                                max_downloads=request.max_downloads)

@@ -20,6 +20,9 @@ Exactly one inbox row and one email per event and recipient, with at-least-once 
 - The one window left is a crash after SES accepted the email but before the commit of step 2:
   the retry sends it again. SES has no idempotency key, so "at least once" is the honest promise
   for email; the window is one commit long. The inbox row itself is exactly once.
+
+Emails are limited (``_send_email_once``): link downloads are digested per link and period, and
+every recipient has a daily cap; the inbox is not limited.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 from fileshare import cursor
 from fileshare.config import settings
 from fileshare.consumers import MalformedEventError, envelope
+from fileshare.db import email_limits as limits_db
 from fileshare.db import notifications as sql
 from fileshare.db.connection import transaction
 from fileshare.errors import NotFound
@@ -154,7 +158,7 @@ def deliver(event: Event) -> Outcome:
             return Outcome.IGNORED
         inserted = sql.insert(conn, notification_id=uuid.uuid4(), user_id=notice.user_id, event_id=event.id,
                               type=notice.type, file_id=notice.file_id, message=notice.message)
-    sent = _send_email_once(notice, event.id, email)
+    sent = _send_email_once(notice, event, email)
     outcome = Outcome.DELIVERED if inserted is not None else Outcome.DUPLICATE
     metrics.add_metric(name="NotificationsDelivered" if inserted else "NotificationDuplicates",
                        unit="Count", value=1)
@@ -165,22 +169,99 @@ def deliver(event: Event) -> Outcome:
     return outcome
 
 
-def _send_email_once(notice: Notice, event_id: uuid.UUID, address: str) -> bool:
-    """Send the row's email unless it was sent; True if sent now. Raises when SES fails."""
+def _send_email_once(notice: Notice, event: Event, address: str) -> bool:
+    """Send the row's email unless it was sent; True if sent now. Raises when SES fails.
+
+    Two limits apply inside the same transaction as the claim (a failed send rolls all back):
+    a link's downloads are digested (``_digest``: at most one email per link and
+    ``LINK_EMAIL_DIGEST_SECONDS``, the count of downloads in between in it; the sweeper mails what
+    is left once the period is over) and each recipient gets at most ``EMAIL_DAILY_CAP`` emails per
+    UTC day. What a limit holds back is still in the inbox; the claim is kept, so no retry sends it.
+    """
+    with transaction() as conn:
+        if sql.claim_email(conn, notice.user_id, event.id, notice.type) is None:
+            return False  # sent before (or being sent by a concurrent delivery, which we waited for)
+        if event.type == EventType.LINK_DOWNLOADED:
+            digested = _digest(conn, notice, event)
+            if digested is None:
+                return False
+            notice = digested
+        if not within_daily_cap(conn, notice.user_id):
+            return False
+        send_email(address, notice)
+    return True
+
+
+def _digest(conn: Any, notice: Notice, event: Event) -> Notice | None:
+    """Count this download into its link's digest; the notice to email now, or None (not yet)."""
+    link_id = event.data.get("link_id")
+    if not isinstance(link_id, str | uuid.UUID):
+        return notice  # an event without its link (older producer): nothing to digest it by
+    downloads = event.data.get("downloads")
+    digest = limits_db.add_download(
+        conn, link_id=uuid.UUID(str(link_id)), user_id=notice.user_id, file_id=notice.file_id,
+        name=str(event.data.get("name") or ""), total=downloads if isinstance(downloads, int) else 0,
+        period_s=settings().link_email_digest_s)
+    if not digest["due"]:
+        metrics.add_metric(name="LinkDownloadEmailsDigested", unit="Count", value=1)
+        return None
+    limits_db.mark_sent(conn, digest["link_id"])
+    return digest_notice(digest)
+
+
+def digest_notice(digest: dict[str, Any]) -> Notice:
+    """The email for a link's downloads since its last one (``pending`` of them)."""
+    name = f"“{digest['name']}”" if str(digest["name"]).strip() else "a file"
+    count, total = int(digest["pending"]), int(digest["total"])
+    times = "" if count == 1 else f" {count} times"
+    since = " since the last email" if count > 1 and digest["last_sent_at"] is not None else ""
+    so_far = f" ({total} download{'s' if total != 1 else ''} so far)" if total else ""
+    return Notice(user_id=digest["user_id"], type=EventType.LINK_DOWNLOADED.value, file_id=digest["file_id"],
+                  subject=f"Your link to {name} was downloaded",
+                  message=f"Your public link to {name} was downloaded{times}{since}{so_far}.")
+
+
+def within_daily_cap(conn: Any, user_id: str) -> bool:
+    """Count one email to ``user_id`` today; False (and nothing counted) over ``EMAIL_DAILY_CAP``."""
+    cap = settings().email_daily_cap
+    if cap <= 0:
+        return True
+    if limits_db.count_email(conn, user_id, cap) is None:
+        logger.info("daily email cap reached; the notification stays in the inbox only",
+                    extra={"cap": cap})
+        metrics.add_metric(name="EmailsCapped", unit="Count", value=1)
+        return False
+    return True
+
+
+def send_email(address: str, notice: Notice) -> None:
     from fileshare.aws import client
 
+    client("ses").send_email(
+        Source=settings().email_sender,
+        Destination={"ToAddresses": [address]},
+        Message={
+            "Subject": {"Data": f"Fileshare: {notice.subject}", "Charset": "UTF-8"},
+            "Body": {"Text": {"Data": _email_body(notice), "Charset": "UTF-8"}},
+        },
+    )
+
+
+def flush_digests(limit: int = 100) -> int:
+    """Email the downloads left in digests whose period is over (the sweeper, every few minutes);
+    how many emails went out. Rows are locked and skipped by concurrent runs."""
+    sent = 0
     with transaction() as conn:
-        if sql.claim_email(conn, notice.user_id, event_id, notice.type) is None:
-            return False  # sent before (or being sent by a concurrent delivery, which we waited for)
-        client("ses").send_email(
-            Source=settings().email_sender,
-            Destination={"ToAddresses": [address]},
-            Message={
-                "Subject": {"Data": f"Fileshare: {notice.subject}", "Charset": "UTF-8"},
-                "Body": {"Text": {"Data": _email_body(notice), "Charset": "UTF-8"}},
-            },
-        )
-    return True
+        for digest in limits_db.due(conn, settings().link_email_digest_s, limit):
+            limits_db.mark_sent(conn, digest["link_id"])
+            address = sql.user_email(conn, digest["user_id"])
+            if address is None or not within_daily_cap(conn, digest["user_id"]):
+                continue
+            send_email(address, digest_notice(digest))
+            sent += 1
+    if sent:
+        metrics.add_metric(name="LinkDigestEmailsSent", unit="Count", value=sent)
+    return sent
 
 
 def _email_body(notice: Notice) -> str:

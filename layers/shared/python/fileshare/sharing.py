@@ -49,6 +49,10 @@ def share_file(user_id: str, file_id: uuid.UUID, request: ShareIn) -> ShareOut:
                                    code="unknown_recipient")
         if recipient["user_id"] == user_id:
             raise ValidationFailed("you cannot share a file with yourself", code="cannot_share_with_self")
+        cap = settings().max_shares_per_file
+        if shares_db.count_for_file(conn, file_id) >= cap:  # counted under the file's row lock
+            raise Conflict(f"a file can be shared with at most {cap} users; revoke one first",
+                           code="too_many_shares")
         share = shares_db.insert(conn, share_id=uuid.uuid4(), file_id=file_id,
                                  grantee_id=recipient["user_id"], permission=request.permission)
         if share is None:

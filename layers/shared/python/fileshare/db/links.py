@@ -33,6 +33,13 @@ def insert(conn: Connection[Any], *, link_id: UUID, file_id: UUID, token_hash: s
     return row
 
 
+def count_active(conn: Connection[Any], file_id: UUID) -> int:
+    """Links not revoked (expired and used-up ones count until revoked: they still show in the list)."""
+    row = conn.execute("SELECT count(*) AS n FROM links WHERE file_id = %s AND revoked_at IS NULL",
+                       (file_id,)).fetchone()
+    return int(row["n"]) if row else 0
+
+
 def list_active(conn: Connection[Any], file_id: UUID) -> list[Row]:
     """The file's links that are not revoked (expired and used-up ones included), oldest first."""
     return conn.execute(f"SELECT {_COLUMNS} FROM links WHERE file_id = %s AND revoked_at IS NULL"

@@ -47,6 +47,11 @@ def insert(conn: Connection[Any], *, share_id: UUID, file_id: UUID, grantee_id: 
     return row
 
 
+def count_for_file(conn: Connection[Any], file_id: UUID) -> int:
+    row = conn.execute("SELECT count(*) AS n FROM shares WHERE file_id = %s", (file_id,)).fetchone()
+    return int(row["n"]) if row else 0
+
+
 def list_for_file(conn: Connection[Any], file_id: UUID) -> list[Row]:
     return conn.execute(
         f"SELECT {_SHARE_COLUMNS} FROM shares s JOIN users u ON u.user_id = s.grantee_id"
