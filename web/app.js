@@ -304,7 +304,9 @@
     try {
       if (action === "register") {
         await api("POST", "/auth/register", { email, password });
-        say(`Account created for ${email}. You can log in now.`, "success");
+        say(`Account created for ${email}. Enter the code we emailed you.`, "success");
+        $("confirm-form").hidden = false;
+        $("code").focus();
         return;
       }
       const fresh = await api("POST", "/auth/login", { email, password });
@@ -319,8 +321,22 @@
     }
   }
 
+  async function onConfirm(event) {
+    event.preventDefault();
+    const email = $("email").value.trim();
+    const code = $("code").value.trim();
+    try {
+      await api("POST", "/auth/confirm", { email, code });
+      $("confirm-form").hidden = true;
+      say(`${email} is confirmed. You can log in now.`, "success");
+    } catch (err) {
+      showError(err);
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     $("auth-form").addEventListener("submit", onAuth);
+    $("confirm-form").addEventListener("submit", onConfirm);
     $("upload-form").addEventListener("submit", onUpload);
     $("logout").addEventListener("click", () => signOut("Logged out."));
     $("refresh").addEventListener("click", () => refreshList().catch(showError));

@@ -25,6 +25,7 @@ import pytest
 from botocore.config import Config
 from PIL import Image
 
+from tests.support import mailbox
 from tests.support.runtime import (
     REPO_ROOT,
     Gateway,
@@ -160,6 +161,9 @@ def sign_up_and_in(page: Any, base_url: str) -> str:
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Register").click()
     expect(page.locator("#message")).to_contain_text("Account created")
+    page.get_by_label("Confirmation code").fill(mailbox.confirmation_code(email))
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator("#message")).to_contain_text("is confirmed")
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#session-email")).to_have_text(email)
     expect(page.locator("#files-app")).to_be_visible()

@@ -71,8 +71,41 @@ class RefreshIn(_In):
     refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
 
 
+ConfirmationCode = Annotated[str, BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v),
+                             StringConstraints(min_length=1, max_length=16, pattern=r"^[0-9A-Za-z]+$")]
+
+
+class EmailIn(_In):
+    email: Email
+
+
+class ConfirmIn(_In):
+    email: Email
+    code: ConfirmationCode
+
+
+class ResetIn(_In):
+    email: Email
+    code: ConfirmationCode
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
 class UserCreated(BaseModel):
     user_id: str
+    confirmation_required: bool = Field(
+        description="true: the account is usable once confirmed with the code emailed to the address "
+                    "(POST /auth/confirm)")
+
+
+class Accepted(BaseModel):
+    """A request that was taken; whether an account exists for the address is not revealed."""
+
+    accepted: bool = True
+
+
+class Confirmed(BaseModel):
+    user_id: str
+    email: str
 
 
 class Tokens(BaseModel):
