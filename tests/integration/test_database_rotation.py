@@ -37,7 +37,8 @@ def rotating_role() -> Iterator[tuple[str, str]]:
         conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(role)))
         conn.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}")
                      .format(sql.Identifier(role)))
-        conn.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}")
+                     .format(sql.Identifier(role)))
     value = {"username": role, "password": password, "host": base["host"], "port": int(base["port"]),
              "dbname": base["dbname"]}
     sm = boto3.client("secretsmanager", endpoint_url=os.environ["AWS_ENDPOINT_URL"],
