@@ -39,7 +39,7 @@ def rotating_role() -> Iterator[tuple[str, str]]:
                      .format(sql.Identifier(role)))
         conn.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}")
                      .format(sql.Identifier(role)))
-    value = {"username": role, "password": password, "host": base["host"], "port": int(base["port"]),
+    value = {"username": role, "password": password, "host": base["host"], "port": int(str(base["port"])),
              "dbname": base["dbname"]}
     sm = boto3.client("secretsmanager", endpoint_url=os.environ["AWS_ENDPOINT_URL"],
                       region_name=os.environ.get("AWS_REGION", "us-east-1"))
