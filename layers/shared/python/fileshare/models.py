@@ -171,12 +171,33 @@ class MultipartUpload(BaseModel):
     method: Literal["MULTIPART"] = "MULTIPART"
     upload_id: str
     part_size: int
-    parts: list[PartUrl]
+    part_count: int
+    parts: list[PartUrl] = Field(description="the first batch; sign the rest with POST /files/{id}/parts")
 
 
 class FileCreated(BaseModel):
     file_id: UUID
     upload: PostUpload | MultipartUpload
+
+
+class PartsIn(_In):
+    part_numbers: Annotated[list[Annotated[int, Field(ge=1, le=10_000)]], Field(min_length=1, max_length=100)]
+
+
+class PartUrlList(BaseModel):
+    parts: list[PartUrl]
+
+
+class StoredPart(BaseModel):
+    part_number: int
+    etag: str
+    size: int
+
+
+class StoredPartList(BaseModel):
+    """The parts S3 already holds for an unfinished multipart upload (to resume it)."""
+
+    parts: list[StoredPart]
 
 
 class CompletedPart(_In):
