@@ -118,6 +118,15 @@ def _add_links(document: dict[str, Any]) -> None:
                     response["links"] = dict(sorted(links.items()))
 
 
+def _keep_success_responses(app: Any) -> None:
+    """Powertools documents a route's return type as its 200 only when the route declares no
+    ``responses`` or declares a 200; a route that lists only its errors would lose its success
+    response. Give such routes the 200 back (its schema is then the return type)."""
+    for route in [*app._static_routes, *app._dynamic_routes]:
+        if route.responses and not any(200 <= int(status) < 400 for status in route.responses):
+            route.responses = {200: {"description": "Successful Response"}, **route.responses}
+
+
 def build() -> dict[str, Any]:
     document: dict[str, Any] = {
         "openapi": "3.1.0",
@@ -129,7 +138,9 @@ def build() -> dict[str, Any]:
     for function in FUNCTIONS:
         if not function.routes:
             continue
-        schema = json.loads(_load_app(function).get_openapi_json_schema(title=TITLE, version=VERSION))
+        app = _load_app(function)
+        _keep_success_responses(app)
+        schema = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION))
         protected = {(r.method.lower(), r.path) for r in function.routes if r.auth}
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():

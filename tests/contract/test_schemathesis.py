@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support import mailbox
 from tests.support.pipeline import free_port
 from tests.support.runtime import STACK_ENV, Gateway, running_gateway
 
@@ -48,11 +49,14 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 
 
 def _account(url: str) -> tuple[str, str]:
-    """A new account through the API: (email, id token)."""
+    """A new, confirmed account through the API (the code from LocalStack's SES): (email, id token)."""
     email = f"fuzz-{uuid.uuid4().hex[:12]}@example.com"
     body = {"email": email, "password": PASSWORD}
     created = requests.post(f"{url}/auth/register", json=body, timeout=30)
     assert created.status_code == 201, created.text
+    code = mailbox.confirmation_code(email)
+    confirmed = requests.post(f"{url}/auth/confirm", json={"email": email, "code": code}, timeout=30)
+    assert confirmed.status_code == 200, confirmed.text
     tokens = requests.post(f"{url}/auth/login", json=body, timeout=30)
     assert tokens.status_code == 200, tokens.text
     return email, str(tokens.json()["id_token"])
