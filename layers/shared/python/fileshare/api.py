@@ -122,6 +122,10 @@ def create_app(*routers: tuple[Router, str | None]) -> APIGatewayRestResolver:
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response[str]:
+        if _is_aws_transport_error(exc):  # S3/Cognito/SES timed out or unreachable: retry, not a bug
+            logger.warning("AWS service unavailable", extra={"error": repr(exc)})
+            return error_response(503, "service_unavailable", "a storage or identity service is "
+                                  "unavailable; try again", headers={"Retry-After": "1"})
         logger.exception("unhandled error")
         metrics.add_metric(name="UnhandledErrors", unit="Count", value=1)
         return error_response(500, "internal", "internal error")
@@ -130,6 +134,14 @@ def create_app(*routers: tuple[Router, str | None]) -> APIGatewayRestResolver:
     for router, prefix in routers:
         app.include_router(router, prefix=prefix)
     return app
+
+
+def _is_aws_transport_error(exc: Exception) -> bool:
+    """botocore's timeouts and connection errors (checked by name: botocore is not imported here,
+    most functions never load it)."""
+    names = {cls.__name__ for cls in type(exc).__mro__ if cls.__module__.startswith("botocore")}
+    return bool(names & {"ReadTimeoutError", "ConnectTimeoutError", "EndpointConnectionError",
+                         "ConnectionClosedError"})
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from fileshare import timeouts
 from fileshare.config import settings
 
 
@@ -23,8 +24,8 @@ def client(service: str) -> Any:
         region_name=settings().region,
         s3={"addressing_style": "path"} if settings().aws_endpoint_url else {},
         signature_version="s3v4" if service == "s3" else None,
-        retries={"mode": "standard", "max_attempts": 3},
-        connect_timeout=2,
-        read_timeout=10,
+        retries={"mode": "standard", "total_max_attempts": timeouts.AWS_MAX_ATTEMPTS},  # incl. the first
+        connect_timeout=timeouts.AWS_CONNECT_TIMEOUT_S,
+        read_timeout=timeouts.AWS_READ_TIMEOUT_S,
     )
     return boto3.session.Session().client(service, config=config)

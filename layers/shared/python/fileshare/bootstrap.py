@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fileshare.config import settings
+from fileshare.timeouts import KAFKA_ADMIN_REQUEST_TIMEOUT_S
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,8 @@ def ensure_topics(topics: tuple[TopicSpec, ...] | None = None) -> list[str]:
     from fileshare.events import connection_options
 
     wanted = topics or app_topics()
-    admin = KafkaAdminClient(**connection_options("fileshare-bootstrap"), request_timeout_ms=30_000)
+    admin = KafkaAdminClient(**connection_options("fileshare-bootstrap"),
+                             request_timeout_ms=int(KAFKA_ADMIN_REQUEST_TIMEOUT_S * 1000))
     try:
         existing = set(admin.list_topics())
         created = []

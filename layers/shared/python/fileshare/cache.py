@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from fileshare.config import settings
 from fileshare.observability import logger, metrics
+from fileshare.timeouts import REDIS_TIMEOUT_S
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -65,7 +66,7 @@ def redis_client() -> Redis | None:
         return None
     import redis  # lazy: only functions that use Redis pay for the import
 
-    return redis.Redis.from_url(url, socket_connect_timeout=0.25, socket_timeout=0.25,
+    return redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_S, socket_timeout=REDIS_TIMEOUT_S,
                                 health_check_interval=30, decode_responses=True)
 
 

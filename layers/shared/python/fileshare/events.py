@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fileshare.config import settings
 from fileshare.observability import logger, metrics
+from fileshare.timeouts import KAFKA_INLINE_FLUSH_S, KAFKA_MAX_BLOCK_S
 
 if TYPE_CHECKING:
     from kafka import KafkaProducer
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 ENVELOPE_VERSION = 1
 _LOCK_NAMESPACE = 0x4F42  # "OB": first key of the two-key advisory lock, per-file second key
 _BREAKER_OPEN_S = 15.0  # after a failed inline publish, leave events to the relay for this long
-_INLINE_FLUSH_S = 3.0  # the inline path holds a pooled connection while it flushes: keep it short
+_INLINE_FLUSH_S = KAFKA_INLINE_FLUSH_S  # the inline path holds a pooled connection while it flushes
 _RELAY_FLUSH_S = 10.0
 
 
@@ -151,7 +152,7 @@ def _producer_config() -> dict[str, Any]:
         "acks": "all",  # idempotence stays on (kafka-python's default) where the broker supports it
         "linger_ms": 0,
         "bootstrap_timeout_ms": 3_000,  # short: a down broker must not hold an upload for long
-        "max_block_ms": 3_000,
+        "max_block_ms": int(KAFKA_MAX_BLOCK_S * 1000),
         "request_timeout_ms": 5_000,
         "delivery_timeout_ms": 10_000,
         "reconnect_backoff_max_ms": 1_000,

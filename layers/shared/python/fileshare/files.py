@@ -33,6 +33,7 @@ from fileshare.models import (
     PostUpload,
     StoredPartList,
 )
+from fileshare.observability import logger
 
 MAX_NAME_CHARS = 255
 MAX_NAME_BYTES = 255  # UTF-8 bytes, like most file systems; keeps the S3 key well under 1024 bytes
@@ -137,23 +138,42 @@ def create_upload(user_id: str, email: str, request: FileCreate) -> FileCreated:
     check_expiry(request.expires_at, datetime.now(UTC))
     file_id = uuid.uuid4()
     key = storage.object_key(user_id, file_id, name)
-    with transaction() as conn:
-        _ensure_user(conn, user_id, email)
-        user = users_db.get(conn, user_id, for_update=True)  # serializes one user's quota checks
-        assert user is not None
-        used, pending = users_db.usage(conn, user_id)
-        check_quota(int(user["quota_bytes"]), used, pending, request.size)
-        files_db.insert(conn, file_id=file_id, owner_id=user_id, name=name, s3_key=key, size=request.size,
-                        content_type=request.content_type, tags=request.tags, expires_at=request.expires_at)
-        upload: PostUpload | MultipartUpload
-        if request.size >= config.multipart_threshold_bytes:
-            multipart = storage.start_multipart(key, request.size, request.content_type)
-            files_db.set_upload_id(conn, file_id, multipart["upload_id"])
-            upload = MultipartUpload.model_validate(multipart)
-        else:
-            post = storage.presigned_post(key, request.size, request.content_type)
-            upload = PostUpload.model_validate(post)
+    # S3's CreateMultipartUpload is a network call: it runs before the transaction, never while the
+    # user's row is locked (that lock serializes all of one user's uploads); a refused or failed
+    # insert aborts it again. A presigned POST is computed locally.
+    multipart = (storage.start_multipart(key, request.size, request.content_type)
+                 if request.size >= config.multipart_threshold_bytes else None)
+    try:
+        with transaction() as conn:
+            _ensure_user(conn, user_id, email)
+            user = users_db.get(conn, user_id, for_update=True)  # serializes one user's quota checks
+            assert user is not None
+            used, pending = users_db.usage(conn, user_id)
+            check_quota(int(user["quota_bytes"]), used, pending, request.size)
+            files_db.insert(conn, file_id=file_id, owner_id=user_id, name=name, s3_key=key, size=request.size,
+                            content_type=request.content_type, tags=request.tags,
+                            expires_at=request.expires_at)
+            if multipart is not None:
+                files_db.set_upload_id(conn, file_id, multipart["upload_id"])
+    except BaseException:
+        if multipart is not None:
+            _abort_quietly(key, multipart["upload_id"])
+        raise
+    upload: PostUpload | MultipartUpload
+    if multipart is not None:
+        upload = MultipartUpload.model_validate(multipart)
+    else:
+        upload = PostUpload.model_validate(storage.presigned_post(key, request.size, request.content_type))
     return FileCreated(file_id=file_id, upload=upload)
+
+
+def _abort_quietly(key: str, upload_id: str) -> None:
+    """Best effort: a multipart upload left behind is invisible (no row points at it) and S3's
+    lifecycle rule for incomplete uploads removes it."""
+    try:
+        storage.abort_multipart(key, upload_id)
+    except Exception as exc:
+        logger.warning("could not abort an unused multipart upload", extra={"error": repr(exc)})
 
 
 def complete_upload(user_id: str, file_id: uuid.UUID, request: CompleteIn) -> FileOut:

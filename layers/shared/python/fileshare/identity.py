@@ -16,6 +16,7 @@ import logging
 from functools import lru_cache
 from typing import Any
 
+from fileshare import timeouts
 from fileshare.config import settings
 from fileshare.errors import (
     Conflict,
@@ -38,7 +39,9 @@ def _idp() -> Any:
     config = settings()
     return boto3.session.Session().client(
         "cognito-idp", region_name=config.region, endpoint_url=config.cognito_endpoint_url,
-        config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10))
+        config=Config(retries={"mode": "standard", "total_max_attempts": timeouts.AWS_MAX_ATTEMPTS},
+                      connect_timeout=timeouts.AWS_CONNECT_TIMEOUT_S,
+                      read_timeout=timeouts.AWS_READ_TIMEOUT_S))
 
 
 def _client_id() -> str:

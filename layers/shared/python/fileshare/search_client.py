@@ -8,8 +8,9 @@ from urllib.parse import urlsplit
 from opensearchpy import OpenSearch, RequestsAWSV4SignerAuth, RequestsHttpConnection
 
 from fileshare.config import Settings, settings
+from fileshare.timeouts import OPENSEARCH_RETRIES, OPENSEARCH_TIMEOUT_S
 
-TIMEOUT_S = 10
+TIMEOUT_S = OPENSEARCH_TIMEOUT_S  # x (1 + OPENSEARCH_RETRIES) attempts: fileshare.timeouts
 
 
 def client_from_settings(config: Settings | None = None) -> OpenSearch:
@@ -32,12 +33,12 @@ def client_from_settings(config: Settings | None = None) -> OpenSearch:
             verify_certs=True,
             connection_class=RequestsHttpConnection,
             timeout=TIMEOUT_S,
-            max_retries=2,
+            max_retries=OPENSEARCH_RETRIES,
             retry_on_timeout=True,
         )
     if config.opensearch_auth != "none":
         raise RuntimeError(f"OPENSEARCH_AUTH must be 'none' or 'sigv4', not {config.opensearch_auth!r}")
-    return OpenSearch(hosts=[url], timeout=TIMEOUT_S, max_retries=2, retry_on_timeout=True)
+    return OpenSearch(hosts=[url], timeout=TIMEOUT_S, max_retries=OPENSEARCH_RETRIES, retry_on_timeout=True)
 
 
 @cache

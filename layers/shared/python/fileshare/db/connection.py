@@ -22,6 +22,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from fileshare import timeouts
 from fileshare.config import settings
 
 log = logging.getLogger(__name__)
@@ -100,9 +101,12 @@ class RotatingConnection(psycopg.Connection[Any]):
 def pool() -> ConnectionPool[psycopg.Connection[dict[str, object]]]:
     config = settings()
     return ConnectionPool(
-        "", connection_class=RotatingConnection, min_size=1, max_size=4, open=True, timeout=5,
-        max_lifetime=config.database_pool_max_lifetime_s,
-        kwargs={"row_factory": dict_row, "autocommit": False},
+        "", connection_class=RotatingConnection, min_size=1, max_size=4, open=True,
+        timeout=timeouts.DATABASE_POOL_WAIT_S, max_lifetime=config.database_pool_max_lifetime_s,
+        kwargs={"row_factory": dict_row, "autocommit": False,
+                "connect_timeout": timeouts.DATABASE_CONNECT_TIMEOUT_S,
+                # a startup parameter, not a SET: no extra round trip per transaction
+                "options": f"-c statement_timeout={timeouts.DATABASE_STATEMENT_TIMEOUT_MS}"},
         check=ConnectionPool.check_connection,
     )
 
