@@ -23,7 +23,8 @@ its request id carries an ``Init Duration``, as in CloudWatch. Every phase also 
 the whole machine was (``machine_busy_pct``; on 2 cores one busy process alone is ~50 %).
 
 Prints each number next to its target (upload->ready p99 < 1 s at 10/s; warm GET /files/{id}
-p99 < 20 ms; cold start < 300 ms per function) and writes ``.local/bench/latest.json``. Timings are
+p99 < 20 ms; cold start at most 0.6x (API) or 0.8x (others) of a minimal Powertools
+handler's, measured in the same run) and writes ``.local/bench/latest.json``. Timings are
 never asserted: the exit status is 0 unless the flow itself breaks (an API or S3 error, a file that
 never becomes ready, a function that cannot start, a search that finds nothing, a lost notification).
 """
@@ -81,7 +82,6 @@ GATEWAY_PHASES = frozenset(PHASES) - {"cold"}
 
 TARGET_READY_P99_MS = 1000.0
 TARGET_WARM_GET_P99_MS = 20.0
-TARGET_COLD_START_MS = 300.0
 
 
 @dataclass
@@ -338,8 +338,11 @@ def report(run: Run) -> dict[str, Any]:
         targets.append(_target("warm GET /files/{id} p99", percentile(warm_get, 99), TARGET_WARM_GET_P99_MS,
                                f"{cfg.clients} clients, closed loop"))
     for name, cs in run.cold.items():
-        targets.append(_target(f"cold start {name}", cs["init_ms"], TARGET_COLD_START_MS,
-                               f"Init Duration, median of {cs['rounds']}"))
+        if cs.get("ratio_goal") is None:  # the baseline itself
+            continue
+        # <= goal counts as met: the target is "at most"; _target compares with <, so nudge it.
+        targets.append(_target(f"cold start {name} / baseline", cs.get("ratio"), cs["ratio_goal"] + 1e-9,
+                               f"Init Duration ratio, median of {cs['rounds']}", unit="x"))
     if run.links:
         for label in ("no password", "password"):
             warm = _warm(calls, f"links: {label}", ok=(302,))
