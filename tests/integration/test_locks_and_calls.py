@@ -31,9 +31,9 @@ def test_starting_a_multipart_upload_does_not_hold_the_users_row(
     seen: list[bool] = []
     real_start = storage.start_multipart
 
-    def checking_start(key: str, size: int, content_type: str) -> dict[str, Any]:
+    def checking_start(key: str, size: int, content_type: str, **options: Any) -> dict[str, Any]:
         seen.append(_row_is_free(alice.user_id))
-        return real_start(key, size, content_type)
+        return real_start(key, size, content_type, **options)
 
     monkeypatch.setattr(storage, "start_multipart", checking_start)
     reply = files_api("POST", "/files", body={"name": "big.bin", "size": 20 * 1024**2,
