@@ -104,6 +104,7 @@ def test_the_redis_and_kafka_clients_use_the_budget(monkeypatch: pytest.MonkeyPa
         kwargs = client.connection_pool.connection_kwargs
         assert kwargs["socket_timeout"] == kwargs["socket_connect_timeout"] == timeouts.REDIS_TIMEOUT_S
     finally:
+        monkeypatch.undo()  # before anything reads the settings again
         cache.redis_client.cache_clear()
         settings.cache_clear()
     producer = events._producer_config()
