@@ -77,7 +77,9 @@ def get_file(file_id: FileId) -> FileOut:
     return files.get_file(caller(router).user_id, file_id)
 
 
-@router.patch("/<file_id>", summary="Rename, retag or change the expiry", tags=["files"])
+@router.patch("/<file_id>", summary="Rename, retag or change the expiry", tags=["files"],
+              responses={200: {"description": "the changed file"},
+                         409: {"description": "the file is in the trash (file_trashed)"}})
 def update_file(file_id: FileId, body: Annotated[FilePatch, Body()]) -> FileOut:
     return files.update_file(caller(router).user_id, file_id, body)
 
