@@ -90,7 +90,8 @@ def test_schemathesis_finds_nothing(gateway: Gateway, tmp_path: Path) -> None:
         command += ["--max-time", str(duration)]
     print("schemathesis:", " ".join(c if not c.startswith("Authorization") else "Authorization: <token>"
                                     for c in command))
-    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    # cwd: schemathesis keeps a crash cache (.schemathesis/) where it runs; a run of its own each time
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
     output = result.stdout + result.stderr
     print(output[-20000:])
     assert result.returncode == 0, output[-20000:]
