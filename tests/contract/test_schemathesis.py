@@ -28,7 +28,6 @@ from tests.support import mailbox
 from tests.support.pipeline import free_port
 from tests.support.runtime import STACK_ENV, Gateway, running_gateway
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 PASSWORD = "Correct-Horse-9"
 # The fuzzer makes thousands of calls a minute as one user and from one address: the per-user and
