@@ -56,6 +56,23 @@ def schedule_rate(spec: Function, trigger: ScheduleTrigger) -> Duration:
     return Duration.minutes(trigger.every_seconds // 60)
 
 
+def failures_reason(spec: Function) -> str:
+    """Where a function's failed invocations go, per trigger kind: the reason it needs no function DLQ
+    (a function-level DLQ only catches asynchronous invocations)."""
+    kinds = []
+    if spec.routes:
+        kinds.append("API Gateway invokes it synchronously, so every error goes back to the caller")
+    if any(isinstance(t, SqsTrigger) for t in spec.triggers):
+        kinds.append("SQS batches fail per message into the source queue's redrive DLQ")
+    if any(isinstance(t, KafkaTrigger) for t in spec.triggers):
+        kinds.append("Kafka records that exhaust their retries go to the on-failure queue")
+    if any(isinstance(t, ScheduleTrigger) for t in spec.triggers):
+        kinds.append("scheduled (async) invocations go to the on-failure destination and Scheduler DLQ")
+    if not kinds:
+        kinds.append("nothing invokes it asynchronously")
+    return "No function-level DLQ: " + "; ".join(kinds) + "."
+
+
 @dataclass(frozen=True)
 class Identity:
     """What the functions need from Cognito (built by the stack)."""
@@ -112,6 +129,7 @@ class Functions(Construct):
             retention=config.log_retention,
             removal_policy=RemovalPolicy.DESTROY,
         )
+        nag.skip_log_group_kms(log_group)
         role = iam.Role(
             scope,
             "Role",
@@ -154,6 +172,7 @@ class Functions(Construct):
             security_groups=[security_group] if security_group else None,
         )
         nag.ack_runtime(function)
+        nag.skip_function_checks(function, failures_reason(spec))
         failure_queue = self._triggers(spec, scope, function, role)
         self._ack_role(role, spec)
         return BuiltFunction(spec, function, role, log_group, failure_queue)
@@ -280,6 +299,7 @@ class Functions(Construct):
                 "AwsSolutions-SQS3",
                 "This queue is itself the on-failure destination (dead letters) of the function's triggers.",
             )
+            nag.skip_sqs_kms(failure_queue)
         for index, trigger in enumerate(spec.triggers):
             if isinstance(trigger, SqsTrigger):
                 queue = self._storage.queues[trigger.queue].queue
@@ -388,6 +408,7 @@ class Functions(Construct):
         policy = role.node.try_find_child("DefaultPolicy")
         if policy is None:
             return
+        nag.skip_checkov(policy, "CKV_AWS_111", nag.UNCONSTRAINED_WRITE)
         nag.ack(
             policy,
             "AwsSolutions-IAM5[Resource::*]",
