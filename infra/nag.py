@@ -117,7 +117,7 @@ def skip_sqs_kms(queue: IConstruct) -> None:
     skip_checkov(queue, "CKV_AWS_27", SQS_MANAGED_SSE)
 
 
-def skip_function_checks(function: lambda_.Function, failures: str) -> None:
+def skip_function_checks(function: IConstruct, failures: str) -> None:
     """The checkov skips every function of ours shares; ``failures`` says where its failures go
     (instead of a function-level dead-letter queue, which only applies to asynchronous invocations)."""
     skip_checkov(function, "CKV_AWS_115", NO_RESERVED_CONCURRENCY)
