@@ -57,7 +57,7 @@ class FileshareStack(Stack):
             self,
             "DependencyLayer",
             layer_version_name=f"{config.prefix}-dependencies",
-            description="Third-party packages from requirements.txt (pip, manylinux aarch64, cp313)",
+            description="Third-party packages from requirements.lock (pip, hashes, manylinux aarch64, cp313)",
             code=bundling.dependency_layer_code(real=bundle),
             compatible_runtimes=[lambda_.Runtime.PYTHON_3_13],
             compatible_architectures=[lambda_.Architecture.ARM_64],

@@ -14,7 +14,13 @@ export CDK_DISABLE_VERSION_CHECK := 1
 IAC_VENV := .local/iac-tools
 IAC_STAMP := $(IAC_VENV)/.installed-$(shell sha256sum infra/requirements-iac.txt | cut -c1-12)
 
-.PHONY: synth cdk-tooling grafana iac-tooling gates
+# requirements.lock: every package of the dependency layer (transitive ones too) with its hashes,
+# resolved for the Lambda platform by uv (pinned); bundling installs it with pip --require-hashes.
+LOCK_VENV := .local/lock-tools
+UV_VERSION := 0.13.8
+LOCK_PLATFORM := aarch64-manylinux_2_34
+
+.PHONY: synth cdk-tooling grafana iac-tooling gates lock
 
 $(CDK_STAMP):
 	@mkdir -p $(CDK_PREFIX)
@@ -43,6 +49,14 @@ synth: cdk-tooling iac-tooling $(VENV_STAMP) ## cdk synth both stages offline (p
 	$(SYNTH_PYTHON) -m infra.grafana
 	$(SYNTH_PYTHON) -m infra.report $(CDK_OUT) --quiet-acks
 	$(SYNTH_PYTHON) -m infra.gates $(CDK_OUT) --tools $(IAC_VENV)/bin
+
+lock: ## regenerate requirements.lock from requirements.txt (Lambda platform, with hashes)
+	@test -x $(LOCK_VENV)/bin/uv && $(LOCK_VENV)/bin/uv --version | grep -q "$(UV_VERSION)" || { \
+		test -x $(LOCK_VENV)/bin/python || $(PY313) -m venv $(LOCK_VENV); \
+		$(LOCK_VENV)/bin/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION); }
+	$(LOCK_VENV)/bin/uv pip compile requirements.txt --quiet --generate-hashes --only-binary :all: \
+		--python-version 3.13 --python-platform $(LOCK_PLATFORM) --cache-dir .local/cache/uv \
+		--custom-compile-command "make lock" --output-file requirements.lock
 
 grafana: ## regenerate infra/dashboards/fileshare.json from infra/panels.py
 	$(SYNTH_PYTHON) -m infra.grafana
