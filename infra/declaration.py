@@ -182,12 +182,12 @@ FUNCTIONS: tuple[Function, ...] = (
         name="processor",
         description="Verifies uploaded objects (size, type, SHA-256), thumbnails images, marks files "
                     "ready or rejected, indexes them for search and announces them",
-        memory_mb=1024,  # CPU scales with memory: thumbnailing is CPU-bound
-        # Sized in infra/sizing.py: a batch of 5 worst-case messages (19 s each: a 50 MiB image read
-        # and thumbnailed, a stalled publish) plus a cold start fits 120 s, so one slow message never
-        # times out the others; the upload queue's visibility timeout is 6 x 120 s = 720 s.
+        memory_mb=1024,  # CPU scales with memory: hashing and thumbnailing are CPU-bound
+        # Sized in infra/sizing.py: a batch of 4 worst-case messages (24 s each: 256 MiB read whole,
+        # or a 50 MiB image read and thumbnailed, plus a stalled publish) and a cold start fit 120 s,
+        # so one slow message never times out the others; the queue's visibility is 6 x 120 = 720 s.
         timeout_s=120,
-        triggers=(SqsTrigger(UPLOAD_QUEUE, batch_size=5),),
+        triggers=(SqsTrigger(UPLOAD_QUEUE, batch_size=4),),
         uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.SEARCH, Uses.EVENTS_PUBLISH, Uses.BUCKET_READ,
                         Uses.BUCKET_WRITE, Uses.BUCKET_DELETE}),
     ),

@@ -3,7 +3,7 @@ message the processor can be handed (infra/sizing.py has the arithmetic)."""
 
 from __future__ import annotations
 
-from fileshare import media, processing
+from fileshare import processing
 from fileshare.config import Settings
 from infra import sizing
 from infra.declaration import UPLOAD_QUEUE, SqsTrigger, by_name
@@ -12,8 +12,8 @@ from .conftest import Assembly
 from .helpers import STAGES, resources, stack
 
 LAMBDA_MAX_TIMEOUT_S = 900
-# The most the processor reads of one object: the sniffed head, or a whole image it thumbnails.
-MAX_READ_BYTES = max(media.SNIFF_BYTES, processing.THUMBNAIL_MAX_SOURCE_BYTES)
+# The most the processor reads of one object whole, and the largest image it thumbnails.
+LIMITS = (processing.FULL_READ_MAX_BYTES, processing.THUMBNAIL_MAX_SOURCE_BYTES)
 
 
 def processor_trigger() -> SqsTrigger:
@@ -24,8 +24,8 @@ def processor_trigger() -> SqsTrigger:
 
 def test_a_batch_of_worst_case_messages_fits_the_timeout() -> None:
     fn, trigger = by_name("processor"), processor_trigger()
-    assert fn.timeout_s >= sizing.timeout_for(trigger.batch_size, MAX_READ_BYTES), (
-        f"{trigger.batch_size} messages of {sizing.worst_message_s(MAX_READ_BYTES)} s do not fit "
+    assert fn.timeout_s >= sizing.timeout_for(trigger.batch_size, *LIMITS), (
+        f"{trigger.batch_size} messages of {sizing.worst_message_s(*LIMITS)} s do not fit "
         f"{fn.timeout_s} s: one slow message would time out the whole batch"
     )
     assert fn.timeout_s <= LAMBDA_MAX_TIMEOUT_S
@@ -34,8 +34,8 @@ def test_a_batch_of_worst_case_messages_fits_the_timeout() -> None:
 def test_reading_the_largest_object_whole_would_not_fit_a_lambda() -> None:
     # Why integrity is S3's job: streaming a maximum-size object through the processor cannot fit.
     largest = Settings().max_upload_bytes
-    assert sizing.worst_message_s(largest) > LAMBDA_MAX_TIMEOUT_S / 4
-    assert sizing.timeout_for(processor_trigger().batch_size, largest) > LAMBDA_MAX_TIMEOUT_S
+    assert sizing.worst_message_s(largest, processing.THUMBNAIL_MAX_SOURCE_BYTES) > LAMBDA_MAX_TIMEOUT_S / 4
+    assert sizing.timeout_for(processor_trigger().batch_size, largest, 0) > LAMBDA_MAX_TIMEOUT_S
 
 
 def test_template_carries_the_sized_numbers(assembly: Assembly) -> None:
