@@ -30,12 +30,15 @@ from infra.config import METRICS_NAMESPACE, StageConfig
 from infra.data import Data, add_vpc_access
 from infra.declaration import (
     EVENTS_TOPIC,
+    REQUIRED_SETTINGS_ENV,
+    RESOURCES,
     DeployTrigger,
     Function,
     KafkaTrigger,
     ScheduleTrigger,
     SqsTrigger,
     Uses,
+    required_settings,
 )
 from infra.network import Network
 from infra.storage import DERIVED_PREFIX, UPLOAD_PREFIX, Storage
@@ -163,7 +166,12 @@ class Functions(Construct):
             security_group = self._network.function_sg(scope, "Sg", spec.name)
             add_vpc_access(role)
         for use in sorted(spec.uses, key=lambda u: u.value):
-            environment.update(self._grant(use, spec, role, security_group))
+            granted = self._grant(use, spec, role, security_group)
+            if set(granted) != set(RESOURCES[use].env):  # the table says what each use sets
+                raise ValueError(f"{spec.name}: the {use} grant sets {sorted(granted)}, "
+                                 f"infra.declaration.RESOURCES says {sorted(RESOURCES[use].env)}")
+            environment.update(granted)
+        environment[REQUIRED_SETTINGS_ENV] = required_settings(spec.uses)
         environment.update(dict(spec.environment))
 
         function = lambda_.Function(
