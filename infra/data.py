@@ -16,6 +16,7 @@ from constructs import Construct
 
 from infra import nag
 from infra.config import StageConfig
+from infra.declaration import EVENTS_TOPIC, Uses
 from infra.network import Network
 
 DATABASE_NAME = "fileshare"
@@ -360,6 +361,80 @@ class Data(Construct):
             physical_resource_id=cr.PhysicalResourceId.of(f"{self.kafka_cluster_name}-bootstrap-brokers"),
             output_paths=["BootstrapBrokerStringSaslIam"],
         )
+
+    # --- access: what a function that uses one of these stores is granted, and its environment ----------
+    def grant(self, use: Uses, role: iam.Role, sg: ec2.SecurityGroup) -> dict[str, str]:
+        """Grant ``role`` (in ``sg``) access to the store behind ``use``; returns the variables the
+        function gets (``infra.declaration.RESOURCES`` lists them)."""
+        network = self._network
+        if use is Uses.DATABASE:
+            network.allow(sg, network.proxy_sg, 5432, "RDS Proxy")
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                    resources=[self.database_secret.secret_arn],
+                )
+            )
+            return {"DATABASE_URL": self.database_url, "DATABASE_SECRET_ARN": self.database_secret.secret_arn}
+        if use is Uses.CACHE:
+            network.allow(sg, network.cache_sg, 6379, "ElastiCache (primary)")
+            network.allow(sg, network.cache_sg, 6380, "ElastiCache (reader)")
+            return {"REDIS_URL": self.redis_url}
+        if use is Uses.SEARCH:
+            network.allow(sg, network.search_sg, 443, "OpenSearch")
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=[
+                        "es:ESHttpGet",
+                        "es:ESHttpHead",
+                        "es:ESHttpPost",
+                        "es:ESHttpPut",
+                        "es:ESHttpDelete",
+                    ],
+                    resources=[self.search_domain_arn, f"{self.search_domain_arn}/*"],
+                )
+            )
+            return {"OPENSEARCH_URL": self.opensearch_url, "OPENSEARCH_AUTH": "sigv4"}
+        if use is Uses.EVENTS_PUBLISH:
+            network.allow(sg, network.kafka_sg, 9098, "MSK (IAM)")
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
+                    resources=[self.kafka_cluster_arn],
+                )
+            )
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"],
+                    resources=[self.topic_arn(EVENTS_TOPIC)],
+                )
+            )
+            return {
+                "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
+                "KAFKA_SECURITY": "iam",
+                "EVENTS_TOPIC": EVENTS_TOPIC,
+            }
+        if use is Uses.EVENTS_ADMIN:
+            network.allow(sg, network.kafka_sg, 9098, "MSK (IAM)")
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
+                    resources=[self.kafka_cluster_arn],
+                )
+            )
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["kafka-cluster:CreateTopic", "kafka-cluster:DescribeTopic",
+                             "kafka-cluster:AlterTopic", "kafka-cluster:DescribeTopicDynamicConfiguration"],
+                    resources=[self.topic_arn(EVENTS_TOPIC)],
+                )
+            )
+            return {
+                "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
+                "KAFKA_SECURITY": "iam",
+                "EVENTS_TOPIC": EVENTS_TOPIC,
+            }
+        raise ValueError(f"the data stores do not grant {use!r}")
 
     def topic_arn(self, topic: str) -> str:
         return f"{self._kafka_arn_prefix}:topic/{self.kafka_cluster_name}/{self._kafka_cluster_uuid}/{topic}"

@@ -16,10 +16,16 @@ from constructs import Construct
 
 from infra import nag
 from infra.config import StageConfig
-from infra.declaration import UPLOAD_QUEUE
+from infra.declaration import UPLOAD_QUEUE, Uses
 
 UPLOAD_PREFIX = "u/"  # originals: u/<owner>/<file_id>/<name>
 DERIVED_PREFIX = "t/"  # thumbnails; outside u/ so they never retrigger processing
+OBJECT_PREFIXES = (UPLOAD_PREFIX, DERIVED_PREFIX)
+BUCKET_ACTIONS = {
+    Uses.BUCKET_READ: ("s3:GetObject",),
+    Uses.BUCKET_WRITE: ("s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"),
+    Uses.BUCKET_DELETE: ("s3:DeleteObject", "s3:AbortMultipartUpload"),  # an unfinished upload too
+}
 MAX_RECEIVE_COUNT = 5
 
 
@@ -149,6 +155,19 @@ class Storage(Construct):
         upload = self.queues.get(UPLOAD_QUEUE)
         if upload is not None:
             self._notify(upload.queue)
+
+    def grant(self, use: Uses, role: iam.Role) -> dict[str, str]:
+        """Grant ``role`` the object actions of ``use`` on the object prefixes; returns the variables
+        the function gets (``infra.declaration.RESOURCES`` lists them)."""
+        if use not in BUCKET_ACTIONS:
+            raise ValueError(f"the bucket does not grant {use!r}")
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=list(BUCKET_ACTIONS[use]),
+                resources=[f"{self.bucket_arn}/{prefix}*" for prefix in OBJECT_PREFIXES],
+            )
+        )
+        return {"UPLOAD_BUCKET": self.bucket_name}
 
     def _notify(self, queue: sqs.Queue) -> None:
         """ObjectCreated under u/ -> ``queue``; the policy lets only this bucket in this account send."""
