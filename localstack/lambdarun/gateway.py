@@ -140,6 +140,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, [("Content-Type", "application/json")], json.dumps(stats).encode(), cors,
                        request_id)
             return
+        if path in ("/ops", "/ops.json") and method == "GET":  # the local ops page (lambdarun.ops)
+            from lambdarun import ops
+
+            as_json = path == "/ops.json"
+            text = (ops.page_json if as_json else ops.page)(self.gateway.runtime.log_dir,
+                                                           list(self.gateway.runtime.functions.values()))
+            ctype = "application/json" if as_json else "text/html; charset=utf-8"
+            self._send(200, [("Content-Type", ctype), ("Cache-Control", "no-cache")], text.encode(), cors,
+                       request_id)
+            return
         match = self.gateway.runtime.routes.match(method, path)
         if match.function is not None and match.route is not None and match.resource is not None:
             claims = None

@@ -3,6 +3,8 @@ full test declaration)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from infra.declaration import FUNCTIONS, KafkaTrigger
@@ -328,7 +330,17 @@ def test_alarms_exist_and_notify_on_call(assembly: Assembly, full_assembly: Asse
         }
         missing = expected - set(alarms)
         assert not missing, f"{name}: missing alarms {sorted(missing)}"
-        for alarm_name, alarm in alarms.items():
+        composites = {
+            a["Properties"]["AlarmName"]: a["Properties"]
+            for a in resources(template, "AWS::CloudWatch::CompositeAlarm").values()
+        }
+        rules = json.dumps([c["AlarmRule"] for c in composites.values()])
+        logical = {a["Properties"]["AlarmName"]: lid
+                   for lid, a in resources(template, "AWS::CloudWatch::Alarm").items()}
+        for alarm_name, alarm in {**alarms, **composites}.items():
+            if "AlarmActions" not in alarm:  # a burn-rate window alarm: the composite over it notifies
+                assert f'"{logical[alarm_name]}"' in rules, alarm_name
+                continue
             assert topic_lid in refs(alarm["AlarmActions"]), alarm_name
         (topic,) = resources(template, "AWS::SNS::Topic").values()
         assert topic["Properties"]["KmsMasterKeyId"]

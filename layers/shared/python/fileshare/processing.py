@@ -44,7 +44,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from fileshare import events, media
+from fileshare import events, media, telemetry
 from fileshare.aws import client as aws_client
 from fileshare.cache import invalidate_file
 from fileshare.config import settings
@@ -79,6 +79,7 @@ class S3Object:
     key: str
     size: int | None = None
     etag: str | None = None
+    event_time: float | None = None  # S3's eventTime (epoch seconds): the upload -> ready SLO's start
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,7 @@ def _process_pending(obj: S3Object, row: dict[str, Any]) -> Outcome:
     if isinstance(verified, str):
         return _reject(row, verified)
     thumb_key = _store_thumbnail(row, verified.image) if verified.image is not None else None
-    return _finish(row, verified, thumb_key)
+    return _finish(row, verified, thumb_key, event_time=obj.event_time)
 
 
 def _process_ready(obj: S3Object, row: dict[str, Any]) -> Outcome | None:
@@ -262,7 +263,8 @@ def _store_thumbnail(row: dict[str, Any], image: bytes) -> str | None:
     return key
 
 
-def _finish(row: dict[str, Any], verified: Verified, thumb_key: str | None) -> Outcome:
+def _finish(row: dict[str, Any], verified: Verified, thumb_key: str | None, *,
+            event_time: float | None = None) -> Outcome:
     """One transaction: quota re-check, the guarded transition, the outbox event."""
     file_id: UUID = row["file_id"]
     ready: dict[str, Any] | None = None
@@ -298,6 +300,7 @@ def _finish(row: dict[str, Any], verified: Verified, thumb_key: str | None) -> O
         elif thumb_key and (current is None or current["status"] == "deleting"):
             delete_objects([thumb_key])  # purged while we worked: the deleter may have run already
         return Outcome.ALREADY_DONE
+    telemetry.latency(telemetry.UPLOAD_TO_READY, event_time)  # S3's event -> the ready commit
     _after_ready(ready)
     _count("FilesReady", ready)
     return Outcome.READY
