@@ -27,8 +27,8 @@ from infra.declaration import FUNCTIONS, Function
 from infra.panels import MetricSpec, panels
 from infra.slos import LOST_WORK, SLOS, LatencySlo, Slo
 
-BUCKET_S = 60
-WINDOW_S = 3600
+BUCKET_S = 30
+WINDOW_S = 900
 _REPORT = re.compile(r"^REPORT RequestId: (?P<id>\S+)\tDuration: (?P<ms>[\d.]+) ms(?P<rest>.*)$")
 _LAMBDA_FN = re.compile(r"^\{prefix\}-(?P<fn>.+)$")
 
