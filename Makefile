@@ -14,7 +14,7 @@ REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut 
 VENV_STAMP := $(VENV)/.installed-$(REQ_HASH)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: help venv up dev test test-unit down status logs reset lint openapi bench
+.PHONY: help venv up dev test test-unit down status logs reset lint openapi bench trace
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^[^:]*:([a-z-]+):.*## /\1\t/; s/^([a-z-]+):.*## /\1\t/'
@@ -58,6 +58,10 @@ lint: venv ## ruff and mypy
 
 openapi: venv ## regenerate functions/meta/openapi.json from the API functions' code
 	PYTHONPATH=layers/shared/python:localstack:. $(PYTHON) -m infra.openapi
+
+trace: venv ## one file's timeline across every function from the local logs (make trace FILE=<file_id>)
+	@test -n "$(FILE)" || { echo "usage: make trace FILE=<file_id>"; exit 2; }
+	$(PYTHON) localstack/lambdarun/trace.py $(FILE)
 
 bench: up ## measure latency, throughput and cold starts on the real local stack (ARGS=--quick for ~1 min)
 	$(PYTHON) tests/bench/run.py $(ARGS)

@@ -146,6 +146,7 @@ def _open(obj: S3Object) -> dict[str, Any] | None:
     except s3.exceptions.NoSuchKey:
         logger.warning("object is gone; nothing to process", extra={"key": obj.key})
         return None
+    telemetry.adopt((response.get("Metadata") or {}).get(telemetry.CORRELATION_META))  # the upload's request
     return response
 
 
@@ -366,6 +367,7 @@ def _index(row: dict[str, Any]) -> None:
         except Exception as exc:
             metrics.add_metric(name="IndexingFailed", unit="Count", value=1)
             raise DependencyUnavailable(f"indexing failed: {exc!r}") from exc
+    logger.info("search document created")
 
 
 def _count(name: str, row: dict[str, Any]) -> None:

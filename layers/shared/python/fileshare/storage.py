@@ -11,6 +11,7 @@ from contextlib import suppress
 from typing import Any
 from urllib.parse import quote
 
+from fileshare import telemetry
 from fileshare.config import settings
 from fileshare.errors import Conflict, DependencyUnavailable, ValidationFailed
 
@@ -53,14 +54,24 @@ def post_ttl_s(size: int) -> int:
 
 def presigned_post(key: str, size: int, content_type: str) -> dict[str, Any]:
     """A POST policy for exactly this key, exactly this size and this Content-Type."""
+    fields, conditions = _correlation_fields()
     post = _s3().generate_presigned_post(
         Bucket=settings().upload_bucket,
         Key=key,  # boto3 adds the exact {"key": key} and bucket conditions
-        Fields={"Content-Type": content_type},
-        Conditions=[{"Content-Type": content_type}, ["content-length-range", size, size]],
+        Fields={"Content-Type": content_type, **fields},
+        Conditions=[{"Content-Type": content_type}, ["content-length-range", size, size], *conditions],
         ExpiresIn=post_ttl_s(size),
     )
     return {"url": post["url"], "fields": {k: str(v) for k, v in post["fields"].items()}}
+
+
+def _correlation_fields() -> tuple[dict[str, str], list[Any]]:
+    """The request's correlation id as object metadata the POST must carry (the processor logs under it)."""
+    correlation = telemetry.correlation_id()
+    if not correlation:
+        return {}, []
+    name = f"x-amz-meta-{telemetry.CORRELATION_META}"
+    return {name: correlation}, [{name: correlation}]
 
 
 def part_plan(size: int, preferred_part_bytes: int) -> tuple[int, int]:
@@ -72,7 +83,10 @@ def part_plan(size: int, preferred_part_bytes: int) -> tuple[int, int]:
 def start_multipart(key: str, size: int, content_type: str) -> dict[str, Any]:
     s3, bucket, ttl = _s3(), settings().upload_bucket, settings().presign_ttl_s
     part_size, count = part_plan(size, settings().multipart_part_bytes)
-    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type)["UploadId"]
+    correlation = telemetry.correlation_id()
+    metadata = {telemetry.CORRELATION_META: correlation} if correlation else {}
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type,
+                                           Metadata=metadata)["UploadId"]
     # Each part URL signs its exact Content-Length, as the POST policy pins the size: the parts can
     # only add up to the declared size, so a multipart upload cannot exceed the quota either.
     parts = [{"part_number": n,

@@ -8,6 +8,7 @@ name, one series for the whole API) and ``api`` + ``route`` (one series per rout
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
-from fileshare.observability import metrics
+from fileshare.observability import logger, metrics
 
 API_STAGE = "v1"
 UPLOAD_TO_READY = "UploadToReadyMs"
@@ -25,6 +26,28 @@ SEARCH_LATENCY = "SearchLatencyMs"
 OUTBOX_BACKLOG = "OutboxBacklog"
 OUTBOX_OLDEST_AGE = "OutboxOldestUnpublishedAgeS"
 API_REQUESTS, API_5XX, API_4XX = "ApiRequests", "Api5xx", "Api4xx"
+CORRELATION_META = "correlation-id"  # S3 object metadata (x-amz-meta-correlation-id)
+CORRELATION_HEADER = "correlation-id"  # Kafka record header
+
+
+def correlation_id() -> str | None:
+    """The correlation id of what this invocation is doing (the API request's id, or the one a
+    record brought along)."""
+    value = logger.get_correlation_id()
+    return str(value) if value else None
+
+
+def adopt(correlation: str | None = None, file_id: str | None = None) -> None:
+    """Log from now on under this correlation id and file id (the ones a record carries)."""
+    if correlation:
+        logger.set_correlation_id(correlation)
+    if file_id:
+        logger.append_keys(file_id=file_id)
+
+
+def forget() -> None:
+    """Drop what :func:`adopt` set (after each record of a batch)."""
+    logger.remove_keys(["correlation_id", "file_id"])
 
 
 def ms_since(epoch_s: float, now: float | None = None) -> float:
@@ -74,6 +97,9 @@ def observe_api(event: Mapping[str, Any], response: Mapping[str, Any]) -> None:
     """
     status = int(response.get("statusCode") or 0)
     route = f"{event.get('httpMethod', '?')} {event.get('resource') or 'unknown'}"
+    file_id = _file_of(event, response, status)
+    logger.info("request handled", extra={"route": route, "status": status,
+                                          **({"file_id": file_id} if file_id else {})})
     emf = AmazonCloudWatchEMFProvider(namespace=metrics.namespace, service="")
     emf.add_dimension("api", API_STAGE)
     emf.add_dimensions(api=API_STAGE, route=route)
@@ -81,3 +107,15 @@ def observe_api(event: Mapping[str, Any], response: Mapping[str, Any]) -> None:
     emf.add_metric(name=API_5XX, unit="Count", value=1 if status >= 500 else 0)
     emf.add_metric(name=API_4XX, unit="Count", value=1 if 400 <= status < 500 else 0)
     emf.flush_metrics()
+
+
+def _file_of(event: Mapping[str, Any], response: Mapping[str, Any], status: int) -> str | None:
+    """The file a request was about: its path parameter, or the one ``POST /files`` created."""
+    file_id = (event.get("pathParameters") or {}).get("file_id")
+    if file_id or status != 201 or event.get("resource") != "/files":
+        return str(file_id) if file_id else None
+    try:
+        created = json.loads(response.get("body") or "{}")
+    except ValueError:
+        return None
+    return str(created["file_id"]) if isinstance(created, dict) and created.get("file_id") else None
