@@ -229,6 +229,13 @@ def test_a_stuck_outbox_row_fires_outbox_stalled(
     assert_watched(watched, "outbox-stalled", age)
     (backlog,) = emitted(functions.points("outbox_relay"), "OutboxBacklog")
     assert backlog.value >= 1
+    # and the failed run is a Lambda error of the function, as its errors alarm sees it
+    (error,) = [p for p in functions.points("outbox_relay")
+                if (p.namespace, p.name) == ("AWS/Lambda", "Errors")]
+    assert error.value == 1.0
+    in_aws = Point(error.namespace, error.name, frozenset({("FunctionName", "fileshare-dev-outbox_relay")}),
+                   error.timestamp, error.value)
+    assert_watched(watched, "outbox_relay-errors", in_aws)
 
 
 def test_an_index_sync_failure_fires_search_sync_failed(
