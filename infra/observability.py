@@ -28,7 +28,6 @@ from infra.slos import (
     LOST_WORK,
     RUNBOOK_DIR,
     SLOS,
-    BurnWindow,
     LatencySlo,
     LostWorkAlarm,
     MetricSpec,
@@ -242,8 +241,7 @@ class Observability(Construct):
             )
             self._notify(spec.name, alarm)
         for slo in SLOS:
-            for window in BURN_WINDOWS:
-                self._burn_rate_alarm(slo, window)
+            self._burn_rate_alarm(slo)
         for lost in LOST_WORK:
             self._lost_work_alarm(lost)
 
@@ -252,37 +250,41 @@ class Observability(Construct):
         alarm.add_ok_action(self._action)
         self.alarms[name] = alarm
 
-    def _burn_rate_alarm(self, slo: Slo, window: BurnWindow) -> None:
-        """A composite over the long and the short window, both above the burn threshold."""
-        threshold = budget_threshold(slo, window)
-        windows = []
-        for seconds in (window.long_s, window.short_s):
-            name = f"slo-{slo.name}-{seconds}s"
-            windows.append(cw.Alarm(
-                self,
-                f"Alarm-{name}",
-                alarm_name=f"{self._config.prefix}-{name}",
-                alarm_description=with_runbook(
-                    f"Bad fraction of '{slo.title}' over {seconds // 60} min above {threshold:.4g}"
-                    f" ({window.factor}x the budget); notifies through slo-{slo.name}-{window.name}-burn",
-                    slo.runbook),
-                metric=self.bad_fraction(slo, Duration.seconds(seconds)),
-                threshold=threshold,
-                evaluation_periods=1,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-            ))
-            self.alarms[name] = windows[-1]
-        name = f"slo-{slo.name}-{window.name}-burn"
+    def _burn_rate_alarm(self, slo: Slo) -> None:
+        """One composite per SLO: for some burn window, both its long and its short window alarm."""
+        name = f"slo-{slo.name}-burn"
+        rules = []
+        for window in BURN_WINDOWS:
+            threshold = budget_threshold(slo, window)
+            windows = []
+            for seconds in (window.long_s, window.short_s):
+                window_name = f"slo-{slo.name}-{seconds}s"
+                windows.append(cw.Alarm(
+                    self,
+                    f"Alarm-{window_name}",
+                    alarm_name=f"{self._config.prefix}-{window_name}",
+                    alarm_description=with_runbook(
+                        f"Bad fraction of '{slo.title}' over {seconds // 60} min above {threshold:.4g}"
+                        f" ({window.factor}x the budget, {window.name} burn); notifies through {name}",
+                        slo.runbook),
+                    metric=self.bad_fraction(slo, Duration.seconds(seconds)),
+                    threshold=threshold,
+                    evaluation_periods=1,
+                    comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                    treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                ))
+                self.alarms[window_name] = windows[-1]
+            rules.append(cw.AlarmRule.all_of(
+                *(cw.AlarmRule.from_alarm(a, cw.AlarmState.ALARM) for a in windows)))
+        burns = " or ".join(f"{w.factor}x over both {w.long_s // 60} and {w.short_s // 60} min"
+                            for w in BURN_WINDOWS)
         composite = cw.CompositeAlarm(
             self,
             f"Alarm-{name}",
             composite_alarm_name=f"{self._config.prefix}-{name}",
             alarm_description=with_runbook(
-                f"SLO '{slo.title}': the error budget burns {window.factor}x too fast over both"
-                f" {window.long_s // 60} and {window.short_s // 60} minutes", slo.runbook),
-            alarm_rule=cw.AlarmRule.all_of(
-                *(cw.AlarmRule.from_alarm(a, cw.AlarmState.ALARM) for a in windows)),
+                f"SLO '{slo.title}': the error budget burns too fast ({burns})", slo.runbook),
+            alarm_rule=cw.AlarmRule.any_of(*rules),
         )
         self._notify(name, composite)
 
