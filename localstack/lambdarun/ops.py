@@ -25,12 +25,13 @@ from typing import Any
 
 from infra.declaration import FUNCTIONS, Function
 from infra.panels import MetricSpec, panels
-from infra.slos import LOST_WORK, SLOS, LatencySlo, Slo
+from infra.slos import API_STAGE, LOST_WORK, SLOS, LatencySlo, Slo
 
 BUCKET_S = 30
 WINDOW_S = 900
 _REPORT = re.compile(r"^REPORT RequestId: (?P<id>\S+)\tDuration: (?P<ms>[\d.]+) ms(?P<rest>.*)$")
 _LAMBDA_FN = re.compile(r"^\{prefix\}-(?P<fn>.+)$")
+LOCAL_API_NAME = "fileshare-local"  # ``{prefix}`` of the API's own dimensions, locally
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,22 @@ def _iso(text: str) -> float | None:
         return None
 
 
+def api_gateway_emf(status: int, latency_ms: float, now: float | None = None) -> str:
+    """One request as API Gateway's metrics would count it, as an EMF document."""
+    names = ("Count", "4XXError", "5XXError", "Latency")
+    return json.dumps({
+        "_aws": {"Timestamp": int((time.time() if now is None else now) * 1000), "CloudWatchMetrics": [{
+            "Namespace": "AWS/ApiGateway", "Dimensions": [["ApiName", "Stage"]],
+            "Metrics": [{"Name": n, "Unit": "Milliseconds" if n == "Latency" else "Count"} for n in names]}]},
+        "ApiName": LOCAL_API_NAME, "Stage": API_STAGE, "Count": 1, "4XXError": int(400 <= status < 500),
+        "5XXError": int(status >= 500), "Latency": round(latency_ms, 2)})
+
+
 def read_logs(log_dir: Path, functions: Sequence[Function] = FUNCTIONS) -> list[Point]:
     points: list[Point] = []
+    gateway = log_dir / "gateway.log"
+    if gateway.exists():
+        points.extend(read_log(gateway, "gateway"))
     for fn in functions:
         path = log_dir / f"{fn.name}.log"
         if path.exists():
@@ -135,7 +150,7 @@ def local_dimensions(spec: MetricSpec) -> frozenset[tuple[str, str]]:
     dims = set()
     for key, value in spec.dimensions:
         match = _LAMBDA_FN.match(value)
-        dims.add((key, match["fn"] if match else value))
+        dims.add((key, match["fn"] if match else value.replace("{prefix}", LOCAL_API_NAME)))
     return frozenset(dims)
 
 
@@ -191,7 +206,7 @@ class Index:
         return statistic([p.value for p in self.values(spec, since, until)], stat or spec.stat)
 
 
-LOCAL_NAMESPACES = ("Fileshare", "AWS/Lambda")
+LOCAL_NAMESPACES = ("Fileshare", "AWS/Lambda", "AWS/ApiGateway")
 
 
 def slo_status(index: Index, slo: Slo, since: float, until: float) -> dict[str, Any]:

@@ -99,3 +99,17 @@ def test_the_page_marks_panels_without_a_local_source(tmp_path: Path) -> None:
 
     assert "AWS-only metric: no local source" in page  # e.g. API Gateway latency
     assert "<polyline" in page
+
+
+def test_the_gateways_own_metrics_feed_the_api_gateway_panels(tmp_path: Path) -> None:
+    # Given the local gateway answered two requests, one of them with a 500
+    write(tmp_path, "gateway", ops.api_gateway_emf(200, 12.0, now=NOW - 20),
+          ops.api_gateway_emf(500, 30.0, now=NOW - 10))
+
+    data = ops.snapshot(tmp_path, FUNCTIONS, now=NOW)
+
+    errors = next(p for p in data["panels"] if p["title"] == "API errors")
+    totals = {s["label"]: sum(v for _, v in s["points"]) for s in errors["series"]}
+    assert totals == {"4xx": 0, "5xx": 1, "requests": 2}
+    latency = next(p for p in data["panels"] if p["title"] == "API latency")
+    assert max(v for s in latency["series"] for _, v in s["points"]) == 30.0
