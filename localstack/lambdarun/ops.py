@@ -3,10 +3,13 @@
 What CloudWatch would compute from the functions' EMF documents and Lambda's REPORT lines is
 computed here from ``.local/logs/lambda/<function>.log``, where the local runtime writes both:
 ``Fileshare`` metrics come from the EMF documents (matched by name and dimension set, as CloudWatch
-extracts them), ``AWS/Lambda`` Errors / Duration / Throttles from the REPORT lines. Panels fed only by
-AWS services that do not exist locally (API Gateway, SQS, MSK, OpenSearch Service, Aurora,
-ElastiCache) are drawn empty with a note. Each SLO of ``infra.slos`` gets its bad fraction over
-the page's window and its burn rate, and each lost-work alarm the value it would see.
+extracts them), ``AWS/Lambda`` Errors / Duration / Throttles from the REPORT lines, ``AWS/ApiGateway``
+from the local gateway's own EMF lines (``gateway.log``), the queues' depth from LocalStack SQS at
+page load (SQS keeps no history; a dead-letter queue that is not empty is listed as lost work).
+Panels fed only by services that do not exist locally (MSK, OpenSearch Service, Aurora,
+ElastiCache) and the SQS message age are drawn empty with a note. Each SLO of ``infra.slos`` gets
+its bad fraction over the page's window and its burn rate, and each lost-work alarm the value it
+would see.
 
 Served by the local gateway at ``GET /ops`` (HTML with inline SVG) and ``GET /ops.json``.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import os
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.declaration import FUNCTIONS, Function
-from infra.panels import MetricSpec, panels
+from infra.declaration import FUNCTIONS, Function, local_queue_name
+from infra.panels import MetricSpec, consumer_queues, dead_letter_queues, panels
 from infra.slos import API_STAGE, LOST_WORK, SLOS, LatencySlo, Slo
 
 BUCKET_S = 30
@@ -207,6 +211,13 @@ class Index:
 
 
 LOCAL_NAMESPACES = ("Fileshare", "AWS/Lambda", "AWS/ApiGateway")
+NOT_LOCAL = {("AWS/Lambda", "ConcurrentExecutions")}
+LOCAL_EXTRA = {("AWS/SQS", "ApproximateNumberOfMessagesVisible")}
+
+
+def has_local_source(metric: MetricSpec) -> bool:
+    key = (metric.namespace, metric.name)
+    return key in LOCAL_EXTRA or (metric.namespace in LOCAL_NAMESPACES and key not in NOT_LOCAL)
 
 
 def slo_status(index: Index, slo: Slo, since: float, until: float) -> dict[str, Any]:
@@ -226,15 +237,38 @@ def slo_status(index: Index, slo: Slo, since: float, until: float) -> dict[str, 
             "bad_fraction": bad, "burn_rate": None if bad is None else bad / budget}
 
 
+def queue_depths(functions: Sequence[Function], now: float) -> list[Point]:
+    """The current depth of every consumer and dead-letter queue on LocalStack (SQS keeps no history,
+    so one point, now); [] when SQS does not answer."""
+    points = []
+    try:
+        import boto3  # endpoint, region and credentials from the stack's environment (AWS_ENDPOINT_URL)
+
+        sqs = boto3.client("sqs", region_name=os.environ.get("AWS_REGION", "us-east-1"),
+                           aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+                           aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"))
+        for queue in [*consumer_queues(functions), *dead_letter_queues(functions)]:
+            url = sqs.get_queue_url(QueueName=local_queue_name(queue))["QueueUrl"]
+            name = "ApproximateNumberOfMessages"
+            depth = float(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[name])["Attributes"][name])
+            points.append(Point("AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                                frozenset({("QueueName", queue)}), now, depth))
+    except Exception:  # LocalStack down or a queue missing: the panel says "no data"
+        return points
+    return points
+
+
 def snapshot(log_dir: Path, functions: Sequence[Function] = FUNCTIONS, *, window_s: int = WINDOW_S,
-             now: float | None = None) -> dict[str, Any]:
-    """Everything the page shows, as data (``/ops.json``)."""
+             now: float | None = None, sample_queues: bool = False) -> dict[str, Any]:
+    """Everything the page shows, as data (``/ops.json``); ``sample_queues`` asks LocalStack SQS."""
     until = (time.time() if now is None else now) + 1
     since = until - window_s
-    index = Index(read_logs(log_dir, functions))
+    points = read_logs(log_dir, functions)
+    queues = queue_depths(functions, until - 1) if sample_queues else []
+    index = Index([*points, *queues])
     rendered = []
     for panel in panels(functions):
-        local = any(m.namespace in LOCAL_NAMESPACES for m in panel.metrics)
+        local = any(has_local_source(m) for m in panel.metrics)
         rendered.append({
             "title": panel.title, "unit": panel.unit, "local": local,
             "series": [{"label": m.label, "stat": m.stat, "points": index.series(m, since, until)}
@@ -247,6 +281,11 @@ def snapshot(log_dir: Path, functions: Sequence[Function] = FUNCTIONS, *, window
         value = (max(present) if alarm.stat == "Maximum" else sum(present)) if present else None
         lost.append({"name": alarm.name, "threshold": alarm.threshold, "value": value,
                      "firing": value is not None and value >= alarm.threshold})
+    for point in queues:
+        queue = dict(point.dimensions)["QueueName"]
+        if queue in dead_letter_queues(functions):
+            lost.append({"name": f"{queue}-not-empty", "threshold": 1, "value": point.value,
+                         "firing": point.value >= 1})
     return {"since": since, "until": until, "window_s": window_s, "panels": rendered,
             "slos": [slo_status(index, slo, since, until) for slo in SLOS], "lost_work": lost}
 
@@ -342,8 +381,8 @@ as of {stamp}.</div>
 
 
 def page(log_dir: Path, functions: Sequence[Function] = FUNCTIONS) -> str:
-    return render_html(snapshot(log_dir, functions))
+    return render_html(snapshot(log_dir, functions, sample_queues=True))
 
 
 def page_json(log_dir: Path, functions: Sequence[Function] = FUNCTIONS) -> str:
-    return json.dumps(snapshot(log_dir, functions))
+    return json.dumps(snapshot(log_dir, functions, sample_queues=True))

@@ -60,7 +60,9 @@ def test_ops_json_has_every_panel_and_the_traffic_in_the_slos(gateway: Gateway, 
     charted = {p["title"] for p in data["panels"] if any(s["points"] for s in p["series"])}
     assert {"Upload -> ready (S3 event to ready commit)", "Uploads ready / rejected",
             "Notification delivery (event to inbox)", "Search latency", "API 4xx by route",
-            "Lambda duration p99"} <= charted
+            "Lambda duration p99", "API latency", "API errors", "Dead-letter queue depth"} <= charted
+    dead_letters = [a for a in data["lost_work"] if a["name"].endswith("-not-empty")]
+    assert {a["name"] for a in dead_letters} >= {"uploads-dlq-not-empty", "notifier-failures-not-empty"}
 
 
 def test_the_ops_page_renders_in_chromium(gateway: Gateway, traffic: Traffic) -> None:
