@@ -14,7 +14,7 @@ REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut 
 VENV_STAMP := $(VENV)/.installed-$(REQ_HASH)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: help venv up dev test test-unit down status logs reset lint openapi bench trace
+.PHONY: help venv up dev test test-unit down status logs reset lint openapi bench web screenshots trace
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^[^:]*:([a-z-]+):.*## /\1\t/; s/^([a-z-]+):.*## /\1\t/'
@@ -30,10 +30,30 @@ venv: $(VENV_STAMP) ## create .venv with the runtime and dev dependencies
 up: venv ## install (first time), start and provision the six local services; idempotent
 	$(MANAGE) up
 
-dev: up ## bring up the stack and serve the API and web page on http://localhost:8080
+# The web page's browser code: npm ci (package-lock.json pins every package) and one esbuild bundle,
+# served by the local gateway from web/dist (git-ignored; built, never fetched from a CDN).
+WEB_LOCK_HASH := $(shell sha256sum web/package-lock.json 2>/dev/null | cut -c1-12)
+WEB_STAMP := web/node_modules/.installed-$(WEB_LOCK_HASH)
+WEB_BUNDLE := web/dist/app.js
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: apt-get install -y nodejs npm"; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@rm -f web/node_modules/.installed-*; touch $@
+
+$(WEB_BUNDLE): $(WEB_STAMP) $(wildcard web/src/*.js)
+	web/node_modules/.bin/esbuild web/src/app.js --bundle --format=iife --target=es2020 --minify \
+		--sourcemap --legal-comments=linked --log-level=warning --outfile=$@
+
+web: $(WEB_BUNDLE) ## install the page's npm packages (npm ci) and bundle web/src into web/dist
+
+screenshots: up web ## save screenshots of every view at desktop and phone width under .local/screenshots/
+	$(PYTHON) -m pytest -q -p no:randomly tests/browser/test_screenshots.py
+
+dev: up web ## bring up the stack and serve the API and web page on http://localhost:8080
 	$(PYTHON) localstack/serve.py
 
-test: up ## run every test (unit, integration on the real local stack, infra, browser)
+test: up web ## run every test (unit, integration on the real local stack, infra, browser)
 	$(MANAGE) apt chromium
 	$(PYTHON) -m pytest
 

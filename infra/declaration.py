@@ -135,10 +135,15 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         name="auth",
-        description="Register, log in and refresh tokens through the Cognito user pool",
+        description="Sign up and confirm with the emailed code, log in, refresh tokens, reset a "
+                    "forgotten password, through the Cognito user pool",
         memory_mb=256,
         routes=(
             Route("POST", "/auth/register", auth=False),
+            Route("POST", "/auth/confirm", auth=False),
+            Route("POST", "/auth/resend", auth=False),
+            Route("POST", "/auth/forgot", auth=False),
+            Route("POST", "/auth/reset", auth=False),
             Route("POST", "/auth/login", auth=False),
             Route("POST", "/auth/refresh", auth=False),
         ),
@@ -156,6 +161,9 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("PATCH", "/files/{file_id}"),
             Route("DELETE", "/files/{file_id}"),
             Route("POST", "/files/{file_id}/complete"),
+            Route("POST", "/files/{file_id}/parts"),
+            Route("GET", "/files/{file_id}/parts"),
+            Route("DELETE", "/files/{file_id}/upload"),
             Route("GET", "/files/{file_id}/download"),
             Route("GET", "/me"),
         ),

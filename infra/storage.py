@@ -114,7 +114,7 @@ class Storage(Construct):
                         s3.HttpMethods.HEAD,
                     ],
                     allowed_headers=["*"],
-                    exposed_headers=["ETag"],
+                    exposed_headers=["ETag", "Location"],
                     max_age=3000,
                 )
             ],

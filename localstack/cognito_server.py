@@ -2,6 +2,7 @@
 
 Run with the project venv: ``python localstack/cognito_server.py --port 4599``. moto keeps
 everything in memory, so a restart loses the user pool; the stack's provision() recreates it.
+``cognito_mail`` adds what moto lacks: codes mailed through LocalStack's SES and checked.
 """
 
 from __future__ import annotations
@@ -17,8 +18,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4599)
+    parser.add_argument("--ses-endpoint", default="http://localhost:4566",
+                        help="where Cognito's mail goes (LocalStack's SES)")
+    parser.add_argument("--sender", default="no-reply@fileshare.local", help="the pool's From address")
+    parser.add_argument("--region", default="us-east-1")
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))  # moto builds some self-URLs from it
+
+    import cognito_mail  # beside this script: emailed, checked codes and Cognito-shaped tokens
+
+    cognito_mail.install(cognito_mail.Mailer(args.ses_endpoint, args.sender, args.region))
 
     from moto.server import ThreadedMotoServer
 

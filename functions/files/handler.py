@@ -20,6 +20,9 @@ from fileshare.models import (
     FileOut,
     FilePatch,
     Me,
+    PartsIn,
+    PartUrlList,
+    StoredPartList,
 )
 
 router = Router()
@@ -38,6 +41,26 @@ def create_file(body: Annotated[FileCreate, Body()]) -> tuple[FileCreated, int]:
 @router.post("/<file_id>/complete", summary="Complete a multipart upload", tags=["files"])
 def complete_file(file_id: FileId, body: Annotated[CompleteIn, Body()]) -> FileOut:
     return files.complete_upload(caller(router).user_id, file_id, body)
+
+
+@router.post("/<file_id>/parts", summary="Sign more parts of a multipart upload", tags=["files"],
+             responses={409: {"description": "no multipart upload in progress"}})
+def sign_parts(file_id: FileId, body: Annotated[PartsIn, Body()]) -> PartUrlList:
+    return files.sign_parts(caller(router).user_id, file_id, body)
+
+
+@router.get("/<file_id>/parts", summary="The parts S3 already holds (resume)", tags=["files"],
+            responses={409: {"description": "no multipart upload in progress"}})
+def list_parts(file_id: FileId) -> StoredPartList:
+    return files.stored_parts(caller(router).user_id, file_id)
+
+
+@router.delete("/<file_id>/upload", summary="Abort an unfinished multipart upload", tags=["files"],
+               responses={204: {"description": "aborted: parts dropped, the file rejected"},
+                          409: {"description": "no multipart upload in progress"}})
+def abort_upload(file_id: FileId) -> Response[None]:
+    files.abort_upload(caller(router).user_id, file_id)
+    return Response(status_code=204)
 
 
 @router.get("", summary="List my files, newest first", tags=["files"])

@@ -1,31 +1,61 @@
 """``GET /s/{token}``: open a public link (no login). A function of its own so it starts fast:
 the shared resolver (with its request validation, as every function's) and the links domain only,
-and S3 presigning on the first hit. Answers 302 to a short-lived presigned GET, or 401/404/410/429
-as JSON errors.
+and S3 presigning on the first hit.
+
+Who gets what:
+- a browser (``Accept`` names ``text/html``) without ``download``: a small page (file name, size, a
+  password prompt where needed, a Download button); loading it counts nothing, so a chat app's
+  link preview consumes no download;
+- ``?download=1`` with ``Accept: application/json`` (the page's button): ``200 {"url"}``, one download;
+- every other caller (API clients, ``curl``, ``?download=1`` otherwise): ``302`` to a short-lived
+  presigned GET, one download; refusals are 401/404/410/429 JSON errors.
 """
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
+import json
+from typing import Annotated
 
-from fileshare import links
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from fileshare import link_page, links
 from fileshare.api import create_app, entry_point
+from fileshare.errors import DomainError
 
 app = create_app()
+_NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 @app.get("/s/<token>", summary="Open a public link (no login; password in X-Link-Password)", tags=["links"],
-         responses={302: {"description": "redirect to a presigned download valid for one minute"},
+         description="A browser (Accept: text/html) without `download` gets an HTML page that counts "
+                     "nothing. `download=1` with Accept: application/json answers 200 {\"url\"}; any other "
+                     "request answers 302 to the presigned download. Both of those count one download.",
+         responses={200: {"description": "the link page (text/html), or {url} for download=1 with JSON"},
+                    302: {"description": "redirect to a presigned download valid for one minute"},
                     401: {"description": "password_required or wrong_password"},
                     404: {"description": "unknown or revoked link, or the file is not available"},
                     410: {"description": "link_expired or link_used_up"},
                     429: {"description": "too many wrong passwords (Retry-After)"}})
-def open_link(token: str) -> Response[str]:
+def open_link(token: str,
+              download: Annotated[bool, Query(description="1: download now (counts one download)")] = False,
+              ) -> Response[str]:
     event = app.current_event
+    accept = (event.headers.get("accept") or "").lower()
+    if not download and "text/html" in accept:
+        try:
+            page = link_page.render(token, links.peek_link(token))
+            status = 200
+        except DomainError as refusal:
+            page, status = link_page.render_refusal(refusal.message), refusal.status
+        return Response(status_code=status, content_type="text/html; charset=utf-8", body=page,
+                        headers={**_NO_STORE, "X-Robots-Tag": "noindex"})
     url = links.open_link(token, event.headers.get("x-link-password"),
                           event.request_context.identity.source_ip)
-    return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store",
-                                              "Referrer-Policy": "no-referrer"}, body="")
+    if download and "application/json" in accept:
+        return Response(status_code=200, content_type="application/json", body=json.dumps({"url": url}),
+                        headers=_NO_STORE)
+    return Response(status_code=302, headers={"Location": url, **_NO_STORE}, body="")
 
 
 lambda_handler = entry_point(app)

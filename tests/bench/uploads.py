@@ -150,7 +150,14 @@ def run_upload(client: Client, user: User, payload: Payload, *, index: int, poll
         result.create_ms = (time.perf_counter() - t0) * 1000
         file_id = result.file_id = created["file_id"]
         t1 = time.perf_counter()
-        parts = send_to_s3(client.session(), created["upload"], payload)
+        upload = created["upload"]
+        if upload["method"] == "MULTIPART":  # POST /files signs the first batch; sign the rest
+            rest = list(range(len(upload["parts"]) + 1, int(upload["part_count"]) + 1))
+            for i in range(0, len(rest), 100):
+                more = client.call("POST", "POST /files/{id}/parts", f"/files/{file_id}/parts",
+                                   token=user.token, body={"part_numbers": rest[i:i + 100]})
+                upload = {**upload, "parts": upload["parts"] + more["parts"]}
+        parts = send_to_s3(client.session(), upload, payload)
         if created["upload"]["method"] == "MULTIPART":
             client.call("POST", "POST /files/{id}/complete", f"/files/{file_id}/complete",
                         token=user.token, body={"parts": parts}, expect=(200, 201, 202, 204))

@@ -1,260 +1,244 @@
-"""A real browser (Debian's Chromium via Playwright) uses the web page end to end.
+"""Uploads through the page (Uppy + @uppy/aws-s3), straight from the browser to LocalStack S3.
 
-Given the local runtime serving the page and API on http://localhost:8080, when a fresh user
-registers, logs in and uploads a file through the page, then the bytes go straight to LocalStack S3
-(cross-origin, so the bucket's CORS is exercised), the progress bar reaches 100 %, the file is
-listed as ready, and its download link returns the same bytes. Small files use the presigned POST;
-a second test lowers the multipart threshold for its own gateway and proves the multipart path
-(PUT per part, ETags read through CORS, POST /files/{id}/complete).
+Given the gateway of this session (multipart above 5 MiB, 5 MiB parts), a fresh user registers and
+logs in through the page. Small files go up with the presigned POST, large ones as S3 multipart
+with parts in parallel, signed on demand; several files at once through the multiple-file input or
+drag and drop; per-file progress with speed and time left; cancel (the multipart upload is aborted)
+and retry after a dropped connection (resumes, skipping the parts S3 holds); and a reload midway
+resumes the upload after the same file is chosen again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
-import json
 import os
+import re
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
-import boto3
 import pytest
-from botocore.config import Config
 from PIL import Image
 
-from tests.support.runtime import (
-    REPO_ROOT,
-    Gateway,
-    GatewayBusyError,
-    RuntimeUnavailableError,
-    load_stack_env,
-    running_gateway,
-)
+from tests.browser.conftest import PART_BYTES, Browser, signed_in
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--no-first-run", "--disable-sync",
-]
-SCREENSHOTS = REPO_ROOT / ".local" / "screenshots"
-PASSWORD = "Br0wser!Passw0rd"
-WAIT_MS = 30_000  # how long to wait for the page to reach a state (a limit, not a timing assertion)
-PART_BYTES = 5 * 1024 * 1024  # S3's smallest part size
-MULTIPART_ENV = {"MULTIPART_THRESHOLD_BYTES": str(PART_BYTES + 1), "MULTIPART_PART_BYTES": str(PART_BYTES)}
 
-
-@pytest.fixture(scope="module")
-def aws() -> dict[str, str]:
-    names = ("AWS_ENDPOINT_URL", "UPLOAD_BUCKET")
-    missing = [name for name in names if not os.environ.get(name)]
-    if missing:
-        pytest.skip(f"local stack not configured (missing {', '.join(missing)}); run `make up` first")
-    return {name: os.environ[name] for name in names}
-
-
-@pytest.fixture
-def gateway(aws: dict[str, str]) -> Iterator[Gateway]:
-    try:
-        with running_gateway(log_name="serve-browser-test") as gw:
-            yield gw
-    except RuntimeUnavailableError as exc:
-        pytest.fail(f"local runtime unavailable: {exc}")
-
-
-@pytest.fixture
-def multipart_gateway(aws: dict[str, str], tmp_path: Path) -> Iterator[Gateway]:
-    """A gateway of its own whose files function switches to multipart above 5 MiB."""
-    env_file = tmp_path / "gateway.env"
-    env = {**load_stack_env(), **MULTIPART_ENV}
-    env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
-    try:
-        with running_gateway(log_name="serve-browser-test", reuse=False,
-                             args=["--env-file", str(env_file)]) as gw:
-            yield gw
-    except GatewayBusyError as exc:
-        pytest.skip(f"needs its own gateway with a small multipart threshold: {exc}")
-    except RuntimeUnavailableError as exc:
-        pytest.fail(f"local runtime unavailable: {exc}")
-
-
-@pytest.fixture(scope="module")
-def s3(aws: dict[str, str]) -> Any:
-    return boto3.client(
-        "s3", endpoint_url=aws["AWS_ENDPOINT_URL"], region_name=os.environ.get("AWS_REGION", "us-east-1"),
-        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
-        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
-        config=Config(s3={"addressing_style": "path"}),
-    )
-
-
-@pytest.fixture
-def png(tmp_path: Path) -> Path:
-    """A small real PNG (a gradient)."""
+def png_file(tmp_path: Path, name: str | None = None) -> Path:
     image = Image.new("RGB", (96, 64))
     image.putdata([(x * 2, y * 3, 128) for y in range(64) for x in range(96)])
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    path = tmp_path / f"browser-{uuid.uuid4().hex[:8]}.png"
+    path = tmp_path / (name or f"browser-{uuid.uuid4().hex[:8]}.png")
     path.write_bytes(buffer.getvalue())
     return path
 
 
-@pytest.fixture
-def browser_page() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} missing: `apt-get install -y chromium` (make test installs it)")
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=WAIT_MS)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = browser.new_context(accept_downloads=True, viewport={"width": 1100, "height": 760})
-            page = context.new_page()
-            page.set_default_timeout(WAIT_MS)
-            yield page
-        finally:
-            browser.close()
+def random_file(tmp_path: Path, size: int, suffix: str = ".bin") -> Path:
+    path = tmp_path / f"big-{uuid.uuid4().hex[:8]}{suffix}"
+    with path.open("wb") as out:
+        left = size
+        while left:
+            chunk = min(left, 8 * 1024 * 1024)
+            out.write(os.urandom(chunk))
+            left -= chunk
+    return path
 
 
-@dataclass
-class Traffic:
-    """What the page sent to S3 and what POST /files answered, seen from the browser."""
+class S3Traffic:
+    """What the page sent to S3 (another origin than the page), seen from the browser."""
 
-    s3_port: int | None
-    s3_requests: list[tuple[str, str]] = field(default_factory=list)
-    s3_responses: list[dict[str, Any]] = field(default_factory=list)
-    created: list[dict[str, Any]] = field(default_factory=list)
-    console_errors: list[str] = field(default_factory=list)
-
-    def watch(self, page: Any) -> None:
-        page.on("request", self._on_request)
+    def __init__(self, page: Any, s3_port: int | None) -> None:
+        self.port = s3_port
+        self.responses: list[dict[str, Any]] = []
+        self.created: list[dict[str, Any]] = []
         page.on("response", self._on_response)
-        page.on("console", lambda msg: self.console_errors.append(msg.text) if msg.type == "error" else None)
-
-    def _on_request(self, request: Any) -> None:
-        if urlsplit(request.url).port == self.s3_port:
-            self.s3_requests.append((request.method, request.url))
 
     def _on_response(self, response: Any) -> None:
-        if urlsplit(response.url).port == self.s3_port:
-            self.s3_responses.append({"method": response.request.method, "status": response.status,
-                                      "headers": response.headers})
-        elif response.request.method == "POST" and urlsplit(response.url).path == "/files":
-            self.created.append(json.loads(response.body()))
+        url = urlsplit(response.url)
+        if url.port == self.port:
+            self.responses.append({"method": response.request.method, "status": response.status,
+                                   "headers": response.headers, "url": response.url})
+        elif response.request.method == "POST" and url.path == "/files" and response.status == 201:
+            self.created.append(response.json())
+
+    def part_puts(self) -> list[dict[str, Any]]:
+        return [r for r in self.responses if r["method"] == "PUT" and "partNumber" in r["url"]]
 
 
-def sign_up_and_in(page: Any, base_url: str) -> str:
-    """Register a fresh user through the page, then log in; returns the email."""
+def queue_item(page: Any, name: str) -> Any:
+    return page.locator("#queue li", has_text=name)
+
+
+def file_row(page: Any, name: str) -> Any:
+    return page.locator("#files-body tr", has_text=name)
+
+
+def choose(page: Any, *paths: Path) -> None:
+    page.locator("#file-input").set_input_files([str(p) for p in paths])
+
+
+def wait_ready(page: Any, name: str) -> Any:
     from playwright.sync_api import expect
 
-    email = f"browser-{uuid.uuid4().hex[:10]}@example.com"
-    page.goto(base_url + "/")
-    expect(page).to_have_title("Fileshare")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Register").click()
-    expect(page.locator("#message")).to_contain_text("Account created")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#session-email")).to_have_text(email)
-    expect(page.locator("#files-app")).to_be_visible()
-    return email
-
-
-def upload_until_ready(page: Any, path: Path) -> Any:
-    """Choose ``path``, upload it, wait for 100 % and for its row to say ready; returns the row."""
-    from playwright.sync_api import expect
-
-    page.get_by_label("File", exact=True).set_input_files(str(path))
-    page.get_by_role("button", name="Upload").click()
-    expect(page.locator("#progress")).to_have_attribute("value", "100")
-    expect(page.locator("#progress-text")).to_contain_text("100 %")
-    row = page.locator("#files-body tr", has_text=path.name)
+    expect(queue_item(page, name).locator(".ustatus")).to_have_text("Ready")
+    row = file_row(page, name)
     expect(row.locator(".status")).to_have_text("ready")
-    expect(page.locator("#message")).to_contain_text(f"{path.name} is ready")
     return row
 
 
-def download_bytes(page: Any, row: Any, name: str) -> bytes:
-    with page.expect_download() as download_info:
-        row.get_by_role("link", name=f"Download {name}").click()
-    return Path(download_info.value.path()).read_bytes()
+def download(page: Any, row: Any) -> bytes:
+    with page.expect_download() as info:
+        row.get_by_role("button", name="Download").click()
+    return Path(info.value.path()).read_bytes()
 
 
-def test_register_login_upload_and_list_ready(
-    gateway: Gateway, aws: dict[str, str], s3: Any, png: Path, browser_page: Any
-) -> None:
-    page = browser_page
-    traffic = Traffic(urlsplit(aws["AWS_ENDPOINT_URL"]).port)  # LocalStack: another origin than the page
-    traffic.watch(page)
+def key_of(s3_url: str) -> str:
+    return unquote(urlsplit(s3_url).path.split("/", 2)[2])
 
-    # Given a fresh user signed in through the page
-    sign_up_and_in(page, gateway.url)
 
-    # When they upload a PNG, then the progress bar reaches 100 % and the file is listed as ready
-    row = upload_until_ready(page, png)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "upload-browser.png"), full_page=True)
+def test_several_files_at_once_by_picker_then_drop(browser: Browser, aws: dict[str, str], s3: Any,
+                                                   tmp_path: Path) -> None:
+    from playwright.sync_api import expect
 
-    # And the bytes went from the browser straight to S3, cross-origin, accepted with CORS headers
-    assert traffic.created, "the page never called POST /files"
+    page = browser.page
+    traffic = S3Traffic(page, urlsplit(aws["AWS_ENDPOINT_URL"]).port)
+    signed_in(browser)
+    # The picker is a multiple-file input
+    assert page.locator("#file-input").get_attribute("multiple") is not None
+
+    # When two files are chosen at once and Upload is pressed
+    first, second = png_file(tmp_path), random_file(tmp_path, 40_000, ".txt")
+    choose(page, first, second)
+    expect(queue_item(page, first.name)).to_be_visible()
+    expect(queue_item(page, second.name)).to_be_visible()
+    page.get_by_role("button", name="Upload").click()
+    # Then each reaches 100 % and becomes ready in the list without a manual refresh
+    for path in (first, second):
+        row = wait_ready(page, path.name)
+        expect(queue_item(page, path.name).locator("progress")).to_have_attribute("value", "100")
+        assert download(page, row) == path.read_bytes()
+    # And the bytes went straight to S3 (cross-origin presigned POSTs, CORS answered for this origin)
+    posts = [r for r in traffic.responses if r["method"] == "POST"]
+    assert len(posts) == 2 and all(r["status"] in (200, 201, 204) for r in posts), traffic.responses
+    assert all(r["headers"].get("access-control-allow-origin") == browser.base_url for r in posts)
+    for created in traffic.created:
+        assert created["upload"]["method"] == "POST"
+    stored = s3.get_object(Bucket=aws["UPLOAD_BUCKET"], Key=traffic.created[0]["upload"]["fields"]["key"])
+    assert stored["Body"].read() in (first.read_bytes(), second.read_bytes())
+
+    # When a third file is dropped on the drop zone
+    dropped = png_file(tmp_path, f"dropped-{uuid.uuid4().hex[:6]}.png")
+    data = list(dropped.read_bytes())
+    page.evaluate("""([name, bytes]) => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([new Uint8Array(bytes)], name, {type: "image/png"}));
+        const zone = document.getElementById("dropzone");
+        for (const type of ["dragover", "drop"]) {
+            const init = {dataTransfer: transfer, bubbles: true, cancelable: true};
+            zone.dispatchEvent(new DragEvent(type, init));
+        }
+    }""", [dropped.name, data])
+    page.get_by_role("button", name="Upload").click()
+    # Then it is uploaded too, and gets a thumbnail in the list
+    row = wait_ready(page, dropped.name)
+    expect(row.locator("img.thumb")).to_be_visible()
+    assert not browser.console_errors, browser.console_errors
+
+
+def test_multipart_parts_in_parallel_signed_on_demand(browser: Browser, aws: dict[str, str], s3: Any,
+                                                     tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.page
+    traffic = S3Traffic(page, urlsplit(aws["AWS_ENDPOINT_URL"]).port)
+    signed: list[list[int]] = []
+    page.on("request", lambda r: signed.append(r.post_data_json["part_numbers"])
+            if r.method == "POST" and urlsplit(r.url).path.endswith("/parts") else None)
+    signed_in(browser)
+    big = random_file(tmp_path, 9 * PART_BYTES + 12345)  # ten parts, the last one short
+    speeds: list[str] = []
+
+    # When a file above the threshold is uploaded
+    choose(page, big)
+    page.get_by_role("button", name="Upload").click()
+    # Then the queue shows its progress with speed and time left while it goes up
+    detail = queue_item(page, big.name).locator(".detail")
+    expect(detail).to_contain_text("/s")
+    speeds.append(detail.inner_text())
+    row = wait_ready(page, big.name)
+
+    # And it went multipart: POST /files signed the first batch, the page signed the rest on demand
     upload = traffic.created[0]["upload"]
-    assert upload["method"] == "POST"
-    s3_url = urlsplit(upload["url"])
-    assert s3_url.port == traffic.s3_port and f"{s3_url.scheme}://{s3_url.netloc}" != gateway.url
-    posts = [r for r in traffic.s3_responses if r["method"] == "POST"]
-    assert posts and all(r["status"] in (200, 201, 204) for r in posts), traffic.s3_responses
-    assert posts[-1]["headers"].get("access-control-allow-origin") in (gateway.url, "*"), posts[-1]
-    assert any(m == "POST" and urlsplit(u)[:3] == s3_url[:3] for m, u in traffic.s3_requests)
-
-    # And the object really is in LocalStack S3, byte for byte, with its content type
-    stored = s3.get_object(Bucket=aws["UPLOAD_BUCKET"], Key=upload["fields"]["key"])
-    assert stored["Body"].read() == png.read_bytes()
-    assert stored["ContentType"] == "image/png"
-
-    # And the download link hands back the same bytes
-    assert download_bytes(page, row, png.name) == png.read_bytes()
-    assert not traffic.console_errors, traffic.console_errors
+    assert upload["method"] == "MULTIPART" and upload["part_count"] == 10
+    assert len(upload["parts"]) < 10 and signed, (len(upload["parts"]), signed)
+    assert sorted(n for batch in signed for n in batch if n > len(upload["parts"])) == list(
+        range(len(upload["parts"]) + 1, 11))
+    # And every part PUT went to S3 with an exact signed length and an ETag the page could read
+    puts = traffic.part_puts()
+    numbers = sorted(int(parse_qs(urlsplit(r["url"]).query)["partNumber"][0]) for r in puts)
+    assert numbers == list(range(1, 11))
+    assert all(r["status"] == 200 and r["headers"].get("etag") for r in puts), puts
+    assert " left" in speeds[0] and re.search(r"\d [KMG]?B/s", speeds[0]), speeds
+    head = s3.head_object(Bucket=aws["UPLOAD_BUCKET"], Key=key_of(puts[0]["url"]))
+    assert head["ContentLength"] == big.stat().st_size and head["ETag"].strip('"').endswith("-10")
+    assert hashlib.sha256(download(page, row)).hexdigest() == hashlib.sha256(big.read_bytes()).hexdigest()
+    assert not browser.console_errors, browser.console_errors
 
 
-def test_large_file_goes_multipart_with_etags_through_cors(
-    multipart_gateway: Gateway, aws: dict[str, str], s3: Any, browser_page: Any, tmp_path: Path
-) -> None:
-    page = browser_page
-    traffic = Traffic(urlsplit(aws["AWS_ENDPOINT_URL"]).port)
-    traffic.watch(page)
-    big = tmp_path / f"big-{uuid.uuid4().hex[:8]}.bin"
-    big.write_bytes(os.urandom(2 * PART_BYTES + 12345))  # three parts, the last one short
+def test_cancel_aborts_and_a_dropped_connection_retries(browser: Browser, aws: dict[str, str], s3: Any,
+                                                       tmp_path: Path) -> None:
+    from playwright.sync_api import expect
 
-    # Given a signed-in user, when they upload a file above the multipart threshold
-    sign_up_and_in(page, multipart_gateway.url)
-    page.evaluate("""() => {
-        window.progressSeen = [];
-        const bar = document.getElementById("progress");
-        new MutationObserver(() => window.progressSeen.push(Number(bar.value)))
-            .observe(bar, {attributes: true, attributeFilter: ["value"]});
-    }""")
-    row = upload_until_ready(page, big)
+    page = browser.page
+    traffic = S3Traffic(page, urlsplit(aws["AWS_ENDPOINT_URL"]).port)
+    signed_in(browser)
+    s3_origin = f"{urlsplit(aws['AWS_ENDPOINT_URL']).scheme}://{urlsplit(aws['AWS_ENDPOINT_URL']).netloc}"
 
-    # Then the progress bar moved through the parts before reaching 100 %
-    seen = page.evaluate("window.progressSeen")
-    assert any(0 < value < 100 for value in seen) and seen[-1] == 100, seen
+    # Given S3 answers slowly, when a multipart upload is cancelled midway
+    slow = random_file(tmp_path, 4 * PART_BYTES + 1)
 
-    # And the page PUT three parts straight to S3 and read their ETags (exposed by the bucket's CORS)
-    upload = traffic.created[0]["upload"]
-    assert upload["method"] == "MULTIPART" and len(upload["parts"]) == 3
-    puts = [r for r in traffic.s3_responses if r["method"] == "PUT"]
-    assert len(puts) == 3 and all(r["status"] == 200 and r["headers"].get("etag") for r in puts), puts
-    assert all(r["headers"].get("access-control-allow-origin") == multipart_gateway.url for r in puts)
+    def stall(route: Any) -> None:
+        page.wait_for_timeout(400)
+        route.continue_()
 
-    # And S3 assembled the object from the parts, and the download returns the same bytes
-    key = unquote(urlsplit(upload["parts"][0]["url"]).path.split("/", 2)[2])
-    head = s3.head_object(Bucket=aws["UPLOAD_BUCKET"], Key=key)
-    assert head["ContentLength"] == big.stat().st_size and head["ETag"].strip('"').endswith("-3")
-    assert download_bytes(page, row, big.name) == big.read_bytes()
-    assert not traffic.console_errors, traffic.console_errors
+    page.route(f"{s3_origin}/**", stall)
+    choose(page, slow)
+    page.get_by_role("button", name="Upload").click()
+    expect(queue_item(page, slow.name).locator(".ustatus")).to_have_text("Uploading")
+    queue_item(page, slow.name).get_by_role("button", name="Cancel").click()
+    expect(queue_item(page, slow.name).locator(".ustatus")).to_have_text("Cancelled")
+    # Then the page aborted it: S3 holds no unfinished upload for it, the file is rejected
+    file_id = traffic.created[0]["file_id"]
+    expect(file_row(page, slow.name).locator(".status")).to_have_text("rejected")
+    uploads = s3.list_multipart_uploads(Bucket=aws["UPLOAD_BUCKET"]).get("Uploads", [])
+    assert not [u for u in uploads if f"/{file_id}/" in u["Key"]]
+    page.unroute(f"{s3_origin}/**")
+
+    # When the connection to S3 drops for good in the middle of another upload
+    flaky = random_file(tmp_path, 4 * PART_BYTES + 7)
+    sent: list[int] = []
+
+    def drop_after_two(route: Any) -> None:
+        if "partNumber" in route.request.url and len(sent) >= 2:
+            route.abort("connectionreset")
+            return
+        sent.append(1)
+        route.continue_()
+
+    page.route(f"{s3_origin}/**", drop_after_two)
+    choose(page, flaky)
+    page.get_by_role("button", name="Upload").click()
+    item = queue_item(page, flaky.name)
+    # Then, after its retries with backoff, the upload fails and offers Retry (it was not aborted)
+    expect(item.locator(".ustatus")).to_contain_text("Failed", timeout=90_000)
+    # When the connection is back and Retry is pressed
+    page.unroute(f"{s3_origin}/**")
+    item.get_by_role("button", name="Retry").click()
+    # Then it resumes (GET /files/{id}/parts: the parts S3 holds are skipped) and completes
+    row = wait_ready(page, flaky.name)
+    expect(item.locator(".detail")).to_contain_text(re.compile(r"\b[1-9]\d* parts already uploaded"))
+    assert download(page, row) == flaky.read_bytes()

@@ -288,7 +288,7 @@ def ensure_bucket(s3: Any, bucket: str) -> None:
         "AllowedOrigins": list(WEB_ORIGINS),
         "AllowedMethods": ["GET", "PUT", "POST", "HEAD"],
         "AllowedHeaders": ["*"],
-        "ExposeHeaders": ["ETag"],
+        "ExposeHeaders": ["ETag", "Location"],
         "MaxAgeSeconds": 3000,
     }]})
 

@@ -15,6 +15,7 @@ from typing import Any
 from fileshare import access, cache, cursor, events, storage
 from fileshare.config import settings
 from fileshare.db import files as files_db
+from fileshare.db import processing as processing_db
 from fileshare.db import users as users_db
 from fileshare.db.connection import transaction
 from fileshare.errors import Conflict, NotFound, TooLarge, ValidationFailed
@@ -27,7 +28,10 @@ from fileshare.models import (
     FilePatch,
     Me,
     MultipartUpload,
+    PartsIn,
+    PartUrlList,
     PostUpload,
+    StoredPartList,
 )
 
 MAX_NAME_CHARS = 255
@@ -154,9 +158,7 @@ def create_upload(user_id: str, email: str, request: FileCreate) -> FileCreated:
 
 def complete_upload(user_id: str, file_id: uuid.UUID, request: CompleteIn) -> FileOut:
     with transaction() as conn:
-        row = access.require_owner(conn, files_db.get(conn, file_id, for_update=True), user_id)
-        if row["status"] != "pending" or not row["upload_id"]:
-            raise Conflict("this file has no multipart upload in progress", code="not_multipart_pending")
+        row = _pending_multipart(conn, user_id, file_id, for_update=True)
         numbers = [p.part_number for p in request.parts]
         expected = storage.expected_parts(int(row["size"]))
         if numbers != list(range(1, expected + 1)):
@@ -165,6 +167,47 @@ def complete_upload(user_id: str, file_id: uuid.UUID, request: CompleteIn) -> Fi
         storage.complete_multipart(row["s3_key"], row["upload_id"], parts)
     cache.invalidate_file(file_id)
     return to_out(to_record(row))
+
+
+def _pending_multipart(conn: Any, user_id: str, file_id: uuid.UUID, *,
+                       for_update: bool = False) -> dict[str, Any]:
+    row = access.require_owner(conn, files_db.get(conn, file_id, for_update=for_update), user_id)
+    if row["status"] != "pending" or not row["upload_id"]:
+        raise Conflict("this file has no multipart upload in progress", code="not_multipart_pending")
+    return row
+
+
+def sign_parts(user_id: str, file_id: uuid.UUID, request: PartsIn) -> PartUrlList:
+    """Presigned URLs for more parts of the caller's unfinished multipart upload (or fresh ones)."""
+    with transaction() as conn:
+        row = _pending_multipart(conn, user_id, file_id)
+    expected = storage.expected_parts(int(row["size"]))
+    wrong = sorted({n for n in request.part_numbers if n > expected})
+    if wrong:
+        raise ValidationFailed(f"this upload has parts 1..{expected}; not {wrong[:5]}", code="invalid_parts")
+    numbers = sorted(set(request.part_numbers))
+    return PartUrlList.model_validate(
+        {"parts": storage.sign_parts(row["s3_key"], row["upload_id"], int(row["size"]), numbers)})
+
+
+def stored_parts(user_id: str, file_id: uuid.UUID) -> StoredPartList:
+    """What S3 already holds of the caller's unfinished multipart upload: resume by skipping it."""
+    with transaction() as conn:
+        row = _pending_multipart(conn, user_id, file_id)
+    return StoredPartList.model_validate({"parts": storage.list_parts(row["s3_key"], row["upload_id"])})
+
+
+def abort_upload(user_id: str, file_id: uuid.UUID) -> None:
+    """Abort the caller's unfinished multipart upload: S3 drops the parts, the file is rejected
+    (``upload_aborted``) and announced as such, all before the row lock is released."""
+    with transaction() as conn:
+        row = _pending_multipart(conn, user_id, file_id, for_update=True)
+        storage.abort_multipart(row["s3_key"], row["upload_id"])
+        rejected = processing_db.mark_rejected(conn, file_id, "upload_aborted")
+        assert rejected is not None  # the row is locked and pending
+        events.record(conn, events.file_rejected(rejected))
+    cache.invalidate_file(file_id)
+    events.publish_now([file_id])
 
 
 def list_files(user_id: str, limit: int, after: str | None) -> FileList:

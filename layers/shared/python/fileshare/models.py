@@ -71,8 +71,41 @@ class RefreshIn(_In):
     refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
 
 
+ConfirmationCode = Annotated[str, BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v),
+                             StringConstraints(min_length=1, max_length=16, pattern=r"^[0-9A-Za-z]+$")]
+
+
+class EmailIn(_In):
+    email: Email
+
+
+class ConfirmIn(_In):
+    email: Email
+    code: ConfirmationCode
+
+
+class ResetIn(_In):
+    email: Email
+    code: ConfirmationCode
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
 class UserCreated(BaseModel):
     user_id: str
+    confirmation_required: bool = Field(
+        description="true: the account is usable once confirmed with the code emailed to the address "
+                    "(POST /auth/confirm)")
+
+
+class Accepted(BaseModel):
+    """A request that was taken; whether an account exists for the address is not revealed."""
+
+    accepted: bool = True
+
+
+class Confirmed(BaseModel):
+    user_id: str
+    email: str
 
 
 class Tokens(BaseModel):
@@ -138,12 +171,33 @@ class MultipartUpload(BaseModel):
     method: Literal["MULTIPART"] = "MULTIPART"
     upload_id: str
     part_size: int
-    parts: list[PartUrl]
+    part_count: int
+    parts: list[PartUrl] = Field(description="the first batch; sign the rest with POST /files/{id}/parts")
 
 
 class FileCreated(BaseModel):
     file_id: UUID
     upload: PostUpload | MultipartUpload
+
+
+class PartsIn(_In):
+    part_numbers: Annotated[list[Annotated[int, Field(ge=1, le=10_000)]], Field(min_length=1, max_length=100)]
+
+
+class PartUrlList(BaseModel):
+    parts: list[PartUrl]
+
+
+class StoredPart(BaseModel):
+    part_number: int
+    etag: str
+    size: int
+
+
+class StoredPartList(BaseModel):
+    """The parts S3 already holds for an unfinished multipart upload (to resume it)."""
+
+    parts: list[StoredPart]
 
 
 class CompletedPart(_In):

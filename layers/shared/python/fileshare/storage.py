@@ -80,22 +80,53 @@ def part_plan(size: int, preferred_part_bytes: int) -> tuple[int, int]:
     return part, math.ceil(size / part)
 
 
+FIRST_BATCH_PARTS = 8  # parts signed by POST /files; the client asks for the rest as it goes
+MAX_SIGN_BATCH = 100  # part numbers per POST /files/{id}/parts
+
+
 def start_multipart(key: str, size: int, content_type: str) -> dict[str, Any]:
-    s3, bucket, ttl = _s3(), settings().upload_bucket, settings().presign_ttl_s
+    """Create the multipart upload and sign its first batch of parts (the rest are signed on demand)."""
     part_size, count = part_plan(size, settings().multipart_part_bytes)
     correlation = telemetry.correlation_id()
     metadata = {telemetry.CORRELATION_META: correlation} if correlation else {}
-    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type,
-                                           Metadata=metadata)["UploadId"]
-    # Each part URL signs its exact Content-Length, as the POST policy pins the size: the parts can
-    # only add up to the declared size, so a multipart upload cannot exceed the quota either.
-    parts = [{"part_number": n,
-              "url": s3.generate_presigned_url(
-                  "upload_part", ExpiresIn=ttl,
-                  Params={"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": n,
-                          "ContentLength": min(part_size, size - part_size * (n - 1))})}
-             for n in range(1, count + 1)]
-    return {"upload_id": upload_id, "part_size": part_size, "parts": parts}
+    upload_id = _s3().create_multipart_upload(Bucket=settings().upload_bucket, Key=key,
+                                              ContentType=content_type, Metadata=metadata)["UploadId"]
+    first = list(range(1, min(count, FIRST_BATCH_PARTS) + 1))
+    return {"upload_id": upload_id, "part_size": part_size, "part_count": count,
+            "parts": sign_parts(key, upload_id, size, first)}
+
+
+def sign_parts(key: str, upload_id: str, size: int, numbers: list[int]) -> list[dict[str, Any]]:
+    """Presigned UploadPart URLs for ``numbers`` (each in 1..part count).
+
+    Each URL signs its part's exact Content-Length, as the POST policy pins the size: the parts can
+    only add up to the declared size, so a multipart upload cannot exceed the quota either.
+    """
+    s3, bucket, ttl = _s3(), settings().upload_bucket, settings().presign_ttl_s
+    part_size, _count = part_plan(size, settings().multipart_part_bytes)
+    return [{"part_number": n,
+             "url": s3.generate_presigned_url(
+                 "upload_part", ExpiresIn=ttl,
+                 Params={"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": n,
+                         "ContentLength": min(part_size, size - part_size * (n - 1))})}
+            for n in numbers]
+
+
+def list_parts(key: str, upload_id: str) -> list[dict[str, Any]]:
+    """The parts S3 already holds for this upload (every page of ListParts), by part number."""
+    from botocore.exceptions import ClientError
+
+    parts: list[dict[str, Any]] = []
+    try:
+        for page in _s3().get_paginator("list_parts").paginate(
+                Bucket=settings().upload_bucket, Key=key, UploadId=upload_id):
+            parts += [{"part_number": int(p["PartNumber"]), "etag": str(p["ETag"]), "size": int(p["Size"])}
+                      for p in page.get("Parts", [])]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code", "") == "NoSuchUpload":
+            raise Conflict("the multipart upload no longer exists", code="upload_not_found") from exc
+        raise
+    return sorted(parts, key=lambda p: p["part_number"])
 
 
 def expected_parts(size: int) -> int:

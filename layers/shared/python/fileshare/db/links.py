@@ -20,7 +20,7 @@ _COLUMNS = ("link_id, file_id, token_hash, password_hash, expires_at, max_downlo
             " created_at")
 _L_COLUMNS = ", ".join(f"l.{c.strip()}" for c in _COLUMNS.split(","))
 # What opening a link needs to know about its file.
-_FILE_COLUMNS = "f.owner_id, f.status, f.s3_key, f.name, f.content_type"
+_FILE_COLUMNS = "f.owner_id, f.status, f.s3_key, f.name, f.content_type, f.size"
 
 
 def insert(conn: Connection[Any], *, link_id: UUID, file_id: UUID, token_hash: str,
