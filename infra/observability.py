@@ -55,6 +55,27 @@ def with_runbook(description: str, runbook: str) -> str:
     return f"{description}. Runbook: {RUNBOOK_DIR}/{runbook}.md"
 
 
+MATH_METRICS_MAX = 10  # metrics one alarm's math expression may use
+
+
+def throttle_alarms(functions: Sequence[Function]) -> list[LostWorkAlarm]:
+    """Throttles of every function, summed, in as few alarms as metric math allows (one alarm per
+    function would cost a resource each; the stack is close to CloudFormation's 500)."""
+    names = [fn.name for fn in functions]
+    groups = [names[i : i + MATH_METRICS_MAX] for i in range(0, len(names), MATH_METRICS_MAX)]
+    return [
+        LostWorkAlarm(
+            "lambda-throttles" if len(groups) == 1 else f"lambda-throttles-{index + 1}",
+            f"Lambda throttled {', '.join(group)} (see the Lambda throttles panel for which)",
+            tuple(MetricSpec("AWS/Lambda", "Throttles", (("FunctionName", f"{{prefix}}-{n}"),), "Sum", n)
+                  for n in group),
+            1,
+            page="lambda-throttles",
+        )
+        for index, group in enumerate(groups)
+    ]
+
+
 def alarm_specs(functions: Sequence[Function]) -> list[AlarmSpec]:
     api = (("ApiName", "{prefix}"), ("Stage", "v1"))
     specs = [
@@ -119,15 +140,6 @@ def alarm_specs(functions: Sequence[Function]) -> list[AlarmSpec]:
                 1,
                 description=f"Lambda {fn.name} reported errors",
                 runbook="lambda-errors",
-            )
-        )
-        specs.append(
-            AlarmSpec(
-                f"{fn.name}-throttles",
-                MetricSpec("AWS/Lambda", "Throttles", dims, "Sum", "throttles"),
-                1,
-                description=f"Lambda {fn.name} was throttled",
-                runbook="lambda-throttles",
             )
         )
     for queue in consumer_queues(functions):
@@ -242,7 +254,7 @@ class Observability(Construct):
             self._notify(spec.name, alarm)
         for slo in SLOS:
             self._burn_rate_alarm(slo)
-        for lost in LOST_WORK:
+        for lost in (*LOST_WORK, *throttle_alarms(functions)):
             self._lost_work_alarm(lost)
 
     def _notify(self, name: str, alarm: cw.AlarmBase) -> None:

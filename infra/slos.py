@@ -123,10 +123,11 @@ class LostWorkAlarm:
     threshold: float
     periods: int = 1
     stat: str = "Sum"
+    page: str = ""  # the runbook, when it is not named like the alarm
 
     @property
     def runbook(self) -> str:
-        return self.name
+        return self.page or self.name
 
 
 LOST_WORK: tuple[LostWorkAlarm, ...] = (

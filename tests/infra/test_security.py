@@ -8,6 +8,7 @@ import json
 import pytest
 
 from infra.declaration import FUNCTIONS, KafkaTrigger
+from infra.observability import throttle_alarms
 
 from .conftest import FULL_FUNCTIONS, Assembly
 from .helpers import (
@@ -314,8 +315,9 @@ def test_alarms_exist_and_notify_on_call(assembly: Assembly, full_assembly: Asse
             f"fileshare-{stage}-opensearch-red",
         }
         expected |= {
-            f"fileshare-{stage}-{fn.name}-{kind}" for fn in functions for kind in ("errors", "throttles")
+            f"fileshare-{stage}-{fn.name}-errors" for fn in functions
         }
+        expected |= {f"fileshare-{stage}-{a.name}" for a in throttle_alarms(functions)}
         dlqs = {
             q["Properties"]["QueueName"]
             for q in resources(template, "AWS::SQS::Queue").values()
