@@ -49,6 +49,14 @@ class CodeBook:
             self._codes[(pool_id, user_id, purpose)] = _Code(code, time.time() + ttl_s, value)
         return code
 
+    def export(self) -> dict[tuple[str, str, str], _Code]:
+        with self._lock:
+            return dict(self._codes)
+
+    def restore(self, codes: dict[tuple[str, str, str], _Code]) -> None:
+        with self._lock:
+            self._codes.update(codes)
+
     def pending(self, pool_id: str, user_id: str, purpose: str) -> _Code | None:
         with self._lock:
             return self._codes.get((pool_id, user_id, purpose))

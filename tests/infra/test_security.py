@@ -167,9 +167,9 @@ def test_object_grants_are_scoped_to_prefixes(full_assembly: Assembly) -> None:
 
 
 def test_environment_names_match_the_domain_settings(full_assembly: Assembly) -> None:
-    from fileshare.config import _ENV
+    from fileshare.config import _ENV, REQUIRED_SETTINGS_ENV
 
-    known = {name for names in _ENV.values() for name in names}
+    known = {name for names in _ENV.values() for name in names} | {REQUIRED_SETTINGS_ENV}
     template = full_assembly.templates[stack("dev")]
     for fn in FULL_FUNCTIONS:
         _, res = function_by_name(template, fn.name)
@@ -347,3 +347,17 @@ def test_alarms_exist_and_notify_on_call(assembly: Assembly, full_assembly: Asse
             assert topic_lid in refs(alarm["AlarmActions"]), alarm_name
         (topic,) = resources(template, "AWS::SNS::Topic").values()
         assert topic["Properties"]["KmsMasterKeyId"]
+
+
+def test_each_function_gets_exactly_its_resources_variables_and_the_required_list(
+    full_assembly: Assembly,
+) -> None:
+    from infra.declaration import REQUIRED_SETTINGS_ENV, RESOURCES, required_settings, resource_env
+
+    every_resource_var = {name for row in RESOURCES.values() for name in row.env}
+    template = full_assembly.templates[stack("dev")]
+    for fn in FULL_FUNCTIONS:
+        _, res = function_by_name(template, fn.name)
+        env = res["Properties"]["Environment"]["Variables"]
+        assert set(env) & every_resource_var == set(resource_env(fn.uses)), fn.name
+        assert env[REQUIRED_SETTINGS_ENV] == required_settings(fn.uses), fn.name

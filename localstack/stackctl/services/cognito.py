@@ -1,7 +1,10 @@
 """Cognito user pool locally: moto's server (the LocalStack community build has no Cognito).
 
-moto is in memory: after a restart ``provision()`` creates the pool and client again (new ids)
-and records them in ``.local/run/cognito.json``, which ``env()`` reads.
+moto is in memory; the server snapshots its user pools to ``.local/data/cognito/state.pickle``
+(``localstack/cognito_state.py``) and restores them at start, so users, passwords, confirmation
+state, refresh tokens and the pool and client ids survive ``make down``/``make up`` and a crash.
+``provision()`` finds the pool by name (or creates it) and records the ids in
+``.local/run/cognito.json``, which ``env()`` reads.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any, ClassVar
 
 from stackctl import proc
 from stackctl.base import Service
-from stackctl.paths import PROJECT_VENV, REPO_ROOT, RUN_DIR
+from stackctl.paths import DATA_DIR, PROJECT_VENV, REPO_ROOT, RUN_DIR
 from stackctl.services.localstack_aws import REGION, aws_client
 
 POOL_NAME = "fileshare"
@@ -41,6 +44,7 @@ def _current(pool: dict[str, Any]) -> bool:
                ("UsernameAttributes", "AutoVerifiedAttributes", "UserAttributeUpdateSettings")) and \
         pool.get("Policies", {}).get("PasswordPolicy", {}).get("MinimumLength") == 12
 STATE_FILE = RUN_DIR / "cognito.json"
+POOLS_FILE = DATA_DIR / "cognito" / "state.pickle"  # users, passwords, tokens: survive a restart
 SERVER_SCRIPT = REPO_ROOT / "localstack" / "cognito_server.py"
 
 
@@ -62,7 +66,7 @@ class Cognito(Service):
 
         proc.spawn(self.name, [python, SERVER_SCRIPT, "--host", "127.0.0.1", "--port", str(self.port),
                                "--ses-endpoint", LocalStack().url(), "--sender", EMAIL_SENDER,
-                               "--region", REGION],
+                               "--region", REGION, "--state-file", str(POOLS_FILE)],
                    env={"PYTHONPATH": ""})
 
     def healthy(self) -> bool:
