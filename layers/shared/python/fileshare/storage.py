@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
+from fileshare import telemetry
 from fileshare.config import settings
 from fileshare.errors import Conflict, DependencyUnavailable, ValidationFailed
 
@@ -59,6 +60,7 @@ def presigned_post(key: str, size: int, content_type: str, *, checksum_sha256: s
     fields: dict[str, str] = {"Content-Type": content_type}
     if checksum_sha256:
         fields.update({"x-amz-checksum-algorithm": "SHA256", "x-amz-checksum-sha256": checksum_sha256})
+    fields.update(_correlation_fields())
     post = _s3().generate_presigned_post(
         Bucket=settings().upload_bucket,
         Key=key,  # boto3 adds the exact {"key": key} and bucket conditions
@@ -67,6 +69,12 @@ def presigned_post(key: str, size: int, content_type: str, *, checksum_sha256: s
         ExpiresIn=post_ttl_s(size),
     )
     return {"url": post["url"], "fields": {k: str(v) for k, v in post["fields"].items()}}
+
+
+def _correlation_fields() -> dict[str, str]:
+    """The request's correlation id as object metadata the POST must carry (the processor logs under it)."""
+    correlation = telemetry.correlation_id()
+    return {f"x-amz-meta-{telemetry.CORRELATION_META}": correlation} if correlation else {}
 
 
 def part_plan(size: int, preferred_part_bytes: int) -> tuple[int, int]:
@@ -87,7 +95,10 @@ def start_multipart(key: str, size: int, content_type: str, *, checksum_algorith
     no part is signed before the client says its checksum (POST /files/{id}/parts).
     """
     part_size, count = part_plan(size, settings().multipart_part_bytes)
-    extra = {"ChecksumAlgorithm": checksum_algorithm} if checksum_algorithm else {}
+    extra: dict[str, Any] = {"ChecksumAlgorithm": checksum_algorithm} if checksum_algorithm else {}
+    correlation = telemetry.correlation_id()
+    if correlation:  # the processor logs under the request that started the upload
+        extra["Metadata"] = {telemetry.CORRELATION_META: correlation}
     upload_id = _s3().create_multipart_upload(Bucket=settings().upload_bucket, Key=key,
                                               ContentType=content_type, **extra)["UploadId"]
     first = [] if checksum_algorithm else list(range(1, min(count, FIRST_BATCH_PARTS) + 1))
