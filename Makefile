@@ -17,7 +17,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 # Debian's docker-compose validates localstack/compose.yml without an engine (`make compose-check`).
 COMPOSE_DEB_VERSION := 1.29.2-3
 
-.PHONY: help venv up dev test test-unit down status logs reset lint compose-check openapi bench fuzz web screenshots
+.PHONY: help venv up dev test test-unit down status logs reset lint compose-check openapi bench fuzz web screenshots trace
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^[^:]*:([a-z-]+):.*## /\1\t/; s/^([a-z-]+):.*## /\1\t/'
@@ -92,6 +92,10 @@ compose-check: venv ## validate localstack/compose.yml with docker-compose confi
 
 openapi: venv ## regenerate functions/meta/openapi.json from the API functions' code
 	PYTHONPATH=layers/shared/python:localstack:. $(PYTHON) -m infra.openapi
+
+trace: venv ## one file's timeline across every function from the local logs (make trace FILE=<file_id>)
+	@test -n "$(FILE)" || { echo "usage: make trace FILE=<file_id>"; exit 2; }
+	$(PYTHON) localstack/lambdarun/trace.py $(FILE)
 
 bench: up ## measure latency, throughput and cold starts on the real local stack (ARGS=--quick for ~1 min)
 	$(PYTHON) tests/bench/run.py $(ARGS)

@@ -240,6 +240,7 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Files API: presigned uploads (POST or multipart), list, read (cached), change, "
                     "trash, presigned download; the caller's account and usage",
         memory_mb=512,
+        timeout_s=29,  # API Gateway's longest integration: completing a 10 000-part upload takes a while
         routes=(
             Route("POST", "/files"),
             Route("GET", "/files"),

@@ -136,3 +136,19 @@ def test_an_aws_timeout_is_a_503_not_a_500() -> None:
                 EndpointConnectionError(endpoint_url="http://s3")):
         assert _is_aws_transport_error(exc), exc
     assert not _is_aws_transport_error(ValueError("a bug"))
+
+
+def test_completing_a_multipart_upload_fits_the_files_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one client with a longer read (S3 assembles the object while it waits): one attempt."""
+    from fileshare import storage
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    storage._s3_for_complete.cache_clear()
+    try:
+        config = storage._s3_for_complete().meta.config
+    finally:
+        storage._s3_for_complete.cache_clear()
+    (files_function,) = [f for f in FUNCTIONS if f.name == "files"]
+    worst = (config.connect_timeout + config.read_timeout) * config.retries["total_max_attempts"]
+    assert worst < files_function.timeout_s, (worst, files_function.timeout_s)
