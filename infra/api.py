@@ -81,12 +81,6 @@ class Api(Construct):
                 metrics_enabled=True,
                 tracing_enabled=True,
             ),
-            default_cors_preflight_options=apigw.CorsOptions(
-                allow_origins=[config.webOrigin],
-                allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-                allow_headers=CORS_HEADERS,
-                max_age=None,
-            ),
         )
         # Errors produced by API Gateway itself (401 from the authorizer, 429 throttling) carry CORS too.
         for response_type, name in (
@@ -164,37 +158,65 @@ class Api(Construct):
 
     def _add_method_not_allowed(self, routes: list[tuple[Route, lambda_.IFunction]],
                                 config: StageConfig) -> None:
-        """An ``ANY`` method with a mock integration on every declared resource: a method nobody
-        declared (TRACE, PUT, QUERY, ...) answers 405 with ``Allow`` and the error envelope, and no
-        function runs (API Gateway prefers the explicit methods, and OPTIONS, over ``ANY``)."""
+        """One ``ANY`` method with a mock integration on every declared resource (no function runs):
+
+        - OPTIONS (CORS preflight) answers 204 with the web origin, the resource's methods and the
+          allowed headers;
+        - any method nobody declared (TRACE, PUT, QUERY, ...) answers 405 with ``Allow`` and the
+          error envelope.
+
+        API Gateway prefers the explicit methods over ``ANY``. One method per resource for both
+        answers (instead of CDK's OPTIONS per resource plus an ANY) keeps the stack under
+        CloudFormation's 500 resources.
+        """
         declared: dict[str, set[str]] = defaultdict(set)
         for route, _ in routes:
             declared[route.path].add(route.method)
+        origin = f"'{config.webOrigin}'"
         for path, methods in sorted(declared.items()):
-            allow = ",".join(sorted(methods))  # as documented; CORS preflight is answered apart
+            allow = ",".join(sorted(methods))  # as documented
             message = f"the method is not allowed on {path}; allowed: {allow}"
             error = {"code": "method_not_allowed", "message": message}
             body = json.dumps({"message": message, "error": error})
             integration = apigw.MockIntegration(
-                request_templates={"application/json": '{"statusCode": 405}'},
+                request_templates={"application/json": '#if($context.httpMethod == "OPTIONS")'
+                                                       '{"statusCode": 204}#else{"statusCode": 405}#end'},
                 passthrough_behavior=apigw.PassthroughBehavior.WHEN_NO_MATCH,
-                integration_responses=[apigw.IntegrationResponse(
-                    status_code="405",
-                    response_parameters={"method.response.header.Allow": f"'{allow}'",
-                                         "method.response.header.Access-Control-Allow-Origin":
-                                             f"'{config.webOrigin}'"},
-                    response_templates={"application/json": body},
-                )],
+                integration_responses=[
+                    apigw.IntegrationResponse(
+                        status_code="204",
+                        selection_pattern="204",
+                        response_parameters={
+                            "method.response.header.Access-Control-Allow-Origin": origin,
+                            "method.response.header.Access-Control-Allow-Methods": f"'{allow},OPTIONS'",
+                            "method.response.header.Access-Control-Allow-Headers":
+                                f"'{','.join(CORS_HEADERS)}'",
+                            "method.response.header.Vary": "'Origin'",
+                        },
+                        response_templates={"application/json": ""},
+                    ),
+                    apigw.IntegrationResponse(
+                        status_code="405",
+                        response_parameters={"method.response.header.Allow": f"'{allow}'",
+                                             "method.response.header.Access-Control-Allow-Origin": origin},
+                        response_templates={"application/json": body},
+                    ),
+                ],
             )
             method = self.api.root.resource_for_path(path).add_method(
                 "ANY", integration, authorization_type=apigw.AuthorizationType.NONE,
-                method_responses=[apigw.MethodResponse(
-                    status_code="405",
-                    response_parameters={"method.response.header.Allow": True,
-                                         "method.response.header.Access-Control-Allow-Origin": True})],
+                method_responses=[
+                    apigw.MethodResponse(status_code="204", response_parameters={
+                        f"method.response.header.{name}": True
+                        for name in ("Access-Control-Allow-Origin", "Access-Control-Allow-Methods",
+                                     "Access-Control-Allow-Headers", "Vary")}),
+                    apigw.MethodResponse(status_code="405", response_parameters={
+                        "method.response.header.Allow": True,
+                        "method.response.header.Access-Control-Allow-Origin": True}),
+                ],
             )
-            reason = ("The 405 answer for undeclared methods (mock integration, no function runs) returns a "
-                      "fixed error body; there is nothing to authorize.")
+            reason = ("CORS preflight (browsers send no credentials) and the 405 for undeclared methods: "
+                      "a mock integration (no function runs) with fixed answers; nothing to authorize.")
             for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
                 nag.ack(method, rule, reason)
             nag.skip_checkov(method, "CKV_AWS_59", reason)

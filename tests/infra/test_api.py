@@ -55,18 +55,20 @@ def test_authorizer_on_protected_routes_only(full_assembly: Assembly) -> None:
 def test_cors_preflight_and_gateway_errors_allow_only_the_web_origin(assembly: Assembly, stage: str) -> None:
     template = assembly.templates[stack(stage)]
     origin = "http://localhost:8080" if stage == "dev" else "https://fileshare.example.com"
-    options = [
+    preflights = [  # the ANY mock on each declared resource answers OPTIONS with 204
         m
         for m in resources(template, "AWS::ApiGateway::Method").values()
-        if m["Properties"]["HttpMethod"] == "OPTIONS"
+        if m["Properties"]["HttpMethod"] == "ANY"
     ]
-    assert options
-    for method in options:
-        (response,) = method["Properties"]["Integration"]["IntegrationResponses"]
-        assert (
-            response["ResponseParameters"]["method.response.header.Access-Control-Allow-Origin"]
-            == f"'{origin}'"
-        )
+    assert preflights
+    for method in preflights:
+        integration = method["Properties"]["Integration"]
+        assert '$context.httpMethod == "OPTIONS"' in integration["RequestTemplates"]["application/json"]
+        (response,) = [r for r in integration["IntegrationResponses"] if r["StatusCode"] == "204"]
+        params = response["ResponseParameters"]
+        assert params["method.response.header.Access-Control-Allow-Origin"] == f"'{origin}'"
+        assert "Authorization" in params["method.response.header.Access-Control-Allow-Headers"]
+        assert params["method.response.header.Access-Control-Allow-Methods"].endswith(",OPTIONS'")
     for response in resources(template, "AWS::ApiGateway::GatewayResponse").values():
         assert (
             response["Properties"]["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
@@ -76,7 +78,8 @@ def test_cors_preflight_and_gateway_errors_allow_only_the_web_origin(assembly: A
 
 def test_undeclared_methods_answer_405_with_allow_from_a_mock(full_assembly: Assembly) -> None:
     """Every declared resource has an ANY method backed by a mock integration: TRACE, PUT, QUERY...
-    get 405 with the resource's Allow header and the error envelope, and no Lambda runs."""
+    get 405 with the resource's Allow header and the error envelope, and no Lambda runs; no other
+    method is a mock (CDK's per-resource OPTIONS is folded into it)."""
     template = full_assembly.templates[stack("dev")]
     declared: dict[str, set[str]] = {}
     for fn in FULL_FUNCTIONS:
@@ -95,11 +98,13 @@ def test_undeclared_methods_answer_405_with_allow_from_a_mock(full_assembly: Ass
                    for m in resources(template, "AWS::ApiGateway::Method").values()
                    if m["Properties"]["HttpMethod"] == "ANY"}
     assert set(any_methods) == set(declared)
+    methods = resources(template, "AWS::ApiGateway::Method").values()
+    assert not [m for m in methods if m["Properties"]["HttpMethod"] == "OPTIONS"]
     for path, props in any_methods.items():
         integration = props["Integration"]
         assert integration["Type"] == "MOCK" and props["AuthorizationType"] == "NONE"
-        (response,) = integration["IntegrationResponses"]
-        assert response["StatusCode"] == "405"
+        (response,) = [r for r in integration["IntegrationResponses"] if r["StatusCode"] == "405"]
+        assert "SelectionPattern" not in response  # the default: every method that is not OPTIONS
         allow = response["ResponseParameters"]["method.response.header.Allow"]
         assert allow == "'" + ",".join(sorted(declared[path])) + "'"
         body = json.loads(response["ResponseTemplates"]["application/json"])
