@@ -250,6 +250,8 @@ function wireUploads(owner) {
       + "Choose the same file again and press Upload to resume where it stopped.");
   }
   window.fileshareForgetUpload = forgetResumable; // for support: drop a stale resume record
+  // for the browser tests and support: each upload's state (bytes, rate, status) by Uppy file id
+  window.fileshareUploadState = () => Object.fromEntries(uploader ? uploader.state : []);
 }
 
 function markProcessed(items) {
