@@ -116,6 +116,15 @@ def dependency_layer_code(*, real: bool, requirements: Path = REQUIREMENTS) -> l
     )
 
 
+def content_hash(*directories: Path) -> str:
+    """A stable hash of the files under ``directories`` (names and bytes; caches excluded)."""
+    digest = hashlib.sha256()
+    for directory in directories:
+        for path in sorted(p for p in directory.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            digest.update(str(path.relative_to(directory)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def shared_layer_code() -> lambda_.Code:
     """The domain package: ``layers/shared`` already has the Lambda layer layout (``python/``)."""
     return lambda_.Code.from_asset(str(SHARED_LAYER_DIR), exclude=ASSET_EXCLUDES)

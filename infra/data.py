@@ -3,27 +3,26 @@ an OpenSearch domain in the VPC and MSK Serverless with its topics."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from aws_cdk import CustomResource, Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticache as elasticache
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_msk as msk
 from aws_cdk import aws_opensearchservice as opensearch
 from aws_cdk import aws_rds as rds
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from infra import nag
 from infra.config import StageConfig
-from infra.declaration import REPO_ROOT
 from infra.network import Network
 
 DATABASE_NAME = "fileshare"
 DATABASE_USER = "fileshare_admin"
-TOPICS_HANDLER_DIR = REPO_ROOT / "infra" / "custom_resources" / "kafka_topics"
+
+
+AWS_CUSTOM_RESOURCE_SINGLETON = "AWS679f53fac002430cb0da5b7982bd2287"  # CDK's fixed construct id
 
 
 class Data(Construct):
@@ -36,8 +35,6 @@ class Data(Construct):
         *,
         config: StageConfig,
         network: Network,
-        topics: Sequence[tuple[str, int]],
-        dependency_layer: lambda_.ILayerVersion,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
@@ -45,7 +42,7 @@ class Data(Construct):
         self._build_database()
         self._build_cache()
         self._build_search()
-        self._build_kafka(topics, dependency_layer)
+        self._build_kafka()
 
     # --- Aurora PostgreSQL Serverless v2 + RDS Proxy -------------------------------------------------
     def _build_database(self) -> None:
@@ -264,9 +261,7 @@ class Data(Construct):
             )
 
     # --- MSK Serverless + topics ---------------------------------------------------------------------
-    def _build_kafka(
-        self, topics: Sequence[tuple[str, int]], dependency_layer: lambda_.ILayerVersion
-    ) -> None:
+    def _build_kafka(self) -> None:
         config, network = self._config, self._network
         stack = Stack.of(self)
         self.kafka_cluster_name = config.prefix
@@ -294,88 +289,45 @@ class Data(Construct):
         self._kafka_arn_prefix = f"arn:{stack.partition}:kafka:{stack.region}:{stack.account}"
         self._kafka_cluster_uuid = cluster_uuid
 
-        sg = network.function_sg(self, "TopicsSg", "kafka topics custom resource")
-        network.allow(sg, network.kafka_sg, 9098, "MSK")
-        log_group = logs.LogGroup(
-            self, "TopicsLogs", retention=config.log_retention, removal_policy=RemovalPolicy.DESTROY
-        )
-        role = iam.Role(
+        # The IAM bootstrap string exists only once the cluster does: read it with one SDK call at
+        # deploy time (a control-plane API, so the lookup needs no VPC access). The topics themselves
+        # are created by the bootstrap function (fileshare.bootstrap), the one Kafka client config.
+        lookup = cr.AwsCustomResource(
             self,
-            "TopicsRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Creates the Kafka topics on MSK Serverless",
+            "KafkaBootstrapBrokers",
+            on_create=self._bootstrap_brokers_call(),
+            on_update=self._bootstrap_brokers_call(),
+            policy=cr.AwsCustomResourcePolicy.from_statements([
+                iam.PolicyStatement(actions=["kafka:GetBootstrapBrokers"], resources=[self.kafka_cluster_arn])
+            ]),
+            install_latest_aws_sdk=False,
+            log_group=logs.LogGroup(self, "KafkaBootstrapBrokersLogs", retention=config.log_retention,
+                                    removal_policy=RemovalPolicy.DESTROY),
         )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
-            )
+        singleton = stack.node.find_child(AWS_CUSTOM_RESOURCE_SINGLETON)
+        nag.ack(singleton, "AwsSolutions-L1",
+                "CDK's AwsCustomResource function: CDK chooses and updates its Node.js runtime.")
+        nag.ack(singleton.node.find_child("ServiceRole"),
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]",
+                "CDK's AwsCustomResource role: basic execution (its log group) only; its one SDK call "
+                "(kafka:GetBootstrapBrokers on this cluster) is a separate scoped policy.")
+        self.kafka_bootstrap_servers = lookup.get_response_field("BootstrapBrokerStringSaslIam")
+
+    def _bootstrap_brokers_call(self) -> cr.AwsSdkCall:
+        return cr.AwsSdkCall(
+            service="Kafka",
+            action="getBootstrapBrokers",
+            parameters={"ClusterArn": self.kafka_cluster_arn},
+            physical_resource_id=cr.PhysicalResourceId.of(f"{self.kafka_cluster_name}-bootstrap-brokers"),
+            output_paths=["BootstrapBrokerStringSaslIam"],
         )
-        add_vpc_access(role)
-        ack_vpc_access(role)
-        role.add_to_policy(
-            iam.PolicyStatement(actions=["kafka:GetBootstrapBrokers"], resources=[self.kafka_cluster_arn])
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
-                resources=[self.kafka_cluster_arn],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["kafka-cluster:CreateTopic", "kafka-cluster:DescribeTopic"],
-                resources=[self.topic_arn(name) for name, _ in topics],
-            )
-        )
-        handler = lambda_.Function(
-            self,
-            "TopicsFunction",
-            function_name=f"{config.prefix}-kafka-topics",
-            description="CloudFormation custom resource: creates the Kafka topics",
-            runtime=lambda_.Runtime.PYTHON_3_13,
-            architecture=lambda_.Architecture.ARM_64,
-            handler="handler.lambda_handler",
-            code=lambda_.Code.from_asset(str(TOPICS_HANDLER_DIR), exclude=["**/__pycache__"]),
-            layers=[dependency_layer],
-            timeout=Duration.minutes(2),
-            memory_size=256,
-            role=role,
-            log_group=log_group,
-            vpc=network.vpc,
-            vpc_subnets=network.subnets,
-            security_groups=[sg],
-        )
-        handler.node.add_dependency(role)
-        nag.ack_runtime(handler)
-        self.topics_resource = CustomResource(
-            self,
-            "Topics",
-            service_token=handler.function_arn,
-            resource_type="Custom::KafkaTopics",
-            properties={
-                "ClusterArn": self.kafka_cluster_arn,
-                "Topics": [{"Name": name, "Partitions": str(partitions)} for name, partitions in topics],
-            },
-        )
-        self.topics_resource.node.add_dependency(network.vpc)
-        for endpoint in network.interface_endpoints.values():
-            self.topics_resource.node.add_dependency(endpoint)
-        self.kafka_bootstrap_servers = self.topics_resource.get_att_string("BootstrapServers")
 
     def topic_arn(self, topic: str) -> str:
         return f"{self._kafka_arn_prefix}:topic/{self.kafka_cluster_name}/{self._kafka_cluster_uuid}/{topic}"
 
     def group_arn(self, group: str) -> str:
         return f"{self._kafka_arn_prefix}:group/{self.kafka_cluster_name}/{self._kafka_cluster_uuid}/{group}"
-
-
-def ack_vpc_access(role: iam.Role) -> None:
-    nag.ack(
-        role.node.find_child("DefaultPolicy"),
-        "AwsSolutions-IAM5[Resource::*]",
-        "Only the EC2 network-interface actions Lambda needs in a VPC use '*': they have no "
-        "resource-level permissions (same as AWSLambdaVPCAccessExecutionRole).",
-    )
 
 
 def add_vpc_access(role: iam.Role) -> None:

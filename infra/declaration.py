@@ -29,6 +29,7 @@ class Uses(StrEnum):
     CACHE = "cache"
     SEARCH = "search"
     EVENTS_PUBLISH = "events_publish"
+    EVENTS_ADMIN = "events_admin"  # create topics and grow their partitions (the bootstrap)
     BUCKET_READ = "bucket_read"  # GetObject/HeadObject on u/* and derived prefixes, presign GET
     BUCKET_WRITE = "bucket_write"  # PutObject on u/* (presigned POST, multipart) and t/* thumbnails
     BUCKET_DELETE = "bucket_delete"  # DeleteObject (and AbortMultipartUpload) on u/* and t/*
@@ -65,7 +66,13 @@ class ScheduleTrigger:
     local_every_seconds: int | None = None  # faster cadence on a laptop, if different
 
 
-Trigger = SqsTrigger | KafkaTrigger | ScheduleTrigger
+@dataclass(frozen=True)
+class DeployTrigger:
+    """Run on every deploy before the API takes traffic: a CloudFormation custom resource in AWS
+    (through ``custom_resources.Provider``), an invocation at ``make up`` on the local stack."""
+
+
+Trigger = SqsTrigger | KafkaTrigger | ScheduleTrigger | DeployTrigger
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,15 @@ class Function:
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(
+        name="bootstrap",
+        description="Creates what must exist before the first request: applies the schema "
+                    "migrations, the search index behind its alias and the Kafka topics (idempotent)",
+        memory_mb=512,
+        timeout_s=600,  # a search index rebuild copies every document; the custom resource waits
+        triggers=(DeployTrigger(),),
+        uses=frozenset({Uses.DATABASE, Uses.SEARCH, Uses.EVENTS_ADMIN}),
+    ),
+    Function(
         name="meta",
         description="Health check, OpenAPI document and Swagger UI",
         memory_mb=256,
@@ -119,10 +135,15 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         name="auth",
-        description="Register, log in and refresh tokens through the Cognito user pool",
+        description="Sign up and confirm with the emailed code, log in, refresh tokens, reset a "
+                    "forgotten password, through the Cognito user pool",
         memory_mb=256,
         routes=(
             Route("POST", "/auth/register", auth=False),
+            Route("POST", "/auth/confirm", auth=False),
+            Route("POST", "/auth/resend", auth=False),
+            Route("POST", "/auth/forgot", auth=False),
+            Route("POST", "/auth/reset", auth=False),
             Route("POST", "/auth/login", auth=False),
             Route("POST", "/auth/refresh", auth=False),
         ),
@@ -290,6 +311,12 @@ def failure_queues(functions: Iterable[Function] | None = None) -> dict[str, Fun
     """Logical failure-queue name -> its function, for every function that has one."""
     return {fn.failure_queue: fn for fn in (FUNCTIONS if functions is None else functions)
             if fn.failure_queue}
+
+
+def deploy_functions(functions: Iterable[Function] | None = None) -> list[Function]:
+    """The functions that run on every deploy (the bootstrap)."""
+    return [fn for fn in (FUNCTIONS if functions is None else functions)
+            if any(isinstance(t, DeployTrigger) for t in fn.triggers)]
 
 
 def by_name(name: str) -> Function:

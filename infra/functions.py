@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -22,16 +22,25 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from infra import bundling, nag
 from infra.config import METRICS_NAMESPACE, StageConfig
 from infra.data import Data, add_vpc_access
-from infra.declaration import EVENTS_TOPIC, Function, KafkaTrigger, ScheduleTrigger, SqsTrigger, Uses
+from infra.declaration import (
+    EVENTS_TOPIC,
+    DeployTrigger,
+    Function,
+    KafkaTrigger,
+    ScheduleTrigger,
+    SqsTrigger,
+    Uses,
+)
 from infra.network import Network
 from infra.storage import DERIVED_PREFIX, UPLOAD_PREFIX, Storage
 
-VPC_USES = frozenset({Uses.DATABASE, Uses.CACHE, Uses.SEARCH, Uses.EVENTS_PUBLISH})
+VPC_USES = frozenset({Uses.DATABASE, Uses.CACHE, Uses.SEARCH, Uses.EVENTS_PUBLISH, Uses.EVENTS_ADMIN})
 OBJECT_PREFIXES = (UPLOAD_PREFIX, DERIVED_PREFIX)
 BUCKET_ACTIONS = {
     Uses.BUCKET_READ: ("s3:GetObject",),
@@ -98,6 +107,7 @@ class Functions(Construct):
         self._identity = identity
         self._layers = list(layers)
         self.built: dict[str, BuiltFunction] = {}
+        self.deploy_resources: list[CustomResource] = []  # the API deployment waits for these
         for spec in functions:
             self.built[spec.name] = self._build(spec, code_root / spec.name)
 
@@ -154,7 +164,7 @@ class Functions(Construct):
             security_groups=[security_group] if security_group else None,
         )
         nag.ack_runtime(function)
-        failure_queue = self._triggers(spec, scope, function, role)
+        failure_queue = self._triggers(spec, scope, function, role, code_dir)
         self._ack_role(role, spec)
         return BuiltFunction(spec, function, role, log_group, failure_queue)
 
@@ -228,6 +238,27 @@ class Functions(Construct):
                 "KAFKA_SECURITY": "iam",
                 "EVENTS_TOPIC": EVENTS_TOPIC,
             }
+        if use is Uses.EVENTS_ADMIN:
+            assert sg is not None
+            network.allow(sg, network.kafka_sg, 9098, "MSK (IAM)")
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
+                    resources=[data.kafka_cluster_arn],
+                )
+            )
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["kafka-cluster:CreateTopic", "kafka-cluster:DescribeTopic",
+                             "kafka-cluster:AlterTopic", "kafka-cluster:DescribeTopicDynamicConfiguration"],
+                    resources=[data.topic_arn(EVENTS_TOPIC)],
+                )
+            )
+            return {
+                "KAFKA_BOOTSTRAP_SERVERS": data.kafka_bootstrap_servers,
+                "KAFKA_SECURITY": "iam",
+                "EVENTS_TOPIC": EVENTS_TOPIC,
+            }
         if use in BUCKET_ACTIONS:
             role.add_to_policy(
                 iam.PolicyStatement(
@@ -261,7 +292,7 @@ class Functions(Construct):
 
     # --- triggers --------------------------------------------------------------------------------------
     def _triggers(
-        self, spec: Function, scope: Construct, function: lambda_.Function, role: iam.Role
+        self, spec: Function, scope: Construct, function: lambda_.Function, role: iam.Role, code_dir: Path
     ) -> sqs.Queue | None:
         """SQS (redrive DLQ on the queue), Kafka (on-failure queue) and schedules (DLQ + on-failure)."""
         config, data = self._config, self._data
@@ -347,6 +378,8 @@ class Functions(Construct):
                         resources=[data.kafka_cluster_arn],
                     )
                 )
+            elif isinstance(trigger, DeployTrigger):
+                self.deploy_resources.append(self._deploy_resource(spec, scope, function, code_dir))
             elif isinstance(trigger, ScheduleTrigger):
                 assert failure_queue is not None
                 function.configure_async_invoke(
@@ -382,6 +415,46 @@ class Functions(Construct):
                     "to the function ARN; the role can invoke this one function only.",
                 )
         return failure_queue
+
+    def _deploy_resource(
+        self, spec: Function, scope: Construct, function: lambda_.Function, code_dir: Path
+    ) -> CustomResource:
+        """A custom resource whose Provider invokes ``function`` on every deploy that changes its code
+        or the shared layer (the migrations, the index mapping and the topics live there): the
+        property is their content hash, so an unchanged deploy does not re-run it needlessly, and a
+        re-run would change nothing anyway (the bootstrap is idempotent)."""
+        provider_logs = logs.LogGroup(
+            scope,
+            "ProviderLogs",
+            retention=self._config.log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        provider = cr.Provider(scope, "Provider", on_event_handler=function, log_group=provider_logs)
+        framework = provider.node.find_child("framework-onEvent")
+        nag.ack(
+            framework,
+            "AwsSolutions-L1",
+            "The Provider framework's own function: CDK chooses and updates its Node.js runtime.",
+        )
+        nag.ack(
+            framework.node.find_child("ServiceRole"),
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaBasicExecutionRole]",
+            "The Provider framework's role, made by CDK: basic execution (its own log group) only.",
+        )
+        nag.ack(
+            framework.node.find_child("ServiceRole").node.find_child("DefaultPolicy"),
+            f"AwsSolutions-IAM5[Resource::{nag.resolved(function.function_arn, self)}:*]",
+            "CDK's grantInvoke on the bootstrap function adds its qualified ARNs (<arn>:*); the "
+            "framework can invoke this one function only.",
+        )
+        return CustomResource(
+            scope,
+            "Deploy",
+            service_token=provider.service_token,
+            resource_type="Custom::FileshareBootstrap",
+            properties={"CodeHash": bundling.content_hash(code_dir, bundling.SHARED_LAYER_DIR)},
+        )
 
     # --- cdk-nag acknowledgments on the role -----------------------------------------------------------
     def _ack_role(self, role: iam.Role, spec: Function) -> None:

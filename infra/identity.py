@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
@@ -32,6 +32,23 @@ class Identity(Construct):
             mfa=cognito.Mfa.OPTIONAL,
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            # An email change keeps the verified original active until the new one is verified, so
+            # nobody can take over an address by setting it on their own account (the client is public).
+            keep_original=cognito.KeepOriginalAttrs(email=True),
+            # Codes go out through SES from the deployment's sender (Cognito's default sender is
+            # limited to about 50 mails a day); the sender's domain must be a verified SES identity.
+            email=cognito.UserPoolEmail.with_ses(
+                from_email=config.emailSender,
+                from_name="Fileshare",
+                ses_region=Stack.of(self).region,
+                ses_verified_domain=config.emailSender.rsplit("@", 1)[-1],
+            ),
+            user_verification=cognito.UserVerificationConfig(
+                email_subject="Your Fileshare confirmation code",
+                email_body="Welcome to Fileshare. Your confirmation code is {####}. "
+                "It is valid for 24 hours.",
+                email_style=cognito.VerificationEmailStyle.CODE,
+            ),
             feature_plan=cognito.FeaturePlan.PLUS if threat_protection else cognito.FeaturePlan.ESSENTIALS,
             standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION
             if threat_protection

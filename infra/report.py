@@ -94,6 +94,8 @@ def function_sizes(assembly: Path, stack: str, template: dict[str, Any]) -> list
         if res["Type"] != "AWS::Lambda::Function":
             continue
         props = res["Properties"]
+        if "FunctionName" not in props:  # CDK's own (custom resource providers): not our packages
+            continue
         layer_refs = [ref["Ref"] for ref in props.get("Layers", []) if isinstance(ref, dict) and "Ref" in ref]
         sizes.append(
             FunctionSize(

@@ -13,14 +13,13 @@ from infra import bundling
 from infra.api import Api
 from infra.config import SERVICE, StageConfig
 from infra.data import Data
-from infra.declaration import EVENTS_TOPIC, FUNCTIONS_DIR, Function, KafkaTrigger, SqsTrigger
+from infra.declaration import FUNCTIONS_DIR, Function, KafkaTrigger, SqsTrigger
 from infra.functions import Functions, Identity, needs_vpc
 from infra.identity import Identity as IdentityConstruct
 from infra.network import Network
 from infra.observability import Observability
 from infra.storage import Storage
 
-EVENTS_PARTITIONS = 6
 SQS_VISIBILITY_FACTOR = 6  # AWS guidance: queue visibility >= 6 x function timeout
 
 
@@ -34,11 +33,6 @@ def sqs_queue_timeouts(functions: Sequence[Function]) -> list[tuple[str, Duratio
                     timeouts.get(trigger.queue, 30), fn.timeout_s * SQS_VISIBILITY_FACTOR
                 )
     return [(queue, Duration.seconds(seconds)) for queue, seconds in sorted(timeouts.items())]
-
-
-def kafka_topics(functions: Sequence[Function]) -> list[tuple[str, int]]:
-    names = {EVENTS_TOPIC} | {t.topic for fn in functions for t in fn.triggers if isinstance(t, KafkaTrigger)}
-    return [(name, EVENTS_PARTITIONS) for name in sorted(names)]
 
 
 class FileshareStack(Stack):
@@ -85,8 +79,6 @@ class FileshareStack(Stack):
             "Data",
             config=config,
             network=self.network,
-            topics=kafka_topics(functions),
-            dependency_layer=dependency_layer,
         )
         self.storage = Storage(self, "Storage", config=config, queues=sqs_queue_timeouts(functions))
         self.identity = IdentityConstruct(self, "Identity", config=config)
@@ -113,6 +105,9 @@ class FileshareStack(Stack):
                 for route in built.spec.routes
             ],
         )
+        # The API takes traffic only once the bootstrap (schema, index, topics) has run.
+        for resource in self.functions.deploy_resources:
+            self.api.api.deployment_stage.node.add_dependency(resource)
         self.observability = Observability(self, "Observability", config=config, functions=functions)
 
         CfnOutput(self, "ApiUrl", value=self.api.api.url, key="ApiUrl")

@@ -37,6 +37,9 @@ def main() -> int:
             started = time.monotonic()
             for outcome in stack.up(only):
                 print(stack.status_line(outcome.service, outcome.how, outcome.seconds), flush=True)
+            if not only:
+                for name, result in stack.last_bootstrap.items():
+                    print(f"{name}: {result.get('Data')}", flush=True)
             print(f"stack ready in {time.monotonic() - started:.1f}s; environment in "
                   f"{STACK_ENV_FILE}", flush=True)
         elif args.command == "down":

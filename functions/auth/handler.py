@@ -1,4 +1,5 @@
-"""Auth API (public routes): register, log in, refresh tokens, through the Cognito user pool."""
+"""Auth API (public routes): sign up and confirm with the emailed code, log in, refresh tokens,
+reset a forgotten password, through the Cognito user pool (which mails the codes through SES)."""
 
 from __future__ import annotations
 
@@ -9,19 +10,62 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from fileshare import identity
 from fileshare.api import create_app, entry_point
-from fileshare.models import Credentials, RefreshIn, Tokens, UserCreated
+from fileshare.models import (
+    Accepted,
+    Confirmed,
+    ConfirmIn,
+    Credentials,
+    EmailIn,
+    RefreshIn,
+    ResetIn,
+    Tokens,
+    UserCreated,
+)
 
 router = Router()
 
 
-@router.post("/register", summary="Create an account", tags=["auth"],
-             responses={201: {"description": "created"}, 409: {"description": "email taken"}})
+@router.post("/register", summary="Create an account (a confirmation code is emailed)", tags=["auth"],
+             responses={201: {"description": "created; confirm with the emailed code"},
+                        409: {"description": "email taken"}, 422: {"description": "weak password"}})
 def register(body: Annotated[Credentials, Body()]) -> tuple[UserCreated, int]:
-    return UserCreated(user_id=identity.create_account(body.email, body.password)), 201
+    user_id = identity.create_account(body.email, body.password)
+    return UserCreated(user_id=user_id, confirmation_required=True), 201
+
+
+@router.post("/confirm", summary="Confirm an account with the emailed code", tags=["auth"],
+             responses={200: {"description": "confirmed; log in"},
+                        422: {"description": "wrong or expired code"}})
+def confirm(body: Annotated[ConfirmIn, Body()]) -> Confirmed:
+    user_id, email = identity.confirm(body.email, body.code)
+    return Confirmed(user_id=user_id, email=email)
+
+
+@router.post("/resend", summary="Email a new confirmation code", tags=["auth"],
+             responses={202: {"description": "accepted (also for unknown addresses)"}})
+def resend(body: Annotated[EmailIn, Body()]) -> tuple[Accepted, int]:
+    identity.resend_confirmation(body.email)
+    return Accepted(), 202
+
+
+@router.post("/forgot", summary="Email a password reset code", tags=["auth"],
+             responses={202: {"description": "accepted (also for unknown addresses)"}})
+def forgot(body: Annotated[EmailIn, Body()]) -> tuple[Accepted, int]:
+    identity.forgot_password(body.email)
+    return Accepted(), 202
+
+
+@router.post("/reset", summary="Set a new password with the emailed reset code", tags=["auth"],
+             responses={200: {"description": "password changed; log in"},
+                        422: {"description": "wrong or expired code, or weak password"}})
+def reset(body: Annotated[ResetIn, Body()]) -> Accepted:
+    identity.reset_password(body.email, body.code, body.password)
+    return Accepted()
 
 
 @router.post("/login", summary="Log in with email and password", tags=["auth"],
-             responses={401: {"description": "wrong email or password"}})
+             responses={401: {"description": "wrong email or password"},
+                        403: {"description": "account not confirmed"}})
 def login(body: Annotated[Credentials, Body()]) -> Tokens:
     return identity.login(body.email, body.password)
 

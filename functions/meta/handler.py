@@ -28,12 +28,12 @@ def _check_database() -> str:
         return "not configured"
     import psycopg
 
-    from fileshare.db.connection import database_url  # in AWS: RDS Proxy + the secret's credentials
+    from fileshare.db.connection import connect  # in AWS: RDS Proxy + the secret's (rotating) credentials
 
     for attempt in (1, 2):
         try:
             if _db is None or _db.closed:
-                _db = psycopg.connect(database_url(), connect_timeout=2, autocommit=True)
+                _db = connect(connect_timeout=2, autocommit=True)
             _db.execute("SELECT 1").fetchone()
             return "ok"
         except psycopg.Error as exc:

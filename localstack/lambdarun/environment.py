@@ -22,6 +22,7 @@ USES_ENV: dict[Uses, tuple[str, ...]] = {
     Uses.CACHE: ("REDIS_URL",),
     Uses.SEARCH: ("OPENSEARCH_URL",),
     Uses.EVENTS_PUBLISH: ("KAFKA_BOOTSTRAP_SERVERS",),
+    Uses.EVENTS_ADMIN: ("KAFKA_BOOTSTRAP_SERVERS",),
     Uses.USER_POOL: ("USER_POOL_ID", "USER_POOL_CLIENT_ID"),
 }
 
@@ -57,7 +58,8 @@ def function_arn(name: str, env: Mapping[str, str]) -> str:
 def function_env(fn: Function, base_env: Mapping[str, str], code_dir: Path) -> dict[str, str]:
     """The environment a worker process of ``fn`` runs with."""
     env = {k: os.environ[k] for k in _PROCESS_ENV if k in os.environ}
-    hidden = {var for uses, names in USES_ENV.items() if uses not in fn.uses for var in names}
+    declared = {var for uses in fn.uses for var in USES_ENV.get(uses, ())}
+    hidden = {var for names in USES_ENV.values() for var in names} - declared
     env.update({k: v for k, v in base_env.items() if k not in hidden})
     env.update(dict(fn.environment))
     aws_region = region(env)

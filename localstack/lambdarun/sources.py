@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from infra.declaration import (
+    DeployTrigger,
     Function,
     KafkaTrigger,
     ScheduleTrigger,
@@ -418,6 +419,8 @@ class EventSources:
             on_failure = self._sqs_sender(fn.failure_queue) if fn.failure_queue else None
             schedule = Schedule(invoke, fn.name, trigger, aws_region=aws_region, on_failure=on_failure)
             return [(f"schedule:{schedule.interval_s}s->{fn.name}", schedule.run)]
+        if isinstance(trigger, DeployTrigger):  # run once per `make up` by the stack manager, not here
+            return []
         raise TypeError(f"unknown trigger {trigger!r}")
 
     def _sqs_runner(self, fn: Function, trigger: SqsTrigger, aws_region: str

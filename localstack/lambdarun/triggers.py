@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from infra.declaration import FUNCTIONS, Function, KafkaTrigger, ScheduleTrigger, SqsTrigger
+from infra.declaration import FUNCTIONS, DeployTrigger, Function, KafkaTrigger, ScheduleTrigger, SqsTrigger
 
 
 def schedule_interval_s(trigger: ScheduleTrigger) -> int:
@@ -13,9 +13,10 @@ def schedule_interval_s(trigger: ScheduleTrigger) -> int:
 
 
 def trigger_table(functions: Iterable[Function] = FUNCTIONS) -> list[tuple[str, str, str]]:
-    """(kind, source, function name) for every trigger; kind is sqs, kafka or schedule.
+    """(kind, source, function name) for every trigger; kind is sqs, kafka, schedule or deploy.
 
-    The source is the logical queue name, the topic, or ``rate(<n> seconds)`` (the cloud rate).
+    The source is the logical queue name, the topic, ``rate(<n> seconds)`` (the cloud rate), or
+    ``custom-resource`` (run on every deploy; locally at ``make up``).
     """
     rows: list[tuple[str, str, str]] = []
     for fn in functions:
@@ -26,4 +27,6 @@ def trigger_table(functions: Iterable[Function] = FUNCTIONS) -> list[tuple[str, 
                 rows.append(("kafka", trigger.topic, fn.name))
             elif isinstance(trigger, ScheduleTrigger):
                 rows.append(("schedule", f"rate({trigger.every_seconds} seconds)", fn.name))
+            elif isinstance(trigger, DeployTrigger):
+                rows.append(("deploy", "custom-resource", fn.name))
     return sorted(rows)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import concurrent.futures
 import importlib
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from stackctl import apt, proc
 from stackctl.base import Service
@@ -69,7 +71,44 @@ def up(names: Iterable[str] | None = None) -> list[Outcome]:
     for service in services:  # provisioning order matters little; keep it deterministic
         service.provision()
     write_env(all_services())  # every service's settings, even when only some were brought up
+    if names is None:
+        last_bootstrap.clear()
+        last_bootstrap.update(bootstrap())
     return outcomes
+
+
+last_bootstrap: dict[str, Any] = {}  # what the last up() had the bootstrap report
+
+
+def bootstrap() -> dict[str, Any]:
+    """Run the declaration's bootstrap function(s) through the local Lambda runtime, with the event
+    CloudFormation's Provider framework sends on a deploy: what `cdk deploy` does, on this machine.
+
+    Resources CDK makes (bucket, queues, user pool, the empty database) are the services'
+    ``provision()``; what must exist inside them (schema, search index, topics) is the bootstrap's.
+    """
+    from infra.declaration import deploy_functions
+    from lambdarun.environment import load_env_file
+    from lambdarun.runtime import Runtime
+
+    functions = deploy_functions()
+    runtime = Runtime(functions, base_env=load_env_file(STACK_ENV_FILE), max_concurrency=1)
+    results: dict[str, Any] = {}
+    try:
+        for fn in functions:
+            invocation = runtime.invoke(fn.name, {
+                "RequestType": "Create", "ResourceType": "Custom::FileshareBootstrap",
+                "LogicalResourceId": "Bootstrap", "RequestId": str(uuid.uuid4()),
+                "StackId": "arn:aws:cloudformation:local:000000000000:stack/fileshare-local/0",
+                "ResourceProperties": {}})
+            if not invocation.ok:
+                error = invocation.error or {}
+                raise proc.StackError(f"bootstrap function {fn.name} failed: {error.get('errorType')}: "
+                                      f"{error.get('errorMessage')} (log: .local/logs/lambda/{fn.name}.log)")
+            results[fn.name] = invocation.result
+    finally:
+        runtime.close()
+    return results
 
 
 def _bring_up(service: Service) -> Outcome:

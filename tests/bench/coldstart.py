@@ -12,6 +12,11 @@ with no gateway, poller or schedule of its own. Each function gets a representat
   the deleter purges nothing);
 - scheduled functions: EventBridge's ``Scheduled Event`` (a real run of the relay or the sweep).
 
+The baseline: a minimal Powertools REST handler (``tests/bench/baseline``), cold-started in the same
+worker pool at the start and the end of every round; each function's Init Duration is reported as a
+ratio of the baseline's median, so the goal (API functions at most 0.6x, the others 0.8x) does not
+move with the machine. Tracing is on, as deployed (``POWERTOOLS_TRACE_DISABLED=false``).
+
 Before each cold start the bench waits (up to 3 s) for a moment when the machine is under 30 % busy;
 the machine's busy share during the invoke is recorded (on 2 cores the cold start alone is ~50 %).
 Per function and round: Init Duration (interpreter start + handler import, what Lambda reports),
@@ -33,6 +38,10 @@ from typing import Any
 from tests.bench.common import REPO_ROOT, STOP, CpuMeter, wait_cpu_quiet
 
 LOG_DIR = REPO_ROOT / ".local" / "logs" / "lambda-bench-cold"
+BASELINE_DIR = Path(__file__).resolve().parent  # tests/bench/baseline/handler.py
+BASELINE = "baseline"
+RATIO_GOAL_API, RATIO_GOAL_OTHER = 0.6, 0.8
+AS_DEPLOYED = {"POWERTOOLS_TRACE_DISABLED": "false"}  # tracing on, as CDK configures every function
 CLUSTER_ARN = "arn:aws:kafka:us-east-1:000000000000:cluster/fileshare-local/bench"
 
 #: The route each API function's first invoke goes to; others fall back to their first GET route.
@@ -76,10 +85,12 @@ def _probe_target(fn: Any) -> tuple[str, str, dict[str, Any] | None]:
 def probe_event(fn: Any, runtime: Any, env: Mapping[str, str], claims: Mapping[str, str]) -> tuple[str, Any]:
     """(what it is, the event) for ``fn``'s measured first invoke."""
     from fileshare.events import Event, EventType
-    from infra.declaration import KafkaTrigger, ScheduleTrigger, SqsTrigger
+    from infra.declaration import DeployTrigger, KafkaTrigger, ScheduleTrigger, SqsTrigger
     from lambdarun.events import KafkaRecord, msk_event, scheduled_event, sqs_event
 
     region = env.get("AWS_REGION", "us-east-1")
+    if fn.name == BASELINE:
+        return "GET /hello", _api_event(runtime, "GET", "/hello", None, claims)
     if fn.routes:
         method, target, body = _probe_target(fn)
         return f"{method} {target.split('?')[0]}", _api_event(runtime, method, target, body, claims)
@@ -103,6 +114,9 @@ def probe_event(fn: Any, runtime: Any, env: Mapping[str, str], claims: Mapping[s
                 msk_event([record], cluster_arn=CLUSTER_ARN, bootstrap=bootstrap))
     if isinstance(trigger, ScheduleTrigger):
         return "schedule", scheduled_event(f"arn:aws:events:{region}:000000000000:rule/{fn.name}", region)
+    if isinstance(trigger, DeployTrigger):  # Delete touches nothing: the import is what is measured
+        return "deploy: Delete", {"RequestType": "Delete", "PhysicalResourceId": "fileshare-bootstrap",
+                                  "RequestId": str(uuid.uuid4()), "ResourceProperties": {}}
     raise TypeError(f"{fn.name}: no probe for trigger {trigger!r}")
 
 
@@ -118,33 +132,47 @@ def _outcome(inv: Any) -> str:
     return "ok"
 
 
+def baseline_function() -> Any:
+    from infra.declaration import Function, Route
+
+    return Function(name=BASELINE, description="minimal Powertools REST handler (the ratio's baseline)",
+                    routes=(Route("GET", "/hello", auth=False),))
+
+
 def measure_cold_starts(env: Mapping[str, str], *, rounds: int = 3, pause_s: float = 0.3,
                         quiet_limit_s: float = 3.0,
                         log_dir: Path = LOG_DIR) -> dict[str, Any]:
-    """Cold-start every declared function ``rounds`` times, one at a time; per-function numbers."""
+    """Cold-start every declared function ``rounds`` times, one at a time, between two cold starts
+    of the baseline; per-function numbers, each with its ratio to the baseline's Init Duration."""
     from infra.declaration import FUNCTIONS
     from lambdarun.runtime import Runtime
 
+    env = {**env, **AS_DEPLOYED}
     claims = {"sub": f"bench-cold-{uuid.uuid4().hex[:12]}", "email": "bench-cold@example.com",
               "email_verified": "true", "token_use": "id"}
-    samples: dict[str, list[dict[str, Any]]] = {fn.name: [] for fn in FUNCTIONS}
+    baseline = baseline_function()
+    samples: dict[str, list[dict[str, Any]]] = {fn.name: [] for fn in (baseline, *FUNCTIONS)}
     probes: dict[str, str] = {}
     for _ in range(rounds):
         runtime = Runtime(FUNCTIONS, base_env=dict(env), log_dir=log_dir, max_concurrency=1)
+        references = [Runtime([baseline], base_env=dict(env), code_root=BASELINE_DIR, log_dir=log_dir,
+                              max_concurrency=1) for _ in range(2)]
         try:
-            for fn in FUNCTIONS:
+            order = [(references[0], baseline), *((runtime, fn) for fn in FUNCTIONS),
+                     (references[1], baseline)]
+            for pool_of, fn in order:
                 if STOP.is_set():
                     break
                 time.sleep(pause_s)  # the previous function's process is gone; nothing else of ours runs
                 before = wait_cpu_quiet(limit_s=quiet_limit_s)  # and, within reason, nobody else's either
-                what, event = probe_event(fn, runtime, env, claims)
+                what, event = probe_event(fn, pool_of, env, claims)
                 probes[fn.name] = what
                 cpu = CpuMeter().start()
-                first = runtime.invoke(fn.name, event)
+                first = pool_of.invoke(fn.name, event)
                 busy = cpu.busy_pct()
-                _, again = probe_event(fn, runtime, env, claims)
-                second = runtime.invoke(fn.name, again)
-                runtime.pools[fn.name].close()  # one worker process alive at a time
+                _, again = probe_event(fn, pool_of, env, claims)
+                second = pool_of.invoke(fn.name, again)
+                pool_of.pools[fn.name].close()  # one worker process alive at a time
                 samples[fn.name].append({
                     "cold": first.cold, "init_ms": first.init_ms, "import_ms": first.import_ms,
                     "first_invoke_ms": round(first.duration_ms, 2),
@@ -154,7 +182,16 @@ def measure_cold_starts(env: Mapping[str, str], *, rounds: int = 3, pause_s: flo
                     "max_memory_mb": round(first.max_memory_mb, 1)})
         finally:
             runtime.close()
-    return {name: _aggregate(probes.get(name, ""), runs) for name, runs in samples.items()}
+            for reference in references:
+                reference.close()
+    results = {name: _aggregate(probes.get(name, ""), runs) for name, runs in samples.items()}
+    base = results[BASELINE]["init_ms"]
+    for name, result in results.items():
+        fn = next((f for f in FUNCTIONS if f.name == name), None)
+        goal = RATIO_GOAL_API if (fn is None or fn.routes) else RATIO_GOAL_OTHER
+        result["ratio"] = round(result["init_ms"] / base, 2) if base and result["init_ms"] else None
+        result["ratio_goal"] = None if name == BASELINE else goal
+    return results
 
 
 def _median(values: list[float | None]) -> float | None:

@@ -185,6 +185,10 @@ def jwt_subject(token: str) -> str:
 def register_and_login(client: Client, email: str) -> User:
     credentials = {"email": email, "password": PASSWORD}
     client.call("POST", "POST /auth/register", "/auth/register", body=credentials, expect=(200, 201))
+    from tests.support.mailbox import confirmation_code
+
+    client.call("POST", "POST /auth/confirm", "/auth/confirm",
+                body={"email": email, "code": confirmation_code(email)})
     tokens = client.call("POST", "POST /auth/login", "/auth/login", body=credentials)
     return User(email, tokens["id_token"], jwt_subject(tokens["id_token"]))
 

@@ -15,7 +15,7 @@ def _function_names(template: dict[str, Any]) -> dict[str, str]:
     names = {}
     for lid, res in resources(template, "AWS::Lambda::Function").items():
         match = re.fullmatch(r"fileshare-(?:dev|prod)-(.+)", str(res["Properties"].get("FunctionName", "")))
-        if match and not lid.startswith("DataTopics"):
+        if match:
             names[lid] = match.group(1)
     return names
 
@@ -70,4 +70,8 @@ def template_triggers(template: dict[str, Any]) -> list[tuple[str, str, str]]:
         props = schedule["Properties"]
         function = functions[ref_id(props["Target"]["Arn"])]
         rows.append(("schedule", f"rate({_rate_seconds(props['ScheduleExpression'])} seconds)", function))
+    for custom in resources(template, "Custom::FileshareBootstrap").values():
+        framework = template["Resources"][logical_id(custom["Properties"]["ServiceToken"])]
+        on_event = framework["Properties"]["Environment"]["Variables"]["USER_ON_EVENT_FUNCTION_ARN"]
+        rows.append(("deploy", "custom-resource", functions[ref_id(on_event)]))
     return sorted(rows)

@@ -38,6 +38,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from infra.declaration import all_routes
+from tests.support import mailbox
 from tests.support.pipeline import failed_ids, free_port, invoke, s3_notification, sqs_event
 from tests.support.runtime import STACK_ENV, running_gateway
 
@@ -138,6 +139,15 @@ CASES: tuple[Case, ...] = (
     Case("GET", "/docs", State.NONE, EVERYONE_200),
     Case("POST", "/auth/register", State.NONE, (201, 201, 201, 201), _register),
     Case("POST", "/auth/register", State.NONE, ((409, "email_taken"),) * 4, _owner_login, "email taken"),
+    Case("POST", "/auth/confirm", State.NONE, ((409, "already_confirmed"),) * 4,
+         lambda w, s: {"email": w.people[Subject.OWNER].email, "code": "000000"}, "confirmed before"),
+    Case("POST", "/auth/confirm", State.NONE, ((422, "invalid_code"),) * 4,
+         lambda w, s: {"email": _fresh_email(), "code": "000000"}, "unknown address"),
+    Case("POST", "/auth/resend", State.NONE, (202, 202, 202, 202), lambda w, s: {"email": _fresh_email()}),
+    Case("POST", "/auth/forgot", State.NONE, (202, 202, 202, 202), lambda w, s: {"email": _fresh_email()}),
+    Case("POST", "/auth/reset", State.NONE, ((422, "invalid_code"),) * 4,
+         lambda w, s: {"email": w.people[Subject.OWNER].email, "code": "000000",
+                       "password": "Another-Horse-7"}, "wrong code"),
     Case("POST", "/auth/login", State.NONE, EVERYONE_200, _owner_login),
     Case("POST", "/auth/login", State.NONE, ((401, "invalid_credentials"),) * 4,
          lambda w, s: {"email": w.people[Subject.OWNER].email, "password": "Wrong-Horse-9"},
@@ -244,6 +254,8 @@ class World:
     def account(self, tag: str) -> Account:
         email = _fresh_email(tag)
         created = self.ok(None, "POST", "/auth/register", 201, {"email": email, "password": PASSWORD})
+        code = mailbox.confirmation_code(email)
+        self.ok(None, "POST", "/auth/confirm", 200, {"email": email, "code": code})
         tokens = self.ok(None, "POST", "/auth/login", 200, {"email": email, "password": PASSWORD})
         return Account(email, created["user_id"], tokens["id_token"], tokens["access_token"],
                        tokens["refresh_token"])

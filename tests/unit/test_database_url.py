@@ -13,8 +13,8 @@ from fileshare.db import connection
 
 
 class _Secrets:
-    def get_secret_value(self, SecretId: str) -> dict[str, Any]:  # noqa: N803 - boto3's name
-        assert SecretId == "arn:secret"
+    def get_secret_value(self, SecretId: str, VersionStage: str) -> dict[str, Any]:  # noqa: N803 - boto3's
+        assert SecretId == "arn:secret" and VersionStage == "AWSCURRENT"
         return {"SecretString": json.dumps({"username": "app", "password": "p@ss:/w", "host": "db",
                                             "port": 5432, "dbname": "fileshare"})}
 
@@ -22,8 +22,10 @@ class _Secrets:
 @pytest.fixture(autouse=True)
 def _fresh_settings() -> Any:
     config.settings.cache_clear()
+    connection.forget_credentials()
     yield
     config.settings.cache_clear()
+    connection.forget_credentials()
 
 
 def test_plain_database_url_is_used_as_is(monkeypatch: pytest.MonkeyPatch) -> None:

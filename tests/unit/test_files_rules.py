@@ -155,4 +155,5 @@ def test_file_out_is_the_public_shape() -> None:
                                   "status": "ready", "tags": [], "created_at": "2026-01-01T00:00:00+00:00",
                                   "owner_id": "u"})
     assert set(out.model_dump()) == {"file_id", "name", "size", "content_type", "status", "checksum_sha256",
-                                     "tags", "created_at", "expires_at", "owner_id", "thumbnail_url"}
+                                     "s3_checksum", "tags", "created_at", "expires_at", "owner_id",
+                                     "thumbnail_url"}

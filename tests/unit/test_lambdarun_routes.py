@@ -90,7 +90,8 @@ def test_trigger_table_kinds_and_sources() -> None:
         ("schedule", "rate(3600 seconds)", "rt_crash"),
         ("sqs", "rt-queue", "rt_batch"),
     ]
-    assert all(kind in {"sqs", "kafka", "schedule"} for kind, _, _ in trigger_table())
+    assert all(kind in {"sqs", "kafka", "schedule", "deploy"} for kind, _, _ in trigger_table())
+    assert ("deploy", "custom-resource", "bootstrap") in trigger_table()
 
 
 def test_local_schedule_cadence() -> None:

@@ -35,7 +35,9 @@ def test_server_properties_single_kraft_node_without_auto_create(tmp_path: Path)
 
 
 def test_events_topic_has_three_partitions() -> None:
-    topics = {spec.name: spec for spec in kafka.app_topics("fileshare.events")}
+    from fileshare.bootstrap import app_topics
+
+    topics = {spec.name: spec for spec in app_topics("fileshare.events")}
     assert topics["fileshare.events"].partitions == 3
 
 

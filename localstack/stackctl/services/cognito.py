@@ -1,22 +1,50 @@
 """Cognito user pool locally: moto's server (the LocalStack community build has no Cognito).
 
-moto is in memory: after a restart ``provision()`` creates the pool and client again (new ids)
-and records them in ``.local/run/cognito.json``, which ``env()`` reads.
+moto is in memory; the server snapshots its user pools to ``.local/data/cognito/state.pickle``
+(``localstack/cognito_state.py``) and restores them at start, so users, passwords, confirmation
+state, refresh tokens and the pool and client ids survive ``make down``/``make up`` and a crash.
+``provision()`` finds the pool by name (or creates it) and records the ids in
+``.local/run/cognito.json``, which ``env()`` reads.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, ClassVar
 
 from stackctl import proc
 from stackctl.base import Service
-from stackctl.paths import PROJECT_VENV, REPO_ROOT, RUN_DIR
+from stackctl.paths import DATA_DIR, PROJECT_VENV, REPO_ROOT, RUN_DIR
 from stackctl.services.localstack_aws import REGION, aws_client
 
 POOL_NAME = "fileshare"
 CLIENT_NAME = "fileshare-web"
+# Cognito's own mail (codes) goes out from this address, through SES, as CDK configures in AWS.
+EMAIL_SENDER = os.environ.get("COGNITO_EMAIL_SENDER", "no-reply@fileshare.local")
+# keep_original: a changed email stays pending, the verified one active, until the new one is verified.
+KEEP_ORIGINAL = {"AttributesRequireVerificationBeforeUpdate": ["email"]}
+# The same policy CDK gives the pool in AWS (infra/identity.py).
+PASSWORD_POLICY = {"PasswordPolicy": {
+    "MinimumLength": 12, "RequireUppercase": True, "RequireLowercase": True, "RequireNumbers": True,
+    "RequireSymbols": True, "TemporaryPasswordValidityDays": 3}}
+POOL_SETTINGS: dict[str, Any] = {
+    "UsernameAttributes": ["email"],
+    "AutoVerifiedAttributes": ["email"],
+    "Policies": PASSWORD_POLICY,
+    "Schema": [{"Name": "email", "AttributeDataType": "String", "Required": True, "Mutable": True}],
+    "AccountRecoverySetting": {"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
+    "UserAttributeUpdateSettings": KEEP_ORIGINAL,
+}
+
+
+def _current(pool: dict[str, Any]) -> bool:
+    """Whether an existing pool has the settings this stack gives a new one."""
+    return all(pool.get(key) == POOL_SETTINGS[key] for key in
+               ("UsernameAttributes", "AutoVerifiedAttributes", "UserAttributeUpdateSettings")) and \
+        pool.get("Policies", {}).get("PasswordPolicy", {}).get("MinimumLength") == 12
 STATE_FILE = RUN_DIR / "cognito.json"
+POOLS_FILE = DATA_DIR / "cognito" / "state.pickle"  # users, passwords, tokens: survive a restart
 SERVER_SCRIPT = REPO_ROOT / "localstack" / "cognito_server.py"
 
 
@@ -34,7 +62,11 @@ class Cognito(Service):
 
     def start(self) -> None:
         python = PROJECT_VENV / "bin" / "python"
-        proc.spawn(self.name, [python, SERVER_SCRIPT, "--host", "127.0.0.1", "--port", str(self.port)],
+        from stackctl.services.localstack_aws import LocalStack
+
+        proc.spawn(self.name, [python, SERVER_SCRIPT, "--host", "127.0.0.1", "--port", str(self.port),
+                               "--ses-endpoint", LocalStack().url(), "--sender", EMAIL_SENDER,
+                               "--region", REGION, "--state-file", str(POOLS_FILE)],
                    env={"PYTHONPATH": ""})
 
     def healthy(self) -> bool:
@@ -51,17 +83,13 @@ class Cognito(Service):
         """Find (by name) or create the user pool and its app client; record their ids."""
         idp = self.client()
         pool_id = _find(idp.list_user_pools(MaxResults=60)["UserPools"], POOL_NAME, "Name", "Id")
+        if pool_id is not None and not _current(idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]):
+            # Made by an older stack. UpdateUserPool resets every setting it is not given (in AWS too)
+            # and cannot change UsernameAttributes, so such a pool is replaced.
+            idp.delete_user_pool(UserPoolId=pool_id)
+            pool_id = None
         if pool_id is None:
-            pool_id = idp.create_user_pool(
-                PoolName=POOL_NAME,
-                UsernameAttributes=["email"],
-                AutoVerifiedAttributes=["email"],
-                Policies={"PasswordPolicy": {
-                    "MinimumLength": 8, "RequireUppercase": True, "RequireLowercase": True,
-                    "RequireNumbers": True, "RequireSymbols": False, "TemporaryPasswordValidityDays": 7}},
-                Schema=[{"Name": "email", "AttributeDataType": "String", "Required": True, "Mutable": True}],
-                AccountRecoverySetting={"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
-            )["UserPool"]["Id"]
+            pool_id = idp.create_user_pool(PoolName=POOL_NAME, **POOL_SETTINGS)["UserPool"]["Id"]
         clients = idp.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
         client_id = _find(clients, CLIENT_NAME, "ClientName", "ClientId")
         if client_id is None:

@@ -8,13 +8,10 @@ once under .local/data/kafka; automatic topic creation is off so a wrong topic n
 from __future__ import annotations
 
 import base64
-import contextlib
 import logging
 import os
 import shutil
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,29 +28,9 @@ CONTROLLER_PORT = 9093
 NODE_ID = 1
 HEAP = "512m"
 
-_DAY_MS = 24 * 3600 * 1000
 _INSTALLED_MARKER = ".installed"
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TopicSpec:
-    """A topic the app needs: name, partition count and topic-level configs (replication is 1 locally)."""
-
-    name: str
-    partitions: int
-    configs: Mapping[str, str] = field(default_factory=dict)
-
-
-def app_topics(events_topic: str = "fileshare.events") -> tuple[TopicSpec, ...]:
-    """The topics provision() creates: the domain events topic (key = file_id, so one file's events
-    stay ordered in one partition). Failed batches go to an SQS on-failure queue (as the MSK event
-    source mapping does in AWS), not to a Kafka topic, so there is no dead-letter topic."""
-    return (
-        TopicSpec(events_topic, 3, {"cleanup.policy": "delete", "retention.ms": str(7 * _DAY_MS),
-                                    "min.insync.replicas": "1"}),
-    )
 
 
 def new_cluster_id() -> str:
@@ -207,27 +184,3 @@ class Kafka(Service):
             return False
         return bool(cluster.get("brokers"))
 
-    def provision(self) -> None:
-        """Create the app's topics, or grow their partition count; idempotent."""
-        from kafka.errors import TopicAlreadyExistsError
-
-        from fileshare.config import settings
-
-        wanted = app_topics(settings().events_topic)
-        with self._admin(timeout_ms=15000) as admin:
-            existing = set(admin.list_topics())
-            missing = [spec for spec in wanted if spec.name not in existing]
-            if missing:
-                with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently: fine
-                    admin.create_topics(
-                        {spec.name: {"num_partitions": spec.partitions, "replication_factor": 1,
-                                     "configs": dict(spec.configs)} for spec in missing},
-                        wait_for_metadata=True)
-            present = [spec for spec in wanted if spec.name in existing]
-            if present:
-                counts = {t["name"]: len(t["partitions"])
-                          for t in admin.describe_topics([spec.name for spec in present])}
-                grow = {spec.name: spec.partitions for spec in present
-                        if counts.get(spec.name, spec.partitions) < spec.partitions}
-                if grow:
-                    admin.create_partitions(grow)

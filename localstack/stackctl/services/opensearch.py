@@ -297,13 +297,3 @@ class OpenSearch(Service):
             return False
         return health.get("status") in ("yellow", "green")
 
-    def provision(self) -> None:
-        """Create the versioned files index behind the search alias, or rebuild it when the mapping
-        in the code is newer than the index's; idempotent."""
-        from fileshare.config import settings
-        from fileshare.search_index import ensure_index, needs_rebuild, rebuild_index
-
-        client, alias = self._client(), settings().search_alias
-        ensure_index(client, alias)
-        if needs_rebuild(client, alias):
-            rebuild_index(client, alias)

@@ -98,11 +98,8 @@ class Postgres(Service):
             with psycopg.connect(self._admin_url(), autocommit=True) as conn:
                 exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                                       (DATABASE,)).fetchone()
-                if not exists:
+                if not exists:  # what CDK's cluster does (default database); the schema is the bootstrap's
                     conn.execute(f'CREATE DATABASE "{DATABASE}"')
-        from fileshare.db import migrate  # the domain's own migration runner
-
-        migrate.apply(self.url())
 
     def stop(self) -> bool:
         # SIGTERM would be a "smart" shutdown that waits for clients; SIGINT is PostgreSQL's fast one.

@@ -24,7 +24,7 @@ from psycopg_pool import PoolTimeout
 
 from fileshare import ratelimit
 from fileshare.config import settings
-from fileshare.errors import DomainError, RateLimited, Unauthorized
+from fileshare.errors import DomainError, Forbidden, RateLimited, Unauthorized
 from fileshare.observability import logger, metrics, tracer
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -107,6 +107,9 @@ def caller(router: Router | APIGatewayRestResolver) -> Caller:
     user_id, email = claims.get("sub"), claims.get("email")
     if not user_id or not email:
         raise Unauthorized("no authenticated user on this request")
+    # An address counts only once Cognito verified it: never act on an unverified email claim.
+    if str(claims.get("email_verified", "")).lower() != "true":
+        raise Forbidden("the account's email address is not verified", code="email_not_verified")
     return Caller(user_id=str(user_id), email=str(email).lower())
 
 

@@ -19,6 +19,9 @@ class Settings(BaseModel):
     cognito_endpoint_url: str | None = None  # moto locally
     database_url: str | None = None
     database_secret_arn: str | None = None  # in AWS: credentials from Secrets Manager
+    # Pooled connections are replaced after this long, so a rotated password is picked up in time
+    # and RDS Proxy can rebalance; psycopg_pool adds up to 5 % jitter.
+    database_pool_max_lifetime_s: float = 900.0
     redis_url: str | None = None
     kafka_bootstrap_servers: str | None = None
     kafka_security: str = "plaintext"  # plaintext | iam (MSK Serverless)
@@ -54,6 +57,7 @@ _ENV = {
     "cognito_endpoint_url": ("AWS_ENDPOINT_URL_COGNITO_IDP",),
     "database_url": ("DATABASE_URL",),
     "database_secret_arn": ("DATABASE_SECRET_ARN",),
+    "database_pool_max_lifetime_s": ("DATABASE_POOL_MAX_LIFETIME_SECONDS",),
     "redis_url": ("REDIS_URL",),
     "kafka_bootstrap_servers": ("KAFKA_BOOTSTRAP_SERVERS",),
     "kafka_security": ("KAFKA_SECURITY",),

@@ -123,13 +123,31 @@ class _MskIamTokenProvider:
         return {}
 
 
-def _producer_config() -> dict[str, Any]:
+def connection_options(client_id: str) -> dict[str, Any]:
+    """How every Kafka client of the app connects (the producer, the bootstrap's admin client):
+    plaintext locally, or SASL_SSL with OAUTHBEARER tokens signed for MSK IAM in AWS. The one place
+    MSK IAM authentication is configured."""
     config = settings()
     if not config.kafka_bootstrap_servers:
         raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set")
     options: dict[str, Any] = {
         "bootstrap_servers": config.kafka_bootstrap_servers.split(","),
-        "client_id": f"fileshare-{config.events_topic}-publisher",
+        "client_id": client_id,
+    }
+    if config.kafka_security == "iam":
+        from kafka.net.sasl.oauth import AbstractTokenProvider
+
+        provider_cls = type("MskIamTokenProvider", (_MskIamTokenProvider, AbstractTokenProvider), {})
+        options.update(security_protocol="SASL_SSL", sasl_mechanism="OAUTHBEARER",
+                       sasl_oauth_token_provider=provider_cls(config.region))
+    elif config.kafka_security != "plaintext":
+        raise RuntimeError(f"KAFKA_SECURITY must be 'plaintext' or 'iam', not {config.kafka_security!r}")
+    return options
+
+
+def _producer_config() -> dict[str, Any]:
+    options = connection_options(f"fileshare-{settings().events_topic}-publisher")
+    options.update({
         "acks": "all",  # idempotence stays on (kafka-python's default) where the broker supports it
         "linger_ms": 0,
         "bootstrap_timeout_ms": 3_000,  # short: a down broker must not hold an upload for long
@@ -139,13 +157,7 @@ def _producer_config() -> dict[str, Any]:
         "reconnect_backoff_max_ms": 1_000,
         "allow_auto_create_topics": False,
         "metrics_enabled": False,
-    }
-    if config.kafka_security == "iam":
-        from kafka.net.sasl.oauth import AbstractTokenProvider
-
-        provider_cls = type("MskIamTokenProvider", (_MskIamTokenProvider, AbstractTokenProvider), {})
-        options.update(security_protocol="SASL_SSL", sasl_mechanism="OAUTHBEARER",
-                       sasl_oauth_token_provider=provider_cls(config.region))
+    })
     return options
 
 

@@ -38,7 +38,7 @@ MAX_NAME_CHARS = 255
 MAX_NAME_BYTES = 255  # UTF-8 bytes, like most file systems; keeps the S3 key well under 1024 bytes
 # What the cache holds: the row minus what no reader needs.
 _RECORD_FIELDS = ("file_id", "owner_id", "name", "s3_key", "size", "content_type", "status",
-                  "checksum_sha256", "thumbnail_key", "tags", "created_at", "expires_at")
+                  "checksum_sha256", "s3_checksum", "thumbnail_key", "tags", "created_at", "expires_at")
 
 
 # ---- pure rules (unit tested) -------------------------------------------------------------------
@@ -147,11 +147,14 @@ def create_upload(user_id: str, email: str, request: FileCreate) -> FileCreated:
                         content_type=request.content_type, tags=request.tags, expires_at=request.expires_at)
         upload: PostUpload | MultipartUpload
         if request.size >= config.multipart_threshold_bytes:
-            multipart = storage.start_multipart(key, request.size, request.content_type)
-            files_db.set_upload_id(conn, file_id, multipart["upload_id"])
+            algorithm = "SHA256" if request.part_checksums else None
+            multipart = storage.start_multipart(key, request.size, request.content_type,
+                                                checksum_algorithm=algorithm)
+            files_db.set_upload_id(conn, file_id, multipart["upload_id"], algorithm)
             upload = MultipartUpload.model_validate(multipart)
         else:
-            post = storage.presigned_post(key, request.size, request.content_type)
+            post = storage.presigned_post(key, request.size, request.content_type,
+                                          checksum_sha256=request.checksum_sha256)
             upload = PostUpload.model_validate(post)
     return FileCreated(file_id=file_id, upload=upload)
 
@@ -163,7 +166,12 @@ def complete_upload(user_id: str, file_id: uuid.UUID, request: CompleteIn) -> Fi
         expected = storage.expected_parts(int(row["size"]))
         if numbers != list(range(1, expected + 1)):
             raise ValidationFailed(f"expected parts 1..{expected} in order, each once", code="invalid_parts")
-        parts = [(p.part_number, p.etag) for p in request.parts]
+        with_checksums = row.get("part_checksum_algorithm") == "SHA256"
+        if with_checksums and any(p.checksum_sha256 is None for p in request.parts):
+            raise ValidationFailed("this upload checks every part: give each part's checksum_sha256",
+                                   code="part_checksums_required")
+        parts = [(p.part_number, p.etag, p.checksum_sha256 if with_checksums else None)
+                 for p in request.parts]
         storage.complete_multipart(row["s3_key"], row["upload_id"], parts)
     cache.invalidate_file(file_id)
     return to_out(to_record(row))
@@ -185,9 +193,19 @@ def sign_parts(user_id: str, file_id: uuid.UUID, request: PartsIn) -> PartUrlLis
     wrong = sorted({n for n in request.part_numbers if n > expected})
     if wrong:
         raise ValidationFailed(f"this upload has parts 1..{expected}; not {wrong[:5]}", code="invalid_parts")
+    checksums: dict[int, str] | None = None
+    if row.get("part_checksum_algorithm") == "SHA256":
+        if request.checksums is None or len(request.checksums) != len(request.part_numbers):
+            raise ValidationFailed("this upload checks every part: give one checksum per part number",
+                                   code="part_checksums_required")
+        checksums = dict(zip(request.part_numbers, request.checksums, strict=True))
+    elif request.checksums is not None:
+        raise ValidationFailed("this upload was created without part_checksums",
+                               code="part_checksums_unexpected")
     numbers = sorted(set(request.part_numbers))
     return PartUrlList.model_validate(
-        {"parts": storage.sign_parts(row["s3_key"], row["upload_id"], int(row["size"]), numbers)})
+        {"parts": storage.sign_parts(row["s3_key"], row["upload_id"], int(row["size"]), numbers,
+                                     checksums=checksums)})
 
 
 def stored_parts(user_id: str, file_id: uuid.UUID) -> StoredPartList:

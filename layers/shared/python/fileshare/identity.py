@@ -1,4 +1,7 @@
-"""Cognito user pool calls: sign-up, password login, token refresh.
+"""Cognito user pool calls: sign-up with an emailed code, password login and reset, token refresh.
+
+An address counts only once Cognito has verified it (``email_verified``): the users row is created
+at confirmation (and kept in step at every login and refresh) from the verified address only.
 
 The client talks to moto's cognito-idp locally. boto3 does not read ``AWS_ENDPOINT_URL_COGNITO_IDP``
 itself (its name for the service is ``COGNITO_IDENTITY_PROVIDER``), and ``AWS_ENDPOINT_URL`` points
@@ -7,12 +10,24 @@ at LocalStack, which has no Cognito; so the endpoint is passed explicitly from t
 
 from __future__ import annotations
 
+import base64
+import json
+import logging
 from functools import lru_cache
 from typing import Any
 
 from fileshare.config import settings
-from fileshare.errors import Conflict, DependencyUnavailable, Forbidden, Unauthorized, ValidationFailed
+from fileshare.errors import (
+    Conflict,
+    DependencyUnavailable,
+    Forbidden,
+    RateLimited,
+    Unauthorized,
+    ValidationFailed,
+)
 from fileshare.models import Tokens
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
@@ -43,29 +58,109 @@ def _error_code(exc: Exception) -> str:
     return str(response.get("Error", {}).get("Code", ""))
 
 
-def register(email: str, password: str) -> str:
-    """Create the Cognito user and return its ``sub``; in local mode confirm it at once."""
+def _cognito_call(operation: str, **params: Any) -> dict[str, Any]:
+    """One user-pool call; translates Cognito's errors into the API's (never leaks whether an
+    account exists for an address: unknown users read as a wrong code or are accepted silently)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        result = _idp().sign_up(ClientId=_client_id(), Username=email, Password=password,
-                                UserAttributes=[{"Name": "email", "Value": email}])
-        if settings().local_mode and not result.get("UserConfirmed"):
-            _idp().admin_confirm_sign_up(UserPoolId=settings().user_pool_id, Username=email)
+        result: dict[str, Any] = getattr(_idp(), operation)(**params)
+        return result
     except ClientError as exc:
         code = _error_code(exc)
         if code in ("UsernameExistsException", "AliasExistsException"):
             raise Conflict("an account with this email exists", code="email_taken") from exc
         if code == "InvalidPasswordException":
-            raise ValidationFailed("the password does not meet the policy: at least 8 characters with "
-                                   "upper and lower case letters and a digit", code="weak_password") from exc
+            raise ValidationFailed("the password does not meet the policy: at least 12 characters "
+                                   "with upper and lower case letters, a digit and a symbol",
+                                   code="weak_password") from exc
+        if code == "CodeMismatchException":
+            raise ValidationFailed("the code is wrong", code="invalid_code") from exc
+        if code == "ExpiredCodeException":
+            raise ValidationFailed("the code has expired: ask for a new one", code="code_expired") from exc
+        if code in ("LimitExceededException", "TooManyRequestsException", "TooManyFailedAttemptsException"):
+            raise RateLimited("too many attempts; try again later", retry_after_s=60,
+                              code="too_many_attempts") from exc
         if code == "InvalidParameterException":
             raise ValidationFailed("the email or password is not acceptable",
                                    code="invalid_credentials_format") from exc
         raise
     except BotoCoreError as exc:  # endpoint unreachable, timeouts
         raise _unavailable(exc) from exc
+
+
+def register(email: str, password: str) -> str:
+    """Create the unconfirmed Cognito user (Cognito mails the confirmation code); its ``sub``."""
+    result = _cognito_call("sign_up", ClientId=_client_id(), Username=email, Password=password,
+                           UserAttributes=[{"Name": "email", "Value": email}])
     return str(result["UserSub"])
+
+
+def _user_attributes(email: str) -> dict[str, str]:
+    result = _cognito_call("admin_get_user", UserPoolId=settings().user_pool_id, Username=email)
+    return {a["Name"]: a["Value"] for a in result.get("UserAttributes", [])}
+
+
+def confirm(email: str, code: str) -> tuple[str, str]:
+    """Confirm a sign-up with the emailed code, then create the user's row; (user id, email).
+
+    Cognito verifies the address as it confirms. An unknown address reads as a wrong code; an
+    account confirmed before is a 409 that says nothing more (its row is made at every login too).
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        _cognito_call("confirm_sign_up", ClientId=_client_id(), Username=email, ConfirmationCode=code)
+    except ClientError as exc:
+        if _error_code(exc) == "UserNotFoundException":
+            raise ValidationFailed("the code is wrong", code="invalid_code") from exc
+        if _error_code(exc) == "NotAuthorizedException":
+            raise Conflict("the account is already confirmed: log in", code="already_confirmed") from exc
+        raise
+    attributes = _user_attributes(email)
+    if attributes.get("email_verified") != "true":  # confirmed without a verified address
+        raise Forbidden("the address is not verified", code="email_not_verified")
+    user_id, verified = attributes["sub"], attributes["email"].lower()
+    ensure_user(user_id, verified)
+    return user_id, verified
+
+
+def resend_confirmation(email: str) -> None:
+    """Mail a new confirmation code; silent for unknown or already confirmed addresses."""
+    from botocore.exceptions import ClientError
+
+    try:
+        _cognito_call("resend_confirmation_code", ClientId=_client_id(), Username=email)
+    except (ClientError, ValidationFailed) as exc:
+        if isinstance(exc, ClientError) and _error_code(exc) not in ("UserNotFoundException",
+                                                                       "NotAuthorizedException"):
+            raise
+        log.info("resend for an unknown or confirmed address ignored")
+
+
+def forgot_password(email: str) -> None:
+    """Mail a password reset code to a verified address; silent when there is none."""
+    from botocore.exceptions import ClientError
+
+    try:
+        _cognito_call("forgot_password", ClientId=_client_id(), Username=email)
+    except (ClientError, ValidationFailed) as exc:
+        if isinstance(exc, ClientError) and _error_code(exc) not in ("UserNotFoundException",
+                                                                       "NotAuthorizedException"):
+            raise
+        log.info("password reset for an unknown or unverified address ignored")
+
+
+def reset_password(email: str, code: str, password: str) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        _cognito_call("confirm_forgot_password", ClientId=_client_id(), Username=email,
+                      ConfirmationCode=code, Password=password)
+    except ClientError as exc:
+        if _error_code(exc) == "UserNotFoundException":
+            raise ValidationFailed("the code is wrong", code="invalid_code") from exc
+        raise
 
 
 def _tokens(result: dict[str, Any], refresh_token: str | None = None) -> Tokens:
@@ -96,30 +191,53 @@ def _authenticate(flow: str, parameters: dict[str, str], refresh_token: str | No
     return _tokens(result, refresh_token)
 
 
+def id_token_claims(id_token: str) -> dict[str, Any]:
+    """The payload of an id token Cognito just issued to us (no signature check: it came straight
+    from the user pool over TLS, never from the client)."""
+    payload = id_token.split(".")[1]
+    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return claims
+
+
+def _sync_user(tokens: Tokens) -> Tokens:
+    """Make sure the users row exists and carries the verified address the tokens show."""
+    claims = id_token_claims(tokens.id_token)
+    if str(claims.get("email_verified")).lower() == "true" and claims.get("email"):
+        ensure_user(str(claims["sub"]), str(claims["email"]).lower())
+    return tokens
+
+
 def login(email: str, password: str) -> Tokens:
-    return _authenticate("USER_PASSWORD_AUTH", {"USERNAME": email, "PASSWORD": password})
+    return _sync_user(_authenticate("USER_PASSWORD_AUTH", {"USERNAME": email, "PASSWORD": password}))
 
 
 def refresh(refresh_token: str) -> Tokens:
-    return _authenticate("REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": refresh_token}, refresh_token)
+    return _sync_user(_authenticate("REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": refresh_token}, refresh_token))
 
 
 def create_account(email: str, password: str) -> str:
-    """Register with Cognito and create the user's row with the default quota; returns the user id.
-
-    An email already on a row under another id (a Cognito user deleted outside the API) is a 409
-    before Cognito is called, so no half-made account is left behind.
-    """
+    """Register with Cognito; returns the user id. The users row appears at confirmation, for the
+    verified address only. An address already on a row (a confirmed account, or a Cognito user
+    deleted outside the API) is a 409 before Cognito is called, so nothing half-made remains."""
     from fileshare.db import shares as shares_db
-    from fileshare.db import users as users_db
     from fileshare.db.connection import transaction
 
     with transaction() as conn:
         taken = shares_db.user_by_email(conn, email)
     if taken:
         raise Conflict("an account with this email exists", code="email_taken")
-    user_id = register(email, password)
+    return register(email, password)
+
+
+def ensure_user(user_id: str, verified_email: str) -> None:
+    """The user's row with their verified address: created on first sight, the address updated
+    once a changed one is verified. 409 when another account's row holds the address."""
+    from fileshare.db import users as users_db
+    from fileshare.db.connection import transaction
+
     with transaction() as conn:
-        if users_db.ensure(conn, user_id, email, settings().default_quota_bytes) is None:
-            raise Conflict("an account with this email exists", code="email_taken")
-    return user_id
+        row = users_db.ensure(conn, user_id, verified_email, settings().default_quota_bytes)
+        if row is not None and row["email"] != verified_email:
+            row = users_db.change_email(conn, user_id, verified_email)
+    if row is None:
+        raise Conflict("an account with this email exists", code="email_taken")

@@ -7,6 +7,7 @@ generated from them. They validate shape only; rules that need configuration or 
 
 from __future__ import annotations
 
+import string
 import unicodedata
 from datetime import datetime
 from typing import Annotated, Literal
@@ -71,8 +72,41 @@ class RefreshIn(_In):
     refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
 
 
+ConfirmationCode = Annotated[str, BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v),
+                             StringConstraints(min_length=1, max_length=16, pattern=r"^[0-9A-Za-z]+$")]
+
+
+class EmailIn(_In):
+    email: Email
+
+
+class ConfirmIn(_In):
+    email: Email
+    code: ConfirmationCode
+
+
+class ResetIn(_In):
+    email: Email
+    code: ConfirmationCode
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
 class UserCreated(BaseModel):
     user_id: str
+    confirmation_required: bool = Field(
+        description="true: the account is usable once confirmed with the code emailed to the address "
+                    "(POST /auth/confirm)")
+
+
+class Accepted(BaseModel):
+    """A request that was taken; whether an account exists for the address is not revealed."""
+
+    accepted: bool = True
+
+
+class Confirmed(BaseModel):
+    user_id: str
+    email: str
 
 
 class Tokens(BaseModel):
@@ -84,12 +118,33 @@ class Tokens(BaseModel):
 
 # ---- files ------------------------------------------------------------------------------------
 
+def _sha256_base64(value: object) -> object:
+    """Accept a SHA-256 digest as 64 hex digits or as S3's base64; keep S3's base64."""
+    if isinstance(value, str) and len(value) == 64 and all(c in string.hexdigits for c in value):
+        import base64
+
+        return base64.b64encode(bytes.fromhex(value)).decode()
+    return value
+
+
+Sha256 = Annotated[str, BeforeValidator(_sha256_base64),
+                   StringConstraints(pattern=r"^[A-Za-z0-9+/]{43}=$"),
+                   Field(description="SHA-256 digest: base64 (S3's x-amz-checksum-sha256) or 64 hex digits")]
+
+
 class FileCreate(_In):
     name: RawName
     size: Annotated[int, Field(gt=0)]
     content_type: ContentType
     tags: Tags = Field(default_factory=list)
     expires_at: AwareDatetime | None = None
+    checksum_sha256: Sha256 | None = Field(
+        default=None, description="the whole file's SHA-256: a single POST upload is signed with it, so S3 "
+                                  "refuses bytes that do not match")
+    part_checksums: bool = Field(
+        default=False, description="multipart: every part is signed with its SHA-256 (POST "
+                                   "/files/{id}/parts with checksums), so S3 checks every part and the "
+                                   "processor need not read the object again; no part is signed up front")
 
 
 class FilePatch(_In):
@@ -107,6 +162,8 @@ class FileOut(BaseModel):
     content_type: str
     status: FileStatus
     checksum_sha256: str | None = None
+    s3_checksum: str | None = Field(default=None, description="the checksum S3 itself verified, "
+                                    "'SHA256:<base64>' or 'SHA256-COMPOSITE:<base64>-<parts>'")
     tags: list[str]
     created_at: datetime
     expires_at: datetime | None = None
@@ -130,6 +187,8 @@ class PostUpload(BaseModel):
 class PartUrl(BaseModel):
     part_number: int
     url: str
+    headers: dict[str, str] | None = Field(
+        default=None, description="headers the PUT must carry (the part's signed x-amz-checksum-sha256)")
 
 
 class MultipartUpload(BaseModel):
@@ -149,6 +208,9 @@ class FileCreated(BaseModel):
 
 class PartsIn(_In):
     part_numbers: Annotated[list[Annotated[int, Field(ge=1, le=10_000)]], Field(min_length=1, max_length=100)]
+    checksums: Annotated[list[Sha256], Field(max_length=100)] | None = Field(
+        default=None, description="each part's SHA-256, in the order of part_numbers (required when the "
+                                  "upload was created with part_checksums)")
 
 
 class PartUrlList(BaseModel):
@@ -170,6 +232,7 @@ class StoredPartList(BaseModel):
 class CompletedPart(_In):
     part_number: Annotated[int, Field(ge=1, le=10_000)]
     etag: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    checksum_sha256: Sha256 | None = None  # required when the upload was created with part_checksums
 
 
 class CompleteIn(_In):

@@ -3,6 +3,9 @@
 Steps for a ``pending`` file: GET the object (its headers give the size, checked against the row,
 and the same response streams the bytes, so the check and the bytes refer to one object version);
 sniff the type from the first bytes; hash the whole stream with bounded memory; thumbnail images;
+(an object larger than ``FULL_READ_MAX_BYTES`` that S3 itself checksummed, every part against the
+SHA-256 signed into its presigned URL, is not re-read: HEAD gives size and S3's checksum, a ranged
+GET pinned to that version by ETag gives the bytes to sniff, and S3's checksum is recorded);
 then one transaction: the guarded transition ``pending -> ready`` plus its outbox event, recording
 the verified object's ETag. After the commit: invalidate the cache, publish inline (never fails the
 record), index in OpenSearch.
@@ -59,6 +62,10 @@ from fileshare.storage import delete_objects, thumbnail_key
 UPLOAD_PREFIX = "u/"
 CHUNK_BYTES = 1024 * 1024
 THUMBNAIL_MAX_SOURCE_BYTES = 50 * 1024 * 1024  # larger images are hashed but not thumbnailed
+# Objects up to this size are read and hashed whole (at ~80 MB/s from S3 in Lambda, 256 MiB take
+# about 3.5 s); larger ones with an S3 checksum are verified from HEAD plus the first bytes only.
+# infra/README.md has the sizing arithmetic behind the processor's timeout and batch size.
+FULL_READ_MAX_BYTES = 256 * 1024 * 1024
 ATTEMPTS = 3  # a re-verification that loses this many races in a row is left to an SQS retry
 
 
@@ -86,9 +93,28 @@ class Verified:
     """What verification found in one object version's bytes."""
 
     etag: str | None
-    checksum: str
+    checksum: str | None  # whole-object SHA-256 (hex) when known
     content_type: str
     image: bytes | None  # the bytes, when the type gets a thumbnail
+    s3_checksum: str | None = None  # what S3 verified, "<ALGORITHM>[-COMPOSITE]:<value>"
+
+
+def s3_checksum_of(head: dict[str, Any]) -> str | None:
+    """S3's own SHA-256 checksum of an object (HEAD with ChecksumMode=ENABLED), as recorded."""
+    value = head.get("ChecksumSHA256")
+    if not value:
+        return None
+    composite = head.get("ChecksumType") == "COMPOSITE" or "-" in str(value)
+    return f"SHA256{'-COMPOSITE' if composite else ''}:{value}"
+
+
+def full_object_sha256_hex(s3_checksum: str | None) -> str | None:
+    """The whole-object SHA-256 in hex, when S3's checksum is one (not a checksum of parts)."""
+    if not s3_checksum or not s3_checksum.startswith("SHA256:"):
+        return None
+    import base64
+
+    return base64.b64decode(s3_checksum.split(":", 1)[1]).hex()
 
 
 def normalize_etag(value: str | None) -> str | None:
@@ -137,20 +163,44 @@ def _delete_orphan(obj: S3Object, row: dict[str, Any] | None) -> Outcome:
     return Outcome.DELETED
 
 
-def _open(obj: S3Object) -> dict[str, Any] | None:
-    """GET the object (the body streams on demand); None when it is gone."""
+def _open(obj: S3Object, size: int) -> dict[str, Any] | None:
+    """GET the object (the body streams on demand); None when it is gone.
+
+    For a large object S3 checksummed, HEAD (size, ETag, checksum) and a ranged GET of the first
+    bytes pinned to that ETag: the result then carries ``S3Checksum`` and no more than the head.
+    """
     s3 = aws_client("s3")
     try:
-        response: dict[str, Any] = s3.get_object(Bucket=obj.bucket, Key=obj.key)
+        if size > FULL_READ_MAX_BYTES:
+            head: dict[str, Any] = s3.head_object(Bucket=obj.bucket, Key=obj.key, ChecksumMode="ENABLED")
+            checksum = s3_checksum_of(head)
+            if checksum is not None:
+                ranged: dict[str, Any] = s3.get_object(
+                    Bucket=obj.bucket, Key=obj.key, Range=f"bytes=0-{media.SNIFF_BYTES - 1}",
+                    IfMatch=head["ETag"])
+                return {**ranged, "ContentLength": head["ContentLength"], "ETag": head["ETag"],
+                        "S3Checksum": checksum}
+            logger.warning("large object without an S3 checksum: reading it whole",
+                           extra={"key": obj.key, "size": size})
+        response: dict[str, Any] = s3.get_object(Bucket=obj.bucket, Key=obj.key, ChecksumMode="ENABLED")
     except s3.exceptions.NoSuchKey:
         logger.warning("object is gone; nothing to process", extra={"key": obj.key})
         return None
+    except s3.exceptions.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code in ("404", "NoSuchKey"):
+            logger.warning("object is gone; nothing to process", extra={"key": obj.key})
+            return None
+        if code in ("412", "PreconditionFailed"):  # replaced between HEAD and GET: a new event follows
+            raise DependencyUnavailable("the object changed while it was verified; retrying") from exc
+        raise
     return response
 
 
 def _verify(response: dict[str, Any], row: dict[str, Any]) -> Verified | str:
     """Check one GET response's bytes against the row: the verified facts, or a rejection reason."""
     body = response["Body"]
+    s3_checksum = response.get("S3Checksum")  # set: a large object verified by S3, only its head read
     try:
         if int(response["ContentLength"]) != int(row["size"]):
             return "size_mismatch"
@@ -158,6 +208,10 @@ def _verify(response: dict[str, Any], row: dict[str, Any]) -> Verified | str:
         verdict = media.check_type(row["content_type"], head, settings().allowed_content_types)
         if not verdict.ok:
             return verdict.reason or "content_type_mismatch"
+        if s3_checksum is not None:
+            return Verified(etag=normalize_etag(response.get("ETag")),
+                            checksum=full_object_sha256_hex(s3_checksum), content_type=verdict.effective_type,
+                            image=None, s3_checksum=s3_checksum)
         digest = hashlib.sha256(head)
         keep = verdict.effective_type in media.THUMBNAIL_SOURCES and row["size"] <= THUMBNAIL_MAX_SOURCE_BYTES
         image = bytearray(head) if keep else None
@@ -172,11 +226,12 @@ def _verify(response: dict[str, Any], row: dict[str, Any]) -> Verified | str:
     if total != row["size"]:
         raise DependencyUnavailable(f"read {total} of {row['size']} bytes; retrying")
     return Verified(etag=normalize_etag(response.get("ETag")), checksum=digest.hexdigest(),
-                    content_type=verdict.effective_type, image=bytes(image) if image is not None else None)
+                    content_type=verdict.effective_type, image=bytes(image) if image is not None else None,
+                    s3_checksum=s3_checksum_of(response))
 
 
 def _process_pending(obj: S3Object, row: dict[str, Any]) -> Outcome:
-    response = _open(obj)
+    response = _open(obj, int(row["size"]))
     if response is None:
         return Outcome.IGNORED
     verified = _verify(response, row)
@@ -194,7 +249,7 @@ def _process_ready(obj: S3Object, row: dict[str, Any]) -> Outcome | None:
         _after_ready(row)  # a duplicate of the event about the verified version
         logger.info("file already processed", extra={"key": obj.key, "status": row["status"]})
         return Outcome.ALREADY_DONE
-    response = _open(obj)
+    response = _open(obj, int(row["size"]))
     if response is None:
         return Outcome.IGNORED
     current = normalize_etag(response.get("ETag"))
@@ -230,7 +285,8 @@ def _accept_replaced(row: dict[str, Any], verified: Verified) -> Outcome | None:
     with transaction() as conn:
         updated = sql.mark_reverified(conn, row["file_id"], old_etag=row.get("verified_etag"),
                                       etag=verified.etag, checksum_sha256=verified.checksum,
-                                      content_type=verified.content_type, thumbnail_key=thumb_key)
+                                      content_type=verified.content_type, thumbnail_key=thumb_key,
+                                      s3_checksum=verified.s3_checksum)
         changes = {k: updated[k] for k in ("checksum_sha256", "content_type", "thumbnail_key")
                    if updated is not None and updated[k] != row[k]}
         if updated is not None and changes:
@@ -277,12 +333,13 @@ def _finish(row: dict[str, Any], verified: Verified, thumb_key: str | None) -> O
         else:
             ready = sql.mark_ready(conn, file_id, checksum_sha256=verified.checksum,
                                    content_type=verified.content_type, thumbnail_key=thumb_key,
-                                   etag=verified.etag)
+                                   etag=verified.etag, s3_checksum=verified.s3_checksum)
             if ready is not None:
                 events.record(conn, events.Event(
                     type=events.EventType.FILE_READY, file_id=file_id, owner_id=ready["owner_id"],
                     data={"name": ready["name"], "size": ready["size"], "content_type": verified.content_type,
-                          "checksum_sha256": verified.checksum, "thumbnail_key": thumb_key}))
+                          "checksum_sha256": verified.checksum, "s3_checksum": verified.s3_checksum,
+                          "thumbnail_key": thumb_key}))
     if rejected is not None:
         _after_rejected(rejected)
         _count("FilesRejected", rejected)

@@ -51,13 +51,18 @@ def post_ttl_s(size: int) -> int:
     return min(settings().presign_ttl_s, POST_TTL_BASE_S + size // POST_TTL_BYTES_PER_S)
 
 
-def presigned_post(key: str, size: int, content_type: str) -> dict[str, Any]:
-    """A POST policy for exactly this key, exactly this size and this Content-Type."""
+def presigned_post(key: str, size: int, content_type: str, *, checksum_sha256: str | None = None
+                   ) -> dict[str, Any]:
+    """A POST policy for exactly this key, exactly this size and this Content-Type; with the file's
+    SHA-256 (base64) it is signed too, and S3 refuses bytes that do not match it."""
+    fields: dict[str, str] = {"Content-Type": content_type}
+    if checksum_sha256:
+        fields.update({"x-amz-checksum-algorithm": "SHA256", "x-amz-checksum-sha256": checksum_sha256})
     post = _s3().generate_presigned_post(
         Bucket=settings().upload_bucket,
         Key=key,  # boto3 adds the exact {"key": key} and bucket conditions
-        Fields={"Content-Type": content_type},
-        Conditions=[{"Content-Type": content_type}, ["content-length-range", size, size]],
+        Fields=fields,
+        Conditions=[*({name: value} for name, value in fields.items()), ["content-length-range", size, size]],
         ExpiresIn=post_ttl_s(size),
     )
     return {"url": post["url"], "fields": {k: str(v) for k, v in post["fields"].items()}}
@@ -73,30 +78,45 @@ FIRST_BATCH_PARTS = 8  # parts signed by POST /files; the client asks for the re
 MAX_SIGN_BATCH = 100  # part numbers per POST /files/{id}/parts
 
 
-def start_multipart(key: str, size: int, content_type: str) -> dict[str, Any]:
-    """Create the multipart upload and sign its first batch of parts (the rest are signed on demand)."""
+def start_multipart(key: str, size: int, content_type: str, *, checksum_algorithm: str | None = None
+                    ) -> dict[str, Any]:
+    """Create the multipart upload and sign its first batch of parts (the rest are signed on demand).
+
+    With ``checksum_algorithm="SHA256"`` S3 checks every part against the SHA-256 its URL signs, so
+    no part is signed before the client says its checksum (POST /files/{id}/parts).
+    """
     part_size, count = part_plan(size, settings().multipart_part_bytes)
+    extra = {"ChecksumAlgorithm": checksum_algorithm} if checksum_algorithm else {}
     upload_id = _s3().create_multipart_upload(Bucket=settings().upload_bucket, Key=key,
-                                              ContentType=content_type)["UploadId"]
-    first = list(range(1, min(count, FIRST_BATCH_PARTS) + 1))
+                                              ContentType=content_type, **extra)["UploadId"]
+    first = [] if checksum_algorithm else list(range(1, min(count, FIRST_BATCH_PARTS) + 1))
     return {"upload_id": upload_id, "part_size": part_size, "part_count": count,
             "parts": sign_parts(key, upload_id, size, first)}
 
 
-def sign_parts(key: str, upload_id: str, size: int, numbers: list[int]) -> list[dict[str, Any]]:
+def sign_parts(key: str, upload_id: str, size: int, numbers: list[int], *,
+               checksums: dict[int, str] | None = None) -> list[dict[str, Any]]:
     """Presigned UploadPart URLs for ``numbers`` (each in 1..part count).
 
     Each URL signs its part's exact Content-Length, as the POST policy pins the size: the parts can
-    only add up to the declared size, so a multipart upload cannot exceed the quota either.
+    only add up to the declared size, so a multipart upload cannot exceed the quota either. With
+    ``checksums`` (part number -> SHA-256, base64) each URL also signs ``x-amz-checksum-sha256``:
+    the client sends that header and S3 refuses the part if the bytes do not match.
     """
     s3, bucket, ttl = _s3(), settings().upload_bucket, settings().presign_ttl_s
     part_size, _count = part_plan(size, settings().multipart_part_bytes)
-    return [{"part_number": n,
-             "url": s3.generate_presigned_url(
-                 "upload_part", ExpiresIn=ttl,
-                 Params={"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": n,
-                         "ContentLength": min(part_size, size - part_size * (n - 1))})}
-            for n in numbers]
+    signed = []
+    for n in numbers:
+        params: dict[str, Any] = {"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": n,
+                                  "ContentLength": min(part_size, size - part_size * (n - 1))}
+        if checksums is not None:
+            params["ChecksumSHA256"] = checksums[n]
+        part: dict[str, Any] = {"part_number": n,
+                                "url": s3.generate_presigned_url("upload_part", ExpiresIn=ttl, Params=params)}
+        if checksums is not None:
+            part["headers"] = {"x-amz-checksum-sha256": checksums[n]}
+        signed.append(part)
+    return signed
 
 
 def list_parts(key: str, upload_id: str) -> list[dict[str, Any]]:
@@ -120,17 +140,19 @@ def expected_parts(size: int) -> int:
     return part_plan(size, settings().multipart_part_bytes)[1]
 
 
-def complete_multipart(key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+def complete_multipart(key: str, upload_id: str, parts: list[tuple[int, str, str | None]]) -> None:
     """Complete the upload; S3 then emits ObjectCreated:CompleteMultipartUpload."""
     from botocore.exceptions import ClientError
 
     try:
         _s3().complete_multipart_upload(
             Bucket=settings().upload_bucket, Key=key, UploadId=upload_id,
-            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in parts]})
+            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag,
+                                        **({"ChecksumSHA256": checksum} if checksum else {})}
+                                       for n, etag, checksum in parts]})
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("InvalidPart", "InvalidPartOrder", "EntityTooSmall"):
+        if code in ("InvalidPart", "InvalidPartOrder", "EntityTooSmall", "InvalidRequest", "BadDigest"):
             raise ValidationFailed(f"S3 refused the parts: {code}", code="invalid_parts") from exc
         if code == "NoSuchUpload":
             raise Conflict("the multipart upload no longer exists", code="upload_not_found") from exc

@@ -15,7 +15,8 @@ from psycopg import Connection
 Row = dict[str, Any]
 
 COLUMNS = ("file_id, owner_id, name, s3_key, size, content_type, status, reject_reason, checksum_sha256,"
-           " thumbnail_key, upload_id, tags, expires_at, trashed_at, created_at, updated_at")
+           " s3_checksum, thumbnail_key, upload_id, part_checksum_algorithm, tags, expires_at, trashed_at,"
+           " created_at, updated_at")
 UPDATABLE = frozenset({"name", "tags", "expires_at"})
 
 
@@ -72,5 +73,7 @@ def trash(conn: Connection[Any], file_id: UUID) -> Row:
     return row
 
 
-def set_upload_id(conn: Connection[Any], file_id: UUID, upload_id: str) -> None:
-    conn.execute("UPDATE files SET upload_id = %s WHERE file_id = %s", (upload_id, file_id))
+def set_upload_id(conn: Connection[Any], file_id: UUID, upload_id: str,
+                  part_checksum_algorithm: str | None = None) -> None:
+    conn.execute("UPDATE files SET upload_id = %s, part_checksum_algorithm = %s WHERE file_id = %s",
+                 (upload_id, part_checksum_algorithm, file_id))

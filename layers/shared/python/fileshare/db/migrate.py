@@ -3,6 +3,12 @@
 Each file runs in its own transaction and is recorded in ``schema_migrations`` with its checksum;
 a transaction-level advisory lock keeps two runners (two deploys, two laptops' `make dev`) from
 racing. An applied file whose content changed is an error, never silently re-run.
+
+Statements PostgreSQL refuses inside a transaction (``CREATE INDEX CONCURRENTLY``) go in a file
+named ``NNNN_name.notx.sql``: its statements (separated by ``;`` at the end of a line) run one by
+one in autocommit mode under a session-level advisory lock, and the file is recorded only when all
+succeeded. Such statements must be idempotent (``IF NOT EXISTS``), since a failed file runs again;
+an index left invalid by an interrupted ``CONCURRENTLY`` build of that file is dropped first.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import psycopg
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _LOCK_KEY = 0x46534D47  # "FSMG": any constant shared by all runners
-_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)(\.notx)?\.sql$")
 
 
 class MigrationError(RuntimeError):
@@ -28,6 +34,11 @@ class Migration:
     version: int
     name: str
     sql: str
+    transactional: bool = True
+
+    def statements(self) -> list[str]:
+        """The file's statements, for a non-transactional file (one ``;`` per line end)."""
+        return [part.strip() for part in re.split(r";\s*$", self.sql, flags=re.MULTILINE) if part.strip()]
 
     @property
     def checksum(self) -> str:
@@ -39,8 +50,10 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     for path in sorted(directory.glob("*.sql")):
         match = _NAME.match(path.name)
         if not match:
-            raise MigrationError(f"bad migration file name: {path.name} (want NNNN_name.sql)")
-        migrations.append(Migration(int(match[1]), match[2], path.read_text()))
+            raise MigrationError(f"bad migration file name: {path.name} (want NNNN_name.sql or "
+                                 "NNNN_name.notx.sql)")
+        migrations.append(Migration(int(match[1]), match[2], path.read_text(),
+                                    transactional=match[3] is None))
     versions = [m.version for m in migrations]
     if len(set(versions)) != len(versions):
         raise MigrationError(f"duplicate migration versions in {directory}")
@@ -58,22 +71,58 @@ def apply(database_url: str, directory: Path = MIGRATIONS_DIR) -> list[int]:
             " applied_at timestamptz NOT NULL DEFAULT now())"
         )
         for migration in migrations:
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-                row = conn.execute("SELECT checksum FROM schema_migrations WHERE version = %s",
-                                   (migration.version,)).fetchone()
-                if row is not None:
-                    if row[0] != migration.checksum:
-                        raise MigrationError(
-                            f"migration {migration.version}_{migration.name} changed after it was "
-                            "applied; add a new migration instead")
-                    continue
-                conn.execute(migration.sql.encode())
-                conn.execute(
-                    "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
-                    (migration.version, migration.name, migration.checksum))
+            if migration.transactional:
+                applied = _apply_in_transaction(conn, migration)
+            else:
+                applied = _apply_without_transaction(conn, migration)
+            if applied:
                 applied_now.append(migration.version)
     return applied_now
+
+
+def _recorded(conn: psycopg.Connection[tuple[object, ...]], migration: Migration) -> bool:
+    row = conn.execute("SELECT checksum FROM schema_migrations WHERE version = %s",
+                       (migration.version,)).fetchone()
+    if row is None:
+        return False
+    if row[0] != migration.checksum:
+        raise MigrationError(f"migration {migration.version}_{migration.name} changed after it was "
+                             "applied; add a new migration instead")
+    return True
+
+
+def _record(conn: psycopg.Connection[tuple[object, ...]], migration: Migration) -> None:
+    conn.execute("INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                 (migration.version, migration.name, migration.checksum))
+
+
+def _apply_in_transaction(conn: psycopg.Connection[tuple[object, ...]], migration: Migration) -> bool:
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        if _recorded(conn, migration):
+            return False
+        conn.execute(migration.sql.encode())
+        _record(conn, migration)
+    return True
+
+
+def _apply_without_transaction(conn: psycopg.Connection[tuple[object, ...]], migration: Migration) -> bool:
+    conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
+    try:
+        if _recorded(conn, migration):
+            return False
+        invalid = conn.execute(
+            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE NOT i.indisvalid").fetchall()
+        for (index_name,) in invalid:  # left by an interrupted CONCURRENTLY build of this file
+            if re.search(rf"\b{re.escape(str(index_name))}\b", migration.sql):
+                conn.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{index_name}"'.encode())
+        for statement in migration.statements():
+            conn.execute(statement.encode())
+        _record(conn, migration)
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+    return True
 
 
 def applied_versions(database_url: str) -> list[int]:

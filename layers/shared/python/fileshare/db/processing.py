@@ -22,8 +22,8 @@ from psycopg import Connection
 Row = dict[str, Any]
 
 _COLUMNS = ("file_id, owner_id, name, s3_key, size, content_type, status, status_before_trash,"
-            " reject_reason, checksum_sha256, thumbnail_key, verified_etag, upload_id, tags, expires_at,"
-            " created_at, updated_at")
+            " reject_reason, checksum_sha256, s3_checksum, thumbnail_key, verified_etag, upload_id, tags,"
+            " expires_at, created_at, updated_at")
 # The status verification is about: the file's own, or the one it had before the trash.
 _WAS_PENDING = "(status = 'pending' OR (status = 'trashed' AND status_before_trash = 'pending'))"
 _WAS_READY = "(status = 'ready' OR (status = 'trashed' AND coalesce(status_before_trash, 'ready') = 'ready'))"
@@ -68,14 +68,14 @@ def stored_bytes(conn: Connection[Any], owner_id: str, *, excluding: UUID) -> in
     return int(row["used"]) if row else 0
 
 
-def mark_ready(conn: Connection[Any], file_id: UUID, *, checksum_sha256: str, content_type: str,
-               thumbnail_key: str | None, etag: str | None) -> Row | None:
+def mark_ready(conn: Connection[Any], file_id: UUID, *, checksum_sha256: str | None, content_type: str,
+               thumbnail_key: str | None, etag: str | None, s3_checksum: str | None = None) -> Row | None:
     """pending -> ready; None when the file was no longer pending (another worker won)."""
     row: Row | None = conn.execute(
-        f"UPDATE files SET {_outcome('ready')}, checksum_sha256 = %s, content_type = %s,"
+        f"UPDATE files SET {_outcome('ready')}, checksum_sha256 = %s, s3_checksum = %s, content_type = %s,"
         " thumbnail_key = %s, verified_etag = %s, upload_id = NULL, reject_reason = NULL, updated_at = now()"
         f" WHERE file_id = %s AND {_WAS_PENDING} RETURNING {_COLUMNS}",
-        (checksum_sha256, content_type, thumbnail_key, etag, file_id)).fetchone()
+        (checksum_sha256, s3_checksum, content_type, thumbnail_key, etag, file_id)).fetchone()
     return row
 
 
@@ -89,14 +89,15 @@ def mark_rejected(conn: Connection[Any], file_id: UUID, reason: str) -> Row | No
 
 
 def mark_reverified(conn: Connection[Any], file_id: UUID, *, old_etag: str | None, etag: str | None,
-                    checksum_sha256: str, content_type: str, thumbnail_key: str | None) -> Row | None:
+                    checksum_sha256: str | None, content_type: str, thumbnail_key: str | None,
+                    s3_checksum: str | None = None) -> Row | None:
     """A ready file's object was replaced and the new bytes passed: record them. None when the row
     changed since ``old_etag`` was read (another worker re-verified, or the file left ``ready``)."""
     row: Row | None = conn.execute(
-        "UPDATE files SET checksum_sha256 = %s, content_type = %s, thumbnail_key = %s, verified_etag = %s,"
-        f" updated_at = now() WHERE file_id = %s AND {_WAS_READY}"
+        "UPDATE files SET checksum_sha256 = %s, s3_checksum = %s, content_type = %s, thumbnail_key = %s,"
+        f" verified_etag = %s, updated_at = now() WHERE file_id = %s AND {_WAS_READY}"
         f" AND verified_etag IS NOT DISTINCT FROM %s RETURNING {_COLUMNS}",
-        (checksum_sha256, content_type, thumbnail_key, etag, file_id, old_etag)).fetchone()
+        (checksum_sha256, s3_checksum, content_type, thumbnail_key, etag, file_id, old_etag)).fetchone()
     return row
 
 
@@ -106,7 +107,8 @@ def mark_replaced_rejected(conn: Connection[Any], file_id: UUID, *, old_etag: st
     verified facts are cleared). None when the row changed since ``old_etag`` was read."""
     row: Row | None = conn.execute(
         f"UPDATE files SET {_outcome('rejected')}, reject_reason = %s, checksum_sha256 = NULL,"
-        f" thumbnail_key = NULL, verified_etag = NULL, updated_at = now() WHERE file_id = %s AND {_WAS_READY}"
+        " s3_checksum = NULL, thumbnail_key = NULL, verified_etag = NULL, updated_at = now()"
+        f" WHERE file_id = %s AND {_WAS_READY}"
         f" AND verified_etag IS NOT DISTINCT FROM %s RETURNING {_COLUMNS}",
         (reason, file_id, old_etag)).fetchone()
     return row

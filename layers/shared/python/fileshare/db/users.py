@@ -17,6 +17,15 @@ def ensure(conn: Connection[Any], user_id: str, email: str, quota_bytes: int) ->
     return get(conn, user_id)
 
 
+def change_email(conn: Connection[Any], user_id: str, email: str) -> Row | None:
+    """Move the row to a newly verified address; None if another row holds it."""
+    row: Row | None = conn.execute(
+        "UPDATE users SET email = %s WHERE user_id = %s AND NOT EXISTS"
+        " (SELECT 1 FROM users WHERE email = %s AND user_id <> %s)"
+        " RETURNING user_id, email, quota_bytes", (email, user_id, email, user_id)).fetchone()
+    return row
+
+
 def get(conn: Connection[Any], user_id: str, *, for_update: bool = False) -> Row | None:
     sql = "SELECT user_id, email, quota_bytes FROM users WHERE user_id = %s"
     row: Row | None = conn.execute(sql + (" FOR UPDATE" if for_update else ""), (user_id,)).fetchone()
