@@ -126,8 +126,9 @@ def test_several_files_at_once_by_picker_then_drop(browser: Browser, aws: dict[s
     posts = [r for r in traffic.responses if r["method"] == "POST"]
     assert len(posts) == 2 and all(r["status"] in (200, 201, 204) for r in posts), traffic.responses
     assert all(r["headers"].get("access-control-allow-origin") == browser.base_url for r in posts)
-    for created in traffic.created:
+    for created in traffic.created:  # each POST signed with the file's SHA-256 (S3 checks the bytes)
         assert created["upload"]["method"] == "POST"
+        assert created["upload"]["fields"].get("x-amz-checksum-sha256"), created["upload"]["fields"]
     stored = s3.get_object(Bucket=aws["UPLOAD_BUCKET"], Key=traffic.created[0]["upload"]["fields"]["key"])
     assert stored["Body"].read() in (first.read_bytes(), second.read_bytes())
 
@@ -163,7 +164,17 @@ def test_multipart_parts_in_parallel_signed_on_demand(browser: Browser, aws: dic
     big = random_file(tmp_path, 9 * PART_BYTES + 12345)  # ten parts, the last one short
     speeds: list[str] = []
 
-    # When a file above the threshold is uploaded
+    # When a file above the threshold is uploaded (over a link slow enough to watch its speed)
+    s3_url = urlsplit(aws["AWS_ENDPOINT_URL"])
+
+    def slow_link(route: Any) -> None:
+        from playwright.sync_api import Error
+
+        page.wait_for_timeout(250)
+        with contextlib.suppress(Error):
+            route.continue_()
+
+    page.route(f"{s3_url.scheme}://{s3_url.netloc}/**", slow_link)
     choose(page, big)
     page.get_by_role("button", name="Upload").click()
     # Then the queue shows its progress with speed and time left while it goes up

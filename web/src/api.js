@@ -6,6 +6,10 @@
 const TOKENS_KEY = "fileshare.tokens";
 const REFRESH_MARGIN_S = 60; // refresh this long before the id token expires
 const NETWORK_RETRIES_MS = [500, 1500, 4000];
+// Where the API is: same origin locally (the gateway serves the page); in AWS the page's host sets
+// <meta name="fileshare-api" content="https://api.example.org/v1"> (its origin is the API's CORS origin).
+const API_BASE = (document.querySelector('meta[name="fileshare-api"]')?.getAttribute("content") || "")
+  .replace(/\/$/, "");
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -86,7 +90,7 @@ async function call(method, path, body, { auth = true, signal, headers: extra } 
   let response;
   for (let attempt = 0; ; attempt += 1) {
     try {
-      response = await fetch(path, {
+      response = await fetch(API_BASE + path, {
         method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body),
       });
       break;

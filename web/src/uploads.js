@@ -17,6 +17,7 @@ const SIGNED_URL_REUSE_MS = 5 * 60 * 1000; // re-sign a part whose URL is older 
 const PARALLEL_REQUESTS = 6;
 const RETRY_DELAYS_MS = [0, 1000, 3000, 5000]; // then the file fails and offers Retry (which resumes)
 const SPEED_WINDOW_MS = 5000;
+const CHECKSUM_MAX_BYTES = 64 * 1024 * 1024; // the default multipart threshold: hashed in memory
 
 function fingerprint(file) {
   const data = file.data || {};
@@ -200,9 +201,13 @@ export function createUploader({ owner, changed, uploaded, listChanged }) {
         remember(print, null); // gone (completed, aborted or swept): start afresh
       }
     }
-    const created = await api("POST", "/files", {
-      name: file.name, size: file.size, content_type: file.type || "application/octet-stream",
-    });
+    const body = { name: file.name, size: file.size, content_type: file.type || "application/octet-stream" };
+    // A file that may go up in one POST is signed with its SHA-256, so S3 itself refuses other bytes.
+    if (file.size <= CHECKSUM_MAX_BYTES && globalThis.crypto && crypto.subtle) {
+      const digest = await crypto.subtle.digest("SHA-256", await file.data.arrayBuffer());
+      body.checksum_sha256 = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    }
+    const created = await api("POST", "/files", body);
     const plan = { file_id: created.file_id, upload: created.upload, print };
     plans.set(file.id, plan);
     if (created.upload.method === "MULTIPART") {
