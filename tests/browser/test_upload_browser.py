@@ -15,6 +15,7 @@ import hashlib
 import io
 import os
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -210,22 +211,29 @@ def test_cancel_aborts_and_a_dropped_connection_retries(browser: Browser, aws: d
     signed_in(browser)
     s3_origin = f"{urlsplit(aws['AWS_ENDPOINT_URL']).scheme}://{urlsplit(aws['AWS_ENDPOINT_URL']).netloc}"
 
-    # Given S3 answers slowly, when a multipart upload is cancelled midway
+    # Given a multipart upload whose parts are on their way (held at the browser's edge)
     slow = random_file(tmp_path, 4 * PART_BYTES + 1)
+    held: list[Any] = []
 
-    def stall(route: Any) -> None:
-        from playwright.sync_api import Error
+    def hold(route: Any) -> None:
+        if "partNumber" in route.request.url:
+            held.append(route)
+            return
+        route.continue_()
 
-        page.wait_for_timeout(400)
-        with contextlib.suppress(Error):  # unrouted meanwhile: the request went on by itself
-            route.continue_()
-
-    page.route(f"{s3_origin}/**", stall)
+    page.route(f"{s3_origin}/**", hold)
     choose(page, slow)
     page.get_by_role("button", name="Upload").click()
-    expect(queue_item(page, slow.name).locator(".ustatus")).to_have_text("Uploading")
+    deadline = time.monotonic() + 30
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert held, "no part request was sent"
+    # When it is cancelled midway
     queue_item(page, slow.name).get_by_role("button", name="Cancel").click()
     expect(queue_item(page, slow.name).locator(".ustatus")).to_have_text("Cancelled")
+    for route in held:
+        with contextlib.suppress(Exception):
+            route.abort()
     # Then the page aborted it: S3 holds no unfinished upload for it, the file is rejected
     file_id = traffic.created[0]["file_id"]
     expect(file_row(page, slow.name).locator(".status")).to_have_text("rejected")
