@@ -14,7 +14,10 @@ REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut 
 VENV_STAMP := $(VENV)/.installed-$(REQ_HASH)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: help venv up dev test test-unit down status logs reset lint openapi bench web screenshots test-big-upload
+# Debian's docker-compose validates localstack/compose.yml without an engine (`make compose-check`).
+COMPOSE_DEB_VERSION := 1.29.2-3
+
+.PHONY: help venv up dev test test-unit down status logs reset lint compose-check openapi bench web screenshots trace test-big-upload
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^[^:]*:([a-z-]+):.*## /\1\t/; s/^([a-z-]+):.*## /\1\t/'
@@ -75,12 +78,22 @@ logs: venv ## tail of each service's log (make logs S=kafka for one)
 reset: venv ## stop everything and delete all local data and state (downloads are kept)
 	$(MANAGE) reset
 
-lint: venv ## ruff and mypy
+lint: venv compose-check ## ruff, mypy and the compose file
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m mypy .
 
+compose-check: venv ## validate localstack/compose.yml with docker-compose config (no Docker engine needed)
+	@dpkg-query -W -f='$${Version}' docker-compose 2>/dev/null | grep -qx '$(COMPOSE_DEB_VERSION)' || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		docker-compose=$(COMPOSE_DEB_VERSION); }
+	$(PYTHON) localstack/compose_check.py localstack/compose.yml
+
 openapi: venv ## regenerate functions/meta/openapi.json from the API functions' code
 	PYTHONPATH=layers/shared/python:localstack:. $(PYTHON) -m infra.openapi
+
+trace: venv ## one file's timeline across every function from the local logs (make trace FILE=<file_id>)
+	@test -n "$(FILE)" || { echo "usage: make trace FILE=<file_id>"; exit 2; }
+	$(PYTHON) localstack/lambdarun/trace.py $(FILE)
 
 bench: up ## measure latency, throughput and cold starts on the real local stack (ARGS=--quick for ~1 min)
 	$(PYTHON) tests/bench/run.py $(ARGS)

@@ -1,17 +1,22 @@
 """Lambda code and layers, bundled on this machine without Docker.
 
-The dependency layer is ``pip install --target`` for the Lambda platform (arm64, CPython 3.13,
-manylinux wheels only), cached under ``.local/cache/lambda-layers/<hash>`` so it is built once per
-requirements.txt; CDK then stages that folder. With ``-c fileshare:bundle=false`` (the tests) no pip
-runs: the layer holds requirements.txt only, which keeps synthesis fast and offline.
+The dependency layer is ``pip install --require-hashes --no-deps --target`` from ``requirements.lock``
+(every transitive package pinned with its hashes; ``make lock`` regenerates it from requirements.txt)
+for the Lambda platform (arm64, CPython 3.13, manylinux wheels only), cached under
+``.local/cache/lambda-layers/<hash>`` so it is built once per lock; CDK then stages that folder. With
+``-c fileshare:bundle=false`` (the tests) no pip runs: the layer holds the lock only, which keeps
+synthesis fast and offline. ``tests/integration/test_assets.py`` builds the same layer for this
+machine's architecture (:func:`host_platforms`) and runs every handler from the assets alone.
 """
 
 from __future__ import annotations
 
 import hashlib
+import platform
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
 
@@ -21,7 +26,7 @@ from aws_cdk import aws_lambda as lambda_
 
 from infra.declaration import REPO_ROOT
 
-REQUIREMENTS = REPO_ROOT / "requirements.txt"
+REQUIREMENTS = REPO_ROOT / "requirements.lock"  # from requirements.txt by `make lock`, with hashes
 SHARED_LAYER_DIR = REPO_ROOT / "layers" / "shared"
 CACHE_DIR = REPO_ROOT / ".local" / "cache"
 LAYER_CACHE = CACHE_DIR / "lambda-layers"
@@ -29,20 +34,31 @@ PIP_CACHE = CACHE_DIR / "pip-lambda"
 
 # Lambda python3.13 runs on Amazon Linux 2023 (glibc 2.34). pip does not expand an explicit
 # --platform to older manylinux tags, so every glibc level wheels are published for is listed.
-PIP_PLATFORMS = ("manylinux_2_34_aarch64", "manylinux_2_28_aarch64", "manylinux2014_aarch64")
+def manylinux_platforms(machine: str) -> tuple[str, ...]:
+    return (f"manylinux_2_34_{machine}", f"manylinux_2_28_{machine}", f"manylinux2014_{machine}")
+
+
+PIP_PLATFORMS = manylinux_platforms("aarch64")
 PYTHON_VERSION = "3.13"
 ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/.mypy_cache", "tests"]
 
 
-def requirements_hash(requirements: Path = REQUIREMENTS) -> str:
+def host_platforms() -> tuple[str, ...]:
+    """The same wheel tags for this machine's architecture (to run the bundled layer here)."""
+    return manylinux_platforms(platform.machine())
+
+
+def requirements_hash(requirements: Path = REQUIREMENTS, platforms: Sequence[str] = PIP_PLATFORMS) -> str:
     digest = hashlib.sha256(requirements.read_bytes())
-    digest.update(f"{PYTHON_VERSION}|{'|'.join(PIP_PLATFORMS)}".encode())
+    digest.update(f"{PYTHON_VERSION}|{'|'.join(platforms)}|require-hashes".encode())
     return digest.hexdigest()[:16]
 
 
-def build_dependency_layer(requirements: Path = REQUIREMENTS) -> Path:
+def build_dependency_layer(
+    requirements: Path = REQUIREMENTS, platforms: Sequence[str] = PIP_PLATFORMS
+) -> Path:
     """Build (once) and return the cached folder whose ``python/`` holds the Lambda wheels."""
-    target = LAYER_CACHE / f"deps-{requirements_hash(requirements)}"
+    target = LAYER_CACHE / f"deps-{requirements_hash(requirements, platforms)}"
     if (target / ".complete").exists():
         return target
     staging = target.with_name(target.name + ".tmp")
@@ -56,6 +72,8 @@ def build_dependency_layer(requirements: Path = REQUIREMENTS) -> Path:
         "install",
         "--quiet",
         "--disable-pip-version-check",
+        "--require-hashes",  # every package, transitive ones too, must match a hash in the lock
+        "--no-deps",  # the lock is complete: nothing is resolved at build time
         "--requirement",
         str(requirements),
         "--target",
@@ -69,13 +87,13 @@ def build_dependency_layer(requirements: Path = REQUIREMENTS) -> Path:
         "--cache-dir",
         str(PIP_CACHE),
     ]
-    for platform in PIP_PLATFORMS:
-        command += ["--platform", platform]
-    print(f"bundling dependency layer from {requirements.name} (pip, {PIP_PLATFORMS[0]})", file=sys.stderr)
+    for tag in platforms:
+        command += ["--platform", tag]
+    print(f"bundling dependency layer from {requirements.name} (pip, {platforms[0]})", file=sys.stderr)
     subprocess.run(command, check=True)  # noqa: S603 - fixed argv, no shell
     for cache_dir in (staging / "python").rglob("__pycache__"):
         shutil.rmtree(cache_dir, ignore_errors=True)
-    (staging / ".complete").write_text(requirements_hash(requirements))
+    (staging / ".complete").write_text(requirements_hash(requirements, platforms))
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     return target
@@ -85,33 +103,36 @@ def build_dependency_layer(requirements: Path = REQUIREMENTS) -> Path:
 class _DependencyLayerBundling:
     """Copies the cached pip build into CDK's bundling output folder (no Docker)."""
 
-    def __init__(self, requirements: Path, real: bool) -> None:
+    def __init__(self, requirements: Path, real: bool, platforms: Sequence[str]) -> None:
         self._requirements = requirements
         self._real = real
+        self._platforms = tuple(platforms)
 
     def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
         out = Path(output_dir)
         if self._real:
-            source = build_dependency_layer(self._requirements)
+            source = build_dependency_layer(self._requirements, self._platforms)
             shutil.copytree(source / "python", out / "python", dirs_exist_ok=True)
         else:
             (out / "python").mkdir(parents=True, exist_ok=True)
-            shutil.copy2(self._requirements, out / "python" / "requirements.txt")
+            shutil.copy2(self._requirements, out / "python" / self._requirements.name)
         return True
 
 
-def dependency_layer_code(*, real: bool, requirements: Path = REQUIREMENTS) -> lambda_.Code:
+def dependency_layer_code(
+    *, real: bool, requirements: Path = REQUIREMENTS, platforms: Sequence[str] = PIP_PLATFORMS
+) -> lambda_.Code:
     """The third-party dependency layer; ``real=False`` skips pip (fast synth for tests)."""
     mode = "pip" if real else "unbundled"
     return lambda_.Code.from_asset(
         str(requirements.parent),
         asset_hash_type=AssetHashType.CUSTOM,
-        asset_hash=f"{mode}-{requirements_hash(requirements)}",
+        asset_hash=f"{mode}-{requirements_hash(requirements, platforms)}",
         bundling=BundlingOptions(
             image=DockerImage.from_registry("unused-local-bundling-only"),
             # jsii calls try_bundle(output_dir, options) positionally; the Python protocol spells the
             # options out as keywords, hence the cast.
-            local=cast(ILocalBundling, _DependencyLayerBundling(requirements, real)),
+            local=cast(ILocalBundling, _DependencyLayerBundling(requirements, real, platforms)),
         ),
     )
 

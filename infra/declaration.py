@@ -38,6 +38,92 @@ class Uses(StrEnum):
 
 
 @dataclass(frozen=True)
+class Resource:
+    """One row of the resource table: what a function that ``uses`` it is given, and how.
+
+    ``env`` is every variable the grant sets (CDK sets exactly these, the local runtime hides them
+    from functions that do not declare the use); ``required`` are those configuration must find at
+    cold start (``fileshare.config`` fails naming any missing); ``grant`` says what the resource's
+    construct grants in AWS (``Data``, ``Storage``, ``Identity``, the SES identity); ``local`` how the
+    local stack provides it.
+    """
+
+    env: tuple[str, ...]
+    required: tuple[str, ...]
+    grant: str
+    local: str
+
+
+#: The one resource table (CDK grants and env, local env, configuration's required settings).
+RESOURCES: dict[Uses, Resource] = {
+    Uses.DATABASE: Resource(
+        env=("DATABASE_URL", "DATABASE_SECRET_ARN"),
+        required=("DATABASE_URL",),
+        grant="RDS Proxy (5432, TLS) from the function's security group; GetSecretValue on the secret",
+        local="PostgreSQL on 127.0.0.1:55432, password in the URL (no secret)",
+    ),
+    Uses.CACHE: Resource(
+        env=("REDIS_URL",),
+        required=("REDIS_URL",),
+        grant="ElastiCache Serverless (6379/6380, TLS) from the function's security group",
+        local="Redis on 127.0.0.1:56379",
+    ),
+    Uses.SEARCH: Resource(
+        env=("OPENSEARCH_URL", "OPENSEARCH_AUTH"),
+        required=("OPENSEARCH_URL",),
+        grant="es:ESHttp* on the domain (SigV4), 443 from the function's security group",
+        local="OpenSearch on 127.0.0.1:9200, no auth",
+    ),
+    Uses.EVENTS_PUBLISH: Resource(
+        env=("KAFKA_BOOTSTRAP_SERVERS", "KAFKA_SECURITY", "EVENTS_TOPIC"),
+        required=("KAFKA_BOOTSTRAP_SERVERS",),
+        grant="kafka-cluster:Connect and WriteData on the events topic (MSK IAM, 9098)",
+        local="Kafka on 127.0.0.1:9092, plaintext",
+    ),
+    Uses.EVENTS_ADMIN: Resource(
+        env=("KAFKA_BOOTSTRAP_SERVERS", "KAFKA_SECURITY", "EVENTS_TOPIC"),
+        required=("KAFKA_BOOTSTRAP_SERVERS",),
+        grant="kafka-cluster:Connect, CreateTopic and AlterTopic on the events topic (MSK IAM, 9098)",
+        local="Kafka on 127.0.0.1:9092, plaintext",
+    ),
+    **{
+        use: Resource(
+            env=("UPLOAD_BUCKET",),
+            required=("UPLOAD_BUCKET",),
+            grant=f"the {use.value.removeprefix('bucket_')} object actions on u/* and t/*",
+            local="LocalStack S3 on 127.0.0.1:4566 (AWS_ENDPOINT_URL)",
+        )
+        for use in (Uses.BUCKET_READ, Uses.BUCKET_WRITE, Uses.BUCKET_DELETE)
+    },
+    Uses.USER_POOL: Resource(
+        env=("USER_POOL_ID", "USER_POOL_CLIENT_ID"),
+        required=("USER_POOL_ID", "USER_POOL_CLIENT_ID"),
+        grant="the Cognito admin actions the auth flows need, on this user pool",
+        local="moto's Cognito on 127.0.0.1:4599 (AWS_ENDPOINT_URL_COGNITO_IDP)",
+    ),
+    Uses.EMAIL: Resource(
+        env=("EMAIL_SENDER",),
+        required=("EMAIL_SENDER",),
+        grant="ses:SendEmail/SendRawEmail on the sender's domain identity, from that address only",
+        local="LocalStack SES (mails readable at /_aws/ses)",
+    ),
+}
+
+#: The environment variable listing a function's required settings (set by CDK and the local runtime).
+REQUIRED_SETTINGS_ENV = "FILESHARE_REQUIRED_SETTINGS"
+
+
+def resource_env(uses: Iterable[Uses]) -> tuple[str, ...]:
+    """Every variable the resources in ``uses`` set, sorted."""
+    return tuple(sorted({name for use in uses for name in RESOURCES[use].env}))
+
+
+def required_settings(uses: Iterable[Uses]) -> str:
+    """The value of :data:`REQUIRED_SETTINGS_ENV` for a function with these ``uses``."""
+    return ",".join(sorted({name for use in uses for name in RESOURCES[use].required}))
+
+
+@dataclass(frozen=True)
 class Route:
     method: str
     path: str  # API Gateway resource path, e.g. "/files/{file_id}"
@@ -154,6 +240,7 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Files API: presigned uploads (POST or multipart), list, read (cached), change, "
                     "trash, presigned download; the caller's account and usage",
         memory_mb=512,
+        timeout_s=29,  # API Gateway's longest integration: completing a 10 000-part upload takes a while
         routes=(
             Route("POST", "/files"),
             Route("GET", "/files"),
@@ -183,8 +270,11 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Verifies uploaded objects (size, type, SHA-256), thumbnails images, marks files "
                     "ready or rejected, indexes them for search and announces them",
         memory_mb=1024,  # CPU scales with memory: hashing and thumbnailing are CPU-bound
-        timeout_s=60,  # <= the upload queue's visibility timeout (60 s)
-        triggers=(SqsTrigger(UPLOAD_QUEUE, batch_size=10),),
+        # Sized in infra/sizing.py: a batch of 4 worst-case messages (24 s each: 256 MiB read whole,
+        # or a 50 MiB image read and thumbnailed, plus a stalled publish) and a cold start fit 120 s,
+        # so one slow message never times out the others; the queue's visibility is 6 x 120 = 720 s.
+        timeout_s=120,
+        triggers=(SqsTrigger(UPLOAD_QUEUE, batch_size=4),),
         uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.SEARCH, Uses.EVENTS_PUBLISH, Uses.BUCKET_READ,
                         Uses.BUCKET_WRITE, Uses.BUCKET_DELETE}),
     ),

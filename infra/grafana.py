@@ -15,6 +15,7 @@ from typing import Any
 
 from infra.declaration import FUNCTIONS, Function
 from infra.panels import PanelSpec, panels
+from infra.slos import fill
 
 DASHBOARD_PATH = Path(__file__).resolve().parent / "dashboards" / "fileshare.json"
 GRAFANA_VARS = {"prefix": "fileshare-${stage}", "account": "${account}"}
@@ -33,7 +34,7 @@ def _targets(panel: PanelSpec) -> list[dict[str, Any]]:
                 "region": "${region}",
                 "namespace": metric.namespace,
                 "metricName": metric.name,
-                "dimensions": {k: v.format(**GRAFANA_VARS) for k, v in metric.dimensions},
+                "dimensions": {k: fill(v, **GRAFANA_VARS) for k, v in metric.dimensions},
                 "statistic": metric.stat,
                 "matchExact": True,
                 "period": "300",

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra import nag
 from infra.config import StageConfig
+from infra.declaration import Uses
 
 
 class Identity(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
         super().__init__(scope, construct_id)
+        self._config = config
         threat_protection = config.is_prod
         self.user_pool = cognito.UserPool(
             self,
@@ -80,3 +83,30 @@ class Identity(Construct):
                     f"{config.stage}: threat protection needs the Plus feature plan (cost); prod uses Plus "
                     "with full-function threat protection.",
                 )
+
+    def grant(self, use: Uses, role: iam.Role) -> dict[str, str]:
+        """Grant ``role`` the user-pool actions (USER_POOL) or sending from the SES sender the pool
+        also mails from (EMAIL); returns the variables the function gets."""
+        stack = Stack.of(self)
+        if use is Uses.USER_POOL:
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["cognito-idp:AdminGetUser", "cognito-idp:ListUsers"],
+                    resources=[self.user_pool.user_pool_arn],
+                )
+            )
+            return {
+                "USER_POOL_ID": self.user_pool.user_pool_id,
+                "USER_POOL_CLIENT_ID": self.client.user_pool_client_id,
+            }
+        if use is Uses.EMAIL:
+            domain = self._config.emailSender.rsplit("@", 1)[-1]
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["ses:SendEmail", "ses:SendRawEmail"],
+                    resources=[stack.format_arn(service="ses", resource="identity", resource_name=domain)],
+                    conditions={"StringEquals": {"ses:FromAddress": self._config.emailSender}},
+                )
+            )
+            return {"EMAIL_SENDER": self._config.emailSender}
+        raise ValueError(f"the identity construct does not grant {use!r}")

@@ -9,6 +9,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra import nag
 from infra.config import StageConfig
 from infra.declaration import Uses
 
@@ -54,6 +55,7 @@ class Network(Construct):
         flow_log_group = logs.LogGroup(
             self, "FlowLogs", retention=config.log_retention, removal_policy=config.removal_policy
         )
+        nag.skip_log_group_kms(flow_log_group)
         self.vpc.add_flow_log(
             "FlowLog",
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group),

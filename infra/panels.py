@@ -10,18 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from infra.declaration import Function, KafkaTrigger, SqsTrigger
+from infra.declaration import Function, KafkaTrigger, Route, SqsTrigger
+from infra.slos import API_STAGE, LOST_WORK, NAMESPACE, MetricSpec, api_metric, app_metric
 
-API_STAGE = "v1"
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    namespace: str
-    name: str
-    dimensions: tuple[tuple[str, str], ...]
-    stat: str  # CloudWatch statistic: Sum, Average, Maximum, p50, p99
-    label: str
+__all__ = ["API_STAGE", "MetricSpec", "PanelSpec", "panels"]
 
 
 @dataclass(frozen=True)
@@ -56,10 +48,46 @@ def kafka_consumers(functions: Sequence[Function]) -> list[tuple[str, str]]:
     )
 
 
+def _route(route: Route, metric: str) -> MetricSpec:
+    name = f"{route.method} {route.path}"
+    return MetricSpec(NAMESPACE, metric, (("api", API_STAGE), ("route", name)), "Sum", name)
+
+
+def slo_panels(functions: Sequence[Function]) -> list[PanelSpec]:
+    """The functions' own metrics: the SLOs of ``infra.slos`` and what means lost work."""
+    routes = sorted({r for fn in functions for r in fn.routes}, key=lambda r: (r.path, r.method))
+    lost = [m for alarm in LOST_WORK for m in alarm.metrics if m.stat == "Sum"]
+    return [
+        PanelSpec("Upload -> ready (S3 event to ready commit)", (
+            app_metric("processor", "UploadToReadyMs", "p50", "p50"),
+            app_metric("processor", "UploadToReadyMs", "p99", "p99")), "ms"),
+        PanelSpec("Uploads ready / rejected", (
+            app_metric("processor", "FilesReady", label="ready"),
+            app_metric("processor", "FilesRejected", label="rejected")), "short"),
+        PanelSpec("Outbox backlog (unpublished events)", (
+            app_metric("outbox_relay", "OutboxBacklog", "Maximum", "unpublished"),), "short"),
+        PanelSpec("Outbox oldest unpublished event age", (
+            app_metric("outbox_relay", "OutboxOldestUnpublishedAgeS", "Maximum", "age"),), "s"),
+        PanelSpec("Notification delivery (event to inbox)", (
+            app_metric("notifier", "NotificationDeliveryMs", "p50", "p50"),
+            app_metric("notifier", "NotificationDeliveryMs", "p99", "p99")), "ms"),
+        PanelSpec("Search latency", (
+            app_metric("search", "SearchLatencyMs", "p50", "p50"),
+            app_metric("search", "SearchLatencyMs", "p99", "p99")), "ms"),
+        PanelSpec("API requests (as the functions saw them)", (
+            api_metric("ApiRequests", label="requests"), api_metric("Api4xx", label="4xx"),
+            api_metric("Api5xx", label="5xx")), "short"),
+        PanelSpec("API 5xx by route", tuple(_route(r, "Api5xx") for r in routes), "short"),
+        PanelSpec("API 4xx by route", tuple(_route(r, "Api4xx") for r in routes), "short"),
+        PanelSpec("Work lost or delayed", tuple(lost), "short"),
+    ]
+
+
 def panels(functions: Sequence[Function]) -> list[PanelSpec]:
     api = (("ApiName", "{prefix}"), ("Stage", API_STAGE))
     names = [fn.name for fn in functions]
     result = [
+        *slo_panels(functions),
         PanelSpec(
             "API latency",
             (

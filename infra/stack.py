@@ -14,8 +14,8 @@ from infra.api import Api
 from infra.config import SERVICE, StageConfig
 from infra.data import Data
 from infra.declaration import FUNCTIONS_DIR, Function, KafkaTrigger, SqsTrigger
-from infra.functions import Functions, Identity, needs_vpc
-from infra.identity import Identity as IdentityConstruct
+from infra.functions import Functions, needs_vpc
+from infra.identity import Identity
 from infra.network import Network
 from infra.observability import Observability
 from infra.storage import Storage
@@ -57,7 +57,7 @@ class FileshareStack(Stack):
             self,
             "DependencyLayer",
             layer_version_name=f"{config.prefix}-dependencies",
-            description="Third-party packages from requirements.txt (pip, manylinux aarch64, cp313)",
+            description="Third-party packages from requirements.lock (pip, hashes, manylinux aarch64, cp313)",
             code=bundling.dependency_layer_code(real=bundle),
             compatible_runtimes=[lambda_.Runtime.PYTHON_3_13],
             compatible_architectures=[lambda_.Architecture.ARM_64],
@@ -81,7 +81,7 @@ class FileshareStack(Stack):
             network=self.network,
         )
         self.storage = Storage(self, "Storage", config=config, queues=sqs_queue_timeouts(functions))
-        self.identity = IdentityConstruct(self, "Identity", config=config)
+        self.identity = Identity(self, "Identity", config=config)
         self.functions = Functions(
             self,
             "Functions",
@@ -92,7 +92,7 @@ class FileshareStack(Stack):
             network=self.network,
             data=self.data,
             storage=self.storage,
-            identity=Identity(self.identity.user_pool, self.identity.client),
+            identity=self.identity,
         )
         self.api = Api(
             self,

@@ -16,10 +16,16 @@ from constructs import Construct
 
 from infra import nag
 from infra.config import StageConfig
-from infra.declaration import UPLOAD_QUEUE
+from infra.declaration import UPLOAD_QUEUE, Uses
 
 UPLOAD_PREFIX = "u/"  # originals: u/<owner>/<file_id>/<name>
 DERIVED_PREFIX = "t/"  # thumbnails; outside u/ so they never retrigger processing
+OBJECT_PREFIXES = (UPLOAD_PREFIX, DERIVED_PREFIX)
+BUCKET_ACTIONS = {
+    Uses.BUCKET_READ: ("s3:GetObject",),
+    Uses.BUCKET_WRITE: ("s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"),
+    Uses.BUCKET_DELETE: ("s3:DeleteObject", "s3:AbortMultipartUpload"),  # an unfinished upload too
+}
 MAX_RECEIVE_COUNT = 5
 
 
@@ -43,6 +49,7 @@ class QueueWithDlq(Construct):
             "AwsSolutions-SQS3",
             "This queue is itself the dead-letter queue of the queue next to it.",
         )
+        nag.skip_sqs_kms(self.dlq)
         self.queue = sqs.Queue(
             self,
             "Queue",
@@ -53,6 +60,7 @@ class QueueWithDlq(Construct):
             retention_period=Duration.days(4),
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=MAX_RECEIVE_COUNT),
         )
+        nag.skip_sqs_kms(self.queue)
 
 
 class Storage(Construct):
@@ -90,6 +98,17 @@ class Storage(Construct):
             "AwsSolutions-S1",
             "This is the server access log bucket of the upload bucket; logging it into itself would loop.",
         )
+        nag.skip_checkov(
+            self.access_logs,
+            "CKV_AWS_18",
+            "This is the server access log bucket of the upload bucket; logging it into itself would loop.",
+        )
+        nag.skip_checkov(
+            self.access_logs,
+            "CKV_AWS_21",
+            "Access logs are written once by S3's logging service and expire by lifecycle; versions would "
+            "only keep expired log objects around.",
+        )
 
         self.bucket_name = f"{config.prefix}-uploads-{stack.account}-{stack.region}"
         self.bucket = s3.Bucket(
@@ -125,11 +144,30 @@ class Storage(Construct):
             ],
             removal_policy=RemovalPolicy.RETAIN if config.retainData else RemovalPolicy.DESTROY,
         )
+        nag.skip_checkov(
+            self.bucket,
+            "CKV_AWS_21",
+            "Unversioned on purpose: keys are server-chosen and written once per upload, and a user's "
+            "delete or purge must remove the bytes for good (no noncurrent versions left behind).",
+        )
         self.bucket_arn = stack.format_arn(service="s3", region="", account="", resource=self.bucket_name)
 
         upload = self.queues.get(UPLOAD_QUEUE)
         if upload is not None:
             self._notify(upload.queue)
+
+    def grant(self, use: Uses, role: iam.Role) -> dict[str, str]:
+        """Grant ``role`` the object actions of ``use`` on the object prefixes; returns the variables
+        the function gets (``infra.declaration.RESOURCES`` lists them)."""
+        if use not in BUCKET_ACTIONS:
+            raise ValueError(f"the bucket does not grant {use!r}")
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=list(BUCKET_ACTIONS[use]),
+                resources=[f"{self.bucket_arn}/{prefix}*" for prefix in OBJECT_PREFIXES],
+            )
+        )
+        return {"UPLOAD_BUCKET": self.bucket_name}
 
     def _notify(self, queue: sqs.Queue) -> None:
         """ObjectCreated under u/ -> ``queue``; the policy lets only this bucket in this account send."""

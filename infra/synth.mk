@@ -9,7 +9,18 @@ SYNTH_PYTHON ?= .venv/bin/python
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: synth cdk-tooling grafana
+# cfn-lint and checkov (pinned in infra/requirements-iac.txt) in their own venv: checkov's dependency
+# tree must not meet the app's.
+IAC_VENV := .local/iac-tools
+IAC_STAMP := $(IAC_VENV)/.installed-$(shell sha256sum infra/requirements-iac.txt | cut -c1-12)
+
+# requirements.lock: every package of the dependency layer (transitive ones too) with its hashes,
+# resolved for the Lambda platform by uv (pinned); bundling installs it with pip --require-hashes.
+LOCK_VENV := .local/lock-tools
+UV_VERSION := 0.13.8
+LOCK_PLATFORM := aarch64-manylinux_2_34
+
+.PHONY: synth cdk-tooling grafana iac-tooling gates lock
 
 $(CDK_STAMP):
 	@mkdir -p $(CDK_PREFIX)
@@ -18,7 +29,18 @@ $(CDK_STAMP):
 
 cdk-tooling: $(CDK_STAMP) ## install the pinned aws-cdk CLI into .local/node (git-ignored)
 
-synth: cdk-tooling $(VENV_STAMP) ## cdk synth both stages offline (real pip bundling, cdk-nag), then report sizes
+$(IAC_STAMP): infra/requirements-iac.txt
+	@test -n "$(PY313)" || { echo "Python 3.13 not found"; exit 1; }
+	@test -x $(IAC_VENV)/bin/python || $(PY313) -m venv $(IAC_VENV)
+	$(IAC_VENV)/bin/python -m pip install -q --disable-pip-version-check -r infra/requirements-iac.txt
+	@rm -f $(IAC_VENV)/.installed-*; touch $@
+
+iac-tooling: $(IAC_STAMP) ## install the pinned cfn-lint and checkov into .local/iac-tools (git-ignored)
+
+gates: iac-tooling ## cfn-lint and checkov on cdk.out/*.template.json (after a synth): 0 findings or fail
+	$(SYNTH_PYTHON) -m infra.gates $(CDK_OUT) --tools $(IAC_VENV)/bin
+
+synth: cdk-tooling iac-tooling $(VENV_STAMP) ## cdk synth both stages offline (pip bundling, cdk-nag, cfn-lint, checkov)
 	@test -x $(SYNTH_PYTHON) || { echo "$(SYNTH_PYTHON) missing: run 'make venv' first"; exit 1; }
 	@start=$$(date +%s); \
 	$(CDK) synth --quiet --no-notices --no-version-reporting --output $(CDK_OUT) \
@@ -26,6 +48,15 @@ synth: cdk-tooling $(VENV_STAMP) ## cdk synth both stages offline (real pip bund
 	echo "cdk synth: $$(( $$(date +%s) - start )) s"
 	$(SYNTH_PYTHON) -m infra.grafana
 	$(SYNTH_PYTHON) -m infra.report $(CDK_OUT) --quiet-acks
+	$(SYNTH_PYTHON) -m infra.gates $(CDK_OUT) --tools $(IAC_VENV)/bin
+
+lock: ## regenerate requirements.lock from requirements.txt (Lambda platform, with hashes)
+	@test -x $(LOCK_VENV)/bin/uv && $(LOCK_VENV)/bin/uv --version | grep -q "$(UV_VERSION)" || { \
+		test -x $(LOCK_VENV)/bin/python || $(PY313) -m venv $(LOCK_VENV); \
+		$(LOCK_VENV)/bin/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION); }
+	$(LOCK_VENV)/bin/uv pip compile requirements.txt --quiet --generate-hashes --only-binary :all: \
+		--python-version 3.13 --python-platform $(LOCK_PLATFORM) --cache-dir .local/cache/uv \
+		--custom-compile-command "make lock" --output-file requirements.lock
 
 grafana: ## regenerate infra/dashboards/fileshare.json from infra/panels.py
 	$(SYNTH_PYTHON) -m infra.grafana

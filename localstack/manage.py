@@ -40,6 +40,12 @@ def main() -> int:
             if not only:
                 for name, result in stack.last_bootstrap.items():
                     print(f"{name}: {result.get('Data')}", flush=True)
+            if not only:
+                from lambdarun.environment import load_env_file
+                from stackctl import consistency
+
+                for line in consistency.describe(consistency.check(load_env_file(STACK_ENV_FILE))):
+                    print(line, flush=True)
             print(f"stack ready in {time.monotonic() - started:.1f}s; environment in "
                   f"{STACK_ENV_FILE}", flush=True)
         elif args.command == "down":
@@ -48,6 +54,10 @@ def main() -> int:
         elif args.command == "status":
             for service in stack.select(only):
                 print(stack.status_line(service))
+            from stackctl import consistency
+
+            for line in consistency.describe(consistency.last_report()):
+                print(f"{line} (at the last `make up`)")
         elif args.command == "env":
             sys.stdout.write(STACK_ENV_FILE.read_text() if STACK_ENV_FILE.exists() else "")
         elif args.command == "logs":

@@ -11,7 +11,7 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
 
-from fileshare import notifications
+from fileshare import notifications, telemetry
 from fileshare.consumers import batch_entry_point
 from fileshare.observability import logger, metrics, tracer
 
@@ -19,9 +19,16 @@ from fileshare.observability import logger, metrics, tracer
 @tracer.capture_method
 def record_handler(record: KafkaEventRecord) -> None:
     outcome = notifications.handle(record.decoded_value)
+    if outcome is notifications.Outcome.DELIVERED:  # the event's occurred_at -> the inbox commit
+        telemetry.latency(telemetry.NOTIFICATION_DELIVERY, telemetry.epoch(_occurred_at(record)))
     metrics.add_metric(name="NotifierRecords", unit="Count", value=1)
     logger.debug("record handled", extra={"partition": record.partition, "offset": record.offset,
                                           "outcome": outcome.value})
+
+
+def _occurred_at(record: KafkaEventRecord) -> str | None:
+    value = record.json_value  # handle() accepted it, so it is a JSON object
+    return value.get("occurred_at") if isinstance(value, dict) else None
 
 
 lambda_handler = batch_entry_point(EventType.Kafka, record_handler)

@@ -14,7 +14,7 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from fileshare import processing
+from fileshare import processing, telemetry
 from fileshare.consumers import batch_entry_point
 from fileshare.observability import logger, metrics, tracer
 
@@ -45,7 +45,8 @@ def s3_objects(body: str) -> list[processing.S3Object]:
             obj = s3["object"]
             objects.append(processing.S3Object(
                 bucket=s3["bucket"]["name"], key=unquote_plus(obj["key"]),
-                size=obj.get("size"), etag=obj.get("eTag")))
+                size=obj.get("size"), etag=obj.get("eTag"),
+                event_time=telemetry.epoch(record.get("eventTime"))))
         except (KeyError, TypeError, AttributeError) as exc:
             raise MalformedMessageError(f"malformed S3 record: {exc!r}") from exc
     return objects

@@ -8,7 +8,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from fileshare import search
+from fileshare import search, telemetry
 from fileshare.api import caller, create_app, entry_point
 from fileshare.models import FileList
 
@@ -27,7 +27,9 @@ def search_files(
 ) -> FileList:
     query = search.SearchQuery(q=q, type=type, tag=tag, created_from=created_from, created_to=created_to,
                                limit=limit, after=cursor)
-    return search.search_files(caller(router).user_id, query)
+    user_id = caller(router).user_id
+    with telemetry.timed(telemetry.SEARCH_LATENCY):
+        return search.search_files(user_id, query)
 
 
 app = create_app((router, "/search"))

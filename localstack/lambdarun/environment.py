@@ -3,7 +3,8 @@ are named by ``infra.declaration.queue_url_env``).
 
 A function sees the stack env (``.local/stack.env``) minus the resource variables of resources it
 did not declare in ``uses`` (so a missing declaration fails locally as it would in AWS), plus its
-declared ``environment`` and the variables Lambda itself sets.
+declared ``environment``, the variables Lambda itself sets and, as CDK sets it, the list of settings
+its configuration requires (``infra.declaration.RESOURCES``, the one resource table).
 """
 
 from __future__ import annotations
@@ -12,19 +13,12 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from infra.declaration import Function, Uses
+from infra.declaration import REQUIRED_SETTINGS_ENV, RESOURCES, Function, Uses, required_settings
 
 ACCOUNT_ID = "000000000000"
 
 #: Variables that point at a resource; a function sees them only if it declares the resource.
-USES_ENV: dict[Uses, tuple[str, ...]] = {
-    Uses.DATABASE: ("DATABASE_URL", "DATABASE_SECRET_ARN"),
-    Uses.CACHE: ("REDIS_URL",),
-    Uses.SEARCH: ("OPENSEARCH_URL",),
-    Uses.EVENTS_PUBLISH: ("KAFKA_BOOTSTRAP_SERVERS",),
-    Uses.EVENTS_ADMIN: ("KAFKA_BOOTSTRAP_SERVERS",),
-    Uses.USER_POOL: ("USER_POOL_ID", "USER_POOL_CLIENT_ID"),
-}
+USES_ENV: dict[Uses, tuple[str, ...]] = {use: resource.env for use, resource in RESOURCES.items()}
 
 #: Variables of the developer's shell a process needs to run at all.
 _PROCESS_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
@@ -62,6 +56,7 @@ def function_env(fn: Function, base_env: Mapping[str, str], code_dir: Path) -> d
     hidden = {var for names in USES_ENV.values() for var in names} - declared
     env.update({k: v for k, v in base_env.items() if k not in hidden})
     env.update(dict(fn.environment))
+    env[REQUIRED_SETTINGS_ENV] = required_settings(fn.uses)
     aws_region = region(env)
     env.setdefault("AWS_ACCESS_KEY_ID", "test")  # Lambda injects the role's credentials
     env.setdefault("AWS_SECRET_ACCESS_KEY", "test")

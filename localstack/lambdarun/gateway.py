@@ -61,6 +61,7 @@ class Gateway:
         self.origins = frozenset(o.rstrip("/") for o in origins)
         handler = type("BoundHandler", (_Handler,), {"gateway": self})
         self.server = _Server((host, port), handler)
+        self.api_metrics = ApiMetrics(runtime.log_dir / "gateway.log")
         self._thread: threading.Thread | None = None
 
     @property
@@ -77,6 +78,28 @@ class Gateway:
         self.server.server_close()
         if self._thread:
             self._thread.join(timeout=5)
+        self.api_metrics.close()
+
+
+class ApiMetrics:
+    """API Gateway's own metrics (``AWS/ApiGateway`` Count, 4XXError, 5XXError, Latency), as EMF lines in
+    ``gateway.log`` next to the functions' logs, so the ops page plots the API panels too."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", buffering=1)
+        self._lock = threading.Lock()
+
+    def record(self, status: int, latency_ms: float) -> None:
+        from lambdarun.ops import api_gateway_emf
+
+        with self._lock:
+            if not self._file.closed:
+                self._file.write(api_gateway_emf(status, latency_ms) + "\n")
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
 
 
 _LINK_TOKEN = re.compile(r"/s/[^/?\s]+")
@@ -121,6 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         started = time.perf_counter()
+        self._api_started: float | None = None  # set for API routes: their status and latency are metrics
         request_id = str(uuid.uuid4())
         url = urlsplit(self.path)
         path = url.path or "/"
@@ -149,7 +173,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, [("Content-Type", "application/json")], json.dumps(stats).encode(), cors,
                        request_id)
             return
+        if path in ("/ops", "/ops.json") and method == "GET":  # the local ops page (lambdarun.ops)
+            from lambdarun import ops
+
+            as_json = path == "/ops.json"
+            text = (ops.page_json if as_json else ops.page)(self.gateway.runtime.log_dir,
+                                                           list(self.gateway.runtime.functions.values()))
+            ctype = "application/json" if as_json else "text/html; charset=utf-8"
+            self._send(200, [("Content-Type", ctype), ("Cache-Control", "no-cache")], text.encode(), cors,
+                       request_id)
+            return
         match = self.gateway.runtime.routes.match(method, path)
+        self._api_started = started if match.resource is not None else None
         if match.function is not None and match.route is not None and match.resource is not None:
             claims = None
             if match.route.auth:
@@ -230,6 +265,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, headers: Sequence[tuple[str, str]], body: bytes,
               cors: Sequence[tuple[str, str]], request_id: str, *, head: bool = False) -> None:
+        api_started = getattr(self, "_api_started", None)
+        if api_started is not None:
+            self.gateway.api_metrics.record(status, (time.perf_counter() - api_started) * 1000)
+            self._api_started = None
         self.send_response(status)
         names = {name.lower() for name, _ in headers}
         for name, value in headers:

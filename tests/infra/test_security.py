@@ -3,9 +3,12 @@ full test declaration)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from infra.declaration import FUNCTIONS, KafkaTrigger
+from infra.observability import throttle_alarms
 
 from .conftest import FULL_FUNCTIONS, Assembly
 from .helpers import (
@@ -164,9 +167,9 @@ def test_object_grants_are_scoped_to_prefixes(full_assembly: Assembly) -> None:
 
 
 def test_environment_names_match_the_domain_settings(full_assembly: Assembly) -> None:
-    from fileshare.config import _ENV
+    from fileshare.config import _ENV, REQUIRED_SETTINGS_ENV
 
-    known = {name for names in _ENV.values() for name in names}
+    known = {name for names in _ENV.values() for name in names} | {REQUIRED_SETTINGS_ENV}
     template = full_assembly.templates[stack("dev")]
     for fn in FULL_FUNCTIONS:
         _, res = function_by_name(template, fn.name)
@@ -312,8 +315,9 @@ def test_alarms_exist_and_notify_on_call(assembly: Assembly, full_assembly: Asse
             f"fileshare-{stage}-opensearch-red",
         }
         expected |= {
-            f"fileshare-{stage}-{fn.name}-{kind}" for fn in functions for kind in ("errors", "throttles")
+            f"fileshare-{stage}-{fn.name}-errors" for fn in functions
         }
+        expected |= {f"fileshare-{stage}-{a.name}" for a in throttle_alarms(functions)}
         dlqs = {
             q["Properties"]["QueueName"]
             for q in resources(template, "AWS::SQS::Queue").values()
@@ -329,7 +333,31 @@ def test_alarms_exist_and_notify_on_call(assembly: Assembly, full_assembly: Asse
         }
         missing = expected - set(alarms)
         assert not missing, f"{name}: missing alarms {sorted(missing)}"
-        for alarm_name, alarm in alarms.items():
+        composites = {
+            a["Properties"]["AlarmName"]: a["Properties"]
+            for a in resources(template, "AWS::CloudWatch::CompositeAlarm").values()
+        }
+        rules = json.dumps([c["AlarmRule"] for c in composites.values()])
+        logical = {a["Properties"]["AlarmName"]: lid
+                   for lid, a in resources(template, "AWS::CloudWatch::Alarm").items()}
+        for alarm_name, alarm in {**alarms, **composites}.items():
+            if "AlarmActions" not in alarm:  # a burn-rate window alarm: the composite over it notifies
+                assert f'"{logical[alarm_name]}"' in rules, alarm_name
+                continue
             assert topic_lid in refs(alarm["AlarmActions"]), alarm_name
         (topic,) = resources(template, "AWS::SNS::Topic").values()
         assert topic["Properties"]["KmsMasterKeyId"]
+
+
+def test_each_function_gets_exactly_its_resources_variables_and_the_required_list(
+    full_assembly: Assembly,
+) -> None:
+    from infra.declaration import REQUIRED_SETTINGS_ENV, RESOURCES, required_settings, resource_env
+
+    every_resource_var = {name for row in RESOURCES.values() for name in row.env}
+    template = full_assembly.templates[stack("dev")]
+    for fn in FULL_FUNCTIONS:
+        _, res = function_by_name(template, fn.name)
+        env = res["Properties"]["Environment"]["Variables"]
+        assert set(env) & every_resource_var == set(resource_env(fn.uses)), fn.name
+        assert env[REQUIRED_SETTINGS_ENV] == required_settings(fn.uses), fn.name

@@ -9,9 +9,10 @@ import pytest
 from fileshare.db import migrate
 
 
-def test_shipped_migrations_are_numbered_from_one_without_gaps() -> None:
+def test_shipped_migrations_are_numbered_from_one_in_order() -> None:
+    # Parallel work gets ranges of numbers (e.g. 0025-0029), so gaps between ranges are expected.
     versions = [m.version for m in migrate.discover()]
-    assert versions == list(range(1, len(versions) + 1))
+    assert versions[0] == 1 and versions == sorted(set(versions))
 
 
 def test_bad_file_name_is_refused(tmp_path: Path) -> None:

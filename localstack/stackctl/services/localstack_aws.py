@@ -45,7 +45,8 @@ WEB_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
 UPLOAD_PREFIX = "u/"  # originals; derived objects (thumbnails) live under t/ and must not retrigger
 QUEUE_NAME = "fileshare-uploads"
 DLQ_NAME = "fileshare-uploads-dlq"
-QUEUE_VISIBILITY_S = 60  # must be >= the processor function's timeout (60 s in infra/declaration.py)
+# The upload queue's visibility timeout is the processor's timeout (infra/declaration.py, sized in
+# infra/sizing.py): locally 1x rather than AWS's 6x, so a failed record comes back sooner.
 DLQ_MAX_RECEIVES = 3
 FAILURE_QUEUE_RETENTION_S = 14 * 24 * 3600  # as the CDK stack's on-failure queues
 NOTIFICATION_ID = "uploads-to-queue"
@@ -239,7 +240,7 @@ class LocalStack(Service):
 
 
 def wire_upload_bucket(s3: Any, sqs: Any, bucket: str, *, queue_name: str, dlq_name: str,
-                       visibility_timeout_s: int = QUEUE_VISIBILITY_S,
+                       visibility_timeout_s: int | None = None,
                        max_receives: int = DLQ_MAX_RECEIVES) -> dict[str, str]:
     """Idempotently: the bucket (private, encrypted, CORS for the web origin), the upload queue with
     its DLQ, and ObjectCreated notifications for ``u/`` keys only to that queue.
@@ -248,6 +249,10 @@ def wire_upload_bucket(s3: Any, sqs: Any, bucket: str, *, queue_name: str, dlq_n
     their own (a running event-source poller would consume the real queue's records); those may
     shorten the visibility timeout so a retry comes sooner.
     """
+    from infra.declaration import by_name
+
+    if visibility_timeout_s is None:
+        visibility_timeout_s = by_name("processor").timeout_s
     ensure_bucket(s3, bucket)
     dlq_url = ensure_queue(sqs, dlq_name, {"MessageRetentionPeriod": str(14 * 24 * 3600)})
     dlq_arn = queue_arn(sqs, dlq_url)

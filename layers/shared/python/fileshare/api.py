@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from psycopg_pool import PoolTimeout
 
-from fileshare import ratelimit
+from fileshare import ratelimit, telemetry
 from fileshare.config import settings
 from fileshare.errors import DomainError, Forbidden, RateLimited, Unauthorized
 from fileshare.observability import logger, metrics, tracer
@@ -120,6 +120,8 @@ def entry_point(app: APIGatewayRestResolver) -> LambdaHandler:
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return app.resolve(event, context)
+        response = app.resolve(event, context)
+        telemetry.observe_api(event, response)
+        return response
 
     return lambda_handler

@@ -7,6 +7,7 @@ required setting fails loudly there rather than on some later request.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 
 from pydantic import BaseModel, Field
@@ -100,6 +101,31 @@ def _from_env() -> dict[str, object]:
     return values
 
 
+#: Set by CDK and the local runtime from infra.declaration.RESOURCES (the one resource table): the
+#: variables this function's declared ``uses`` need, comma-separated.
+REQUIRED_SETTINGS_ENV = "FILESHARE_REQUIRED_SETTINGS"
+
+
+class MissingSettingsError(RuntimeError):
+    """A required setting (from the function's declared resources) is not in the environment."""
+
+
+def check_required(environ: Mapping[str, str] = os.environ) -> None:
+    """Fail, naming every missing variable, when the environment lacks a setting the function's
+    declared resources require. Runs when this module is imported: at cold start."""
+    required = [name for name in environ.get(REQUIRED_SETTINGS_ENV, "").split(",") if name]
+    missing = [name for name in required if not environ.get(name)]
+    if missing:
+        function = environ.get("AWS_LAMBDA_FUNCTION_NAME", "this function")
+        raise MissingSettingsError(
+            f"{function} is missing required settings {', '.join(missing)} "
+            f"(declared resources need {', '.join(required)}; see infra.declaration.RESOURCES)")
+
+
+check_required()
+
+
 @lru_cache(maxsize=1)
 def settings() -> Settings:
+    check_required()
     return Settings.model_validate(_from_env())

@@ -20,6 +20,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from fileshare import telemetry
 from fileshare.observability import logger, metrics, tracer
 
 
@@ -38,16 +39,39 @@ def envelope(raw: bytes | str) -> dict[str, Any]:
     return payload
 
 
+def record_keys(record: Any) -> tuple[str | None, str | None]:
+    """(correlation id, file id) of a Kafka record: the ``correlation-id`` header and the envelope's
+    ``file_id``; (None, None) for anything else (an SQS record: the processor finds them itself)."""
+    headers = getattr(record, "decoded_headers", None)
+    if not isinstance(headers, dict):
+        return None, None
+    raw = headers.get(telemetry.CORRELATION_HEADER)
+    correlation = raw.decode(errors="replace") if isinstance(raw, bytes) else None
+    try:
+        file_id = json.loads(record.decoded_value).get("file_id")
+    except (ValueError, AttributeError, TypeError):
+        file_id = None
+    return correlation, str(file_id) if file_id else None
+
+
 def batch_entry_point(event_type: EventType, record_handler: Callable[[Any], None]
                       ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     """The Lambda handler of a consumer: partial batch responses around ``record_handler``."""
     processor = BatchProcessor(event_type=event_type, raise_on_entire_batch_failure=False)
 
+    def traced(record: Any) -> None:
+        """The record handler, logging under the correlation id and file id the record carries."""
+        telemetry.adopt(*record_keys(record))
+        try:
+            record_handler(record)
+        finally:
+            telemetry.forget()
+
     @logger.inject_lambda_context
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return dict(process_partial_response(event=event, record_handler=record_handler,
+        return dict(process_partial_response(event=event, record_handler=traced,
                                              processor=processor, context=context))
 
     return lambda_handler

@@ -26,6 +26,7 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fileshare import telemetry
 from fileshare.config import settings
 from fileshare.observability import logger, metrics
 
@@ -89,8 +90,10 @@ def file_rejected(row: dict[str, Any]) -> Event:
 def record(conn: Connection[Any], event: Event) -> int:
     """Write ``event`` to the outbox inside the caller's transaction; returns its ``seq``."""
     row = conn.execute(
-        "INSERT INTO outbox (event_id, aggregate_id, type, payload) VALUES (%s, %s, %s, %s) RETURNING seq",
-        (event.id, event.file_id, event.type.value, event.model_dump_json())).fetchone()
+        "INSERT INTO outbox (event_id, aggregate_id, type, payload, correlation_id)"
+        " VALUES (%s, %s, %s, %s, %s) RETURNING seq",
+        (event.id, event.file_id, event.type.value, event.model_dump_json(), telemetry.correlation_id())
+    ).fetchone()
     assert row is not None
     seq = row["seq"] if isinstance(row, dict) else row[0]
     return int(seq)
@@ -213,6 +216,13 @@ def _lock_file(conn: Connection[Any], aggregate_id: UUID) -> bool:
     return bool(row and (row["ok"] if isinstance(row, dict) else row[0]))
 
 
+def _headers(row: dict[str, Any]) -> list[tuple[str, bytes]]:
+    headers = [("event-type", row["type"].encode()), ("event-id", str(row["event_id"]).encode())]
+    if row.get("correlation_id"):
+        headers.append((telemetry.CORRELATION_HEADER, str(row["correlation_id"]).encode()))
+    return headers
+
+
 def _publish_files(conn: Connection[Any], aggregate_ids: Sequence[UUID], limit: int,
                    kafka: KafkaProducer, flush_timeout_s: float) -> int:
     """Send the unpublished rows of the given files that this transaction can lock; mark them.
@@ -225,7 +235,7 @@ def _publish_files(conn: Connection[Any], aggregate_ids: Sequence[UUID], limit: 
     if not mine:
         return 0
     rows = conn.execute(
-        "SELECT seq, event_id, aggregate_id, type, payload FROM outbox"
+        "SELECT seq, event_id, aggregate_id, type, payload, correlation_id FROM outbox"
         " WHERE published_at IS NULL AND aggregate_id = ANY(%s)"
         " ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED", (mine, limit)).fetchall()
     if not rows:
@@ -238,7 +248,7 @@ def _publish_files(conn: Connection[Any], aggregate_ids: Sequence[UUID], limit: 
                  else payload).encode()
         futures.append((row, kafka.send(
             topic, key=str(row["aggregate_id"]).encode(), value=value,
-            headers=[("event-type", row["type"].encode()), ("event-id", str(row["event_id"]).encode())])))
+            headers=_headers(row))))
     try:
         kafka.flush(timeout=flush_timeout_s)
     except Exception:  # undelivered futures are sorted out below
@@ -251,6 +261,9 @@ def _publish_files(conn: Connection[Any], aggregate_ids: Sequence[UUID], limit: 
         try:
             future.get(timeout=0)
             sent.append(row["seq"])
+            logger.info("event published", extra={
+                "file_id": str(row["aggregate_id"]), "event_type": row["type"],
+                "event_id": str(row["event_id"]), "event_correlation_id": row["correlation_id"]})
         except Exception:  # any delivery failure: the row waits for the next attempt
             failed.add(row["aggregate_id"])
     if sent:

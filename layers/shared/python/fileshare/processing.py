@@ -47,7 +47,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from fileshare import events, media
+from fileshare import events, media, telemetry
 from fileshare.aws import client as aws_client
 from fileshare.cache import invalidate_file
 from fileshare.config import settings
@@ -86,6 +86,7 @@ class S3Object:
     key: str
     size: int | None = None
     etag: str | None = None
+    event_time: float | None = None  # S3's eventTime (epoch seconds): the upload -> ready SLO's start
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,7 @@ def _open(obj: S3Object, size: int) -> dict[str, Any] | None:
                 ranged: dict[str, Any] = s3.get_object(
                     Bucket=obj.bucket, Key=obj.key, Range=f"bytes=0-{media.SNIFF_BYTES - 1}",
                     IfMatch=head["ETag"])
+                telemetry.adopt((head.get("Metadata") or {}).get(telemetry.CORRELATION_META))
                 return {**ranged, "ContentLength": head["ContentLength"], "ETag": head["ETag"],
                         "S3Checksum": checksum}
             logger.warning("large object without an S3 checksum: reading it whole",
@@ -194,6 +196,7 @@ def _open(obj: S3Object, size: int) -> dict[str, Any] | None:
         if code in ("412", "PreconditionFailed"):  # replaced between HEAD and GET: a new event follows
             raise DependencyUnavailable("the object changed while it was verified; retrying") from exc
         raise
+    telemetry.adopt((response.get("Metadata") or {}).get(telemetry.CORRELATION_META))  # the upload's request
     return response
 
 
@@ -238,7 +241,7 @@ def _process_pending(obj: S3Object, row: dict[str, Any]) -> Outcome:
     if isinstance(verified, str):
         return _reject(row, verified)
     thumb_key = _store_thumbnail(row, verified.image) if verified.image is not None else None
-    return _finish(row, verified, thumb_key)
+    return _finish(row, verified, thumb_key, event_time=obj.event_time)
 
 
 def _process_ready(obj: S3Object, row: dict[str, Any]) -> Outcome | None:
@@ -318,7 +321,8 @@ def _store_thumbnail(row: dict[str, Any], image: bytes) -> str | None:
     return key
 
 
-def _finish(row: dict[str, Any], verified: Verified, thumb_key: str | None) -> Outcome:
+def _finish(row: dict[str, Any], verified: Verified, thumb_key: str | None, *,
+            event_time: float | None = None) -> Outcome:
     """One transaction: quota re-check, the guarded transition, the outbox event."""
     file_id: UUID = row["file_id"]
     ready: dict[str, Any] | None = None
@@ -355,6 +359,7 @@ def _finish(row: dict[str, Any], verified: Verified, thumb_key: str | None) -> O
         elif thumb_key and (current is None or current["status"] == "deleting"):
             delete_objects([thumb_key])  # purged while we worked: the deleter may have run already
         return Outcome.ALREADY_DONE
+    telemetry.latency(telemetry.UPLOAD_TO_READY, event_time)  # S3's event -> the ready commit
     _after_ready(ready)
     _count("FilesReady", ready)
     return Outcome.READY
@@ -420,6 +425,7 @@ def _index(row: dict[str, Any]) -> None:
         except Exception as exc:
             metrics.add_metric(name="IndexingFailed", unit="Count", value=1)
             raise DependencyUnavailable(f"indexing failed: {exc!r}") from exc
+    logger.info("search document created")
 
 
 def _count(name: str, row: dict[str, Any]) -> None:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import math
 import unicodedata
 from contextlib import suppress
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
+from fileshare import telemetry
 from fileshare.config import settings
 from fileshare.errors import Conflict, DependencyUnavailable, ValidationFailed
 
@@ -58,6 +60,7 @@ def presigned_post(key: str, size: int, content_type: str, *, checksum_sha256: s
     fields: dict[str, str] = {"Content-Type": content_type}
     if checksum_sha256:
         fields.update({"x-amz-checksum-algorithm": "SHA256", "x-amz-checksum-sha256": checksum_sha256})
+    fields.update(_correlation_fields())
     post = _s3().generate_presigned_post(
         Bucket=settings().upload_bucket,
         Key=key,  # boto3 adds the exact {"key": key} and bucket conditions
@@ -66,6 +69,12 @@ def presigned_post(key: str, size: int, content_type: str, *, checksum_sha256: s
         ExpiresIn=post_ttl_s(size),
     )
     return {"url": post["url"], "fields": {k: str(v) for k, v in post["fields"].items()}}
+
+
+def _correlation_fields() -> dict[str, str]:
+    """The request's correlation id as object metadata the POST must carry (the processor logs under it)."""
+    correlation = telemetry.correlation_id()
+    return {f"x-amz-meta-{telemetry.CORRELATION_META}": correlation} if correlation else {}
 
 
 def part_plan(size: int, preferred_part_bytes: int) -> tuple[int, int]:
@@ -86,7 +95,10 @@ def start_multipart(key: str, size: int, content_type: str, *, checksum_algorith
     no part is signed before the client says its checksum (POST /files/{id}/parts).
     """
     part_size, count = part_plan(size, settings().multipart_part_bytes)
-    extra = {"ChecksumAlgorithm": checksum_algorithm} if checksum_algorithm else {}
+    extra: dict[str, Any] = {"ChecksumAlgorithm": checksum_algorithm} if checksum_algorithm else {}
+    correlation = telemetry.correlation_id()
+    if correlation:  # the processor logs under the request that started the upload
+        extra["Metadata"] = {telemetry.CORRELATION_META: correlation}
     upload_id = _s3().create_multipart_upload(Bucket=settings().upload_bucket, Key=key,
                                               ContentType=content_type, **extra)["UploadId"]
     first = [] if checksum_algorithm else list(range(1, min(count, FIRST_BATCH_PARTS) + 1))
@@ -140,12 +152,30 @@ def expected_parts(size: int) -> int:
     return part_plan(size, settings().multipart_part_bytes)[1]
 
 
+COMPLETE_READ_TIMEOUT_S = 25  # under the files function's 29 s (API Gateway's longest integration)
+
+
+@lru_cache(maxsize=1)
+def _s3_for_complete() -> Any:
+    """S3 assembles the object while CompleteMultipartUpload waits (seconds for thousands of parts):
+    a longer read timeout, and one attempt: a complete retried while the first is still running is
+    not safe everywhere (LocalStack assembled an empty object), and the caller can retry the route."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(region_name=settings().region,
+                    s3={"addressing_style": "path"} if settings().aws_endpoint_url else {},
+                    signature_version="s3v4", retries={"mode": "standard", "total_max_attempts": 1},
+                    connect_timeout=2, read_timeout=COMPLETE_READ_TIMEOUT_S)
+    return boto3.session.Session().client("s3", config=config)
+
+
 def complete_multipart(key: str, upload_id: str, parts: list[tuple[int, str, str | None]]) -> None:
     """Complete the upload; S3 then emits ObjectCreated:CompleteMultipartUpload."""
     from botocore.exceptions import ClientError
 
     try:
-        _s3().complete_multipart_upload(
+        _s3_for_complete().complete_multipart_upload(
             Bucket=settings().upload_bucket, Key=key, UploadId=upload_id,
             MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag,
                                         **({"ChecksumSHA256": checksum} if checksum else {})}
