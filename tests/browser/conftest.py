@@ -101,7 +101,7 @@ def web(aws: dict[str, str], s3: Any, tmp_path_factory: pytest.TempPathFactory) 
         pytest.fail(f"local runtime unavailable: {exc}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # module: other browser test files start Playwright themselves
 def chromium() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} missing: `apt-get install -y chromium` (make test installs it)")
