@@ -196,8 +196,10 @@ def test_multipart_parts_in_parallel_signed_on_demand(browser: Browser, aws: dic
     assert numbers == list(range(1, 11))
     assert all(r["status"] == 200 and r["headers"].get("etag") for r in puts), puts
     assert " left" in speeds[0] and re.search(r"\d [KMG]?B/s", speeds[0]), speeds
-    head = s3.head_object(Bucket=aws["UPLOAD_BUCKET"], Key=key_of(puts[0]["url"]))
+    head = s3.head_object(Bucket=aws["UPLOAD_BUCKET"], Key=key_of(puts[0]["url"]), ChecksumMode="ENABLED")
     assert head["ContentLength"] == big.stat().st_size and head["ETag"].strip('"').endswith("-10")
+    # And S3 itself checked every part against the SHA-256 the page signed into its URL
+    assert str(head.get("ChecksumSHA256", "")).endswith("-10"), head
     assert hashlib.sha256(download(page, row)).hexdigest() == hashlib.sha256(big.read_bytes()).hexdigest()
     assert not browser.console_errors, browser.console_errors
 
