@@ -17,7 +17,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 # Debian's docker-compose validates localstack/compose.yml without an engine (`make compose-check`).
 COMPOSE_DEB_VERSION := 1.29.2-3
 
-.PHONY: help venv up dev test test-unit down status logs reset lint compose-check openapi bench fuzz web screenshots trace
+.PHONY: help venv up dev test test-unit down status logs reset lint compose-check openapi bench fuzz web screenshots trace test-big-upload
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^[^:]*:([a-z-]+):.*## /\1\t/; s/^([a-z-]+):.*## /\1\t/'
@@ -52,6 +52,9 @@ web: $(WEB_BUNDLE) ## install the page's npm packages (npm ci) and bundle web/sr
 
 screenshots: up web ## save screenshots of every view at desktop and phone width under .local/screenshots/
 	$(PYTHON) -m pytest -q -p no:randomly tests/browser/test_screenshots.py
+
+test-big-upload: up web ## the 1 GiB browser upload (reload + dropped connection), with its throughput vs a raw S3 PUT
+	FILESHARE_BIG_UPLOAD=1 $(PYTHON) -m pytest -q -s -p no:randomly --timeout=3600 tests/browser/test_resume_browser.py -k 1gib
 
 dev: up web ## bring up the stack and serve the API and web page on http://localhost:8080
 	$(PYTHON) localstack/serve.py

@@ -143,6 +143,14 @@ def install(mailer: Mailer) -> CodeBook:
                         return pool, pool._get_user(username)
         raise NotAuthorizedError("Invalid Access Token")
 
+    def user_of(response: Any, missing: str = "Username/client id combination not found.") -> tuple[Any, Any]:
+        """The pool and user a client-id + username request is about."""
+        pool = pool_for_client(response._get_param("ClientId"))
+        user = pool._get_user(response._get_param("Username"))
+        if user is None:
+            raise UserNotFoundError(missing)
+        return pool, user
+
     def send_code(pool: Any, user: Any, purpose: str, ttl_s: int, to: str, value: str | None = None) -> None:
         code = book.issue(pool.id, user.id, purpose, ttl_s, value)
         subject, text = MESSAGES[purpose]
@@ -170,11 +178,7 @@ def install(mailer: Mailer) -> CodeBook:
         return user, None
 
     def confirm_sign_up(self: Any) -> Any:
-        client_id, username = self._get_param("ClientId"), self._get_param("Username")
-        pool = pool_for_client(client_id)
-        user = pool._get_user(username)
-        if user is None:
-            raise UserNotFoundError("User does not exist.")
+        pool, user = user_of(self, "User does not exist.")
         if user.status == models.UserStatus.CONFIRMED:
             raise NotAuthorizedError("User cannot be confirmed. Current status is CONFIRMED")
         book.redeem(pool.id, user.id, "signup", self._get_param("ConfirmationCode"))
@@ -183,11 +187,7 @@ def install(mailer: Mailer) -> CodeBook:
         return EmptyResult()
 
     def resend_confirmation_code(self: Any) -> Any:
-        client_id, username = self._get_param("ClientId"), self._get_param("Username")
-        pool = pool_for_client(client_id)
-        user = pool._get_user(username)
-        if user is None:
-            raise UserNotFoundError("Username/client id combination not found.")
+        pool, user = user_of(self)
         if user.status == models.UserStatus.CONFIRMED:
             raise InvalidParameterException("User is already confirmed.")
         email = user.attribute_lookup["email"]
@@ -196,11 +196,7 @@ def install(mailer: Mailer) -> CodeBook:
 
     # --- forgotten password ----------------------------------------------------------------------------
     def forgot_password(self: Any) -> Any:
-        client_id, username = self._get_param("ClientId"), self._get_param("Username")
-        pool = pool_for_client(client_id)
-        user = pool._get_user(username)
-        if user is None:
-            raise UserNotFoundError("Username/client id combination not found.")
+        pool, user = user_of(self)
         if user.attribute_lookup.get("email_verified") != "true":
             raise InvalidParameterException("Cannot reset password for the user as there is no "
                                             "registered/verified email or phone_number")
@@ -209,11 +205,7 @@ def install(mailer: Mailer) -> CodeBook:
         return ActionResult({"CodeDeliveryDetails": _delivery(email)})
 
     def confirm_forgot_password(self: Any) -> Any:
-        client_id, username = self._get_param("ClientId"), self._get_param("Username")
-        pool = pool_for_client(client_id)
-        user = pool._get_user(username)
-        if user is None:
-            raise UserNotFoundError("Username/client id combination not found.")
+        pool, user = user_of(self)
         password = self._get_param("Password")
         backend = self._get_region_agnostic_backend()
         for regions in models.cognitoidp_backends.values():  # the backend that owns the pool

@@ -101,7 +101,7 @@ def web(aws: dict[str, str], s3: Any, tmp_path_factory: pytest.TempPathFactory) 
         pytest.fail(f"local runtime unavailable: {exc}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # module: other browser test files start Playwright themselves
 def chromium() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} missing: `apt-get install -y chromium` (make test installs it)")
@@ -243,3 +243,19 @@ def signed_in(browser: Browser, email: str | None = None) -> str:
     register(page, email)
     log_in(page, email)
     return email
+
+
+# ---- files through the page ---------------------------------------------------------------------
+
+def upload_ready(page: Any, *paths: Path) -> None:
+    """Choose ``paths``, press Upload and wait until each is ready in the list."""
+    from playwright.sync_api import expect
+
+    page.locator("#file-input").set_input_files([str(p) for p in paths])
+    page.get_by_role("button", name="Upload").click()
+    for path in paths:
+        expect(page.locator("#files-body tr", has_text=path.name).locator(".status")).to_have_text("ready")
+
+
+def api_token(page: Any) -> str:
+    return str(page.evaluate("() => JSON.parse(sessionStorage.getItem('fileshare.tokens')).id_token"))

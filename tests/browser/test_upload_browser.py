@@ -10,10 +10,12 @@ resumes the upload after the same file is chosen again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -125,8 +127,9 @@ def test_several_files_at_once_by_picker_then_drop(browser: Browser, aws: dict[s
     posts = [r for r in traffic.responses if r["method"] == "POST"]
     assert len(posts) == 2 and all(r["status"] in (200, 201, 204) for r in posts), traffic.responses
     assert all(r["headers"].get("access-control-allow-origin") == browser.base_url for r in posts)
-    for created in traffic.created:
+    for created in traffic.created:  # each POST signed with the file's SHA-256 (S3 checks the bytes)
         assert created["upload"]["method"] == "POST"
+        assert created["upload"]["fields"].get("x-amz-checksum-sha256"), created["upload"]["fields"]
     stored = s3.get_object(Bucket=aws["UPLOAD_BUCKET"], Key=traffic.created[0]["upload"]["fields"]["key"])
     assert stored["Body"].read() in (first.read_bytes(), second.read_bytes())
 
@@ -162,7 +165,17 @@ def test_multipart_parts_in_parallel_signed_on_demand(browser: Browser, aws: dic
     big = random_file(tmp_path, 9 * PART_BYTES + 12345)  # ten parts, the last one short
     speeds: list[str] = []
 
-    # When a file above the threshold is uploaded
+    # When a file above the threshold is uploaded (over a link slow enough to watch its speed)
+    s3_url = urlsplit(aws["AWS_ENDPOINT_URL"])
+
+    def slow_link(route: Any) -> None:
+        from playwright.sync_api import Error
+
+        page.wait_for_timeout(250)
+        with contextlib.suppress(Error):
+            route.continue_()
+
+    page.route(f"{s3_url.scheme}://{s3_url.netloc}/**", slow_link)
     choose(page, big)
     page.get_by_role("button", name="Upload").click()
     # Then the queue shows its progress with speed and time left while it goes up
@@ -183,8 +196,10 @@ def test_multipart_parts_in_parallel_signed_on_demand(browser: Browser, aws: dic
     assert numbers == list(range(1, 11))
     assert all(r["status"] == 200 and r["headers"].get("etag") for r in puts), puts
     assert " left" in speeds[0] and re.search(r"\d [KMG]?B/s", speeds[0]), speeds
-    head = s3.head_object(Bucket=aws["UPLOAD_BUCKET"], Key=key_of(puts[0]["url"]))
+    head = s3.head_object(Bucket=aws["UPLOAD_BUCKET"], Key=key_of(puts[0]["url"]), ChecksumMode="ENABLED")
     assert head["ContentLength"] == big.stat().st_size and head["ETag"].strip('"').endswith("-10")
+    # And S3 itself checked every part against the SHA-256 the page signed into its URL
+    assert str(head.get("ChecksumSHA256", "")).endswith("-10"), head
     assert hashlib.sha256(download(page, row)).hexdigest() == hashlib.sha256(big.read_bytes()).hexdigest()
     assert not browser.console_errors, browser.console_errors
 
@@ -198,19 +213,29 @@ def test_cancel_aborts_and_a_dropped_connection_retries(browser: Browser, aws: d
     signed_in(browser)
     s3_origin = f"{urlsplit(aws['AWS_ENDPOINT_URL']).scheme}://{urlsplit(aws['AWS_ENDPOINT_URL']).netloc}"
 
-    # Given S3 answers slowly, when a multipart upload is cancelled midway
+    # Given a multipart upload whose parts are on their way (held at the browser's edge)
     slow = random_file(tmp_path, 4 * PART_BYTES + 1)
+    held: list[Any] = []
 
-    def stall(route: Any) -> None:
-        page.wait_for_timeout(400)
+    def hold(route: Any) -> None:
+        if "partNumber" in route.request.url:
+            held.append(route)
+            return
         route.continue_()
 
-    page.route(f"{s3_origin}/**", stall)
+    page.route(f"{s3_origin}/**", hold)
     choose(page, slow)
     page.get_by_role("button", name="Upload").click()
-    expect(queue_item(page, slow.name).locator(".ustatus")).to_have_text("Uploading")
+    deadline = time.monotonic() + 30
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert held, "no part request was sent"
+    # When it is cancelled midway
     queue_item(page, slow.name).get_by_role("button", name="Cancel").click()
     expect(queue_item(page, slow.name).locator(".ustatus")).to_have_text("Cancelled")
+    for route in held:
+        with contextlib.suppress(Exception):
+            route.abort()
     # Then the page aborted it: S3 holds no unfinished upload for it, the file is rejected
     file_id = traffic.created[0]["file_id"]
     expect(file_row(page, slow.name).locator(".status")).to_have_text("rejected")

@@ -59,8 +59,8 @@ def test_first_batch_only_then_sign_list_resume_and_complete(
     listed = files_api("GET", f"/files/{file_id}/parts")
     # Then it hears exactly those parts, with their ETags and sizes
     assert listed.status == 200, listed.body
-    assert listed.body["parts"] == [{"part_number": 1, "etag": etag1, "size": PART},
-                                    {"part_number": 3, "etag": etag3, "size": PART}]
+    assert listed.body["parts"] == [{"part_number": 1, "etag": etag1, "size": PART, "checksum_sha256": None},
+                                    {"part_number": 3, "etag": etag3, "size": PART, "checksum_sha256": None}]
 
     # When it signs the missing parts on demand (fresh URLs, each pinned to its exact length)
     missing = [n for n in range(1, 11) if n not in (1, 3)]

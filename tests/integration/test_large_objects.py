@@ -105,6 +105,12 @@ def test_a_part_whose_bytes_do_not_match_its_signed_checksum_is_refused(
     assert reply.status_code == 400 and "BadDigest" in reply.text
     parts = files_api("GET", f"/files/{file_id}/parts")
     assert parts.status == 200 and parts.body["parts"] == []
+    # A part that matches is listed with the checksum S3 checked, so a resumed client can complete
+    good = files_api("POST", f"/files/{file_id}/parts",
+                     body={"part_numbers": [1], "checksums": [b64_sha256(part)]}).body["parts"][0]
+    assert requests.put(good["url"], data=part, headers=good["headers"], timeout=60).status_code == 200
+    listed = files_api("GET", f"/files/{file_id}/parts").body["parts"]
+    assert [(p["part_number"], p["checksum_sha256"]) for p in listed] == [(1, b64_sha256(part))]
 
 
 def test_a_large_object_is_verified_without_reading_it_whole(

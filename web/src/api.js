@@ -5,6 +5,11 @@
 
 const TOKENS_KEY = "fileshare.tokens";
 const REFRESH_MARGIN_S = 60; // refresh this long before the id token expires
+const NETWORK_RETRIES_MS = [500, 1500, 4000];
+// Where the API is: same origin locally (the gateway serves the page); in AWS the page's host sets
+// <meta name="fileshare-api" content="https://api.example.org/v1"> (its origin is the API's CORS origin).
+const API_BASE = (document.querySelector('meta[name="fileshare-api"]')?.getAttribute("content") || "")
+  .replace(/\/$/, "");
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -83,13 +88,20 @@ async function call(method, path, body, { auth = true, signal, headers: extra } 
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (auth && tokens && tokens.id_token) headers.Authorization = `Bearer ${tokens.id_token}`;
   let response;
-  try {
-    response = await fetch(path, {
-      method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (err) {
-    if (err && err.name === "AbortError") throw err;
-    throw new ApiError(0, "network_error", `Cannot reach the server (${err.message}).`);
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      response = await fetch(API_BASE + path, {
+        method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      break;
+    } catch (err) {
+      if (err && err.name === "AbortError") throw err;
+      // A dropped connection: wait until the browser is back online, or retry a few times with
+      // backoff when it does not know; then give up with a clear error.
+      if (navigator.onLine === false) await new Promise((resolve) => window.addEventListener("online", resolve, { once: true }));
+      else if (attempt < NETWORK_RETRIES_MS.length) await new Promise((resolve) => setTimeout(resolve, NETWORK_RETRIES_MS[attempt]));
+      else throw new ApiError(0, "network_error", `Cannot reach the server (${err.message}).`);
+    }
   }
   const text = await response.text();
   let data = null;

@@ -250,6 +250,8 @@ function wireUploads(owner) {
       + "Choose the same file again and press Upload to resume where it stopped.");
   }
   window.fileshareForgetUpload = forgetResumable; // for support: drop a stale resume record
+  // for the browser tests and support: each upload's state (bytes, rate, status) by Uppy file id
+  window.fileshareUploadState = () => Object.fromEntries(uploader ? uploader.state : []);
 }
 
 function markProcessed(items) {
@@ -300,14 +302,14 @@ function fileRow(file) {
     el("td", { text: formatSize(file.size) }),
     el("td", {}, el("span", { class: `status ${file.status}`, text: file.status })),
     el("td", { class: "tags", text: (file.tags || []).join(", ") }),
-    el("td", { class: "row-actions" },
+    el("td", { class: "actions-cell" }, el("div", { class: "row-actions" },
       actionButton("Details", nameId, () => openDetails(file)),
       ready ? actionButton("Download", nameId, () => download(file.file_id)) : null,
       actionButton("Move to trash", nameId, async () => {
         await api("DELETE", `/files/${file.file_id}`);
         say(`${file.name} moved to the trash.`);
         await refreshFiles();
-      })));
+      }))));
 }
 
 async function refreshFiles() {
@@ -510,9 +512,9 @@ async function refreshShared() {
       el("td", {}, el("span", { id: nameId, text: file.name })),
       el("td", { text: formatSize(file.size) }),
       el("td", { text: formatDate(file.created_at) }),
-      el("td", { class: "row-actions" },
+      el("td", { class: "actions-cell" }, el("div", { class: "row-actions" },
         actionButton("Preview", nameId, () => openDetails(file)),
-        file.status === "ready" ? actionButton("Download", nameId, () => download(file.file_id)) : null));
+        file.status === "ready" ? actionButton("Download", nameId, () => download(file.file_id)) : null)));
   }) : [el("tr", { class: "empty" }, el("td", { colspan: "5", text: "Nothing is shared with you yet." }))]));
 }
 
@@ -524,7 +526,7 @@ async function refreshTrash() {
       el("td", {}, el("span", { id: nameId, text: file.name })),
       el("td", { text: formatSize(file.size) }),
       el("td", { text: formatDate(file.trashed_at) }),
-      el("td", { class: "row-actions" },
+      el("td", { class: "actions-cell" }, el("div", { class: "row-actions" },
         actionButton("Restore", nameId, async () => {
           await api("POST", `/files/${file.file_id}/restore`);
           say(`${file.name} restored.`);
@@ -535,7 +537,7 @@ async function refreshTrash() {
           await api("DELETE", `/trash/${file.file_id}`);
           say(`${file.name} deleted forever.`);
           await refreshTrash();
-        }, { class: "danger" })));
+        }, { class: "danger" }))));
   }) : [el("tr", { class: "empty" }, el("td", { colspan: "4", text: "The trash is empty." }))]));
 }
 

@@ -17,6 +17,7 @@ const SIGNED_URL_REUSE_MS = 5 * 60 * 1000; // re-sign a part whose URL is older 
 const PARALLEL_REQUESTS = 6;
 const RETRY_DELAYS_MS = [0, 1000, 3000, 5000]; // then the file fails and offers Retry (which resumes)
 const SPEED_WINDOW_MS = 5000;
+const CHECKSUM_MAX_BYTES = 64 * 1024 * 1024; // the default multipart threshold: hashed in memory
 
 function fingerprint(file) {
   const data = file.data || {};
@@ -57,12 +58,20 @@ export function forgetResumable(print) {
  * Create the uploader. `hooks.changed(fileId)` is called whenever a file's state changes
  * (progress, status), `hooks.uploaded(fileId, fileShareId)` when S3 has the bytes.
  */
+async function sha256Base64(blob) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await blob.arrayBuffer()));
+  let binary = "";
+  for (const byte of digest) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
 export function createUploader({ owner, changed, uploaded, listChanged }) {
   const plans = new Map(); // uppy file id -> {file_id, upload, print}
   const partSizes = new WeakMap(); // the file's Blob -> the server's part size
   const signed = new Map(); // `${file_id}:${batch}` -> Promise<{at, urls: Map}>
   const cancelled = new Set();
   const speed = new Map(); // uppy file id -> [{t, bytes}]
+  const checksums = new Map(); // uppy file id -> Map(part number -> SHA-256, base64)
   const state = new Map(); // uppy file id -> {status, error, bytes, total, rate, eta, resumed}
 
   const uppy = new Uppy({ autoProceed: false, allowMultipleUploadBatches: true });
@@ -117,8 +126,17 @@ export function createUploader({ owner, changed, uploaded, listChanged }) {
       const plan = planOf(file);
       return { uploadId: plan.upload.upload_id, key: plan.file_id };
     },
-    signPart: async (file, { partNumber }) => {
+    signPart: async (file, { partNumber, body }) => {
       const plan = planOf(file);
+      if (plan.partChecksums) {
+        // S3 checks every part against the SHA-256 signed into its URL: sign this one as it goes up.
+        const checksum = await sha256Base64(body);
+        (checksums.get(file.id) || checksums.set(file.id, new Map()).get(file.id)).set(partNumber, checksum);
+        const reply = await api("POST", `/files/${plan.file_id}/parts`,
+          { part_numbers: [partNumber], checksums: [checksum] });
+        const part = reply.parts[0];
+        return { method: "PUT", url: part.url, headers: part.headers || {} };
+      }
       const first = (plan.upload.parts || []).find((p) => p.part_number === partNumber);
       if (first && !plan.firstUsed?.has(partNumber)) {
         (plan.firstUsed ||= new Set()).add(partNumber); // POST /files signed these; use each once
@@ -130,13 +148,19 @@ export function createUploader({ owner, changed, uploaded, listChanged }) {
       const plan = planOf(file);
       const reply = await api("GET", `/files/${plan.file_id}/parts`);
       const done = reply.parts.map((p) => ({ PartNumber: p.part_number, ETag: p.etag, Size: p.size }));
+      const known = checksums.get(file.id) || checksums.set(file.id, new Map()).get(file.id);
+      for (const p of reply.parts) if (p.checksum_sha256) known.set(p.part_number, p.checksum_sha256);
       setState(file.id, { skippedParts: done.length });
       return done;
     },
     completeMultipartUpload: async (file, { parts }) => {
       const plan = planOf(file);
       await api("POST", `/files/${plan.file_id}/complete`, {
-        parts: parts.map((p) => ({ part_number: p.PartNumber, etag: p.ETag })),
+        parts: parts.map((p) => {
+          const checksum = plan.partChecksums ? (checksums.get(file.id) || new Map()).get(p.PartNumber) : null;
+          return checksum ? { part_number: p.PartNumber, etag: p.ETag, checksum_sha256: checksum }
+            : { part_number: p.PartNumber, etag: p.ETag };
+        }),
       });
       return {};
     },
@@ -191,7 +215,7 @@ export function createUploader({ owner, changed, uploaded, listChanged }) {
         await api("GET", `/files/${earlier.file_id}/parts`);
         const upload = { method: "MULTIPART", upload_id: earlier.upload_id, part_size: earlier.part_size,
                          part_count: earlier.part_count, parts: [] };
-        plans.set(file.id, { file_id: earlier.file_id, upload, print });
+        plans.set(file.id, { file_id: earlier.file_id, upload, print, partChecksums: !!earlier.part_checksums });
         partSizes.set(file.data, earlier.part_size);
         uppy.setFileState(file.id, { s3Multipart: { uploadId: earlier.upload_id, key: earlier.file_id } });
         setState(file.id, { resumed: true });
@@ -200,16 +224,23 @@ export function createUploader({ owner, changed, uploaded, listChanged }) {
         remember(print, null); // gone (completed, aborted or swept): start afresh
       }
     }
-    const created = await api("POST", "/files", {
-      name: file.name, size: file.size, content_type: file.type || "application/octet-stream",
-    });
-    const plan = { file_id: created.file_id, upload: created.upload, print };
+    const body = { name: file.name, size: file.size, content_type: file.type || "application/octet-stream" };
+    // A file that may go up in one POST is signed with its SHA-256, so S3 itself refuses other bytes.
+    if (file.size <= CHECKSUM_MAX_BYTES && globalThis.crypto && crypto.subtle) {
+      const digest = await crypto.subtle.digest("SHA-256", await file.data.arrayBuffer());
+      body.checksum_sha256 = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    }
+    const canHash = !!(globalThis.crypto && crypto.subtle);
+    if (canHash) body.part_checksums = true; // multipart: every part signed with its SHA-256
+    const created = await api("POST", "/files", body);
+    const plan = { file_id: created.file_id, upload: created.upload, print,
+                   partChecksums: canHash && created.upload.method === "MULTIPART" };
     plans.set(file.id, plan);
     if (created.upload.method === "MULTIPART") {
       partSizes.set(file.data, created.upload.part_size);
       remember(print, { owner, file_id: created.file_id, upload_id: created.upload.upload_id,
                         part_size: created.upload.part_size, part_count: created.upload.part_count,
-                        name: file.name, size: file.size });
+                        part_checksums: plan.partChecksums, name: file.name, size: file.size });
     }
   }
 

@@ -128,30 +128,28 @@ def confirm(email: str, code: str) -> tuple[str, str]:
     return user_id, verified
 
 
-def resend_confirmation(email: str) -> None:
-    """Mail a new confirmation code; silent for unknown or already confirmed addresses."""
+def _mail_code(operation: str, email: str) -> None:
+    """Ask Cognito to mail a code; silent when there is no account to mail (unknown, already
+    confirmed, or unverified address), so the answer never tells whether an account exists."""
     from botocore.exceptions import ClientError
 
     try:
-        _cognito_call("resend_confirmation_code", ClientId=_client_id(), Username=email)
+        _cognito_call(operation, ClientId=_client_id(), Username=email)
     except (ClientError, ValidationFailed) as exc:
         if isinstance(exc, ClientError) and _error_code(exc) not in ("UserNotFoundException",
                                                                        "NotAuthorizedException"):
             raise
-        log.info("resend for an unknown or confirmed address ignored")
+        log.info("%s for an address with nothing to mail ignored", operation)
+
+
+def resend_confirmation(email: str) -> None:
+    """Mail a new confirmation code (to an unconfirmed account)."""
+    _mail_code("resend_confirmation_code", email)
 
 
 def forgot_password(email: str) -> None:
-    """Mail a password reset code to a verified address; silent when there is none."""
-    from botocore.exceptions import ClientError
-
-    try:
-        _cognito_call("forgot_password", ClientId=_client_id(), Username=email)
-    except (ClientError, ValidationFailed) as exc:
-        if isinstance(exc, ClientError) and _error_code(exc) not in ("UserNotFoundException",
-                                                                       "NotAuthorizedException"):
-            raise
-        log.info("password reset for an unknown or unverified address ignored")
+    """Mail a password reset code (to a verified address)."""
+    _mail_code("forgot_password", email)
 
 
 def reset_password(email: str, code: str, password: str) -> None:

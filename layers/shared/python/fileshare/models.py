@@ -260,6 +260,7 @@ class StoredPart(BaseModel):
     part_number: int
     etag: str
     size: int
+    checksum_sha256: str | None = None  # the part's SHA-256 S3 checked, for part_checksums uploads
 
 
 class StoredPartList(BaseModel):

@@ -139,7 +139,8 @@ def list_parts(key: str, upload_id: str) -> list[dict[str, Any]]:
     try:
         for page in _s3().get_paginator("list_parts").paginate(
                 Bucket=settings().upload_bucket, Key=key, UploadId=upload_id):
-            parts += [{"part_number": int(p["PartNumber"]), "etag": str(p["ETag"]), "size": int(p["Size"])}
+            parts += [{"part_number": int(p["PartNumber"]), "etag": str(p["ETag"]), "size": int(p["Size"]),
+                       "checksum_sha256": p.get("ChecksumSHA256")}
                       for p in page.get("Parts", [])]
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code", "") == "NoSuchUpload":
