@@ -81,9 +81,11 @@ def s3(aws: dict[str, str]) -> Any:
     return s3_client()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def web(aws: dict[str, str], s3: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    """The page and API on a gateway of this session's own (see the module docstring)."""
+    """The page and API on a gateway of this test module's own (see the module docstring). Module
+    scope: it stops with its module, so its pollers (SQS, Kafka, the relay's schedule) never take
+    the records of tests that run after it (the ops page's traffic, the in-process pipeline tests)."""
     if not BUNDLE.exists() or not AXE.exists():
         pytest.fail("the web bundle or axe-core is missing: run `make web` (make test does)")
     port = free_port()
