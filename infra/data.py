@@ -363,6 +363,18 @@ class Data(Construct):
         )
 
     # --- access: what a function that uses one of these stores is granted, and its environment ----------
+    def _kafka_client(self, role: iam.Role, sg: ec2.SecurityGroup, topic_actions: list[str]
+                      ) -> dict[str, str]:
+        """MSK IAM access for one kind of Kafka client: connect to the cluster, ``topic_actions`` on
+        the events topic; the env the shared layer's Kafka client config reads."""
+        self._network.allow(sg, self._network.kafka_sg, 9098, "MSK (IAM)")
+        connect = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"]
+        role.add_to_policy(iam.PolicyStatement(actions=connect, resources=[self.kafka_cluster_arn]))
+        role.add_to_policy(iam.PolicyStatement(actions=topic_actions,
+                                               resources=[self.topic_arn(EVENTS_TOPIC)]))
+        return {"KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers, "KAFKA_SECURITY": "iam",
+                "EVENTS_TOPIC": EVENTS_TOPIC}
+
     def grant(self, use: Uses, role: iam.Role, sg: ec2.SecurityGroup) -> dict[str, str]:
         """Grant ``role`` (in ``sg``) access to the store behind ``use``; returns the variables the
         function gets (``infra.declaration.RESOURCES`` lists them)."""
@@ -396,44 +408,11 @@ class Data(Construct):
             )
             return {"OPENSEARCH_URL": self.opensearch_url, "OPENSEARCH_AUTH": "sigv4"}
         if use is Uses.EVENTS_PUBLISH:
-            network.allow(sg, network.kafka_sg, 9098, "MSK (IAM)")
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
-                    resources=[self.kafka_cluster_arn],
-                )
-            )
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"],
-                    resources=[self.topic_arn(EVENTS_TOPIC)],
-                )
-            )
-            return {
-                "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
-                "KAFKA_SECURITY": "iam",
-                "EVENTS_TOPIC": EVENTS_TOPIC,
-            }
-        if use is Uses.EVENTS_ADMIN:
-            network.allow(sg, network.kafka_sg, 9098, "MSK (IAM)")
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
-                    resources=[self.kafka_cluster_arn],
-                )
-            )
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["kafka-cluster:CreateTopic", "kafka-cluster:DescribeTopic",
-                             "kafka-cluster:AlterTopic", "kafka-cluster:DescribeTopicDynamicConfiguration"],
-                    resources=[self.topic_arn(EVENTS_TOPIC)],
-                )
-            )
-            return {
-                "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
-                "KAFKA_SECURITY": "iam",
-                "EVENTS_TOPIC": EVENTS_TOPIC,
-            }
+            return self._kafka_client(role, sg, ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"])
+        if use is Uses.EVENTS_ADMIN:  # the bootstrap: create the topics, grow their partitions
+            return self._kafka_client(role, sg, [
+                "kafka-cluster:CreateTopic", "kafka-cluster:DescribeTopic", "kafka-cluster:AlterTopic",
+                "kafka-cluster:DescribeTopicDynamicConfiguration"])
         raise ValueError(f"the data stores do not grant {use!r}")
 
     def topic_arn(self, topic: str) -> str:

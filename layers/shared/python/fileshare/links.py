@@ -205,9 +205,8 @@ def _refusal(link: dict[str, Any] | None, now: datetime) -> Exception | None:
     return None
 
 
-def peek_link(token: str) -> dict[str, Any]:
-    """What the link page shows (file name, size, type, whether a password is needed), counting
-    nothing: neither a download nor a password attempt. Raises the refusal, as ``open_link``."""
+def _usable_link(token: str) -> dict[str, Any]:
+    """The link row behind ``token`` if it may be opened now; raises the refusal otherwise."""
     if not is_token_shaped(token):
         raise NotFound("link not found", code="link_not_found")
     with transaction() as conn:
@@ -215,19 +214,20 @@ def peek_link(token: str) -> dict[str, Any]:
     refusal = _refusal(link, datetime.now(UTC))
     if refusal is not None or link is None:
         raise refusal or NotFound("link not found", code="link_not_found")
+    return dict(link)
+
+
+def peek_link(token: str) -> dict[str, Any]:
+    """What the link page shows (file name, size, type, whether a password is needed), counting
+    nothing: neither a download nor a password attempt. Raises the refusal, as ``open_link``."""
+    link = _usable_link(token)
     return {"name": link["name"], "size": int(link["size"]), "content_type": link["content_type"],
             "has_password": link["password_hash"] is not None}
 
 
 def open_link(token: str, password: str | None, source_ip: str | None) -> str:
     """The presigned download URL behind ``token``, counting one download; raises the refusal."""
-    if not is_token_shaped(token):
-        raise NotFound("link not found", code="link_not_found")
-    with transaction() as conn:
-        link = links_db.by_token_hash(conn, token_hash(token))
-    refusal = _refusal(link, datetime.now(UTC))
-    if refusal is not None or link is None:
-        raise refusal or NotFound("link not found", code="link_not_found")
+    link = _usable_link(token)
     link_id: uuid.UUID = link["link_id"]
     if link["password_hash"] is not None:
         if not password:
