@@ -60,6 +60,15 @@ def test_malformed_json_is_a_400_on_every_body_route(method: str, path: str, raw
 
 
 @pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
+@pytest.mark.parametrize("raw", ["[{}, {}]", "[]", '"text"', "42", "true"])
+def test_json_that_is_not_an_object_is_a_422_on_every_body_route(method: str, path: str, raw: str) -> None:
+    """Found by `make fuzz`: an array body was read as its first element (POST links made a link)."""
+    reply = _send(method, path, raw)
+    assert reply.status == 422, reply.body
+    assert reply.error_code == "validation_failed"
+
+
+@pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
                                           "multipart/form-data; boundary=x", "application/xml"])
 def test_a_body_that_is_not_json_is_a_415(method: str, path: str, content_type: str) -> None:

@@ -74,6 +74,10 @@ class JsonOnlyValidation(OpenAPIRequestValidationMiddleware):
         except UnicodeEncodeError:
             raise RequestValidationError([{"type": "json_invalid", "loc": ("body",),
                                            "msg": "lone surrogate in a string", "input": {}}]) from None
+        if body is not None and not isinstance(body, dict):  # every body is an object; a list was
+            # taken for its first element by the resolver (found by `make fuzz`: [{}, {}] made a link)
+            raise RequestValidationError([{"type": "model_attributes_type", "loc": ("body",),
+                                           "msg": "the body must be a JSON object", "input": {}}])
         return body
 
 
