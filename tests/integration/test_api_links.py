@@ -153,23 +153,34 @@ def test_a_used_up_link_is_410(world: World, alice: User, ip: str) -> None:
 
 def test_20_parallel_opens_of_a_5_download_link_give_exactly_5_redirects(world: World, alice: User,
                                                                           ip: str) -> None:
+    import importlib.util
+
+    from tests.integration.conftest import REPO_ROOT
+    from tests.support.apigw import call, event
+
     file_id = world.ready_file(alice, index=False)
     link = world.link(alice, file_id, max_downloads=5)
     token = token_of(link)
-    # Powertools builds a route's middleware stack on its first request, which is not thread-safe
-    # (Lambda runs one request per process); build it first, then race only the database.
-    world.open("x" * 43, ip=ip)
     start = threading.Barrier(20)
     replies: list[Reply] = []
     lock = threading.Lock()
 
-    def open_once() -> None:
+    def open_once(n: int) -> None:
+        # Each thread its own handler module (its own resolver), as each Lambda environment has:
+        # a Powertools resolver serves one request at a time and keeps per-request state on itself.
+        spec = importlib.util.spec_from_file_location(f"fn_public_link_thread_{n}",
+                                                      REPO_ROOT / "functions" / "public_link" / "handler.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        ev = event("GET", f"/s/{token}", resource="/s/{token}", path_parameters={"token": token})
+        ev["requestContext"]["identity"]["sourceIp"] = ip
         start.wait()
-        reply = world.open(token, ip=ip)
+        reply = call(module.lambda_handler, ev)
         with lock:
             replies.append(reply)
 
-    threads = [threading.Thread(target=open_once) for _ in range(20)]
+    threads = [threading.Thread(target=open_once, args=(n,)) for n in range(20)]
     for thread in threads:
         thread.start()
     for thread in threads:
