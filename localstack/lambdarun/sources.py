@@ -193,6 +193,26 @@ class KafkaPoller:
             client_id=f"lambdarun-{self.function}",
         )
 
+    def join(self, limit_s: float = 30.0) -> None:
+        """Join the group, resolve the starting offsets and commit them (a new group only).
+
+        A group with no committed offset starts at ``starting_position`` on every rebalance: a
+        LATEST group that rebalances (its first assignment came before the topic's metadata) would
+        skip what was published in between. Committing the resolved positions pins the start.
+        """
+        deadline = time.monotonic() + limit_s
+        while not self.consumer.assignment() and time.monotonic() < deadline:
+            self.poll_once(timeout_ms=200)
+        if not self.consumer.assignment():
+            raise TimeoutError(f"{self.function}: no partition of {self.trigger.topic} after {limit_s:.0f} s")
+        from kafka.structs import OffsetAndMetadata
+
+        pinned = {tp: OffsetAndMetadata(self.consumer.position(tp), "", -1)
+                  for tp in self.consumer.assignment()
+                  if self.consumer.committed(tp) is None}
+        if pinned:
+            self.consumer.commit(pinned)
+
     def poll_once(self, timeout_ms: int = 500) -> Invocation | None:
         """Poll one batch, invoke, commit or rewind. None when nothing arrived."""
         polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.trigger.batch_size)

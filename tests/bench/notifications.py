@@ -69,11 +69,7 @@ class _OwnConsumer:
 
     def __enter__(self) -> _OwnConsumer:
         self.poller.connect()
-        deadline = time.monotonic() + 30
-        while not self.poller.consumer.assignment() and time.monotonic() < deadline:  # join before producing
-            self.poller.poll_once(timeout_ms=200)
-        for partition in self.poller.consumer.assignment():  # resolve LATEST before producing
-            self.poller.consumer.position(partition)
+        self.poller.join(limit_s=30)  # join and pin LATEST before producing
         self.thread.start()
         return self
 

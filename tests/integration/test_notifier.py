@@ -245,11 +245,8 @@ def test_an_event_published_through_the_outbox_reaches_the_inbox_via_kafka(
     poller = KafkaPoller(runtime.invoke, function.name, trigger, bootstrap=bootstrap, aws_region="us-east-1")
     try:
         poller.connect()
+        poller.join(limit_s=LIMIT_S)  # LATEST: join and pin the start before publishing
         deadline = time.monotonic() + LIMIT_S
-        while not poller.consumer.assignment() and time.monotonic() < deadline:  # LATEST: join first
-            poller.poll_once(timeout_ms=200)
-        for partition in poller.consumer.assignment():  # and resolve LATEST before publishing, or
-            poller.consumer.position(partition)  # a slow first fetch would start after our event
         ev = ready_event(owner, "via-kafka.txt")
         with transaction() as conn:
             events.record(conn, ev)
