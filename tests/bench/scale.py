@@ -318,9 +318,11 @@ def print_scale(result: dict[str, Any], out: Any = print) -> None:
         parts = []
         for kind, growth in result["growth"].items():
             p99 = result["sizes"][largest]["latency"][kind]["p99_ms"]
-            met_abs = "" if largest < 1_000_000 else (" met" if p99 is not None and p99 < GOALS_MS[kind]
-                                                      else " MISSED")
-            met_growth = "met" if growth is not None and growth <= GROWTH_GOAL else "MISSED"
-            parts.append(f"{kind} x{growth} ({met_growth}){met_abs}")
+            growth_verdict = "met" if growth is not None and growth <= GROWTH_GOAL else "MISSED"
+            part = f"{kind} x{growth} (growth goal <= {GROWTH_GOAL}x: {growth_verdict}"
+            if largest >= 1_000_000:
+                verdict = "met" if p99 is not None and p99 < GOALS_MS[kind] else "MISSED"
+                part += f"; p99 {p99} ms, goal < {GOALS_MS[kind]:g} ms: {verdict}"
+            parts.append(part + ")")
         out(f"  p99 growth {min(result['sizes']):,} -> {largest:,}: " + "; ".join(parts))
 
