@@ -244,7 +244,7 @@ def test_the_feed_is_the_owners_alone(
     assert (bad.status, bad.body["error"]["code"]) == (422, "invalid_cursor")
 
 
-# ---- the export ----------------------------------------------------------------------------------------------
+# ---- the export -------------------------------------------------------------------------------------
 
 def _export_json(module: ModuleType, user: User, limit: int) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
