@@ -334,6 +334,20 @@ FUNCTIONS: tuple[Function, ...] = (
         uses=frozenset({Uses.DATABASE}),
     ),
     Function(
+        name="activity",
+        description="Activity feed: events -> one row per action on a file (idempotent per event); "
+                    "the owner's feed of a file and the export of everything done to their files",
+        memory_mb=256,
+        timeout_s=29,  # it serves API routes too (API Gateway's longest integration)
+        routes=(
+            Route("GET", "/files/{file_id}/activity"),
+            Route("GET", "/activity/export"),
+        ),
+        # One function for the consumer and its routes: the stack is at CloudFormation's resource limit.
+        triggers=(KafkaTrigger(EVENTS_TOPIC, consumer_group="fileshare-activity", batch_size=100),),
+        uses=frozenset({Uses.DATABASE}),
+    ),
+    Function(
         name="indexer",
         description="Keeps search documents in step with PostgreSQL after renames, retags, trash, "
                     "restore and share changes (re-reads the current row: idempotent, order-insensitive)",

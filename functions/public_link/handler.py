@@ -19,7 +19,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from fileshare import link_page, links
+from fileshare import clientinfo, link_page, links
 from fileshare.api import create_app, entry_point
 from fileshare.errors import DomainError
 
@@ -50,8 +50,10 @@ def open_link(token: str,
             page, status = link_page.render_refusal(refusal.message), refusal.status
         return Response(status_code=status, content_type="text/html; charset=utf-8", body=page,
                         headers={**_NO_STORE, "X-Robots-Tag": "noindex"})
-    url = links.open_link(token, event.headers.get("x-link-password"),
-                          event.request_context.identity.source_ip)
+    source_ip = event.request_context.identity.source_ip
+    client = clientinfo.coarse(event.headers.get("user-agent"), source_ip,
+                               event.headers.get("cloudfront-viewer-country"))
+    url = links.open_link(token, event.headers.get("x-link-password"), source_ip, client)
     if download and "application/json" in accept:
         return Response(status_code=200, content_type="application/json", body=json.dumps({"url": url}),
                         headers=_NO_STORE)

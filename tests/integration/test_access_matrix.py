@@ -212,6 +212,11 @@ CASES: tuple[Case, ...] = (
     Case("DELETE", "/trash/{file_id}", State.TRASHED, (204, NF, NF, 401)),
     Case("DELETE", "/trash/{file_id}", State.READY, ((409, "file_not_trashed"), OO, NF, 401),
          label="not trashed"),
+    # ---- activity: the owner's alone (a viewer is a 404: who opened what is the owner's business) ----
+    Case("GET", "/files/{file_id}/activity", State.READY, (200, NF, NF, 401)),
+    Case("GET", "/files/{file_id}/activity", State.TRASHED, (200, NF, NF, 401), label="trashed"),
+    Case("GET", "/files/{file_id}/activity", State.MISSING, (NF, NF, NF, 401), label="missing"),
+    Case("GET", "/activity/export", State.NONE, SIGNED_IN_200),
     # ---- the owner's inbox ----
     Case("POST", "/notifications/{notification_id}/read", State.NOTIFICATION,
          (200, (404, "notification_not_found"), (404, "notification_not_found"), 401)),

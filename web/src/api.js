@@ -83,7 +83,7 @@ export function refresh() {
   return refreshing;
 }
 
-async function call(method, path, body, { auth = true, signal, headers: extra } = {}) {
+async function call(method, path, body, { auth = true, signal, headers: extra, raw = false } = {}) {
   const headers = { Accept: "application/json", ...(extra || {}) };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (auth && tokens && tokens.id_token) headers.Authorization = `Bearer ${tokens.id_token}`;
@@ -104,6 +104,7 @@ async function call(method, path, body, { auth = true, signal, headers: extra } 
     }
   }
   const text = await response.text();
+  if (raw && response.ok) return { text, headers: response.headers }; // e.g. a CSV export page
   let data = null;
   if (text) {
     try {

@@ -3,6 +3,7 @@
 // page); only file bytes go to S3 (presigned). Bundled by esbuild (make web) into web/dist/app.js.
 import { api, ApiError, onSessionChange, refresh, session, setSession, withExpiry } from "./api.js";
 import { createUploader, forgetResumable, resumableUploads } from "./uploads.js";
+import { showActivity, wireActivity } from "./activity.js";
 
 const LIST_POLL_MS = 1500; // while a file is pending (live status without a manual refresh)
 const NOTIFY_POLL_MS = 10000;
@@ -433,7 +434,7 @@ async function openDetails(file) {
   $("details-owner").hidden = !mine;
   $("details").showModal();
   await Promise.all([showPreview(file).catch(showError), mine ? refreshShares() : null,
-                     mine ? refreshLinks() : null]);
+                     mine ? refreshLinks() : null, mine ? showActivity(file.file_id).catch(showError) : null]);
 }
 
 function wireDetails() {
@@ -636,6 +637,7 @@ function start() {
   wireSearch();
   wireDetails();
   wireNotifications();
+  wireActivity(say, showError);
   window.addEventListener("hashchange", () => {
     if (session()) showView(window.location.hash.slice(1));
   });

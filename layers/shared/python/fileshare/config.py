@@ -50,6 +50,7 @@ class Settings(BaseModel):
     email_daily_cap: int = 50  # emails to one recipient per UTC day; the inbox still gets everything
     outbox_retention_days: int = 7  # published outbox rows are pruned after this
     notification_retention_days: int = 90  # read notifications are pruned after this
+    activity_retention_days: int = 365  # activity (feeds and the export) is pruned after this
     trash_retention_days: int = 30  # trashed files are restorable this long, then purged
     cache_ttl_s: int = 300
     presign_ttl_s: int = 900
@@ -93,6 +94,7 @@ _ENV = {
     "email_daily_cap": ("EMAIL_DAILY_CAP",),
     "outbox_retention_days": ("OUTBOX_RETENTION_DAYS",),
     "notification_retention_days": ("NOTIFICATION_RETENTION_DAYS",),
+    "activity_retention_days": ("ACTIVITY_RETENTION_DAYS",),
     "trash_retention_days": ("TRASH_RETENTION_DAYS",),
     "cache_ttl_s": ("CACHE_TTL_SECONDS",),
     "presign_ttl_s": ("PRESIGN_TTL_SECONDS",),

@@ -2,6 +2,7 @@
 
 - published outbox rows older than ``OUTBOX_RETENTION_DAYS`` (unpublished ones are never pruned);
 - notifications read more than ``NOTIFICATION_RETENTION_DAYS`` ago (unread ones stay);
+- activity that happened more than ``ACTIVITY_RETENTION_DAYS`` ago (feeds and the export);
 - per-day email counts older than two days;
 - link-download digests whose period is over and which hold unreported downloads are emailed.
 
@@ -18,6 +19,7 @@ from typing import Any
 
 from fileshare import notifications
 from fileshare.config import settings
+from fileshare.db import activity as activity_db
 from fileshare.db import email_limits as limits_db
 from fileshare.db import housekeeping as sql
 from fileshare.db.connection import transaction
@@ -31,6 +33,7 @@ MAX_BATCHES = 20
 class HousekeepingResult:
     outbox_pruned: int = 0
     notifications_pruned: int = 0
+    activity_pruned: int = 0
     digest_emails: int = 0
 
 
@@ -55,6 +58,8 @@ def run(has_time: Callable[[], bool] = lambda: True, batch: int = BATCH) -> Hous
     result.notifications_pruned = _prune(
         lambda conn, n: sql.prune_read_notifications(conn, config.notification_retention_days, n),
         has_time, batch)
+    result.activity_pruned = _prune(
+        lambda conn, n: activity_db.prune(conn, config.activity_retention_days, n), has_time, batch)
     if has_time():
         with transaction() as conn:
             limits_db.prune_daily_counts(conn)
@@ -65,4 +70,5 @@ def run(has_time: Callable[[], bool] = lambda: True, batch: int = BATCH) -> Hous
             logger.exception("could not send link download digests")
     metrics.add_metric(name="OutboxRowsPruned", unit="Count", value=result.outbox_pruned)
     metrics.add_metric(name="NotificationsPruned", unit="Count", value=result.notifications_pruned)
+    metrics.add_metric(name="ActivityPruned", unit="Count", value=result.activity_pruned)
     return result

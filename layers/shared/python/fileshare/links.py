@@ -225,8 +225,10 @@ def peek_link(token: str) -> dict[str, Any]:
             "has_password": link["password_hash"] is not None}
 
 
-def open_link(token: str, password: str | None, source_ip: str | None) -> str:
-    """The presigned download URL behind ``token``, counting one download; raises the refusal."""
+def open_link(token: str, password: str | None, source_ip: str | None,
+              client: dict[str, str] | None = None) -> str:
+    """The presigned download URL behind ``token``, counting one download; raises the refusal.
+    ``client`` (``fileshare.clientinfo.coarse``) goes into the ``link.downloaded`` event as is."""
     link = _usable_link(token)
     link_id: uuid.UUID = link["link_id"]
     if link["password_hash"] is not None:
@@ -245,7 +247,8 @@ def open_link(token: str, password: str | None, source_ip: str | None) -> str:
             raise _refusal(current, datetime.now(UTC)) or Gone("this link has reached its download limit",
                                                                code="link_used_up")
         events.record(conn, _link_event(events.EventType.LINK_DOWNLOADED, file_row, link,
-                                        downloads=downloads, recipient_id=file_row["owner_id"]))
+                                        downloads=downloads, recipient_id=file_row["owner_id"],
+                                        **({"client": client} if client else {})))
     events.publish_now([link["file_id"]])
     metrics.add_metric(name="LinkDownloads", unit="Count", value=1)
     return storage.presigned_get(link["s3_key"], download_name=link["name"],
