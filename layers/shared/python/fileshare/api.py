@@ -88,7 +88,8 @@ def create_app(*routers: tuple[Router, str | None]) -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(
         enable_validation=True,
         cors=CORSConfig(allow_origin=origin, extra_origins=extra or None, max_age=600,
-                        allow_headers=["Authorization", "Content-Type", "X-Link-Password"]),
+                        allow_headers=["Authorization", "Content-Type", "X-Link-Password"],
+                        expose_headers=["Location", "X-Next-Cursor"]),  # X-Next-Cursor: CSV export pages
     )
 
     # Powertools builds each route's middleware stack lazily from this attribute; ours is the same
