@@ -46,6 +46,12 @@ def own_bucket() -> Iterator[str]:
         except s3.exceptions.ClientError:
             s3.create_bucket(Bucket=BUCKET)
         yield BUCKET
+        for upload in s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []):
+            s3.abort_multipart_upload(Bucket=BUCKET, Key=upload["Key"], UploadId=upload["UploadId"])
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                s3.delete_objects(Bucket=BUCKET, Delete={"Objects": keys, "Quiet": True})
     reset_caches()
 
 

@@ -70,7 +70,7 @@ def readable_sources(conn: Any, user_id: str, file_ids: list[uuid.UUID]) -> list
     for file_id in file_ids:
         row = rows.get(file_id)
         if row is None or not (access.is_owner(row, user_id) or access.is_viewer(conn, row, user_id)):
-            raise NotFound(f"file {file_id} not found", code="file_not_found")
+            raise NotFound("file not found", code="file_not_found")  # word for word a missing file's
         if row["status"] != "ready":
             raise Conflict(f"file {file_id} is {row['status']}, not ready", code="file_not_ready")
         ordered.append(row)
