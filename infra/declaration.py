@@ -392,8 +392,10 @@ FUNCTIONS: tuple[Function, ...] = (
                     "multipart upload (bounded memory), reports progress, announces zip.ready",
         memory_mb=1024,  # CPU and network scale with memory; the ZIP holds ~3 parts of 32 MiB at once
         timeout_s=900,  # Lambda's longest: ARCHIVE_MAX_BYTES (16 GiB) at ~40 MB/s and more
-        # batch_size=1: one job per invocation, so one job's time never delays another's in the batch.
-        triggers=(KafkaTrigger(EVENTS_TOPIC, consumer_group="fileshare-archiver", batch_size=1),),
+        # LATEST: a new group has no jobs behind it (a job queued before the mapping existed is
+        # re-announced by the sweeper). batch_size 20: most records are other types, acknowledged unread.
+        triggers=(KafkaTrigger(EVENTS_TOPIC, consumer_group="fileshare-archiver", batch_size=20,
+                               starting_position="LATEST"),),
         # BUCKET_READ: the sources (u/*); ARCHIVE_OBJECTS: the ZIP's multipart upload under a/*.
         uses=frozenset({Uses.DATABASE, Uses.EVENTS_PUBLISH, Uses.BUCKET_READ, Uses.ARCHIVE_OBJECTS}),
     ),

@@ -409,3 +409,21 @@ def test_memory_stays_bounded_whatever_the_archive_size(
     finally:
         tracemalloc.stop()
     assert peak < 32 * 1024**2, f"peak {peak / 1024**2:.1f} MiB for a 64 MiB archive"
+
+
+def test_a_job_left_queued_is_announced_again_by_the_sweep(
+        api: Api, alice: User, db: Any, ready_file: Callable[..., uuid.UUID]) -> None:
+    """A job whose archive.requested was never consumed (e.g. published before the archiver's mapping
+    existed, which starts at LATEST) gets a second event; a fresh queued job does not."""
+    from fileshare import archives
+
+    source = ready_file(alice, "waiting.txt", b"waiting")
+    old, fresh = _queued(api, [source]), _queued(api, [source])
+    db.execute("UPDATE archives SET updated_at = now() - interval '20 minutes' WHERE archive_id = %s", (old,))
+
+    assert archives.sweep().archives_reannounced >= 1
+
+    def announced(archive_id: str) -> int:
+        return int(db.execute("SELECT count(*) AS n FROM outbox WHERE aggregate_id = %s AND type = %s",
+                              (archive_id, EventType.ARCHIVE_REQUESTED.value)).fetchone()["n"])
+    assert (announced(old), announced(fresh)) == (2, 1)

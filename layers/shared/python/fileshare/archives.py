@@ -35,6 +35,8 @@ ARCHIVE_PREFIX = "a/"
 #: A running job whose heartbeat is older than this lost its worker: a redelivery may claim it again
 #: and the sweeper fails it (``worker_lost``). The worker beats at least every part it uploads.
 STALE_AFTER_S = 300
+#: A job still queued this long after its event (or its last re-announcement) is announced again.
+REANNOUNCE_AFTER_S = 600
 BATCH = 50
 
 
@@ -77,6 +79,11 @@ def readable_sources(conn: Any, user_id: str, file_ids: list[uuid.UUID]) -> list
     return ordered
 
 
+def requested_event(row: dict[str, Any]) -> Event:
+    return Event(type=EventType.ARCHIVE_REQUESTED, file_id=row["archive_id"], owner_id=row["owner_id"],
+                 data={"files": row["files_total"], "bytes": row["bytes_total"]})
+
+
 def request_archive(user_id: str, email: str, body: ArchiveCreate) -> ArchiveOut:
     """Queue a ZIP of the given files (202); the job and its event commit together."""
     config = settings()
@@ -100,8 +107,7 @@ def request_archive(user_id: str, email: str, body: ArchiveCreate) -> ArchiveOut
                            code="too_many_archives")
         row = archives_db.insert(conn, archive_id=archive_id, owner_id=user_id, name=name, file_ids=file_ids,
                                  bytes_total=total, s3_key=archive_key(user_id, archive_id, name))
-        events.record(conn, Event(type=EventType.ARCHIVE_REQUESTED, file_id=archive_id, owner_id=user_id,
-                                  data={"files": len(file_ids), "bytes": total}))
+        events.record(conn, requested_event(row))
     events.publish_now([archive_id])
     metrics.add_metric(name="ArchivesRequested", unit="Count", value=1)
     logger.info("archive requested", extra={"archive_id": str(archive_id), "files": len(file_ids),
@@ -157,6 +163,7 @@ def delete_archive(user_id: str, archive_id: uuid.UUID) -> None:
 class ArchiveSweep:
     archives_expired: int = 0
     archives_stalled: int = 0
+    archives_reannounced: int = 0
 
 
 def sweep(has_time: Callable[[], bool] = lambda: True) -> ArchiveSweep:
@@ -180,6 +187,14 @@ def sweep(has_time: Callable[[], bool] = lambda: True) -> ArchiveSweep:
                 archives_db.mark_failed(conn, row["archive_id"], None, "worker_lost",
                                         "the archiver stopped reporting progress")
                 result.archives_stalled += 1
+    if has_time():
+        with transaction() as conn:
+            rows = archives_db.waiting(conn, REANNOUNCE_AFTER_S, BATCH)
+            for row in rows:
+                events.record(conn, requested_event(row))
+        if rows:
+            events.publish_now([r["archive_id"] for r in rows])
+        result.archives_reannounced = len(rows)
     if result.archives_expired or result.archives_stalled:
         metrics.add_metric(name="ArchivesExpired", unit="Count", value=result.archives_expired)
     return result

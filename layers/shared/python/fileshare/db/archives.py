@@ -126,3 +126,13 @@ def release(conn: Connection[Any], archive_id: UUID, attempt: int) -> bool:
     return conn.execute(
         "UPDATE archives SET status = 'queued', upload_id = NULL, heartbeat_at = NULL, updated_at = now()"
         " WHERE archive_id = %s AND attempt = %s AND status = 'running'", (archive_id, attempt)).rowcount == 1
+
+
+def waiting(conn: Connection[Any], older_than_s: int, limit: int) -> list[Row]:
+    """Queued jobs nobody claimed for ``older_than_s`` (their event was not consumed); touched, so the
+    next sweep waits again."""
+    return conn.execute(
+        "UPDATE archives SET updated_at = now() WHERE archive_id IN (SELECT archive_id FROM archives"
+        " WHERE status = 'queued' AND updated_at < now() - make_interval(secs => %s)"
+        f" ORDER BY updated_at LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {COLUMNS}",
+        (older_than_s, limit)).fetchall()
