@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fileshare import archiving, archives, notifications
+from fileshare import archives, archiving, notifications
 from fileshare.errors import ValidationFailed
 from fileshare.events import Event, EventType
 from fileshare.storage import MAX_PARTS, MIN_PART_BYTES
@@ -23,7 +23,8 @@ def test_entry_names_are_distinct_case_insensitively_and_keep_extensions() -> No
 def test_zip_name_is_sanitized_and_ends_in_zip() -> None:
     assert archives.zip_name("holiday") == "holiday.zip"
     assert archives.zip_name("../x/Photos.ZIP") == "Photos.ZIP"
-    assert archives.zip_name(None, datetime(2026, 12, 1, 9, 5, 3, tzinfo=UTC)) == "fileshare-20261201-090503.zip"
+    at = datetime(2026, 12, 1, 9, 5, 3, tzinfo=UTC)
+    assert archives.zip_name(None, at) == "fileshare-20261201-090503.zip"
     assert len(archives.zip_name("x" * 400).encode()) <= 255
     with pytest.raises(ValidationFailed):
         archives.zip_name("\x00\x01")
