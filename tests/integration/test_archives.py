@@ -427,3 +427,29 @@ def test_a_job_left_queued_is_announced_again_by_the_sweep(
         return int(db.execute("SELECT count(*) AS n FROM outbox WHERE aggregate_id = %s AND type = %s",
                               (archive_id, EventType.ARCHIVE_REQUESTED.value)).fetchone()["n"])
     assert (announced(old), announced(fresh)) == (2, 1)
+
+
+def test_delete_while_the_job_runs_stops_it_and_leaves_nothing(
+        api: Api, alice: User, ready_file: Callable[..., uuid.UUID], s3: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """DELETE during the build: the worker's next progress write misses (its attempt lost the job),
+    so it stops and aborts its upload; no object, no upload, no zip.ready."""
+    from fileshare import archiving, zipstream
+
+    source = ready_file(alice, "cancelled.bin", os.urandom(12 * 1024**2))
+    archive_id = _queued(api, [source])
+    real = zipstream.read_ranges
+    monkeypatch.setattr(archiving, "PROGRESS_EVERY_S", 0.0)  # every chunk writes progress
+
+    def deleted_mid_way(key: str, size: int, etag: str,
+                        chunk: int = zipstream.CHUNK_BYTES) -> Iterator[bytes]:
+        for n, data in enumerate(real(key, size, etag, chunk)):
+            if n == 7:
+                assert api("DELETE", f"/archives/{archive_id}").status == 204
+            yield data
+
+    monkeypatch.setattr(archiving, "read_ranges", deleted_mid_way)
+    assert archiving.run(uuid.UUID(archive_id), part_bytes=5 * 1024**2, chunk_bytes=1024**2,
+                         inflight=1) is archiving.Outcome.SUPERSEDED
+    assert api("GET", f"/archives/{archive_id}").body["status"] == "deleted"
+    assert archive_objects(s3, alice) == ([], [])

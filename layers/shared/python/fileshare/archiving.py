@@ -161,12 +161,15 @@ def _write_entry(archive: zipfile.ZipFile, sink: MultipartSink, row: dict[str, A
             raise
 
 
-def _fail(archive_id: uuid.UUID, attempt: int, reason: str, detail: str) -> None:
+def _fail(archive_id: uuid.UUID, attempt: int, reason: str, detail: str) -> Outcome:
+    """Mark the job failed; SUPERSEDED when this attempt had already lost it (deleted meanwhile)."""
     with transaction() as conn:
-        archives_db.mark_failed(conn, archive_id, attempt, reason, detail)
+        if archives_db.mark_failed(conn, archive_id, attempt, reason, detail) is None:
+            return Outcome.SUPERSEDED
     metrics.add_metric(name="ArchivesFailed", unit="Count", value=1)
     logger.warning("archive failed",
                    extra={"archive_id": str(archive_id), "reason": reason, "detail": detail})
+    return Outcome.FAILED
 
 
 def run(archive_id: uuid.UUID, *, part_bytes: int | None = None, chunk_bytes: int = CHUNK_BYTES,
@@ -187,8 +190,7 @@ def run(archive_id: uuid.UUID, *, part_bytes: int | None = None, chunk_bytes: in
         with transaction() as conn:
             sources = archives.readable_sources(conn, row["owner_id"], list(row["file_ids"]))
     except (NotFound, Conflict) as exc:
-        _fail(archive_id, attempt, "source_unavailable", exc.message)
-        return Outcome.FAILED
+        return _fail(archive_id, attempt, "source_unavailable", exc.message)
 
     size_hint = sum(int(r["size"]) for r in sources)
     sink = MultipartSink(row["s3_key"], inflight=inflight,
@@ -207,12 +209,10 @@ def run(archive_id: uuid.UUID, *, part_bytes: int | None = None, chunk_bytes: in
         return Outcome.SUPERSEDED
     except JobFailed as exc:
         sink.abort()
-        _fail(archive_id, attempt, exc.reason, exc.detail)
-        return Outcome.FAILED
+        return _fail(archive_id, attempt, exc.reason, exc.detail)
     except (ClientError, BotoCoreError) as exc:
         sink.abort()
-        _fail(archive_id, attempt, "storage_error", f"S3: {error_code(exc) or type(exc).__name__}")
-        return Outcome.FAILED
+        return _fail(archive_id, attempt, "storage_error", f"S3: {error_code(exc) or type(exc).__name__}")
     except BaseException:
         sink.abort()
         try:
