@@ -109,7 +109,10 @@ class Api(Construct):
         self.methods: list[tuple[Route, apigw.Method]] = []
         for route, function in routes:
             resource = self.api.root.resource_for_path(route.path)
-            integration = apigw.LambdaIntegration(function, allow_test_invoke=False)
+            # One invoke permission per function for this API (not one per method): CloudFormation's
+            # 500-resource ceiling; the integration, not the permission, binds a route to its function.
+            integration = apigw.LambdaIntegration(function, allow_test_invoke=False,
+                                                  scope_permission_to_method=False)
             if route.auth:
                 method = resource.add_method(
                     route.method,

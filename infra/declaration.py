@@ -33,6 +33,7 @@ class Uses(StrEnum):
     BUCKET_READ = "bucket_read"  # GetObject/HeadObject on u/* and derived prefixes, presign GET
     BUCKET_WRITE = "bucket_write"  # PutObject on u/* (presigned POST, multipart) and t/* thumbnails
     BUCKET_DELETE = "bucket_delete"  # DeleteObject (and AbortMultipartUpload) on u/* and t/*
+    ARCHIVE_OBJECTS = "archive_objects"  # Get/Put/Delete/AbortMultipartUpload on a/* (ZIP archives)
     USER_POOL = "user_pool"
     EMAIL = "email"
 
@@ -95,6 +96,12 @@ RESOURCES: dict[Uses, Resource] = {
         )
         for use in (Uses.BUCKET_READ, Uses.BUCKET_WRITE, Uses.BUCKET_DELETE)
     },
+    Uses.ARCHIVE_OBJECTS: Resource(
+        env=("UPLOAD_BUCKET",),
+        required=("UPLOAD_BUCKET",),
+        grant="Get/Put/DeleteObject and AbortMultipartUpload on a/* (archives) only",
+        local="LocalStack S3 on 127.0.0.1:4566 (AWS_ENDPOINT_URL)",
+    ),
     Uses.USER_POOL: Resource(
         env=("USER_POOL_ID", "USER_POOL_CLIENT_ID"),
         required=("USER_POOL_ID", "USER_POOL_CLIENT_ID"),
@@ -379,6 +386,34 @@ FUNCTIONS: tuple[Function, ...] = (
         uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.SEARCH, Uses.BUCKET_DELETE}),
     ),
     Function(
+        name="archives",
+        description="Archives API: zip several files as an asynchronous job, its progress, a presigned "
+                    "download once ready, delete",
+        memory_mb=256,
+        routes=(
+            Route("POST", "/archives"),
+            Route("GET", "/archives/{archive_id}"),
+            Route("GET", "/archives/{archive_id}/download"),
+            Route("DELETE", "/archives/{archive_id}"),
+        ),
+        # EVENTS_PUBLISH: archive.requested (outbox); ARCHIVE_OBJECTS: the presigned download, and
+        # DELETE removes the archive's object (and aborts a running job's upload).
+        uses=frozenset({Uses.DATABASE, Uses.EVENTS_PUBLISH, Uses.ARCHIVE_OBJECTS}),
+    ),
+    Function(
+        name="archiver",
+        description="Builds the ZIP an archive.requested event asks for: streams ZIP64 into an S3 "
+                    "multipart upload (bounded memory), reports progress, announces zip.ready",
+        memory_mb=1024,  # CPU and network scale with memory; the ZIP holds ~3 parts of 32 MiB at once
+        timeout_s=900,  # Lambda's longest: ARCHIVE_MAX_BYTES (16 GiB) at ~40 MB/s and more
+        # LATEST: a new group has no jobs behind it (a job queued before the mapping existed is
+        # re-announced by the sweeper). batch_size 20: most records are other types, acknowledged unread.
+        triggers=(KafkaTrigger(EVENTS_TOPIC, consumer_group="fileshare-archiver", batch_size=20,
+                               starting_position="LATEST"),),
+        # BUCKET_READ: the sources (u/*); ARCHIVE_OBJECTS: the ZIP's multipart upload under a/*.
+        uses=frozenset({Uses.DATABASE, Uses.EVENTS_PUBLISH, Uses.BUCKET_READ, Uses.ARCHIVE_OBJECTS}),
+    ),
+    Function(
         name="sweeper",
         description="Expiry sweeper: expired files and trash past retention go down the purge path; "
                     "finishes purges that stalled; rejects uploads that never arrived",
@@ -386,9 +421,10 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=120,
         triggers=(ScheduleTrigger(every_seconds=300, local_every_seconds=15),),
         # The purge uses (CACHE, SEARCH, BUCKET_DELETE) finish stalled purges without a new event;
-        # BUCKET_DELETE also aborts and deletes abandoned uploads; EMAIL sends link download digests.
+        # BUCKET_DELETE also aborts and deletes abandoned uploads; EMAIL sends link download digests;
+        # ARCHIVE_OBJECTS: expired archives are deleted, dead archive jobs' uploads aborted.
         uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.SEARCH, Uses.EVENTS_PUBLISH, Uses.BUCKET_DELETE,
-                        Uses.EMAIL}),
+                        Uses.EMAIL, Uses.ARCHIVE_OBJECTS}),
     ),
 )
 

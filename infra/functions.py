@@ -40,7 +40,7 @@ from infra.declaration import (
 )
 from infra.identity import Identity
 from infra.network import Network
-from infra.storage import BUCKET_ACTIONS, OBJECT_PREFIXES, Storage
+from infra.storage import BUCKET_ACTIONS, Storage, use_prefixes
 
 VPC_USES = frozenset({Uses.DATABASE, Uses.CACHE, Uses.SEARCH, Uses.EVENTS_PUBLISH, Uses.EVENTS_ADMIN})
 SCHEDULE_RETRIES = 2
@@ -409,7 +409,7 @@ class Functions(Construct):
             )
         bucket_uses = [u for u in spec.uses if u in BUCKET_ACTIONS]
         if bucket_uses:
-            for prefix in OBJECT_PREFIXES:
+            for prefix in sorted({p for use in bucket_uses for p in use_prefixes(use)}):
                 nag.ack(
                     policy,
                     f"AwsSolutions-IAM5[Resource::{nag.resolved(self._storage.bucket_arn, self)}/{prefix}*]",

@@ -20,12 +20,21 @@ from infra.declaration import UPLOAD_QUEUE, Uses
 
 UPLOAD_PREFIX = "u/"  # originals: u/<owner>/<file_id>/<name>
 DERIVED_PREFIX = "t/"  # thumbnails; outside u/ so they never retrigger processing
+ARCHIVE_PREFIX = "a/"  # ZIP archives of many files (fileshare.archives); outside u/ like t/
+ARCHIVE_EXPIRY_DAYS = 2  # backstop: the sweeper deletes an archive after ARCHIVE_TTL_SECONDS (1 day)
 OBJECT_PREFIXES = (UPLOAD_PREFIX, DERIVED_PREFIX)
 BUCKET_ACTIONS = {
     Uses.BUCKET_READ: ("s3:GetObject",),
     Uses.BUCKET_WRITE: ("s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"),
     Uses.BUCKET_DELETE: ("s3:DeleteObject", "s3:AbortMultipartUpload"),  # an unfinished upload too
+    Uses.ARCHIVE_OBJECTS: ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"),
 }
+#: The prefixes each bucket use grants its actions on (archives only under a/, nothing else there).
+USE_PREFIXES: dict[Uses, tuple[str, ...]] = {Uses.ARCHIVE_OBJECTS: (ARCHIVE_PREFIX,)}
+
+
+def use_prefixes(use: Uses) -> tuple[str, ...]:
+    return USE_PREFIXES.get(use, OBJECT_PREFIXES)
 MAX_RECEIVE_COUNT = 5
 
 
@@ -141,6 +150,9 @@ class Storage(Construct):
                 s3.LifecycleRule(
                     id="abort-incomplete-multipart", abort_incomplete_multipart_upload_after=Duration.days(1)
                 ),
+                s3.LifecycleRule(
+                    id="expire-archives", prefix=ARCHIVE_PREFIX, expiration=Duration.days(ARCHIVE_EXPIRY_DAYS)
+                ),
             ],
             removal_policy=RemovalPolicy.RETAIN if config.retainData else RemovalPolicy.DESTROY,
         )
@@ -164,7 +176,7 @@ class Storage(Construct):
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=list(BUCKET_ACTIONS[use]),
-                resources=[f"{self.bucket_arn}/{prefix}*" for prefix in OBJECT_PREFIXES],
+                resources=[f"{self.bucket_arn}/{prefix}*" for prefix in use_prefixes(use)],
             )
         )
         return {"UPLOAD_BUCKET": self.bucket_name}

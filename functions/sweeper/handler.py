@@ -1,7 +1,8 @@
 """Sweeper (scheduled): expired files and trash past retention go down the purge path; stalled
 purges are finished; uploads that never arrived are rejected; then housekeeping (old outbox rows
 and read notifications pruned, link download digests mailed). Bounded batches; stops starting new
-ones close to the timeout."""
+ones close to the timeout. Expired ZIP archives are deleted and archive jobs whose worker vanished
+are failed (``fileshare.archives.sweep``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fileshare import expiry, housekeeping
+from fileshare import archives, expiry, housekeeping
 from fileshare.observability import logger, metrics
 
 RESERVE_MS = 10_000  # a batch (and a stalled purge) fits well within this
@@ -22,7 +23,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     def has_time() -> bool:
         return context.get_remaining_time_in_millis() > RESERVE_MS
 
-    counts = {**asdict(expiry.sweep(has_time=has_time)), **asdict(housekeeping.run(has_time=has_time))}
+    counts = {**asdict(expiry.sweep(has_time=has_time)), **asdict(housekeeping.run(has_time=has_time)),
+              **asdict(archives.sweep(has_time=has_time))}
     if any(counts.values()):
         logger.info("sweep done", extra=counts)
     return counts

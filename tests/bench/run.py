@@ -14,7 +14,9 @@ them) so that a number on a 2-core machine measures one thing:
            processing throughput, file cache hit ratio (tests/bench/uploads.py);
   links    public-link redirect latency, without and with a password (tests/bench/issue4.py);
   search   search p99 over --search-docs files seeded straight into PostgreSQL and OpenSearch;
-  notify   notification delivery latency through the gateway's notifier (tests/bench/notifications.py).
+  notify   notification delivery latency through the gateway's notifier (tests/bench/notifications.py);
+  archive  ZIP throughput (MB/s) of the archiver's job against a raw S3 copy of the same bytes, in-process
+           on a bucket of its own (tests/bench/archive.py).
 
 The gateway (``localstack/serve.py``, with pollers and schedules) is started by the bench with a
 high per-user rate limit, unless one already answers on :8080 (then it is reused: its rate limit
@@ -54,7 +56,7 @@ if str(REPO_ROOT) not in sys.path:
 
 import requests  # noqa: E402
 
-from tests.bench import api, coldstart, issue4, scale, uploads  # noqa: E402
+from tests.bench import api, archive, coldstart, issue4, scale, uploads  # noqa: E402
 from tests.bench.common import (  # noqa: E402
     BENCH_DIR,
     SCHEDULED,
@@ -77,8 +79,8 @@ from tests.support.runtime import STACK_ENV, RuntimeUnavailableError, load_stack
 
 #: The bench's own gateway gets a high per-user rate limit, so the throttle is not what is measured.
 GATEWAY_ENV_OVERRIDES = {"RATE_LIMIT_PER_MINUTE": "1000000", "IP_RATE_LIMIT_PER_MINUTE": "0"}
-PHASES = ("cold", "api", "uploads", "links", "search", "notify", "scale")
-GATEWAY_PHASES = frozenset(PHASES) - {"cold", "scale"}
+PHASES = ("cold", "api", "uploads", "links", "search", "notify", "scale", "archive")
+GATEWAY_PHASES = frozenset(PHASES) - {"cold", "scale", "archive"}
 SCALE_SIZES = {"100k": (10_000, 100_000), "1m": (10_000, 100_000, 1_000_000), "10k": (10_000,)}
 
 TARGET_READY_P99_MS = 1000.0
@@ -109,6 +111,7 @@ class Config:
     quick: bool
     out: Path
     scale_sizes: tuple[int, ...] = (10_000, 100_000)
+    archive_mb: int = 1024
 
     def budget_s(self) -> float:
         """A generous bound on the whole run; past it the bench gives up (it must stop by itself)."""
@@ -129,6 +132,8 @@ class Config:
             seconds += self.notify_count / self.notify_rate + 40
         if "scale" in self.phases:  # seeding ~1 s per 5 000 files here, plus 1 600 requests per size
             seconds += sum(size / 2_500 + 240 for size in self.scale_sizes)
+        if "archive" in self.phases:  # writing the sources, three copies of them at >= 10 MB/s
+            seconds += 4 * self.archive_mb / 10 + 60
         return seconds
 
 
@@ -145,6 +150,7 @@ class Run:
     search: dict[str, Any] = field(default_factory=dict)
     notify: dict[str, Any] = field(default_factory=dict)
     scale: dict[str, Any] = field(default_factory=dict)
+    archive: dict[str, Any] = field(default_factory=dict)
     idle_waits: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     runtime_stats: dict[str, Any] = field(default_factory=dict)
@@ -381,6 +387,7 @@ def report(run: Run) -> dict[str, Any]:
         "search": run.search,
         "notifications": run.notify,
         "scale": run.scale,
+        "archive": run.archive,
         "runtime_stats": run.runtime_stats,
         "targets": targets,
     }
@@ -394,6 +401,8 @@ def flow_breaks(run: Run) -> list[str]:
             problems.append(f"cold start {name}: {cs['outcome']}")
     if run.api.get("errors"):
         problems.append(f"api: {run.api['errors'][0]}")
+    if run.archive.get("error"):
+        problems.append(f"archive: {run.archive['error']}")
     for size, data in (run.scale.get("sizes") or {}).items():
         for kind, latency in data["latency"].items():
             if set(latency["statuses"]) - {200}:
@@ -570,6 +579,7 @@ def print_report(result: dict[str, Any], out: Callable[[str], None] = print) -> 
     for problem in result["broken"]:
         out(f"  FLOW BROKEN: {problem}")
     scale.print_scale(result.get("scale") or {}, out)
+    archive.print_archive(result.get("archive") or {}, out)
     out(f"  results: {cfg['out']}")
 
 
@@ -611,6 +621,8 @@ def parse_args(argv: list[str] | None) -> Config:
     parser.add_argument("--scale", choices=sorted(SCALE_SIZES), default="100k",
                         help="file counts of the scale phase: 10k; 100k = 10k and 100k; 1m adds 1 000 000 "
                              "(~15 min more) [%(default)s]")
+    parser.add_argument("--archive-mb", type=int,
+                        help="MB of sources zipped by the archive phase [1024; quick 128]")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-reuse", action="store_true", help="fail rather than reuse a running gateway")
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "latest.json")
@@ -632,7 +644,8 @@ def parse_args(argv: list[str] | None) -> Config:
         search_docs=pick(args.search_docs, 10_000, 2_000), search_queries=pick(args.search_queries, 300, 50),
         notify_count=pick(args.notify_count, 200, 40), notify_rate=args.notify_rate, seed=args.seed,
         workers=args.workers, reuse=not args.no_reuse, quick=args.quick, out=args.out,
-        scale_sizes=SCALE_SIZES["10k" if args.quick and args.scale == "100k" else args.scale])
+        scale_sizes=SCALE_SIZES["10k" if args.quick and args.scale == "100k" else args.scale],
+        archive_mb=pick(args.archive_mb, 1024, 128))
     if min(config.cold_rounds, config.clients, config.users, config.link_opens, config.search_queries,
            config.notify_count) < 1 or config.search_docs < 1:
         parser.error("counts must be at least 1")
@@ -690,6 +703,13 @@ class _Deadline:
             self.timer.cancel()
 
 
+def _archive_phase(config: Config) -> dict[str, Any]:
+    try:
+        return archive.run_archive(bench_env(), config.archive_mb, log=lambda line: print(line, flush=True))
+    except Exception as exc:  # reported as a broken flow, the other phases still run
+        return {"error": repr(exc)}
+
+
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
     for key, value in load_stack_env(STACK_ENV).items():
@@ -708,6 +728,8 @@ def main(argv: list[str] | None = None) -> int:
                 _timed(run, "scale", lambda: run.scale.update(
                     scale.run_scale(bench_env(), config.scale_sizes,
                                     log=lambda line: print(line, flush=True))))
+            if "archive" in config.phases:  # in-process, its own bucket; before the gateway starts
+                _timed(run, "archive", lambda: run.archive.update(_archive_phase(config)))
             if GATEWAY_PHASES & set(config.phases):
                 with running_gateway(log_name="serve-bench", reuse=config.reuse,
                                      args=["--env-file", str(bench_env_file())]) as gateway:

@@ -69,6 +69,7 @@ class State(StrEnum):
     TRASHED_LINK = "trashed_link"  # ... whose file was trashed after the link was made
     MISSING = "missing"  # ids that exist nowhere
     NOTIFICATION = "notification"  # a notification in the owner's inbox
+    ARCHIVE = "archive"  # a ready ZIP archive of the owner's (of a file shared with the viewer)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class Scene:
     notification_id: str | None = None
     pending_key: str | None = None  # the multipart upload's object key
     etag: str | None = None  # of the multipart upload's one part
+    archive_id: str | None = None
 
     def path(self, route: str) -> str:
         """The declared route with this scene's ids filled in (KeyError: the case names the wrong state)."""
@@ -129,6 +131,7 @@ def _owner_login(w: World, _s: Scene) -> dict[str, str]:
 NF = (404, "file_not_found")
 OO = (403, "owner_only")
 LNF = (404, "link_not_found")
+ANF = (404, "archive_not_found")
 EVERYONE_200: tuple[Want, Want, Want, Want] = (200, 200, 200, 200)
 SIGNED_IN_200: tuple[Want, Want, Want, Want] = (200, 200, 200, 401)
 
@@ -217,6 +220,16 @@ CASES: tuple[Case, ...] = (
     Case("GET", "/files/{file_id}/activity", State.TRASHED, (200, NF, NF, 401), label="trashed"),
     Case("GET", "/files/{file_id}/activity", State.MISSING, (NF, NF, NF, 401), label="missing"),
     Case("GET", "/activity/export", State.NONE, SIGNED_IN_200),
+    # ---- archives: a viewer may zip a file shared with them; an archive is its requester's alone ----
+    Case("POST", "/archives", State.READY, (202, 202, NF, 401), lambda w, s: {"file_ids": [s.file_id]},
+         changes=False),
+    Case("POST", "/archives", State.TRASHED, ((409, "file_not_ready"), NF, NF, 401),
+         lambda w, s: {"file_ids": [s.file_id]}, "trashed", changes=False),
+    Case("GET", "/archives/{archive_id}", State.ARCHIVE, (200, ANF, ANF, 401)),
+    Case("GET", "/archives/{archive_id}", State.MISSING, (ANF, ANF, ANF, 401), label="missing"),
+    Case("GET", "/archives/{archive_id}/download", State.ARCHIVE, (200, ANF, ANF, 401)),
+    Case("DELETE", "/archives/{archive_id}", State.ARCHIVE, (204, ANF, ANF, 401)),
+    Case("DELETE", "/archives/{archive_id}", State.MISSING, (ANF, ANF, ANF, 401), label="missing"),
     # ---- the owner's inbox ----
     Case("POST", "/notifications/{notification_id}/read", State.NOTIFICATION,
          (200, (404, "notification_not_found"), (404, "notification_not_found"), 401)),
@@ -306,7 +319,7 @@ class World:
             return Scene()
         if state is State.MISSING:
             return Scene(file_id=str(uuid.uuid4()), share_id=str(uuid.uuid4()), link_id=str(uuid.uuid4()),
-                         notification_id=str(uuid.uuid4()))
+                         notification_id=str(uuid.uuid4()), archive_id=str(uuid.uuid4()))
         if state is State.NOTIFICATION:
             return Scene(notification_id=self.notification(owner))
         if state is State.MULTIPART:
@@ -315,6 +328,8 @@ class World:
                          etag=etag)
         file_id = self.ready_file(owner)
         scene = Scene(file_id=file_id, share_id=self.share(owner, file_id, viewer))
+        if state is State.ARCHIVE:
+            scene.archive_id = self.ready_archive(owner, file_id)
         if state in (State.LINK, State.REVOKED_LINK, State.TRASHED_LINK):
             link = self.ok(owner, "POST", f"/files/{file_id}/links", 201, {})
             scene.link_id, scene.token = str(link["link_id"]), str(link["url"]).rsplit("/", 1)[1]
@@ -323,6 +338,15 @@ class World:
         if state in (State.TRASHED, State.TRASHED_LINK):
             self.ok(owner, "DELETE", f"/files/{file_id}", 204)
         return scene
+
+    def ready_archive(self, owner: Account, file_id: str) -> str:
+        """POST /archives, then the archiver's job run here (as its Kafka record would): a ready ZIP."""
+        from fileshare import archiving
+
+        archive_id = str(self.ok(owner, "POST", "/archives", 202, {"file_ids": [file_id]})["archive_id"])
+        assert archiving.run(uuid.UUID(archive_id)) is archiving.Outcome.BUILT
+        assert self.ok(owner, "GET", f"/archives/{archive_id}", 200)["status"] == "ready"
+        return archive_id
 
     def notification(self, owner: Account) -> str:
         """A ``file.ready`` notice in the owner's inbox, written by the notifier's own code."""
@@ -348,6 +372,9 @@ class World:
                 seen[suffix or "file"] = (reply.status_code, reply.json())
         if scene.pending_key:
             seen["object"] = _object_exists(scene.pending_key)
+        if scene.archive_id:
+            reply = self.call(owner, "GET", f"/archives/{scene.archive_id}")
+            seen["archive"] = (reply.status_code, reply.json())
         if scene.notification_id and scene.file_id is None:
             items = self.ok(owner, "GET", "/notifications?limit=100", 200)["items"]
             seen["notification"] = [i for i in items if i["notification_id"] == scene.notification_id]

@@ -17,6 +17,7 @@ CLIENTS_BY_USE = {
     Uses.BUCKET_READ: ("aws",),
     Uses.BUCKET_WRITE: ("aws",),
     Uses.BUCKET_DELETE: ("aws",),
+    Uses.ARCHIVE_OBJECTS: ("aws",),
     Uses.USER_POOL: ("aws",),
     Uses.EMAIL: ("aws",),
 }

@@ -4,6 +4,7 @@
 import { api, ApiError, onSessionChange, refresh, session, setSession, withExpiry } from "./api.js";
 import { createUploader, forgetResumable, resumableUploads } from "./uploads.js";
 import { showActivity, wireActivity } from "./activity.js";
+import { selectBox, showArchive, stopArchives, wireArchives } from "./archives.js";
 
 const LIST_POLL_MS = 1500; // while a file is pending (live status without a manual refresh)
 const NOTIFY_POLL_MS = 10000;
@@ -299,7 +300,7 @@ function fileRow(file) {
   const ready = file.status === "ready";
   return el("tr", { "data-file-id": file.file_id },
     el("td", {}, thumb(file)),
-    el("td", {}, el("span", { id: nameId, class: "fname", text: file.name })),
+    el("td", {}, selectBox(file, nameId), el("span", { id: nameId, class: "fname", text: file.name })),
     el("td", { text: formatSize(file.size) }),
     el("td", {}, el("span", { class: `status ${file.status}`, text: file.status })),
     el("td", { class: "tags", text: (file.tags || []).join(", ") }),
@@ -510,7 +511,7 @@ async function refreshShared() {
     const nameId = `shared-${file.file_id}`;
     return el("tr", { "data-file-id": file.file_id },
       el("td", {}, thumb(file)),
-      el("td", {}, el("span", { id: nameId, text: file.name })),
+      el("td", {}, selectBox(file, nameId), el("span", { id: nameId, text: file.name })),
       el("td", { text: formatSize(file.size) }),
       el("td", { text: formatDate(file.created_at) }),
       el("td", { class: "actions-cell" }, el("div", { class: "row-actions" },
@@ -622,7 +623,10 @@ function showSignedIn(tokens) {
     if (!uploader) wireUploads(tokens.email);
     showView(window.location.hash.slice(1));
     refreshUnread().catch(() => {});
+    if (linkedArchive) showArchive(linkedArchive); // the emailed "your ZIP is ready" link
+    linkedArchive = null;
   } else {
+    stopArchives();
     if (uploader) {
       uploader.uppy.cancelAll();
       uploader = null;
@@ -632,7 +636,10 @@ function showSignedIn(tokens) {
   }
 }
 
+let linkedArchive = null;
+
 function start() {
+  linkedArchive = wireArchives({ el, say, showError, formatSize });
   wireAuth();
   wireSearch();
   wireDetails();

@@ -57,6 +57,13 @@ class Settings(BaseModel):
     # A pending upload older than this (and than presign_ttl_s plus a margin) is abandoned: the
     # sweeper rejects it, freeing the quota it reserved.
     pending_upload_ttl_s: int = 86_400
+    # ZIP archives of many files (fileshare.archives): limits per archive, the part size written to
+    # S3, how long a ready archive stays downloadable, and how many jobs one user may have queued.
+    archive_max_files: int = 1000
+    archive_max_bytes: int = 16 * 1024**3
+    archive_part_bytes: int = 32 * 1024**2
+    archive_ttl_s: int = 86_400
+    archive_max_active: int = 3
 
 
 _ENV = {
@@ -99,6 +106,11 @@ _ENV = {
     "cache_ttl_s": ("CACHE_TTL_SECONDS",),
     "presign_ttl_s": ("PRESIGN_TTL_SECONDS",),
     "pending_upload_ttl_s": ("PENDING_UPLOAD_TTL_SECONDS",),
+    "archive_max_files": ("ARCHIVE_MAX_FILES",),
+    "archive_max_bytes": ("ARCHIVE_MAX_BYTES",),
+    "archive_part_bytes": ("ARCHIVE_PART_BYTES",),
+    "archive_ttl_s": ("ARCHIVE_TTL_SECONDS",),
+    "archive_max_active": ("ARCHIVE_MAX_ACTIVE",),
 }
 
 

@@ -55,6 +55,9 @@ class EventType(StrEnum):
     LINK_CREATED = "link.created"
     LINK_DOWNLOADED = "link.downloaded"
     LINK_REVOKED = "link.revoked"
+    # Archive jobs: the event's ``file_id`` is the archive's id (the Kafka key, one job's order).
+    ARCHIVE_REQUESTED = "archive.requested"
+    ZIP_READY = "zip.ready"
 
 
 class Event(BaseModel):

@@ -389,3 +389,34 @@ class ActivityOut(BaseModel):
 class ActivityList(BaseModel):
     items: list[ActivityOut]
     next_cursor: str | None = None
+
+# ---- archives: one ZIP of many files (fileshare.archives) -------------------------------------
+
+ArchiveStatus = Literal["queued", "running", "ready", "failed", "expired", "deleted"]
+MAX_ARCHIVE_FILES = 1000  # the schema's bound; the deployment's ARCHIVE_MAX_FILES may be lower (422)
+
+
+class ArchiveCreate(_In):
+    file_ids: Annotated[list[UUID], Field(min_length=1, max_length=MAX_ARCHIVE_FILES,
+                                          description="files the caller owns or that are shared with them; "
+                                                      "duplicates count once")]
+    name: RawName | None = Field(default=None, description="the ZIP's file name (.zip is added)")
+
+
+class ArchiveOut(BaseModel):
+    """An archive job and its progress; ``download`` once ``status`` is ready."""
+
+    archive_id: UUID
+    name: str
+    status: ArchiveStatus
+    files_total: int
+    files_done: int
+    bytes_total: int = Field(description="bytes of the files going in")
+    bytes_done: int
+    size: int | None = Field(default=None, description="the ZIP's size once ready")
+    failure_reason: str | None = Field(default=None, description="machine-readable, once failed: "
+                                       "source_missing, source_unavailable, storage_error, worker_lost")
+    failure_detail: str | None = None
+    created_at: datetime
+    ready_at: datetime | None = None
+    expires_at: datetime | None = None

@@ -45,7 +45,7 @@ from fileshare.observability import logger, metrics
 
 NOTIFYING: frozenset[str] = frozenset({
     EventType.FILE_READY, EventType.FILE_REJECTED, EventType.SHARE_CREATED, EventType.LINK_DOWNLOADED,
-    EventType.FILE_DELETED, EventType.FILE_EXPIRED,
+    EventType.FILE_DELETED, EventType.FILE_EXPIRED, EventType.ZIP_READY,
 })
 SUPPORTED_VERSIONS = frozenset({ENVELOPE_VERSION})
 
@@ -74,6 +74,7 @@ class Notice:
     file_id: uuid.UUID
     subject: str
     message: str
+    url: str | None = None  # where the email points (default: the app)
 
 
 def _name(event: Event) -> str:
@@ -116,6 +117,13 @@ def compose(event: Event, *, actor_email: str | None = None) -> Notice | None:
     elif kind == EventType.FILE_EXPIRED:
         subject = f"{name[0].upper()}{name[1:]} expired"
         message = f"{name[0].upper()}{name[1:]} reached its expiry date and was deleted."
+    elif kind == EventType.ZIP_READY:  # file_id is the archive's id
+        files = event.data.get("files")
+        count = f" of {files} file{'s' if files != 1 else ''}" if isinstance(files, int) else ""
+        subject = f"Your archive {name} is ready"
+        message = f"Your archive {name}{count} is ready to download."
+        return Notice(user_id=recipient, type=kind.value, file_id=event.file_id, subject=subject,
+                      message=message, url=f"{settings().public_base_url}/?archive={event.file_id}")
     else:
         return None
     return Notice(user_id=recipient, type=kind.value, file_id=event.file_id, subject=subject, message=message)
@@ -265,7 +273,7 @@ def flush_digests(limit: int = 100) -> int:
 
 
 def _email_body(notice: Notice) -> str:
-    return (f"{notice.message}\n\nOpen Fileshare: {settings().public_base_url}\n\n"
+    return (f"{notice.message}\n\nOpen Fileshare: {notice.url or settings().public_base_url}\n\n"
             "You receive this email because of activity on your Fileshare account.\n")
 
 
