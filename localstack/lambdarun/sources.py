@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +31,7 @@ from infra.declaration import (
     ScheduleTrigger,
     SqsTrigger,
     local_queue_name,
+    namespace_of,
     queue_url_env,
 )
 from lambdarun.environment import ACCOUNT_ID, region
@@ -57,12 +59,12 @@ def sqs_client(env: Mapping[str, str]) -> Any:
 
 def queue_url(name: str, env: Mapping[str, str], client: Any) -> str:
     """A logical queue's URL: from its env var (``queue_url_env``) or, failing that, GetQueueUrl of
-    its local name (``fileshare-<name>``) or of the name itself."""
+    its local name in the env's namespace (``fileshare-<name>``) or of the name itself."""
     var = queue_url_env(name)
     if env.get(var):
         return env[var]
     try:
-        return str(client.get_queue_url(QueueName=local_queue_name(name))["QueueUrl"])
+        return str(client.get_queue_url(QueueName=local_queue_name(name, namespace_of(env)))["QueueUrl"])
     except client.exceptions.QueueDoesNotExist:
         return str(client.get_queue_url(QueueName=name)["QueueUrl"])
 
@@ -430,6 +432,11 @@ class EventSources:
             return [(f"sqs:{trigger.queue}->{fn.name}#{i}", self._sqs_runner(fn, trigger, aws_region))
                     for i in range(self.sqs_pollers_per_queue)]
         if isinstance(trigger, KafkaTrigger):
+            # The namespace's topic and groups (``fileshare-test.events``, ``fileshare-test-notifier``
+            # for the tests), so one namespace's consumers never read another's events.
+            namespace = namespace_of(self.env)
+            trigger = replace(trigger, topic=namespace.physical(trigger.topic),
+                              consumer_group=namespace.physical(trigger.consumer_group))
             bootstrap = self.env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
             on_failure = self._sqs_sender(fn.failure_queue) if fn.failure_queue else None
             poller = KafkaPoller(invoke, fn.name, trigger, bootstrap=bootstrap, aws_region=aws_region,

@@ -73,7 +73,7 @@ from tests.bench.common import (  # noqa: E402
     table,
     wait_idle,
 )
-from tests.support.runtime import STACK_ENV, RuntimeUnavailableError, load_stack_env, running_gateway  # noqa: E402
+from tests.support.runtime import TEST_ENV, RuntimeUnavailableError, load_test_env, running_gateway  # noqa: E402
 
 #: The bench's own gateway gets a high per-user rate limit, so the throttle is not what is measured.
 GATEWAY_ENV_OVERRIDES = {"RATE_LIMIT_PER_MINUTE": "1000000", "IP_RATE_LIMIT_PER_MINUTE": "0"}
@@ -153,7 +153,7 @@ class Run:
 
 
 def bench_env() -> dict[str, str]:
-    return {**load_stack_env(STACK_ENV), **GATEWAY_ENV_OVERRIDES}
+    return {**load_test_env(TEST_ENV), **GATEWAY_ENV_OVERRIDES}
 
 
 def bench_env_file() -> Path:
@@ -188,7 +188,7 @@ def execute_gateway_phases(config: Config, base_url: str, run: Run) -> None:
     client = Client(base_url)
     offsets = log_offsets()
     tag = uuid.uuid4().hex[:8]
-    env = {**load_stack_env(STACK_ENV), **os.environ}
+    env = {**load_test_env(TEST_ENV), **os.environ}
 
     users: list[User] = []
     for i in range(config.users):
@@ -692,7 +692,7 @@ class _Deadline:
 
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
-    for key, value in load_stack_env(STACK_ENV).items():
+    for key, value in load_test_env(TEST_ENV).items():
         os.environ.setdefault(key, value)
     run = Run(config, machine_start=machine())
     started = time.monotonic()

@@ -35,7 +35,7 @@ def _load_handler(function: str) -> ModuleType:
 def _require(*names: str) -> None:
     missing = [n for n in names if not os.environ.get(n)]
     if missing:
-        pytest.fail(f"the local stack is not up (missing {missing} in .local/stack.env): run `make dev`")
+        pytest.fail(f"the local stack is not up (missing {missing} in .local/test.env): run `make up`")
 
 
 @dataclass

@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from infra.declaration import all_routes
 from tests.support import mailbox
 from tests.support.pipeline import failed_ids, free_port, invoke, s3_notification, sqs_event
-from tests.support.runtime import STACK_ENV, running_gateway
+from tests.support.runtime import TEST_ENV, running_gateway
 
 PASSWORD = "Correct-Horse-9"
 TEXT = b"access matrix bytes\n" * 4
@@ -373,10 +373,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     the limits) and a 1 KiB multipart threshold
     (a multipart upload without 64 MiB of bytes).
     """
-    if not STACK_ENV.exists() or not os.environ.get("USER_POOL_CLIENT_ID"):
-        pytest.fail("the local stack is not up (.local/stack.env): run `make dev`")
+    if not TEST_ENV.exists() or not os.environ.get("USER_POOL_CLIENT_ID"):
+        pytest.fail("the local stack is not up (.local/test.env): run `make up`")
     env_file = tmp_path_factory.mktemp("matrix") / "stack.env"
-    env_file.write_text(STACK_ENV.read_text() + "\nRATE_LIMIT_PER_MINUTE=0\nIP_RATE_LIMIT_PER_MINUTE=0\n"
+    env_file.write_text(TEST_ENV.read_text() + "\nRATE_LIMIT_PER_MINUTE=0\nIP_RATE_LIMIT_PER_MINUTE=0\n"
                         "MULTIPART_THRESHOLD_BYTES=1024\n")
     from fileshare import search_index
     from fileshare.config import settings

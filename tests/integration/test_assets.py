@@ -36,7 +36,7 @@ from lambdarun.environment import function_env, load_env_file
 from lambdarun.events import KafkaRecord, msk_event, sqs_event
 from tests.support.apigw import event as rest_event
 
-STACK_ENV = REPO_ROOT / ".local" / "stack.env"
+TEST_ENV = REPO_ROOT / ".local" / "test.env"
 
 RUNNER = r'''
 import importlib, json, os, sys, traceback
@@ -152,15 +152,15 @@ def invocation(fn: Function) -> tuple[dict[str, Any], str]:
 
 @pytest.mark.parametrize("fn", FUNCTIONS, ids=lambda fn: fn.name)
 def test_handler_runs_from_its_assets_alone(bundle: Bundle, fn: Function, tmp_path: Path) -> None:
-    if not STACK_ENV.exists():
-        pytest.fail("the local stack is not up (.local/stack.env is missing): run `make up`")
+    if not TEST_ENV.exists():
+        pytest.fail("the local stack is not up (.local/test.env is missing): run `make up`")
     event, expect = invocation(fn)
     task = bundle.task[fn.name]
     spec = {"name": fn.name, "handler": fn.handler, "event": event, "task": str(task), "opt": str(bundle.opt),
             "stdlib": sysconfig.get_paths()["stdlib"]}
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     (tmp_path / "runner.py").write_text(RUNNER)
-    env = function_env(fn, load_env_file(STACK_ENV), task)
+    env = function_env(fn, load_env_file(TEST_ENV), task)
     assert "PYTHONPATH" not in env
     base_python = getattr(sys, "_base_executable", sys.executable)
     proc = subprocess.run([base_python, "-I", "-S", str(tmp_path / "runner.py"), str(tmp_path / "spec.json")],

@@ -18,7 +18,7 @@ from opensearchpy import OpenSearch
 from fileshare.db import migrate
 from infra.declaration import by_name
 from lambdarun.runtime import Runtime
-from tests.support.runtime import load_stack_env
+from tests.support.runtime import load_test_env
 
 
 def _create_event(request_type: str = "Create") -> dict[str, Any]:
@@ -34,7 +34,7 @@ def fresh_deployment(tmp_path: Path) -> Iterator[dict[str, str]]:
     admin = psycopg.conninfo.make_conninfo("", **{**base, "dbname": "postgres"})
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    env = {**load_stack_env(), "DATABASE_URL": psycopg.conninfo.make_conninfo("", **{**base, "dbname": name}),
+    env = {**load_test_env(), "DATABASE_URL": psycopg.conninfo.make_conninfo("", **{**base, "dbname": name}),
            "SEARCH_ALIAS": f"boot-{uuid.uuid4().hex[:8]}", "EVENTS_TOPIC": f"boot.{uuid.uuid4().hex[:8]}"}
     search = OpenSearch(hosts=[os.environ["OPENSEARCH_URL"]])
     try:

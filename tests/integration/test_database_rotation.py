@@ -23,7 +23,7 @@ from psycopg import sql
 from infra.declaration import by_name
 from lambdarun.runtime import Runtime
 from tests.support.apigw import claims_for, event
-from tests.support.runtime import load_stack_env
+from tests.support.runtime import load_test_env
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def _rotate(role: str, arn: str) -> None:
 def test_requests_keep_succeeding_through_a_rotation(rotating_role: tuple[str, str], tmp_path: Path) -> None:
     role, arn = rotating_role
     base = psycopg.conninfo.conninfo_to_dict(os.environ["DATABASE_URL"])
-    env = {**load_stack_env(),
+    env = {**load_test_env(),
            "DATABASE_URL": f"postgresql://{base['host']}:{base['port']}/{base['dbname']}",  # no credentials
            "DATABASE_SECRET_ARN": arn, "DATABASE_POOL_MAX_LIFETIME_SECONDS": "1",
            "RATE_LIMIT_PER_MINUTE": "100000"}  # steady load from one user, not an abuse test

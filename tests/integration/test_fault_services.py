@@ -41,7 +41,7 @@ from tests.integration.conftest import Api, User
 from tests.support import rows
 from tests.support.faults import outage
 from tests.support.pipeline import end_offsets, records_since, reset_caches
-from tests.support.runtime import load_stack_env
+from tests.support.runtime import load_test_env
 
 pytestmark = pytest.mark.fault
 
@@ -135,10 +135,10 @@ def wait_until(check: Callable[[], bool], limit_s: float = LIMIT_S) -> bool:
 
 @pytest.fixture(scope="module")
 def flow(files_module: ModuleType) -> Iterator[Flow]:
-    stack_env = load_stack_env()
+    stack_env = load_test_env()
     endpoint = stack_env.get("AWS_ENDPOINT_URL")
     if not (endpoint and stack_env.get("KAFKA_BOOTSTRAP_SERVERS") and stack_env.get("OPENSEARCH_URL")):
-        pytest.fail("the local stack is not up (.local/stack.env): run `make up`")
+        pytest.fail("the local stack is not up (.local/test.env): run `make up`")
     sqs = aws_client("sqs", endpoint)
     wiring = wire_upload_bucket(aws_client("s3", endpoint), sqs, FAULT_BUCKET, queue_name=FAULT_QUEUE,
                                 dlq_name=FAULT_DLQ, visibility_timeout_s=VISIBILITY_S,

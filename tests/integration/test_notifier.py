@@ -222,16 +222,16 @@ def test_a_bad_record_fails_alone(notifier: ModuleType, account: Callable[[User]
 
 def test_an_event_published_through_the_outbox_reaches_the_inbox_via_kafka(
         account: Callable[[User], User], alice: User, db: Any, tmp_path: Any) -> None:
-    """outbox -> Kafka (``fileshare.events``) -> the runtime's MSK poller -> the notifier in a worker
+    """outbox -> Kafka (the namespace's events topic) -> the runtime's MSK poller -> the notifier in a worker
     process -> PostgreSQL and SES, with a consumer group of its own."""
     from dataclasses import replace
 
     from fileshare import events
     from fileshare.db.connection import transaction
-    from infra.declaration import KafkaTrigger, by_name
+    from infra.declaration import KafkaTrigger, by_name, namespace_of
     from lambdarun.runtime import Runtime
     from lambdarun.sources import KafkaPoller
-    from tests.support.runtime import load_stack_env
+    from tests.support.runtime import load_test_env
 
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
@@ -240,8 +240,10 @@ def test_an_event_published_through_the_outbox_reaches_the_inbox_via_kafka(
     function = by_name("notifier")
     [declared] = function.triggers
     assert isinstance(declared, KafkaTrigger) and declared.topic == TOPIC
-    trigger = replace(declared, consumer_group=f"test-notifier-{uuid.uuid4().hex[:8]}")  # a group of its own
-    runtime = Runtime([function], base_env=load_stack_env(), log_dir=tmp_path / "logs")
+    # The test namespace's topic (as EventSources maps it), with a group of its own.
+    trigger = replace(declared, topic=namespace_of(os.environ).physical(declared.topic),
+                      consumer_group=f"test-notifier-{uuid.uuid4().hex[:8]}")
+    runtime = Runtime([function], base_env=load_test_env(), log_dir=tmp_path / "logs")
     poller = KafkaPoller(runtime.invoke, function.name, trigger, bootstrap=bootstrap, aws_region="us-east-1")
     try:
         poller.connect()

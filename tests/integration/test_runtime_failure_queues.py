@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from infra.declaration import FUNCTIONS, KafkaTrigger, local_queue_name, queue_url_env
+from infra.declaration import FUNCTIONS, KafkaTrigger, local_queue_name, namespace_of, queue_url_env
 from lambdarun.runtime import Runtime
 from lambdarun.sources import EventSources
 from stackctl.services.localstack_aws import aws_client, ensure_failure_queues
@@ -32,7 +32,7 @@ from tests.support.pipeline import temporary_topic
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
 ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "")
 pytestmark = pytest.mark.skipif(not (BOOTSTRAP and ENDPOINT),
-                                reason="Kafka or LocalStack is not in the environment (.local/stack.env)")
+                                reason="Kafka or LocalStack is not in the environment (.local/test.env)")
 LIMIT_S = 60.0  # how long to keep looking before giving up (a limit, not a timing assertion)
 
 
@@ -141,7 +141,8 @@ def test_the_stack_provisioned_every_declared_failure_queue() -> None:
     sqs = aws_client("sqs", ENDPOINT)
     for queue in sorted(declared):
         url = os.environ.get(queue_url_env(queue))
-        assert url, f"{queue_url_env(queue)} missing from .local/stack.env: run `make up`"
-        assert sqs.get_queue_url(QueueName=local_queue_name(queue))["QueueUrl"] == url
+        assert url, f"{queue_url_env(queue)} missing from .local/test.env: run `make up`"
+        name = local_queue_name(queue, namespace_of(os.environ))
+        assert sqs.get_queue_url(QueueName=name)["QueueUrl"] == url
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["MessageRetentionPeriod"])
         assert attributes["Attributes"]["MessageRetentionPeriod"] == str(14 * 24 * 3600)

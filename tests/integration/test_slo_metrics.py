@@ -30,7 +30,7 @@ from lambdarun.runtime import Runtime
 from tests.support import rows
 from tests.support.apigw import claims_for, event
 from tests.support.pipeline import TEST_BUCKET, Pipeline, free_port, s3_notification, sqs_event
-from tests.support.runtime import load_stack_env
+from tests.support.runtime import load_test_env
 
 pytest_plugins = ["tests.integration.conftest_pipeline"]
 
@@ -64,7 +64,7 @@ class Functions:
 
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
-        self.base = {**load_stack_env(), "UPLOAD_BUCKET": TEST_BUCKET}
+        self.base = {**load_test_env(), "UPLOAD_BUCKET": TEST_BUCKET}
         self._runtimes: list[Runtime] = []
 
     def invoke(self, name: str, payload: Any, **env: str) -> Any:

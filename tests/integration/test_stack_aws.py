@@ -2,7 +2,7 @@
 provision() created.
 
 Reads AWS_ENDPOINT_URL, UPLOAD_BUCKET, UPLOAD_QUEUE_URL, UPLOAD_DLQ_URL and EMAIL_SENDER from the
-environment (.local/stack.env).
+environment (.local/test.env).
 
 The notification tests wait for records, so they use a bucket and queue of their own, wired by the
 very function provision() uses for the real ones (``wire_upload_bucket``): a running `make dev`
@@ -27,7 +27,7 @@ from botocore.exceptions import ClientError
 
 from stackctl.services.localstack_aws import same_notifications, upload_notification, wire_upload_bucket
 
-WEB_ORIGIN = "http://localhost:8080"
+WEB_ORIGIN = os.environ.get("WEB_ORIGIN", "http://localhost:8081")  # the test namespace's (test.env)
 MAX_BYTES = 1024
 TEST_BUCKET = "fileshare-stack-test"
 TEST_QUEUE = "fileshare-stack-test"
@@ -39,7 +39,7 @@ def aws() -> dict[str, str]:
     names = ("AWS_ENDPOINT_URL", "UPLOAD_BUCKET", "UPLOAD_QUEUE_URL")
     missing = [name for name in names if not os.environ.get(name)]
     if missing:
-        pytest.fail(f"the local stack is not up (missing {missing} in .local/stack.env): run `make dev`")
+        pytest.fail(f"the local stack is not up (missing {missing} in .local/test.env): run `make up`")
     return {name: os.environ[name] for name in names}
 
 

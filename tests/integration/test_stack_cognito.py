@@ -2,7 +2,7 @@
 against the local JWKS exactly as API Gateway's Cognito authorizer and the local gateway check them.
 
 Reads AWS_ENDPOINT_URL_COGNITO_IDP, USER_POOL_ID, USER_POOL_CLIENT_ID, COGNITO_ISSUER and
-COGNITO_JWKS_URL from the environment (.local/stack.env).
+COGNITO_JWKS_URL from the environment (.local/test.env).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def pool() -> dict[str, str]:
              "COGNITO_JWKS_URL")
     missing = [name for name in names if not os.environ.get(name)]
     if missing:
-        pytest.fail(f"the local stack is not up (missing {missing} in .local/stack.env): run `make dev`")
+        pytest.fail(f"the local stack is not up (missing {missing} in .local/test.env): run `make up`")
     return {name: os.environ[name] for name in names}
 
 

@@ -34,7 +34,7 @@ from tests.support.pipeline import (
     receive_notifications,
     records_since,
 )
-from tests.support.runtime import REPO_ROOT, load_stack_env
+from tests.support.runtime import REPO_ROOT, load_test_env
 
 pytest_plugins = ["tests.integration.conftest_pipeline"]
 
@@ -45,7 +45,7 @@ STEPS = ("request", "processing", "index", "event", "notification")
 def test_trace_shows_an_uploads_whole_story(pipeline: Pipeline, tmp_path: Path) -> None:
     names = {"files", "processor", "notifier"}
     runtime = Runtime([fn for fn in FUNCTIONS if fn.name in names], log_dir=tmp_path, max_concurrency=1,
-                      base_env={**load_stack_env(), "UPLOAD_BUCKET": TEST_BUCKET})
+                      base_env={**load_test_env(), "UPLOAD_BUCKET": TEST_BUCKET})
     try:
         # Given a user's POST /files and the presigned POST of the bytes, as the web page does it
         user = f"trace-{uuid.uuid4()}"
