@@ -54,7 +54,7 @@ class _OwnConsumer:
 
         from infra.declaration import KafkaTrigger, by_name
         from lambdarun.runtime import Runtime
-        from lambdarun.sources import KafkaPoller
+        from lambdarun.sources.kafka import KafkaPoller
 
         function = by_name("notifier")
         [declared] = function.triggers

@@ -19,9 +19,10 @@ them) so that a number on a 2-core machine measures one thing:
 The gateway (``localstack/serve.py``, with pollers and schedules) is started by the bench with a
 high per-user rate limit, in the test namespace (``.local/test.env``, gateway :8081: the bench's
 thousands of users and files stay out of ``make dev``'s), unless one already answers on :8081
-(then it is reused: its rate limit applies and its cold starts are its own). A request is cold when the function's REPORT line for
-its request id carries an ``Init Duration``, as in CloudWatch. Every phase also records how busy
-the whole machine was (``machine_busy_pct``; on 2 cores one busy process alone is ~50 %).
+(then it is reused: its rate limit applies and its cold starts are its own). A request is cold
+when the function's REPORT line for its request id carries an ``Init Duration``, as in CloudWatch.
+Every phase also records how busy the whole machine was (``machine_busy_pct``; on 2 cores one
+busy process alone is ~50 %).
 
 Prints each number next to its target (upload->ready p99 < 1 s at 10/s; warm GET /files/{id}
 p99 < 20 ms; cold start at most 0.6x (API) or 0.8x (others) of a minimal Powertools

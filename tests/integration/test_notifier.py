@@ -230,7 +230,7 @@ def test_an_event_published_through_the_outbox_reaches_the_inbox_via_kafka(
     from fileshare.db.connection import transaction
     from infra.declaration import KafkaTrigger, by_name, namespace_of
     from lambdarun.runtime import Runtime
-    from lambdarun.sources import KafkaPoller
+    from lambdarun.sources.kafka import KafkaPoller
     from tests.support.runtime import load_test_env
 
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")

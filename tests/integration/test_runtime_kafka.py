@@ -22,7 +22,7 @@ import pytest
 
 from infra.declaration import KafkaTrigger
 from lambdarun.runtime import Runtime
-from lambdarun.sources import KafkaPoller
+from lambdarun.sources.kafka import KafkaPoller
 from tests.fixtures.functions.lambdarun_fixtures import BATCH, FIXTURES_DIR
 from tests.support.pipeline import temporary_topic
 

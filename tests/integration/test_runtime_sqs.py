@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from lambdarun.runtime import Runtime
-from lambdarun.sources import SqsPoller, queue_url, sqs_client
+from lambdarun.sources.sqs import SqsPoller, queue_url, sqs_client
 from tests.fixtures.functions.lambdarun_fixtures import BATCH, FIXTURES_DIR
 
 pytestmark = pytest.mark.skipif(not os.environ.get("AWS_ENDPOINT_URL"),
@@ -117,7 +117,7 @@ def test_function_error_deletes_nothing(queues: dict[str, Any], setup) -> None:
 
 
 def test_invalid_batch_item_failures_retry_everything() -> None:
-    from lambdarun.sources import _sqs_failures
+    from lambdarun.sources.sqs import _sqs_failures
 
     ids = {"a", "b"}
     assert _sqs_failures({"batchItemFailures": []}, ids) == set()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from lambdarun.runtime import Runtime
-from lambdarun.sources import Schedule
+from lambdarun.sources.schedule import Schedule
 from tests.fixtures.functions.lambdarun_fixtures import CRASH, FIXTURE_FUNCTIONS, FIXTURES_DIR
 
 

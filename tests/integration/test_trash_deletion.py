@@ -387,7 +387,7 @@ def test_purge_through_kafka_and_the_msk_poller(files_api: Api, trash_api: Api, 
                                                 db: Any, s3: Any) -> None:
     from infra.declaration import KafkaTrigger, by_name
     from lambdarun.pool import Invocation
-    from lambdarun.sources import KafkaPoller
+    from lambdarun.sources.kafka import KafkaPoller
 
     # Given a purged file whose file.deleted the API published to Kafka after the commit
     file_id = ready_image(files_api, db, name="via kafka.png")
