@@ -44,7 +44,7 @@ class Resource:
     ``env`` is every variable the grant sets (CDK sets exactly these, the local runtime hides them
     from functions that do not declare the use); ``required`` are those configuration must find at
     cold start (``fileshare.config`` fails naming any missing); ``grant`` says what the resource's
-    construct grants in AWS (``Data``, ``Storage``, ``Identity``, the SES identity); ``local`` how the
+    construct grants in AWS (``Data``, ``Storage``, ``CognitoUsers``, the SES identity); ``local`` how the
     local stack provides it.
     """
 
