@@ -122,6 +122,17 @@ def db() -> Iterator[psycopg.Connection[dict[str, Any]]]:
         yield conn
 
 
+@pytest.fixture(scope="session")
+def opensearch() -> Any:
+    """A client of the real OpenSearch, the namespace's files index behind its alias ensured."""
+    from fileshare import search_index
+    from fileshare.search_client import client
+
+    _require("OPENSEARCH_URL")
+    search_index.ensure_index(client(), settings().search_alias)
+    return client()
+
+
 @pytest.fixture
 def redis_client() -> Any:
     import redis
