@@ -102,8 +102,8 @@ def provision_namespace(namespace: LocalNamespace, services: Iterable[Service] |
     are refreshed in the existing file. Idempotent; the dev namespace's file is :func:`write_env`'s.
     """
     path = env_file(namespace)
-    if services is None:
-        env = {**stack_env(), **namespace.env()}
+    if services is None:  # the dev env's endpoints and credentials, none of its queues
+        env = {**{k: v for k, v in stack_env().items() if not _queue_variable(k)}, **namespace.env()}
         services = all_services()
     else:
         env = {**load_env(path), **namespace.env()}
@@ -111,6 +111,11 @@ def provision_namespace(namespace: LocalNamespace, services: Iterable[Service] |
         env.update(service.provision_namespace(namespace))
     _write(path, env)
     return env
+
+
+def _queue_variable(name: str) -> bool:
+    """A queue URL variable: each namespace's come from its own provisioning, never from dev's."""
+    return name.endswith("_QUEUE_URL") or name == "UPLOAD_DLQ_URL"
 
 
 def load_env(path: Path) -> dict[str, str]:

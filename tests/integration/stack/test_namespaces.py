@@ -50,6 +50,9 @@ def test_each_namespace_names_its_own_resources_on_the_same_services(envs: tuple
         assert test[key] != dev[key], f"{key} is the same in both namespaces: {dev[key]}"
     for key in SHARED:
         assert test[key] == dev[key], key
+    queues = {key: url for key, url in test.items() if key.endswith("_QUEUE_URL") or key == "UPLOAD_DLQ_URL"}
+    assert queues and all(url.rsplit("/", 1)[-1].startswith(f"{TEST_NAMESPACE.prefix}-")
+                          for url in queues.values()), queues
     # This session runs in the test namespace (tests/conftest.py loaded .local/test.env).
     assert os.environ["FILESHARE_LOCAL_PREFIX"] == TEST_NAMESPACE.prefix
     assert os.environ["DATABASE_URL"] == test["DATABASE_URL"]
