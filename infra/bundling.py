@@ -5,7 +5,7 @@ The dependency layer is ``pip install --require-hashes --no-deps --target`` from
 for the Lambda platform (arm64, CPython 3.13, manylinux wheels only), cached under
 ``.local/cache/lambda-layers/<hash>`` so it is built once per lock; CDK then stages that folder. With
 ``-c fileshare:bundle=false`` (the tests) no pip runs: the layer holds the lock only, which keeps
-synthesis fast and offline. ``tests/integration/test_assets.py`` builds the same layer for this
+synthesis fast and offline. ``tests/integration/runtime/test_assets.py`` builds the same layer for this
 machine's architecture (:func:`host_platforms`) and runs every handler from the assets alone.
 """
 

@@ -10,7 +10,7 @@ environment variables, and the local runtime into environment variables pointing
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -45,7 +45,7 @@ class Resource:
     ``env`` is every variable the grant sets (CDK sets exactly these, the local runtime hides them
     from functions that do not declare the use); ``required`` are those configuration must find at
     cold start (``fileshare.config`` fails naming any missing); ``grant`` says what the resource's
-    construct grants in AWS (``Data``, ``Storage``, ``Identity``, the SES identity); ``local`` how the
+    construct grants in AWS (``Data``, ``Storage``, ``CognitoUsers``, the SES identity); ``local`` how the
     local stack provides it.
     """
 
@@ -430,11 +430,105 @@ FUNCTIONS: tuple[Function, ...] = (
 
 
 LOCAL_PREFIX = "fileshare"  # physical names on the local stack; the cloud uses fileshare-<stage>
+TEST_PREFIX = "fileshare-test"  # the namespace `make test` uses on the same local services
+#: Names the local runtime which namespace it serves (written into each namespace's env file).
+NAMESPACE_ENV = "FILESHARE_LOCAL_PREFIX"
 
 
-def local_queue_name(queue: str) -> str:
+@dataclass(frozen=True)
+class LocalNamespace:
+    """One set of physical resource names on the local stack's shared services.
+
+    ``make dev`` uses the ``fileshare`` namespace (``.local/stack.env``), ``make test`` the
+    ``fileshare-test`` one (``.local/test.env``): its own database, bucket, queues, topic, consumer
+    groups, search alias, user pool, Redis database and gateway port, so a developer's files and
+    accounts never mix with the tests' and ``make dev``'s consumers never see the tests' events.
+    Both are provisioned by the same code (``stackctl``) and bootstrapped by the same function.
+    """
+
+    prefix: str = LOCAL_PREFIX
+    env_file_name: str = "stack.env"
+    redis_db: int = 0
+    gateway_port: int = 8080
+
+    @property
+    def is_dev(self) -> bool:
+        return self.prefix == LOCAL_PREFIX
+
+    def physical(self, name: str) -> str:
+        """A dev-namespace name (``fileshare-…`` or ``fileshare.…``) in this namespace; other names
+        (a test's own topic or group) and names already in this namespace are kept as they are."""
+        for sep in ("-", "."):
+            if name.startswith(self.prefix + sep):
+                return name
+        for sep in ("-", "."):
+            if name.startswith(LOCAL_PREFIX + sep):
+                return self.prefix + name[len(LOCAL_PREFIX):]
+        return name
+
+    def queue(self, logical: str) -> str:
+        """A logical queue's name (``uploads``, ``notifier-failures``) in LocalStack SQS."""
+        return f"{self.prefix}-{logical}"
+
+    @property
+    def bucket(self) -> str:
+        return f"{self.prefix}-uploads"
+
+    @property
+    def database(self) -> str:
+        return self.prefix.replace("-", "_")
+
+    @property
+    def events_topic(self) -> str:
+        return self.physical(EVENTS_TOPIC)
+
+    @property
+    def search_alias(self) -> str:
+        return "files" if self.is_dev else f"{self.prefix}-files"
+
+    @property
+    def user_pool(self) -> str:
+        return self.prefix
+
+    @property
+    def user_pool_client(self) -> str:
+        return f"{self.prefix}-web"
+
+    @property
+    def ssm_prefix(self) -> str:
+        return f"/{self.prefix}/local"
+
+    @property
+    def web_origin(self) -> str:
+        return f"http://localhost:{self.gateway_port}"
+
+    @property
+    def web_origins(self) -> tuple[str, ...]:
+        return (self.web_origin, f"http://127.0.0.1:{self.gateway_port}")
+
+    def env(self) -> dict[str, str]:
+        """The namespace-wide variables (the services add their own endpoints and ids)."""
+        return {NAMESPACE_ENV: self.prefix, "EVENTS_TOPIC": self.events_topic,
+                "SEARCH_ALIAS": self.search_alias, "GATEWAY_PORT": str(self.gateway_port),
+                "WEB_ORIGIN": self.web_origin, "PUBLIC_BASE_URL": self.web_origin}
+
+
+DEV_NAMESPACE = LocalNamespace()
+TEST_NAMESPACE = LocalNamespace(TEST_PREFIX, env_file_name="test.env", redis_db=1, gateway_port=8081)
+
+
+def namespace_of(env: Mapping[str, str]) -> LocalNamespace:
+    """The namespace an environment (a namespace's env file) belongs to; dev when it does not say."""
+    prefix = env.get(NAMESPACE_ENV, LOCAL_PREFIX)
+    for namespace in (DEV_NAMESPACE, TEST_NAMESPACE):
+        if namespace.prefix == prefix:
+            return namespace
+    return LocalNamespace(prefix)
+
+
+def local_queue_name(queue: str, namespace: LocalNamespace = DEV_NAMESPACE) -> str:
     """A logical queue's name on the local stack (LocalStack SQS)."""
-    return f"{LOCAL_PREFIX}-{queue}"
+    return namespace.queue(queue)
 
 
 def queue_url_env(queue: str) -> str:

@@ -38,7 +38,7 @@ from infra.declaration import (
     Uses,
     required_settings,
 )
-from infra.identity import Identity
+from infra.identity import CognitoUsers
 from infra.network import Network
 from infra.storage import BUCKET_ACTIONS, Storage, use_prefixes
 
@@ -108,7 +108,7 @@ class Functions(Construct):
         network: Network,
         data: Data,
         storage: Storage,
-        identity: Identity,
+        identity: CognitoUsers,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config

@@ -12,7 +12,11 @@ from infra.config import StageConfig
 from infra.declaration import Uses
 
 
-class Identity(Construct):
+class CognitoUsers(Construct):
+    """The Cognito user pool and its app client (construct id "Identity": logical ids unchanged).
+
+    Named apart from the domain module ``fileshare.identity`` (accounts behind the auth routes)."""
+
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
         super().__init__(scope, construct_id)
         self._config = config

@@ -15,7 +15,7 @@ from infra.config import SERVICE, StageConfig
 from infra.data import Data
 from infra.declaration import FUNCTIONS_DIR, Function, KafkaTrigger, SqsTrigger
 from infra.functions import Functions, needs_vpc
-from infra.identity import Identity
+from infra.identity import CognitoUsers
 from infra.network import Network
 from infra.observability import Observability
 from infra.storage import Storage
@@ -81,7 +81,7 @@ class FileshareStack(Stack):
             network=self.network,
         )
         self.storage = Storage(self, "Storage", config=config, queues=sqs_queue_timeouts(functions))
-        self.identity = Identity(self, "Identity", config=config)
+        self.identity = CognitoUsers(self, "Identity", config=config)
         self.functions = Functions(
             self,
             "Functions",

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "shared"
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # infra.declaration (queues to provision)
 
 from stackctl import apt, proc, stack
-from stackctl.paths import DATA_DIR, LOG_DIR, RUN_DIR, STACK_ENV_FILE
+from stackctl.paths import DATA_DIR, LOG_DIR, RUN_DIR, STACK_ENV_FILE, TEST_ENV_FILE
 
 
 def main() -> int:
@@ -22,7 +22,8 @@ def main() -> int:
     for name in ("up", "down", "status"):
         sub = commands.add_parser(name)
         sub.add_argument("--only", help="comma-separated service names")
-    commands.add_parser("env", help="print the stack's environment (KEY=VALUE lines)")
+    env = commands.add_parser("env", help="print the stack's environment (KEY=VALUE lines)")
+    env.add_argument("--test", action="store_true", help="the test namespace's (.local/test.env)")
     logs = commands.add_parser("logs", help="print the tail of each service's log")
     logs.add_argument("service", nargs="?")
     logs.add_argument("-n", type=int, default=40)
@@ -47,7 +48,7 @@ def main() -> int:
                 for line in consistency.describe(consistency.check(load_env_file(STACK_ENV_FILE))):
                     print(line, flush=True)
             print(f"stack ready in {time.monotonic() - started:.1f}s; environment in "
-                  f"{STACK_ENV_FILE}", flush=True)
+                  f"{STACK_ENV_FILE} (tests: {TEST_ENV_FILE})", flush=True)
         elif args.command == "down":
             stopped = stack.down(only)
             print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
@@ -59,7 +60,8 @@ def main() -> int:
             for line in consistency.describe(consistency.last_report()):
                 print(f"{line} (at the last `make up`)")
         elif args.command == "env":
-            sys.stdout.write(STACK_ENV_FILE.read_text() if STACK_ENV_FILE.exists() else "")
+            path = TEST_ENV_FILE if args.test else STACK_ENV_FILE
+            sys.stdout.write(path.read_text() if path.exists() else "")
         elif args.command == "logs":
             for log in sorted(LOG_DIR.glob(f"{args.service or '*'}.log")):
                 print(f"==> {log} <==")
@@ -69,6 +71,7 @@ def main() -> int:
             for directory in (DATA_DIR, LOG_DIR, RUN_DIR):
                 shutil.rmtree(directory, ignore_errors=True)
             STACK_ENV_FILE.unlink(missing_ok=True)
+            TEST_ENV_FILE.unlink(missing_ok=True)
             print("stack reset: data, logs and state removed (downloads kept in .local/cache)")
         elif args.command == "apt":
             apt.ensure(args.packages)

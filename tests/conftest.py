@@ -1,8 +1,13 @@
-"""Test-wide setup: point every test at the local stack that `make test` brought up.
+"""Test-wide setup: point every test at the test namespace of the local stack `make up` brought up.
 
-The stack manager writes the environment the functions use to `.local/stack.env`; loading it
-here (before any `fileshare` import caches settings) makes tests talk to the same real services.
-Variables already set in the environment win, so CI or a developer can point tests elsewhere.
+`make up` provisions two namespaces on the same services (``infra.declaration.LocalNamespace``):
+the dev one (`.local/stack.env`, what `make dev` serves) and the test one (`.local/test.env`: its
+own database, bucket, queues, topic, consumer groups, search alias, user pool, Redis database and
+gateway port). Loading the test one here (before any `fileshare` import caches settings) makes tests
+talk to the real services without touching a developer's files, accounts or consumers.
+
+Variables already set in the environment win, so CI or a developer can point tests elsewhere; a
+shell that exported `.local/stack.env` itself does not count (its dev values are replaced).
 """
 
 from __future__ import annotations
@@ -12,7 +17,11 @@ from pathlib import Path
 
 from lambdarun.environment import load_env_file
 
-STACK_ENV = Path(__file__).resolve().parents[1] / ".local" / "stack.env"
+LOCAL = Path(__file__).resolve().parents[1] / ".local"
+TEST_ENV = LOCAL / "test.env"
+DEV_ENV = LOCAL / "stack.env"
 
-for _key, _value in load_env_file(STACK_ENV).items():
-    os.environ.setdefault(_key, _value)
+_dev = load_env_file(DEV_ENV)
+for _key, _value in load_env_file(TEST_ENV).items():
+    if _key not in os.environ or os.environ[_key] == _dev.get(_key):
+        os.environ[_key] = _value

@@ -33,8 +33,11 @@ def rest_event(
     source_ip: str,
     claims: Mapping[str, str] | None,
     request_id: str | None = None,
+    stage: str = STAGE,
 ) -> dict[str, Any]:
-    """An API Gateway REST API Lambda proxy event (payload format 1.0)."""
+    """An API Gateway REST API Lambda proxy event (payload format 1.0): the one builder, used by the
+    local gateway and by the tests that call handlers directly (``tests/support/apigw.py``);
+    ``tests/unit/test_event_models.py`` validates it against Powertools' parser models."""
     single: dict[str, str] = {}
     multi: dict[str, list[str]] = {}
     for name, value in headers:
@@ -56,8 +59,8 @@ def rest_event(
         "resourceId": resource,
         "resourcePath": resource,
         "httpMethod": method,
-        "path": f"/{STAGE}{path}",
-        "stage": STAGE,
+        "path": f"/{stage}{path}",
+        "stage": stage,
         "requestId": request_id,
         "extendedRequestId": request_id,
         "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.declaration import FUNCTIONS, Function, local_queue_name
+from infra.declaration import FUNCTIONS, Function, local_queue_name, namespace_of
 from infra.panels import MetricSpec, consumer_queues, dead_letter_queues, panels
 from infra.slos import API_STAGE, LOST_WORK, SLOS, LatencySlo, Slo
 
@@ -248,7 +248,7 @@ def queue_depths(functions: Sequence[Function], now: float) -> list[Point]:
                            aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
                            aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"))
         for queue in [*consumer_queues(functions), *dead_letter_queues(functions)]:
-            url = sqs.get_queue_url(QueueName=local_queue_name(queue))["QueueUrl"]
+            url = sqs.get_queue_url(QueueName=local_queue_name(queue, namespace_of(os.environ)))["QueueUrl"]
             name = "ApproximateNumberOfMessages"
             depth = float(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[name])["Attributes"][name])
             points.append(Point("AWS/SQS", "ApproximateNumberOfMessagesVisible",

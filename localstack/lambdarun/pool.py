@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -60,6 +60,10 @@ class Invocation:
     def payload(self) -> Any:
         """What Lambda's Invoke API returns: the result, or the error object."""
         return self.result if self.ok else self.error
+
+
+#: How event sources call a function: ``invoke(name, event)`` (``Runtime.invoke``).
+Invoke = Callable[[str, Any], Invocation]
 
 
 class WorkerGoneError(Exception):

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from stackctl import proc
+
+if TYPE_CHECKING:
+    from infra.declaration import LocalNamespace
 
 
 class Service(ABC):
@@ -50,7 +53,17 @@ class Service(ABC):
         """True when the service answers a real request (not merely an open port)."""
 
     def provision(self) -> None:
-        """Create what the app needs inside the service; idempotent."""
+        """Create what the app needs inside the service for the dev namespace; idempotent."""
+
+    def provision_namespace(self, namespace: LocalNamespace) -> dict[str, str]:
+        """Create a namespace's resources inside the service (idempotent) and return the variables
+        that point at them (those of :meth:`env` that differ between namespaces).
+
+        ``provision()`` is this for the dev namespace; ``stack.provision_namespace`` calls it for the
+        test namespace. Services whose resources the bootstrap makes (topics, search index) have
+        nothing to create: their names are the namespace's own (``LocalNamespace.env``).
+        """
+        return {}
 
     def pid(self) -> int | None:
         return proc.read_pid(self.name)

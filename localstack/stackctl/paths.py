@@ -12,7 +12,8 @@ DATA_DIR = LOCAL_DIR / "data"
 LOG_DIR = LOCAL_DIR / "logs"
 RUN_DIR = LOCAL_DIR / "run"
 OPT_DIR = LOCAL_DIR / "opt"  # unpacked distributions and extra venvs
-STACK_ENV_FILE = LOCAL_DIR / "stack.env"  # the environment the app and tests use
+STACK_ENV_FILE = LOCAL_DIR / "stack.env"  # the environment `make dev` and its functions use
+TEST_ENV_FILE = LOCAL_DIR / "test.env"  # the test namespace's (infra.declaration.TEST_NAMESPACE)
 PROJECT_VENV = REPO_ROOT / ".venv"
 
 

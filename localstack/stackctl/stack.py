@@ -6,13 +6,15 @@ import concurrent.futures
 import importlib
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from infra.declaration import DEV_NAMESPACE, TEST_NAMESPACE, LocalNamespace
 from stackctl import apt, proc
 from stackctl.base import Service
-from stackctl.paths import LOG_DIR, REPO_ROOT, STACK_ENV_FILE, ensure_dirs
+from stackctl.paths import LOCAL_DIR, LOG_DIR, REPO_ROOT, STACK_ENV_FILE, ensure_dirs
 
 SERVICE_CLASSES = (
     "stackctl.services.postgres:Postgres",
@@ -74,25 +76,69 @@ def up(names: Iterable[str] | None = None) -> list[Outcome]:
     if names is None:
         last_bootstrap.clear()
         last_bootstrap.update(bootstrap())
+        # The tests' namespace on the same services, through the same code (`make test` uses it).
+        test_env = provision_namespace(TEST_NAMESPACE)
+        last_bootstrap.update({f"{name} ({TEST_NAMESPACE.prefix})": result
+                               for name, result in bootstrap(test_env).items()})
     return outcomes
 
 
 last_bootstrap: dict[str, Any] = {}  # what the last up() had the bootstrap report
 
 
-def bootstrap() -> dict[str, Any]:
+def env_file(namespace: LocalNamespace) -> Path:
+    """``.local/stack.env`` (dev) or ``.local/test.env``: a namespace's environment."""
+    return LOCAL_DIR / namespace.env_file_name
+
+
+def provision_namespace(namespace: LocalNamespace, services: Iterable[Service] | None = None
+                        ) -> dict[str, str]:
+    """Provision ``namespace`` on the running services and write its env file; returns that env.
+
+    Every service's ``provision_namespace`` makes the namespace's resources (database, bucket and
+    queues, user pool, Redis database number); the namespace's own names (topic, search alias,
+    gateway port) come from ``LocalNamespace.env``; the bootstrap (run by ``up()``) then makes the
+    schema, index and topic inside them. Given ``services`` (a restarted one), only their variables
+    are refreshed in the existing file. Idempotent; the dev namespace's file is :func:`write_env`'s.
+    """
+    path = env_file(namespace)
+    if services is None:  # the dev env's endpoints and credentials, none of its queues
+        env = {**{k: v for k, v in stack_env().items() if not _queue_variable(k)}, **namespace.env()}
+        services = all_services()
+    else:
+        env = {**load_env(path), **namespace.env()}
+    for service in services:
+        env.update(service.provision_namespace(namespace))
+    _write(path, env)
+    return env
+
+
+def _queue_variable(name: str) -> bool:
+    """A queue URL variable: each namespace's come from its own provisioning, never from dev's."""
+    return name.endswith("_QUEUE_URL") or name == "UPLOAD_DLQ_URL"
+
+
+def load_env(path: Path) -> dict[str, str]:
+    from lambdarun.environment import load_env_file
+
+    return load_env_file(path)
+
+
+def bootstrap(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Run the declaration's bootstrap function(s) through the local Lambda runtime, with the event
     CloudFormation's Provider framework sends on a deploy: what `cdk deploy` does, on this machine.
 
     Resources CDK makes (bucket, queues, user pool, the empty database) are the services'
     ``provision()``; what must exist inside them (schema, search index, topics) is the bootstrap's.
+    ``env`` is a namespace's environment (default: the dev namespace's ``.local/stack.env``).
     """
     from infra.declaration import deploy_functions
     from lambdarun.environment import load_env_file
     from lambdarun.runtime import Runtime
 
     functions = deploy_functions()
-    runtime = Runtime(functions, base_env=load_env_file(STACK_ENV_FILE), max_concurrency=1)
+    base_env = dict(load_env_file(STACK_ENV_FILE) if env is None else env)
+    runtime = Runtime(functions, base_env=base_env, max_concurrency=1)
     results: dict[str, Any] = {}
     try:
         for fn in functions:
@@ -139,16 +185,19 @@ def down(names: Iterable[str] | None = None) -> list[str]:
 
 
 def stack_env(services: Iterable[Service] | None = None) -> dict[str, str]:
-    env = dict(BASE_ENV)
+    env = {**BASE_ENV, **DEV_NAMESPACE.env()}
     for service in services or all_services():
         env.update(service.env())
     return env
 
 
 def write_env(services: Iterable[Service]) -> None:
-    """Write ``.local/stack.env``, the environment the functions and tests share."""
-    env = stack_env(services)
-    STACK_ENV_FILE.write_text("".join(f"{key}={value}\n" for key, value in sorted(env.items())))
+    """Write ``.local/stack.env``, the environment of the dev namespace (``make dev``)."""
+    _write(STACK_ENV_FILE, stack_env(services))
+
+
+def _write(path: Path, env: Mapping[str, str]) -> None:
+    path.write_text("".join(f"{key}={value}\n" for key, value in sorted(env.items())))
 
 
 def status_line(service: Service, how: str = "", seconds: float | None = None) -> str:

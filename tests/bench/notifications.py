@@ -32,7 +32,7 @@ for extra in (REPO_ROOT, REPO_ROOT / "layers" / "shared" / "python", REPO_ROOT /
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-from tests.support.runtime import load_stack_env  # noqa: E402
+from tests.support.runtime import load_test_env  # noqa: E402
 
 TOPIC = "fileshare.events"
 
@@ -54,7 +54,7 @@ class _OwnConsumer:
 
         from infra.declaration import KafkaTrigger, by_name
         from lambdarun.runtime import Runtime
-        from lambdarun.sources import KafkaPoller
+        from lambdarun.sources.kafka import KafkaPoller
 
         function = by_name("notifier")
         [declared] = function.triggers
@@ -82,7 +82,7 @@ class _OwnConsumer:
 def measure_notification_latency(*, count: int = 200, rate_per_s: float = 20.0, consumer: str = "own",
                                  limit_s: float = 120.0) -> dict[str, Any]:
     """Produce ``count`` events at ``rate_per_s`` and return the event -> inbox row latency (ms)."""
-    env = {**load_stack_env(), **os.environ}
+    env = {**load_test_env(), **os.environ}
     for key in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "AWS_ENDPOINT_URL"):
         if not env.get(key):
             raise RuntimeError(f"{key} is not set: is the local stack up (make dev)?")

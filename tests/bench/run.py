@@ -19,10 +19,12 @@ them) so that a number on a 2-core machine measures one thing:
            on a bucket of its own (tests/bench/archive.py).
 
 The gateway (``localstack/serve.py``, with pollers and schedules) is started by the bench with a
-high per-user rate limit, unless one already answers on :8080 (then it is reused: its rate limit
-applies and its cold starts are its own). A request is cold when the function's REPORT line for
-its request id carries an ``Init Duration``, as in CloudWatch. Every phase also records how busy
-the whole machine was (``machine_busy_pct``; on 2 cores one busy process alone is ~50 %).
+high per-user rate limit, in the test namespace (``.local/test.env``, gateway :8081: the bench's
+thousands of users and files stay out of ``make dev``'s), unless one already answers on :8081
+(then it is reused: its rate limit applies and its cold starts are its own). A request is cold
+when the function's REPORT line for its request id carries an ``Init Duration``, as in CloudWatch.
+Every phase also records how busy the whole machine was (``machine_busy_pct``; on 2 cores one
+busy process alone is ~50 %).
 
 Prints each number next to its target (upload->ready p99 < 1 s at 10/s; warm GET /files/{id}
 p99 < 20 ms; cold start at most 0.6x (API) or 0.8x (others) of a minimal Powertools
@@ -75,7 +77,7 @@ from tests.bench.common import (  # noqa: E402
     table,
     wait_idle,
 )
-from tests.support.runtime import STACK_ENV, RuntimeUnavailableError, load_stack_env, running_gateway  # noqa: E402
+from tests.support.runtime import TEST_ENV, RuntimeUnavailableError, load_test_env, running_gateway  # noqa: E402
 
 #: The bench's own gateway gets a high per-user rate limit, so the throttle is not what is measured.
 GATEWAY_ENV_OVERRIDES = {"RATE_LIMIT_PER_MINUTE": "1000000", "IP_RATE_LIMIT_PER_MINUTE": "0"}
@@ -159,7 +161,7 @@ class Run:
 
 
 def bench_env() -> dict[str, str]:
-    return {**load_stack_env(STACK_ENV), **GATEWAY_ENV_OVERRIDES}
+    return {**load_test_env(TEST_ENV), **GATEWAY_ENV_OVERRIDES}
 
 
 def bench_env_file() -> Path:
@@ -194,7 +196,7 @@ def execute_gateway_phases(config: Config, base_url: str, run: Run) -> None:
     client = Client(base_url)
     offsets = log_offsets()
     tag = uuid.uuid4().hex[:8]
-    env = {**load_stack_env(STACK_ENV), **os.environ}
+    env = {**load_test_env(TEST_ENV), **os.environ}
 
     users: list[User] = []
     for i in range(config.users):
@@ -712,7 +714,7 @@ def _archive_phase(config: Config) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
-    for key, value in load_stack_env(STACK_ENV).items():
+    for key, value in load_test_env(TEST_ENV).items():
         os.environ.setdefault(key, value)
     run = Run(config, machine_start=machine())
     started = time.monotonic()

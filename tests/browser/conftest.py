@@ -25,7 +25,7 @@ import requests
 from botocore.config import Config
 
 from tests.support.pipeline import free_port
-from tests.support.runtime import REPO_ROOT, Gateway, RuntimeUnavailableError, load_stack_env, running_gateway
+from tests.support.runtime import REPO_ROOT, Gateway, RuntimeUnavailableError, load_test_env, running_gateway
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -90,7 +90,7 @@ def web(aws: dict[str, str], s3: Any, tmp_path_factory: pytest.TempPathFactory) 
         pytest.fail("the web bundle or axe-core is missing: run `make web` (make test does)")
     port = free_port()
     allow_origin(s3, aws["UPLOAD_BUCKET"], f"http://localhost:{port}")
-    env = {**load_stack_env(), "MULTIPART_THRESHOLD_BYTES": str(PART_BYTES + 1),
+    env = {**load_test_env(), "MULTIPART_THRESHOLD_BYTES": str(PART_BYTES + 1),
            "MULTIPART_PART_BYTES": str(PART_BYTES), "WEB_ORIGIN": f"http://localhost:{port}",
            "RATE_LIMIT_PER_MINUTE": "0"}
     env_file = tmp_path_factory.mktemp("gateway") / "gateway.env"

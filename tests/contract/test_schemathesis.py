@@ -26,7 +26,7 @@ import requests
 
 from tests.support import mailbox
 from tests.support.pipeline import free_port
-from tests.support.runtime import STACK_ENV, Gateway, running_gateway
+from tests.support.runtime import TEST_ENV, Gateway, running_gateway
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 PASSWORD = "Correct-Horse-9"
@@ -37,11 +37,11 @@ GATEWAY_ENV = {"RATE_LIMIT_PER_MINUTE": "0", "IP_RATE_LIMIT_PER_MINUTE": "0"}
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    if not STACK_ENV.exists() or not os.environ.get("USER_POOL_CLIENT_ID"):
-        pytest.fail("the local stack is not up (.local/stack.env): run `make dev`")
+    if not TEST_ENV.exists() or not os.environ.get("USER_POOL_CLIENT_ID"):
+        pytest.fail("the local stack is not up (.local/test.env): run `make up`")
     env_file = tmp_path_factory.mktemp("fuzz") / "stack.env"
     extra = "".join(f"{key}={value}\n" for key, value in GATEWAY_ENV.items())
-    env_file.write_text(STACK_ENV.read_text() + "\n" + extra)
+    env_file.write_text(TEST_ENV.read_text() + "\n" + extra)
     with running_gateway(log_name="serve-schemathesis", reuse=False, port=free_port(),
                          args=["--no-sources", "--env-file", str(env_file)]) as gw:
         yield gw

@@ -35,7 +35,7 @@ def _load_handler(function: str) -> ModuleType:
 def _require(*names: str) -> None:
     missing = [n for n in names if not os.environ.get(n)]
     if missing:
-        pytest.fail(f"the local stack is not up (missing {missing} in .local/stack.env): run `make dev`")
+        pytest.fail(f"the local stack is not up (missing {missing} in .local/test.env): run `make up`")
 
 
 @dataclass
@@ -120,6 +120,17 @@ def db() -> Iterator[psycopg.Connection[dict[str, Any]]]:
     """A direct autocommit connection to inspect or arrange rows behind the API's back."""
     with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True, row_factory=dict_row) as conn:
         yield conn
+
+
+@pytest.fixture(scope="session")
+def opensearch() -> Any:
+    """A client of the real OpenSearch, the namespace's files index behind its alias ensured."""
+    from fileshare import search_index
+    from fileshare.search_client import client
+
+    _require("OPENSEARCH_URL")
+    search_index.ensure_index(client(), settings().search_alias)
+    return client()
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """API Gateway REST (v1 payload) proxy events and a Lambda context, for calling handlers directly.
 
+The event is the local gateway's own (``lambdarun.events.rest_event``): one builder for both.
+
 The events have the shape API Gateway sends with a Cognito user-pool authorizer: the verified id
 token's claims under ``requestContext.authorizer.claims``; public routes carry no authorizer.
 """
@@ -11,6 +13,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
+
+from lambdarun.events import rest_event
+
+API_STAGE = "v1"  # the deployed stage (infra/api.py); the local gateway's is "local"
 
 
 @dataclass
@@ -33,31 +39,16 @@ def event(method: str, path: str, *, resource: str | None = None, body: Any = No
           query: dict[str, str] | None = None, claims: dict[str, str] | None = None,
           path_parameters: dict[str, str] | None = None, headers: dict[str, str] | None = None,
           raw_body: str | None = None) -> dict[str, Any]:
-    """A REST proxy event. ``body`` is JSON-encoded unless ``raw_body`` is given."""
-    request_headers = {"Host": "api.local", "Content-Type": "application/json", **(headers or {})}
+    """A REST proxy event from the local gateway's builder (``lambdarun.events.rest_event``), on the
+    deployed stage ``v1``. ``body`` is JSON-encoded unless ``raw_body`` is given."""
+    request_headers = {"Host": "api.local", "Content-Type": "application/json", "User-Agent": "pytest",
+                       **(headers or {})}
     text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
-    request_context: dict[str, Any] = {
-        "accountId": "000000000000", "apiId": "local", "stage": "v1", "httpMethod": method,
-        "path": f"/v1{path}", "resourcePath": resource or path, "requestId": str(uuid.uuid4()),
-        "identity": {"sourceIp": "127.0.0.1", "userAgent": "pytest"},
-        "requestTimeEpoch": 0, "protocol": "HTTP/1.1",
-    }
-    if claims is not None:
-        request_context["authorizer"] = {"claims": claims}
-    return {
-        "resource": resource or path,
-        "path": path,
-        "httpMethod": method,
-        "headers": request_headers,
-        "multiValueHeaders": {k: [v] for k, v in request_headers.items()},
-        "queryStringParameters": query or None,
-        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
-        "pathParameters": path_parameters,
-        "stageVariables": None,
-        "requestContext": request_context,
-        "body": text,
-        "isBase64Encoded": False,
-    }
+    return rest_event(method=method, path=path, query=urlencode(query or {}),
+                      headers=list(request_headers.items()),
+                      body=text.encode() if text is not None else b"", resource=resource or path,
+                      path_parameters=path_parameters or {}, source_ip="127.0.0.1", claims=claims,
+                      stage=API_STAGE)
 
 
 def claims_for(user_id: str, email: str) -> dict[str, str]:

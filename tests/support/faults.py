@@ -4,11 +4,12 @@
 ``outage("kafka")`` stops the process the stack manager started (its pid file under .local/run), checks
 that the service really stopped answering, and yields an :class:`Outage`; ``restore()`` (called by the
 test when it wants the service back, and again on the way out whatever happened) starts it, waits
-until it is healthy, provisions it (idempotent) and, should the service's environment have changed,
-rewrites ``.local/stack.env`` and this process's variables. Kafka and OpenSearch keep their data on
+until it is healthy, provisions it (idempotent, the dev and the test namespace) and, should the
+service's environment have changed, rewrites ``.local/stack.env`` / ``.local/test.env`` and this
+process's variables (the test namespace's). Kafka and OpenSearch keep their data on
 disk; LocalStack would recreate its queues and secret in provision().
 
-The test process has ``.local/stack.env`` loaded, and a service whose ``reuse_env`` variable is set
+The test process has ``.local/test.env`` loaded, and a service whose ``reuse_env`` variable is set
 counts as "reused" (not ours to start or stop). The services are therefore looked at as the stack
 manager sees them from a clean shell (:func:`owned`); a service without a pid file of the stack manager
 (really reused, or not started by it) is not stopped: the test is skipped.
@@ -25,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from infra.declaration import TEST_NAMESPACE
 from stackctl import stack
 from stackctl.base import Service
 from stackctl.paths import STACK_ENV_FILE
@@ -96,14 +98,20 @@ outage_in_progress: dict[str, str] = {}
 
 
 def _refresh_stack_env(service: Service) -> None:
-    """Write the service's env into .local/stack.env (and os.environ) if a restart changed it."""
+    """After a restart: the dev namespace's variables into .local/stack.env, and the test namespace
+    re-provisioned on the service (a restarted LocalStack lost its queues) into .local/test.env and
+    this process's variables (the tests run in the test namespace), where they changed."""
     lines = STACK_ENV_FILE.read_text().splitlines() if STACK_ENV_FILE.exists() else []
     current = dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
     fresh = service.env()
     changed = {k: v for k, v in fresh.items() if current.get(k) != v}
-    if not changed:
-        return
-    log.warning("%s: environment changed after the restart: %s", service.name, sorted(changed))
-    current.update(changed)
-    STACK_ENV_FILE.write_text("".join(f"{key}={value}\n" for key, value in sorted(current.items())))
-    os.environ.update(changed)
+    if changed:
+        log.warning("%s: dev environment changed after the restart: %s", service.name, sorted(changed))
+        current.update(changed)
+        STACK_ENV_FILE.write_text("".join(f"{key}={value}\n" for key, value in sorted(current.items())))
+    before = stack.load_env(stack.env_file(TEST_NAMESPACE))
+    test_env = stack.provision_namespace(TEST_NAMESPACE, [service])
+    moved = {k: v for k, v in test_env.items() if before.get(k) != v}
+    if moved:
+        log.warning("%s: test environment changed after the restart: %s", service.name, sorted(moved))
+        os.environ.update(moved)

@@ -186,7 +186,7 @@ def records_since(bootstrap: str, topic: str, since: dict[int, int], *, key: str
 TEST_BUCKET = "fileshare-pipeline-test"
 TEST_QUEUE = "fileshare-pipeline-test"
 
-# Where the local stack listens, used only when .local/stack.env does not say (tests/conftest.py
+# Where the local stack listens, used only when .local/test.env does not say (tests/conftest.py
 # loads it first; its values win).
 _LOCAL_DEFAULTS = {
     "AWS_ENDPOINT_URL": "http://localhost:4566",

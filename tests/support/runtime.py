@@ -1,8 +1,10 @@
-"""Start the local runtime (``localstack/serve.py``: API gateway + web page on :8080) for a test or the bench.
+"""Start the local runtime (``localstack/serve.py``: API gateway + web page) for a test or the bench.
 
-If a gateway already answers on the port (``make dev`` in another shell), it is reused and left
-running; otherwise one is started as a child process in its own session and stopped afterwards
-(only that process group, which this helper created).
+Tests run in the test namespace (``.local/test.env``), whose gateway port is :8081, so a
+``make dev`` on :8080 (the dev namespace) is never reused nor collided with. If a gateway already
+answers on the port (a test gateway someone started by hand), it is reused and left running;
+otherwise one is started as a child process in its own session and stopped afterwards (only that
+process group, which this helper created).
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from pathlib import Path
 
 import requests
 
+from infra.declaration import TEST_NAMESPACE
 from lambdarun.environment import load_env_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVE = REPO_ROOT / "localstack" / "serve.py"
-STACK_ENV = REPO_ROOT / ".local" / "stack.env"
+TEST_ENV = REPO_ROOT / ".local" / TEST_NAMESPACE.env_file_name  # written by `make up`
 LOG_DIR = REPO_ROOT / ".local" / "logs"
-GATEWAY_PORT = 8080
+GATEWAY_PORT = TEST_NAMESPACE.gateway_port
 GATEWAY_URL = f"http://localhost:{GATEWAY_PORT}"
 READY_PATHS = ("/_local/stats", "/health")
 START_TIMEOUT_S = 60.0
@@ -46,8 +49,8 @@ class Gateway:
     log_path: Path | None
 
 
-def load_stack_env(path: Path = STACK_ENV) -> dict[str, str]:
-    """``.local/stack.env`` as a dict; missing file -> {}."""
+def load_test_env(path: Path = TEST_ENV) -> dict[str, str]:
+    """``.local/test.env`` (the test namespace's environment) as a dict; missing file -> {}."""
     return load_env_file(path)
 
 
@@ -78,7 +81,7 @@ def _stop(proc: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
 @contextmanager
 def running_gateway(*, log_name: str = "serve-test", reuse: bool = True, args: Sequence[str] = (),
                     extra_env: dict[str, str] | None = None, port: int = GATEWAY_PORT) -> Iterator[Gateway]:
-    """Yield a gateway on ``port`` (:8080), starting ``localstack/serve.py [args]`` when none is running.
+    """Yield a gateway on ``port`` (:8081, the test namespace's), starting ``serve.py [args]`` if none runs.
 
     With ``reuse=False`` a gateway already on the port is an error (its numbers would not be ours).
     Another ``port`` (a free one) gives a test a gateway of its own, started with ``--port``.
@@ -89,13 +92,14 @@ def running_gateway(*, log_name: str = "serve-test", reuse: bool = True, args: S
             raise GatewayBusyError(f"a gateway already answers on {url} (make dev?); stop it first")
         yield Gateway(url, started_here=False, log_path=None)
         return
-    if port != GATEWAY_PORT:
-        args = [*args, "--port", str(port)]
+    args = [*args, "--port", str(port)]
     if not SERVE.exists():
         raise RuntimeUnavailableError(f"{SERVE.relative_to(REPO_ROOT)} does not exist yet")
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log_path = LOG_DIR / f"{log_name}.log"
-    env = {**os.environ, **load_stack_env(), **(extra_env or {})}
+    env = {**os.environ, **load_test_env(), **(extra_env or {})}
+    if "--env-file" not in args:
+        args = [*args, "--env-file", str(TEST_ENV)]
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
             [sys.executable, str(SERVE), *args], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,

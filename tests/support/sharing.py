@@ -1,4 +1,4 @@
-"""Helpers of the sharing and public-link tests (their fixtures: tests/integration/conftest_sharing.py).
+"""Helpers of the sharing and public-link tests (their fixtures: tests/integration/sharing/conftest.py).
 
 ``World`` drives the real handlers (files, sharing, search, public_link) as any user, and makes
 ready files the way the pipeline leaves them: bytes in LocalStack S3 through the presigned POST,

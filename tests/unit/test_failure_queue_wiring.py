@@ -14,7 +14,7 @@ from infra.declaration import (
     local_queue_name,
     queue_url_env,
 )
-from lambdarun.sources import KafkaPoller
+from lambdarun.sources.kafka import KafkaPoller
 
 
 def test_every_kafka_consumer_and_schedule_has_a_failure_queue_named_after_it() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from infra.declaration import ScheduleTrigger
 from lambdarun.pool import Invocation
-from lambdarun.sources import Schedule
+from lambdarun.sources.schedule import Schedule
 
 
 class _Function:

@@ -13,13 +13,14 @@ import json
 import os
 from typing import Any, ClassVar
 
+from infra.declaration import DEV_NAMESPACE, LocalNamespace
 from stackctl import proc
 from stackctl.base import Service
 from stackctl.paths import DATA_DIR, PROJECT_VENV, REPO_ROOT, RUN_DIR
 from stackctl.services.localstack_aws import REGION, aws_client
 
-POOL_NAME = "fileshare"
-CLIENT_NAME = "fileshare-web"
+POOL_NAME = DEV_NAMESPACE.user_pool  # "fileshare"
+CLIENT_NAME = DEV_NAMESPACE.user_pool_client  # "fileshare-web"
 # Cognito's own mail (codes) goes out from this address, through SES, as CDK configures in AWS.
 EMAIL_SENDER = os.environ.get("COGNITO_EMAIL_SENDER", "no-reply@fileshare.local")
 # keep_original: a changed email stays pending, the verified one active, until the new one is verified.
@@ -80,47 +81,63 @@ class Cognito(Service):
         return True
 
     def provision(self) -> None:
-        """Find (by name) or create the user pool and its app client; record their ids."""
+        """Find (by name) or create the dev user pool and its app client; record their ids."""
+        pool_id, client_id = self._ensure_pool(POOL_NAME, CLIENT_NAME)
+        STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
+        STATE_FILE.write_text(json.dumps(
+            {"endpoint": self.url(), "user_pool_id": pool_id, "user_pool_client_id": client_id}, indent=2)
+            + "\n")
+
+    def provision_namespace(self, namespace: LocalNamespace) -> dict[str, str]:
+        """The namespace's own user pool and client (the dev one through :meth:`provision`)."""
+        if namespace.is_dev:
+            self.provision()
+            return self.env()
+        return {**self._base_env(), **self._pool_env(*self._ensure_pool(namespace.user_pool,
+                                                                          namespace.user_pool_client))}
+
+    def _ensure_pool(self, pool_name: str, client_name: str) -> tuple[str, str]:
         idp = self.client()
-        pool_id = _find(idp.list_user_pools(MaxResults=60)["UserPools"], POOL_NAME, "Name", "Id")
+        pool_id = _find(idp.list_user_pools(MaxResults=60)["UserPools"], pool_name, "Name", "Id")
         if pool_id is not None and not _current(idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]):
             # Made by an older stack. UpdateUserPool resets every setting it is not given (in AWS too)
             # and cannot change UsernameAttributes, so such a pool is replaced.
             idp.delete_user_pool(UserPoolId=pool_id)
             pool_id = None
         if pool_id is None:
-            pool_id = idp.create_user_pool(PoolName=POOL_NAME, **POOL_SETTINGS)["UserPool"]["Id"]
+            pool_id = idp.create_user_pool(PoolName=pool_name, **POOL_SETTINGS)["UserPool"]["Id"]
         clients = idp.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
-        client_id = _find(clients, CLIENT_NAME, "ClientName", "ClientId")
+        client_id = _find(clients, client_name, "ClientName", "ClientId")
         if client_id is None:
             client_id = idp.create_user_pool_client(
                 UserPoolId=pool_id,
-                ClientName=CLIENT_NAME,
+                ClientName=client_name,
                 GenerateSecret=False,
                 ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
                 PreventUserExistenceErrors="ENABLED",
             )["UserPoolClient"]["ClientId"]
-        STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
-        STATE_FILE.write_text(json.dumps(
-            {"endpoint": self.url(), "user_pool_id": pool_id, "user_pool_client_id": client_id}, indent=2)
-            + "\n")
+        return pool_id, client_id
+
+    def _base_env(self) -> dict[str, str]:
+        # boto3 itself reads the service-id spelling; the project documents the short one.
+        return {self.reuse_env: self.url(), "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER": self.url()}
+
+    def _pool_env(self, pool_id: str, client_id: str) -> dict[str, str]:
+        return {
+            "USER_POOL_ID": pool_id,
+            "USER_POOL_CLIENT_ID": client_id,
+            # moto signs tokens with the real-AWS issuer; its JWKS is served by the local server.
+            "COGNITO_ISSUER": f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}",
+            "COGNITO_JWKS_URL": f"{self.url()}/{pool_id}/.well-known/jwks.json",
+        }
 
     def env(self) -> dict[str, str]:
-        # boto3 itself reads the service-id spelling; the project documents the short one.
-        env = {self.reuse_env: self.url(), "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER": self.url()}
+        env = self._base_env()
         try:
             state = json.loads(STATE_FILE.read_text())
         except (FileNotFoundError, ValueError):
             return env
-        pool_id = state["user_pool_id"]
-        env.update({
-            "USER_POOL_ID": pool_id,
-            "USER_POOL_CLIENT_ID": state["user_pool_client_id"],
-            # moto signs tokens with the real-AWS issuer; its JWKS is served by the local server.
-            "COGNITO_ISSUER": f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}",
-            "COGNITO_JWKS_URL": f"{self.url()}/{pool_id}/.well-known/jwks.json",
-        })
-        return env
+        return {**env, **self._pool_env(state["user_pool_id"], state["user_pool_client_id"])}
 
 
 def _find(items: list[dict[str, Any]], wanted: str, name_key: str, id_key: str) -> str | None:

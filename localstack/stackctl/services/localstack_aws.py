@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from infra.declaration import DEV_NAMESPACE, UPLOAD_QUEUE, LocalNamespace
 from stackctl import proc
 from stackctl.base import Service
 from stackctl.paths import CACHE_DIR, DATA_DIR, OPT_DIR, RUN_DIR
@@ -43,15 +44,15 @@ REGION = "us-east-1"
 ACCOUNT_ID = "000000000000"  # LocalStack's default account for the "test" access key
 WEB_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
 UPLOAD_PREFIX = "u/"  # originals; derived objects (thumbnails) live under t/ and must not retrigger
-QUEUE_NAME = "fileshare-uploads"
-DLQ_NAME = "fileshare-uploads-dlq"
+QUEUE_NAME = DEV_NAMESPACE.queue(UPLOAD_QUEUE)  # "fileshare-uploads"
+DLQ_NAME = DEV_NAMESPACE.queue(f"{UPLOAD_QUEUE}-dlq")
 # The upload queue's visibility timeout is the processor's timeout (infra/declaration.py, sized in
 # infra/sizing.py): locally 1x rather than AWS's 6x, so a failed record comes back sooner.
 DLQ_MAX_RECEIVES = 3
 FAILURE_QUEUE_RETENTION_S = 14 * 24 * 3600  # as the CDK stack's on-failure queues
 NOTIFICATION_ID = "uploads-to-queue"
 # Small, discoverable copies of the resource names for scripts and operators (the app reads env).
-SSM_PREFIX = "/fileshare/local"
+SSM_PREFIX = DEV_NAMESPACE.ssm_prefix  # "/fileshare/local"
 
 VENV_DIR = OPT_DIR / "localstack-venv"
 WHEEL_DIR = CACHE_DIR / "localstack-wheels"  # every wheel the venv needs, for offline re-installs
@@ -192,19 +193,8 @@ class LocalStack(Service):
         from fileshare.config import settings
 
         config = settings()
-        wiring = wire_upload_bucket(self.client("s3"), self.client("sqs"), config.upload_bucket,
-                                    queue_name=QUEUE_NAME, dlq_name=DLQ_NAME)
-        self.client("ses").verify_email_identity(EmailAddress=config.email_sender)
-        failure_urls = ensure_failure_queues(self.client("sqs"))
-
-        ssm = self.client("ssm")
-        for key, value in (("upload-bucket", config.upload_bucket),
-                           ("upload-queue-url", wiring["queue_url"])):
-            ssm.put_parameter(Name=f"{SSM_PREFIX}/{key}", Value=value, Type="String", Overwrite=True)
-
-        state: dict[str, Any] = {**wiring, "bucket": config.upload_bucket,
-                                 "email_sender": config.email_sender, "endpoint": self.url(),
-                                 "failure_queues": failure_urls}
+        state = provision_namespace_resources(self, DEV_NAMESPACE, bucket=config.upload_bucket,
+                                              email_sender=config.email_sender)
         STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
         STATE_FILE.write_text(json.dumps(state, indent=2) + "\n")
 
@@ -217,9 +207,18 @@ class LocalStack(Service):
         except (FileNotFoundError, ValueError):
             return {}
 
-    def env(self) -> dict[str, str]:
-        """Endpoint, region and credentials, plus what provision() created (from localstack.json)."""
-        state = self.state()
+    def provision_namespace(self, namespace: LocalNamespace) -> dict[str, str]:
+        """A namespace's bucket, queues and parameters (the dev one through :meth:`provision`)."""
+        if namespace.is_dev:
+            self.provision()
+            return self.env()
+        return self.env(provision_namespace_resources(self, namespace, bucket=namespace.bucket,
+                                                      email_sender=settings_email_sender()))
+
+    def env(self, state: dict[str, Any] | None = None) -> dict[str, str]:
+        """Endpoint, region and credentials, plus what provision() created (from localstack.json)
+        or, given ``state``, what :func:`provision_namespace_resources` returned for a namespace."""
+        state = self.state() if state is None else state
         env = {
             "AWS_ENDPOINT_URL": self.url(),
             "AWS_REGION": REGION,
@@ -239,9 +238,34 @@ class LocalStack(Service):
         return env
 
 
+def settings_email_sender() -> str:
+    from fileshare.config import settings
+
+    return settings().email_sender
+
+
+def provision_namespace_resources(localstack: LocalStack, namespace: LocalNamespace, *, bucket: str,
+                                  email_sender: str) -> dict[str, Any]:
+    """Idempotently, everything of one namespace (``infra.declaration.LocalNamespace``) in LocalStack:
+    its bucket wired to its upload queue and DLQ, its failure queues, the sender identity and the
+    SSM copies of the names. Returns the state ``env()`` reads (dev's is kept in localstack.json)."""
+    s3, sqs = localstack.client("s3"), localstack.client("sqs")
+    wiring = wire_upload_bucket(s3, sqs, bucket, queue_name=namespace.queue(UPLOAD_QUEUE),
+                                dlq_name=namespace.queue(f"{UPLOAD_QUEUE}-dlq"),
+                                origins=WEB_ORIGINS if namespace.is_dev else namespace.web_origins)
+    localstack.client("ses").verify_email_identity(EmailAddress=email_sender)
+    failure_urls = ensure_failure_queues(sqs, namespace=namespace)
+    ssm = localstack.client("ssm")
+    for key, value in (("upload-bucket", bucket), ("upload-queue-url", wiring["queue_url"])):
+        ssm.put_parameter(Name=f"{namespace.ssm_prefix}/{key}", Value=value, Type="String", Overwrite=True)
+    return {**wiring, "bucket": bucket, "email_sender": email_sender, "endpoint": localstack.url(),
+            "failure_queues": failure_urls}
+
+
 def wire_upload_bucket(s3: Any, sqs: Any, bucket: str, *, queue_name: str, dlq_name: str,
                        visibility_timeout_s: int | None = None,
-                       max_receives: int = DLQ_MAX_RECEIVES) -> dict[str, str]:
+                       max_receives: int = DLQ_MAX_RECEIVES,
+                       origins: Iterable[str] = WEB_ORIGINS) -> dict[str, str]:
     """Idempotently: the bucket (private, encrypted, CORS for the web origin), the upload queue with
     its DLQ, and ObjectCreated notifications for ``u/`` keys only to that queue.
 
@@ -253,7 +277,7 @@ def wire_upload_bucket(s3: Any, sqs: Any, bucket: str, *, queue_name: str, dlq_n
 
     if visibility_timeout_s is None:
         visibility_timeout_s = by_name("processor").timeout_s
-    ensure_bucket(s3, bucket)
+    ensure_bucket(s3, bucket, origins)
     dlq_url = ensure_queue(sqs, dlq_name, {"MessageRetentionPeriod": str(14 * 24 * 3600)})
     dlq_arn = queue_arn(sqs, dlq_url)
     queue_url = ensure_queue(sqs, queue_name, {
@@ -268,18 +292,19 @@ def wire_upload_bucket(s3: Any, sqs: Any, bucket: str, *, queue_name: str, dlq_n
     return {"queue_url": queue_url, "queue_arn": main_arn, "dlq_url": dlq_url, "dlq_arn": dlq_arn}
 
 
-def ensure_failure_queues(sqs: Any, functions: Iterable[Function] | None = None) -> dict[str, str]:
+def ensure_failure_queues(sqs: Any, functions: Iterable[Function] | None = None, *,
+                          namespace: LocalNamespace = DEV_NAMESPACE) -> dict[str, str]:
     """Idempotently, one on-failure queue per function that has one (``Function.failure_queue``):
     logical name -> URL. Kafka pollers send the records they give up on there, as the MSK event
     source mapping does in AWS."""
     from infra.declaration import failure_queues, local_queue_name
 
-    return {queue: ensure_queue(sqs, local_queue_name(queue),
+    return {queue: ensure_queue(sqs, local_queue_name(queue, namespace),
                                 {"MessageRetentionPeriod": str(FAILURE_QUEUE_RETENTION_S)})
             for queue in sorted(failure_queues(functions))}
 
 
-def ensure_bucket(s3: Any, bucket: str) -> None:
+def ensure_bucket(s3: Any, bucket: str, origins: Iterable[str] = WEB_ORIGINS) -> None:
     try:
         s3.head_bucket(Bucket=bucket)
     except s3.exceptions.ClientError:
@@ -290,7 +315,7 @@ def ensure_bucket(s3: Any, bucket: str) -> None:
     s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
         "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
     s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{
-        "AllowedOrigins": list(WEB_ORIGINS),
+        "AllowedOrigins": list(origins),
         "AllowedMethods": ["GET", "PUT", "POST", "HEAD"],
         "AllowedHeaders": ["*"],
         "ExposeHeaders": ["ETag", "Location"],

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psycopg
 
+from infra.declaration import DEV_NAMESPACE, LocalNamespace
 from stackctl import proc
 from stackctl.base import Service
 from stackctl.paths import DATA_DIR, RUN_DIR
@@ -94,13 +95,35 @@ class Postgres(Service):
         return f"postgresql://{USER}:{PASSWORD}@127.0.0.1:{self.port}/postgres"
 
     def provision(self) -> None:
-        if not self.reused:
-            with psycopg.connect(self._admin_url(), autocommit=True) as conn:
-                exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                      (DATABASE,)).fetchone()
-                if not exists:  # what CDK's cluster does (default database); the schema is the bootstrap's
-                    conn.execute(f'CREATE DATABASE "{DATABASE}"')
+        self.provision_namespace(DEV_NAMESPACE)
+
+    def provision_namespace(self, namespace: LocalNamespace) -> dict[str, str]:
+        """The namespace's (empty) database, what CDK's cluster makes; the schema is the bootstrap's.
+
+        A reused server's dev database is its own business; the test database is made on it with
+        the URL's credentials (as ``tests/bench/scale.py`` makes its own)."""
+        if namespace.is_dev:
+            if not self.reused:
+                self._create_database(self._admin_url(), DATABASE)
+            return {self.reuse_env: self.url()}
+        self._create_database(self.url() if self.reused else self._admin_url(), namespace.database)
+        return {self.reuse_env: with_database(self.url(), namespace.database)}
+
+    @staticmethod
+    def _create_database(admin_url: str, name: str) -> None:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
 
     def stop(self) -> bool:
         # SIGTERM would be a "smart" shutdown that waits for clients; SIGINT is PostgreSQL's fast one.
         return proc.stop(self.name, first_signal="SIGINT")
+
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` (a ``postgresql://`` URL) naming database ``name`` instead."""
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    return urlunsplit(urlsplit(url)._replace(path="/" + quote(name, safe="")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import redis
 
+from infra.declaration import LocalNamespace
 from stackctl import proc
 from stackctl.base import Service
 from stackctl.paths import DATA_DIR
@@ -27,6 +28,14 @@ class Redis(Service):
             "--dir", data_dir, "--save", "", "--appendonly", "no", "--daemonize", "no",
             "--maxmemory", "256mb", "--maxmemory-policy", "volatile-lru",
         ])
+
+    def provision_namespace(self, namespace: LocalNamespace) -> dict[str, str]:
+        """Nothing to create: each namespace has its own database number on the same server."""
+        from urllib.parse import urlsplit, urlunsplit
+
+        if namespace.is_dev:
+            return {self.reuse_env: self.url()}
+        return {self.reuse_env: urlunsplit(urlsplit(self.url())._replace(path=f"/{namespace.redis_db}"))}
 
     def healthy(self) -> bool:
         try:
