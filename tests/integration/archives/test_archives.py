@@ -23,13 +23,14 @@ import pytest
 import requests
 
 from fileshare.events import EventType
+from infra.declaration import namespace_of
 from lambdarun.events import KafkaRecord, msk_event
 from tests.integration.conftest import Api, User, _load_handler
 from tests.support.apigw import FakeContext
 from tests.support.pipeline import Context, end_offsets, records_since, reset_caches
 
 BUCKET = "fileshare-archive-test"
-TOPIC = "fileshare.events"
+TOPIC = namespace_of(os.environ).physical("fileshare.events")  # the test namespace's topic
 SES_STORE = f"{os.environ.get('AWS_ENDPOINT_URL', 'http://localhost:4566')}/_aws/ses"
 
 

@@ -32,8 +32,6 @@ from tests.support.apigw import Reply, call, event
 from tests.support.pipeline import failed_ids, invoke, s3_notification, sqs_event
 from tests.support.sharing import World
 
-pytest_plugins = ["tests.integration.conftest_sharing"]
-
 TOPIC = "fileshare.events"
 LIMIT_S = 60.0  # how long the end-to-end test keeps polling (a limit, not a timing assertion)
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
@@ -157,10 +155,10 @@ def test_each_action_reaches_the_feed_once_and_in_order_via_kafka(
         ip: str, tmp_path: Any) -> None:
     """handlers -> outbox -> Kafka (inline publish) -> the runtime's MSK poller -> the activity function
     in a worker process -> PostgreSQL, with a consumer group of its own joined before the actions."""
-    from infra.declaration import KafkaTrigger, by_name
+    from infra.declaration import KafkaTrigger, by_name, namespace_of
     from lambdarun.runtime import Runtime
     from lambdarun.sources import KafkaPoller
-    from tests.support.runtime import load_stack_env
+    from tests.support.runtime import load_test_env
 
     world.register(alice)
     world.register(bob)
@@ -168,9 +166,9 @@ def test_each_action_reaches_the_feed_once_and_in_order_via_kafka(
     [declared] = function.triggers
     assert isinstance(declared, KafkaTrigger) and declared.topic == TOPIC
     # A group of its own, from now on: the topic's history is other tests' business.
-    trigger = replace(declared, consumer_group=f"test-activity-{uuid.uuid4().hex[:8]}",
-                      starting_position="LATEST")
-    runtime = Runtime([function], base_env=load_stack_env(), log_dir=tmp_path / "logs")
+    trigger = replace(declared, topic=namespace_of(os.environ).physical(declared.topic),
+                      consumer_group=f"test-activity-{uuid.uuid4().hex[:8]}", starting_position="LATEST")
+    runtime = Runtime([function], base_env=load_test_env(), log_dir=tmp_path / "logs")
     poller = KafkaPoller(runtime.invoke, function.name, trigger,
                          bootstrap=os.environ["KAFKA_BOOTSTRAP_SERVERS"], aws_region="us-east-1")
     try:

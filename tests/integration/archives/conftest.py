@@ -1,0 +1,1 @@
+"""Archive jobs: one ZIP of many files (fileshare.archives, the archiver)."""
