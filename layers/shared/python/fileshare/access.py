@@ -14,9 +14,10 @@ from typing import Any
 
 from fileshare.db import shares as shares_db
 from fileshare.errors import Forbidden, NotFound
+from fileshare.lifecycle import OWNER_VISIBLE, VIEWER_VISIBLE
 
-OWNER_VISIBLE_STATUSES = frozenset({"pending", "ready", "rejected", "trashed"})
-VIEWER_VISIBLE_STATUSES = frozenset(shares_db.VIEWABLE_STATUSES)
+OWNER_VISIBLE_STATUSES: frozenset[str] = OWNER_VISIBLE
+VIEWER_VISIBLE_STATUSES: frozenset[str] = VIEWER_VISIBLE
 
 
 def is_viewer(conn: Any, row: dict[str, Any], user_id: str) -> bool:

@@ -28,10 +28,11 @@ from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import trash as trash_db
 from fileshare.db.connection import transaction
+from fileshare.lifecycle import FileStatus
 from fileshare.observability import logger, metrics
 from fileshare.storage import abort_multipart, delete_objects, thumbnail_key
 
-PURGE_EVENTS = frozenset({events.EventType.FILE_DELETED, events.EventType.FILE_EXPIRED})
+PURGE_EVENTS = frozenset({events.EventType.FILE_DELETED, events.EventType.FILE_EXPIRED})  # see lifecycle
 SUPPORTED_VERSIONS = frozenset({1})
 
 
@@ -89,7 +90,7 @@ def purge(file_id: UUID, owner_id: str, *, hinted_key: Any = None) -> Outcome:
     Raises (so the event is retried) when S3 or OpenSearch fail."""
     with transaction() as conn:
         row = files_db.get(conn, file_id)
-    if row is not None and row["status"] != "deleting":
+    if row is not None and row["status"] != FileStatus.DELETING:  # REMOVE's only source
         logger.warning("deletion event for a file that is not being deleted; ignored",
                        extra={"file_id": str(file_id), "status": row["status"]})
         metrics.add_metric(name="DeletionEventsIgnored", unit="Count", value=1)

@@ -31,6 +31,7 @@ from fileshare.db import processing as processing_db
 from fileshare.db import trash as trash_db
 from fileshare.db.connection import transaction
 from fileshare.deletion import Reason, deletion_event, purge
+from fileshare.lifecycle import Trigger, emits
 from fileshare.observability import logger, metrics
 from fileshare.storage import abort_multipart, delete_objects
 
@@ -62,14 +63,13 @@ def _batch(take: Callable[[Any], list[dict[str, Any]]], event_type: events.Event
 
 
 def expire_batch(limit: int = BATCH) -> int:
-    return _batch(lambda conn: trash_db.expire_due(conn, limit), events.EventType.FILE_EXPIRED,
-                  Reason.EXPIRED)
+    return _batch(lambda conn: trash_db.expire_due(conn, limit), emits(Trigger.EXPIRE), Reason.EXPIRED)
 
 
 def retention_batch(limit: int = BATCH) -> int:
     days = settings().trash_retention_days
     return _batch(lambda conn: trash_db.purge_retention_due(conn, days, limit),
-                  events.EventType.FILE_DELETED, Reason.TRASH_RETENTION)
+                  emits(Trigger.RETENTION_END), Reason.TRASH_RETENTION)
 
 
 def abandoned_after_s() -> int:

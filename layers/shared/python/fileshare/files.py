@@ -12,13 +12,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from fileshare import access, cache, cursor, events, storage
+from fileshare import access, cache, cursor, events, lifecycle, storage
 from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import processing as processing_db
 from fileshare.db import users as users_db
 from fileshare.db.connection import transaction
 from fileshare.errors import Conflict, NotFound, TooLarge, ValidationFailed
+from fileshare.lifecycle import FileStatus, State, Trigger
 from fileshare.models import (
     CompleteIn,
     FileCreate,
@@ -200,7 +201,7 @@ def complete_upload(user_id: str, file_id: uuid.UUID, request: CompleteIn) -> Fi
 def _pending_multipart(conn: Any, user_id: str, file_id: uuid.UUID, *,
                        for_update: bool = False) -> dict[str, Any]:
     row = access.require_owner(conn, files_db.get(conn, file_id, for_update=for_update), user_id)
-    if row["status"] != "pending" or not row["upload_id"]:
+    if row["status"] != FileStatus.PENDING or not row["upload_id"]:
         raise Conflict("this file has no multipart upload in progress", code="not_multipart_pending")
     return row
 
@@ -241,7 +242,8 @@ def abort_upload(user_id: str, file_id: uuid.UUID) -> None:
     with transaction() as conn:
         row = _pending_multipart(conn, user_id, file_id, for_update=True)
         storage.abort_multipart(row["s3_key"], row["upload_id"])
-        rejected = processing_db.mark_rejected(conn, file_id, "upload_aborted")
+        lifecycle.require(Trigger.ABORT, State.of(row))
+        rejected = processing_db.mark_rejected(conn, file_id, "upload_aborted", Trigger.ABORT)
         assert rejected is not None  # the row is locked and pending
         events.record(conn, events.file_rejected(rejected))
     cache.invalidate_file(file_id)
@@ -293,7 +295,7 @@ def update_file(user_id: str, file_id: uuid.UUID, patch: FilePatch) -> FileOut:
         changes["expires_at"] = patch.expires_at
     with transaction() as conn:
         row = access.require_owner(conn, files_db.get(conn, file_id, for_update=True), user_id)
-        if row["status"] == "trashed":
+        if row["status"] == FileStatus.TRASHED:
             raise Conflict("restore the file before changing it", code="file_trashed")
         changed = {k: v for k, v in changes.items() if row[k] != v}
         if not changed:
@@ -309,17 +311,20 @@ def trash_file(user_id: str, file_id: uuid.UUID) -> None:
     """Move to the trash (restorable). Trashing a trashed file again changes nothing."""
     with transaction() as conn:
         row = access.require_owner(conn, files_db.get(conn, file_id, for_update=True), user_id)
-        if row["status"] == "trashed":
+        if lifecycle.is_noop(Trigger.TRASH, State.of(row)):
             return
-        row = files_db.trash(conn, file_id)
-        events.record(conn, new_event(events.EventType.FILE_TRASHED, row, trashed_at=row["trashed_at"]))
+        lifecycle.require(Trigger.TRASH, State.of(row))
+        trashed = files_db.trash(conn, file_id)
+        assert trashed is not None  # the row is locked and the table allows it
+        events.record(conn, new_event(lifecycle.emits(Trigger.TRASH), trashed,
+                                      trashed_at=trashed["trashed_at"]))
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
 
 
 def download_url(user_id: str, file_id: uuid.UUID) -> str:
     record = _record(user_id, file_id)
-    if record["status"] != "ready":
+    if record["status"] != FileStatus.READY:
         raise Conflict(f"the file is {record['status']}, not ready", code="file_not_ready")
     return storage.presigned_get(record["s3_key"], download_name=record["name"],
                                  content_type=record["content_type"])

@@ -31,6 +31,7 @@ from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
 from fileshare.errors import DependencyUnavailable
 from fileshare.events import EventType
+from fileshare.lifecycle import FileStatus
 from fileshare.observability import logger, metrics
 from fileshare.search_index import search_document
 
@@ -53,9 +54,9 @@ def wants_document(row: dict[str, Any] | None) -> bool:
     """Whether a file in this state has a search document (pure)."""
     if row is None:
         return False
-    if row["status"] == "ready":
+    if row["status"] == FileStatus.READY:
         return True
-    return row["status"] == "trashed" and row.get("status_before_trash") == "ready"
+    return row["status"] == FileStatus.TRASHED and row.get("status_before_trash") == FileStatus.READY
 
 
 def file_id_of(raw: bytes | str) -> UUID | None:

@@ -34,6 +34,7 @@ from fileshare.db import links as links_db
 from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
 from fileshare.errors import Conflict, Gone, NotFound, RateLimited, Unauthorized
+from fileshare.lifecycle import FileStatus
 from fileshare.models import LinkIn, LinkList, LinkOut
 from fileshare.observability import metrics
 
@@ -148,7 +149,7 @@ def create_link(user_id: str, file_id: uuid.UUID, request: LinkIn) -> LinkOut:
                   if request.expires_in is not None else None)
     with transaction() as conn:
         row = require_owner(conn, shares_db.lock_file(conn, file_id), user_id)
-        if row["status"] not in ("pending", "ready"):
+        if row["status"] not in (FileStatus.PENDING, FileStatus.READY):
             raise Conflict(f"a {row['status']} file cannot be shared by link", code=f"file_{row['status']}")
         cap = settings().max_links_per_file
         if links_db.count_active(conn, file_id) >= cap:  # counted under the file's row lock
@@ -196,7 +197,7 @@ def revoke_link(user_id: str, link_id: uuid.UUID) -> None:
 
 def _refusal(link: dict[str, Any] | None, now: datetime) -> Exception | None:
     """Why this link cannot be opened now, as the error to raise; None if it can."""
-    if link is None or link["revoked_at"] is not None or link["status"] != "ready":
+    if link is None or link["revoked_at"] is not None or link["status"] != FileStatus.READY:
         return NotFound("link not found", code="link_not_found")
     if link["expires_at"] is not None and link["expires_at"] <= now:
         return Gone("this link has expired", code="link_expired")

@@ -21,10 +21,11 @@ from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
 from fileshare.errors import DependencyUnavailable, ValidationFailed
 from fileshare.files import to_out, to_record
+from fileshare.lifecycle import FileStatus
 from fileshare.models import FileList
 from fileshare.observability import logger
 
-HIDDEN_STATUSES = ("trashed", "deleting")
+HIDDEN_STATUSES = (FileStatus.TRASHED.value, FileStatus.DELETING.value)  # = lifecycle.HIDDEN_FROM_SEARCH
 MAX_QUERY_CHARS = 200
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from fileshare import access, cache, cursor, events
+from fileshare import access, cache, cursor, events, lifecycle
 from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import trash as trash_db
@@ -30,6 +30,7 @@ from fileshare.db.connection import transaction
 from fileshare.deletion import Reason, deletion_event
 from fileshare.errors import Conflict, Gone
 from fileshare.files import to_out, to_record
+from fileshare.lifecycle import State, Trigger
 from fileshare.models import FileOut
 from fileshare.observability import logger, metrics
 
@@ -82,14 +83,14 @@ def restore_file(user_id: str, file_id: uuid.UUID) -> FileOut:
     """Back to the status it had before the trash, while the retention period lasts."""
     with transaction() as conn:
         row = _own(conn, files_db.get(conn, file_id, for_update=True), user_id)
-        if row["status"] != "trashed":
+        if not lifecycle.allows(Trigger.RESTORE, State.of(row)):
             raise Conflict("the file is not in the trash", code="file_not_trashed")
         if purge_at(row["trashed_at"]) <= datetime.now(UTC):
             raise Gone("the file was in the trash longer than the retention period", code="trash_expired")
         restored = trash_db.restore(conn, file_id)
         assert restored is not None  # the row is locked and trashed
         events.record(conn, events.Event(
-            type=events.EventType.FILE_RESTORED, file_id=file_id, owner_id=user_id,
+            type=lifecycle.emits(Trigger.RESTORE), file_id=file_id, owner_id=user_id,
             data={"name": restored["name"], "status": restored["status"]}))
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
@@ -102,14 +103,14 @@ def purge_file(user_id: str, file_id: uuid.UUID) -> None:
     the deletion consumer does the rest. Purging a file already being purged changes nothing."""
     with transaction() as conn:
         row = files_db.get(conn, file_id, for_update=True)
-        if row is not None and row["owner_id"] == user_id and row["status"] == "deleting":
+        if row is not None and row["owner_id"] == user_id and lifecycle.is_noop(Trigger.PURGE, State.of(row)):
             return
         row = _own(conn, row, user_id)
-        if row["status"] != "trashed":
+        if not lifecycle.allows(Trigger.PURGE, State.of(row)):
             raise Conflict("move the file to the trash before deleting it for good", code="file_not_trashed")
         marked = trash_db.mark_deleting(conn, file_id)
-        assert marked is not None
-        events.record(conn, deletion_event(marked, events.EventType.FILE_DELETED, Reason.PURGED))
+        assert marked is not None  # the row is locked and the table allows it
+        events.record(conn, deletion_event(marked, lifecycle.emits(Trigger.PURGE), Reason.PURGED))
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
 

@@ -12,6 +12,9 @@ from uuid import UUID
 
 from psycopg import Connection
 
+from fileshare.db.transitions import guard, set_status, status_list
+from fileshare.lifecycle import LISTED, FileStatus, Trigger
+
 Row = dict[str, Any]
 
 COLUMNS = ("file_id, owner_id, name, s3_key, size, content_type, status, reject_reason, checksum_sha256,"
@@ -24,7 +27,7 @@ def insert(conn: Connection[Any], *, file_id: UUID, owner_id: str, name: str, s3
            content_type: str, tags: list[str], expires_at: datetime | None) -> Row:
     row: Row | None = conn.execute(
         "INSERT INTO files (file_id, owner_id, name, s3_key, size, content_type, status, tags, expires_at)"
-        f" VALUES (%s, %s, %s, %s, %s, %s, 'pending', %s, %s) RETURNING {COLUMNS}",
+        f" VALUES (%s, %s, %s, %s, %s, %s, '{FileStatus.PENDING.value}', %s, %s) RETURNING {COLUMNS}",
         (file_id, owner_id, name, s3_key, size, content_type, tags, expires_at)).fetchone()
     assert row is not None
     return row
@@ -43,7 +46,7 @@ def get_many(conn: Connection[Any], file_ids: list[UUID]) -> list[Row]:
 def list_active(conn: Connection[Any], owner_id: str, limit: int,
                 after: tuple[datetime, UUID] | None) -> list[Row]:
     """The owner's files that are not trashed or being deleted, newest first, after a keyset position."""
-    sql = (f"SELECT {COLUMNS} FROM files WHERE owner_id = %s AND status IN ('pending', 'ready', 'rejected')")
+    sql = f"SELECT {COLUMNS} FROM files WHERE owner_id = %s AND status IN ({status_list(LISTED)})"
     params: list[Any] = [owner_id]
     if after is not None:
         sql += " AND (created_at, file_id) < (%s, %s)"
@@ -65,11 +68,13 @@ def update(conn: Connection[Any], file_id: UUID, changes: dict[str, Any]) -> Row
     return row
 
 
-def trash(conn: Connection[Any], file_id: UUID) -> Row:
+def trash(conn: Connection[Any], file_id: UUID) -> Row | None:
+    """pending|ready|rejected -> trashed, remembering the status; None when the table does not
+    allow it (already trashed, being deleted, or gone)."""
     row: Row | None = conn.execute(
-        "UPDATE files SET status_before_trash = status, status = 'trashed', trashed_at = now(),"
-        f" updated_at = now() WHERE file_id = %s RETURNING {COLUMNS}", (file_id,)).fetchone()
-    assert row is not None
+        f"UPDATE files SET {set_status(Trigger.TRASH)}, trashed_at = now(),"
+        f" updated_at = now() WHERE file_id = %s AND {guard(Trigger.TRASH)} RETURNING {COLUMNS}",
+        (file_id,)).fetchone()
     return row
 
 

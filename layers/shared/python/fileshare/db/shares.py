@@ -13,11 +13,12 @@ from uuid import UUID
 from psycopg import Connection
 
 from fileshare.db.files import COLUMNS as FILE_COLUMNS
+from fileshare.lifecycle import VIEWER_VISIBLE
 
 Row = dict[str, Any]
 
 # A viewer sees the file while it is in one of these states (not trashed, not being deleted).
-VIEWABLE_STATUSES = ("pending", "ready", "rejected")
+VIEWABLE_STATUSES = tuple(sorted(s.value for s in VIEWER_VISIBLE))
 _SHARE_COLUMNS = "s.share_id, s.file_id, s.grantee_id, u.email, s.permission, s.created_at"
 
 

@@ -1,10 +1,14 @@
 """SQL for the ``users`` table."""
+# ruff: noqa: S608
 
 from __future__ import annotations
 
 from typing import Any
 
 from psycopg import Connection
+
+from fileshare.db.transitions import status_list
+from fileshare.lifecycle import STORED, FileStatus
 
 Row = dict[str, Any]
 
@@ -35,8 +39,8 @@ def get(conn: Connection[Any], user_id: str, *, for_update: bool = False) -> Row
 def usage(conn: Connection[Any], user_id: str) -> tuple[int, int]:
     """(bytes stored, bytes reserved by pending uploads). Trashed files still occupy storage."""
     row = conn.execute(
-        "SELECT coalesce(sum(size) FILTER (WHERE status IN ('ready', 'trashed', 'deleting')), 0) AS used,"
-        "       coalesce(sum(size) FILTER (WHERE status = 'pending'), 0) AS pending"
+        f"SELECT coalesce(sum(size) FILTER (WHERE status IN ({status_list(STORED)})), 0) AS used,"
+        f"       coalesce(sum(size) FILTER (WHERE status = '{FileStatus.PENDING.value}'), 0) AS pending"
         " FROM files WHERE owner_id = %s", (user_id,)).fetchone()
     assert row is not None
     return int(row["used"]), int(row["pending"])
