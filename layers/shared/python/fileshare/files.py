@@ -114,12 +114,17 @@ def to_record(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row.get(k) for k in _RECORD_FIELDS}
 
 
-def to_out(record: dict[str, Any]) -> FileOut:
-    thumbnail = record.get("thumbnail_key")
+def to_out(record: dict[str, Any], *, thumbnail_url: str | None) -> FileOut:
+    """The API shape of a file record (pure: the caller signs the thumbnail's URL)."""
     return FileOut.model_validate({
         **{k: record[k] for k in FileOut.model_fields if k in record and k != "thumbnail_url"},
-        "thumbnail_url": storage.presigned_get(thumbnail, content_type="image/webp") if thumbnail else None,
+        "thumbnail_url": thumbnail_url,
     })
+
+
+def file_out(record: dict[str, Any]) -> FileOut:
+    """``to_out`` with a presigned GET of the thumbnail, if there is one (signed locally, no call)."""
+    return to_out(record, thumbnail_url=storage.thumbnail_url(record.get("thumbnail_key")))
 
 
 # ---- use cases --------------------------------------------------------------------------------
@@ -195,7 +200,7 @@ def complete_upload(user_id: str, file_id: uuid.UUID, request: CompleteIn) -> Fi
                  for p in request.parts]
         storage.complete_multipart(row["s3_key"], row["upload_id"], parts)
     cache.invalidate_file(file_id)
-    return to_out(to_record(row))
+    return file_out(to_record(row))
 
 
 def _pending_multipart(conn: Any, user_id: str, file_id: uuid.UUID, *,
@@ -256,7 +261,7 @@ def list_files(user_id: str, limit: int, after: str | None) -> FileList:
         rows = files_db.list_active(conn, user_id, limit + 1, position)
     page = rows[:limit]
     next_cursor = list_cursor(page[-1]) if len(rows) > limit else None
-    return FileList(items=[to_out(to_record(r)) for r in page], next_cursor=next_cursor)
+    return FileList(items=[file_out(to_record(r)) for r in page], next_cursor=next_cursor)
 
 
 def _record(user_id: str, file_id: uuid.UUID) -> dict[str, Any]:
@@ -279,7 +284,7 @@ def _record(user_id: str, file_id: uuid.UUID) -> dict[str, Any]:
 
 
 def get_file(user_id: str, file_id: uuid.UUID) -> FileOut:
-    return to_out(_record(user_id, file_id))
+    return file_out(_record(user_id, file_id))
 
 
 def update_file(user_id: str, file_id: uuid.UUID, patch: FilePatch) -> FileOut:
@@ -299,12 +304,12 @@ def update_file(user_id: str, file_id: uuid.UUID, patch: FilePatch) -> FileOut:
             raise Conflict("restore the file before changing it", code="file_trashed")
         changed = {k: v for k, v in changes.items() if row[k] != v}
         if not changed:
-            return to_out(to_record(row))
+            return file_out(to_record(row))
         row = files_db.update(conn, file_id, changed)
         events.record(conn, new_event(events.EventType.FILE_UPDATED, row, changes=changed))
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
-    return to_out(to_record(row))
+    return file_out(to_record(row))
 
 
 def trash_file(user_id: str, file_id: uuid.UUID) -> None:

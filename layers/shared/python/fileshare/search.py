@@ -20,7 +20,7 @@ from fileshare.db import files as files_db
 from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
 from fileshare.errors import DependencyUnavailable, ValidationFailed
-from fileshare.files import to_out, to_record
+from fileshare.files import file_out, to_record
 from fileshare.lifecycle import FileStatus
 from fileshare.models import FileList
 from fileshare.observability import logger
@@ -113,7 +113,7 @@ def search_files(user_id: str, query: SearchQuery) -> FileList:
             rows = {r["file_id"]: r for r in files_db.get_many(conn, ids)}
             others = [i for i, r in rows.items() if r["owner_id"] != user_id]
             shared = shares_db.shared_among(conn, user_id, others)
-    items = [to_out(to_record(rows[i])) for i in ids
+    items = [file_out(to_record(rows[i])) for i in ids
              if i in rows and _readable(rows[i], user_id, shared)]
     next_cursor = cursor.encode(hits[-1]["sort"]) if len(hits) == query.limit else None
     return FileList(items=items, next_cursor=next_cursor)

@@ -25,7 +25,7 @@ from fileshare.db import files as files_db
 from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
 from fileshare.errors import Conflict, NotFound, ValidationFailed
-from fileshare.files import new_event, to_out, to_record
+from fileshare.files import file_out, new_event, to_record
 from fileshare.models import FileList, ShareIn, ShareList, ShareOut
 from fileshare.observability import logger, metrics
 
@@ -91,7 +91,7 @@ def shared_with_me(user_id: str, limit: int, after: str | None) -> FileList:
     page = rows[:limit]
     next_cursor = (cursor.encode([page[-1]["shared_at"].isoformat(), str(page[-1]["file_id"])])
                    if len(rows) > limit else None)
-    return FileList(items=[to_out(to_record(r)) for r in page], next_cursor=next_cursor)
+    return FileList(items=[file_out(to_record(r)) for r in page], next_cursor=next_cursor)
 
 
 # ---- after a committed change -------------------------------------------------------------------

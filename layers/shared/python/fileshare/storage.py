@@ -212,6 +212,11 @@ def presigned_get(key: str, *, download_name: str | None = None, content_type: s
     return url
 
 
+def thumbnail_url(key: str | None) -> str | None:
+    """A presigned GET of a thumbnail (WebP), or None without one."""
+    return presigned_get(key, content_type="image/webp") if key else None
+
+
 def delete_objects(keys: list[str]) -> None:
     """One DeleteObjects request; S3 reports a missing key as deleted, so a replay succeeds."""
     response = _s3().delete_objects(

@@ -29,7 +29,7 @@ from fileshare.db import trash as trash_db
 from fileshare.db.connection import transaction
 from fileshare.deletion import Reason, deletion_event
 from fileshare.errors import Conflict, Gone
-from fileshare.files import to_out, to_record
+from fileshare.files import file_out, to_record
 from fileshare.lifecycle import State, Trigger
 from fileshare.models import FileOut
 from fileshare.observability import logger, metrics
@@ -57,7 +57,7 @@ def _trash_cursor(row: dict[str, Any]) -> str:
 
 def _trashed_out(row: dict[str, Any]) -> TrashedFileOut:
     trashed_at = row["trashed_at"]
-    return TrashedFileOut.model_validate({**to_out(to_record(row)).model_dump(),
+    return TrashedFileOut.model_validate({**file_out(to_record(row)).model_dump(),
                                           "trashed_at": trashed_at, "purge_at": purge_at(trashed_at)})
 
 
@@ -95,7 +95,7 @@ def restore_file(user_id: str, file_id: uuid.UUID) -> FileOut:
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
     sync_search_status(file_id)
-    return to_out(to_record(restored))
+    return file_out(to_record(restored))
 
 
 def purge_file(user_id: str, file_id: uuid.UUID) -> None:
