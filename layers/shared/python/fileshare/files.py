@@ -129,7 +129,7 @@ def file_out(record: dict[str, Any]) -> FileOut:
 
 # ---- use cases --------------------------------------------------------------------------------
 
-def _ensure_user(conn: Any, user_id: str, email: str) -> dict[str, Any]:
+def _ensure_user(conn: Any, user_id: str, email: str) -> users_db.UserRow:
     row = users_db.ensure(conn, user_id, email, settings().default_quota_bytes)
     if row is None:
         raise Conflict("this email belongs to another account", code="email_in_use")
@@ -157,7 +157,7 @@ def create_upload(user_id: str, email: str, request: FileCreate) -> FileCreated:
             user = users_db.get(conn, user_id, for_update=True)  # serializes one user's quota checks
             assert user is not None
             used, pending = users_db.usage(conn, user_id)
-            check_quota(int(user["quota_bytes"]), used, pending, request.size)
+            check_quota(user.quota_bytes, used, pending, request.size)
             files_db.insert(conn, file_id=file_id, owner_id=user_id, name=name, s3_key=key, size=request.size,
                             content_type=request.content_type, tags=request.tags,
                             expires_at=request.expires_at)
@@ -339,4 +339,4 @@ def me(user_id: str, email: str) -> Me:
     with transaction() as conn:
         user = _ensure_user(conn, user_id, email)
         used, _pending = users_db.usage(conn, user_id)
-    return Me(user_id=user_id, email=user["email"], quota_bytes=int(user["quota_bytes"]), used_bytes=used)
+    return Me(user_id=user_id, email=user.email, quota_bytes=user.quota_bytes, used_bytes=used)
