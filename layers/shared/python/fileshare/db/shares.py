@@ -6,12 +6,14 @@ Queries interpolate only the constant column list of ``db.files``; every value i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from psycopg import Connection
 
+from fileshare.db import typed
 from fileshare.db.files import COLUMNS as FILE_COLUMNS
 from fileshare.lifecycle import VIEWER_VISIBLE
 
@@ -20,6 +22,31 @@ Row = dict[str, Any]
 # A viewer sees the file while it is in one of these states (not trashed, not being deleted).
 VIEWABLE_STATUSES = tuple(sorted(s.value for s in VIEWER_VISIBLE))
 _SHARE_COLUMNS = "s.share_id, s.file_id, s.grantee_id, u.email, s.permission, s.created_at"
+
+
+@dataclass(frozen=True)
+class ShareRow:
+    """A share with its grantee's email."""
+
+    share_id: UUID
+    file_id: UUID
+    grantee_id: str
+    email: str
+    permission: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RemovedShare:
+    share_id: UUID
+    file_id: UUID
+    grantee_id: str
+
+
+@dataclass(frozen=True)
+class Account:
+    user_id: str
+    email: str
 
 
 def lock_file(conn: Connection[Any], file_id: UUID) -> Row | None:
@@ -31,21 +58,20 @@ def lock_file(conn: Connection[Any], file_id: UUID) -> Row | None:
     return row
 
 
-def user_by_email(conn: Connection[Any], email: str) -> Row | None:
-    row: Row | None = conn.execute("SELECT user_id, email FROM users WHERE lower(email) = lower(%s)",
-                                   (email,)).fetchone()
-    return row
+def user_by_email(conn: Connection[Any], email: str) -> Account | None:
+    return typed.one(conn, Account, "SELECT user_id, email FROM users WHERE lower(email) = lower(%s)",
+                     (email,))
 
 
 def insert(conn: Connection[Any], *, share_id: UUID, file_id: UUID, grantee_id: str,
-           permission: str) -> Row | None:
+           permission: str) -> ShareRow | None:
     """The new share with the grantee's email; None when the file is already shared with them."""
-    row: Row | None = conn.execute(
+    return typed.one(
+        conn, ShareRow,
         "WITH s AS (INSERT INTO shares (share_id, file_id, grantee_id, permission) VALUES (%s, %s, %s, %s)"
         " ON CONFLICT (file_id, grantee_id) DO NOTHING RETURNING *)"
         f" SELECT {_SHARE_COLUMNS} FROM s JOIN users u ON u.user_id = s.grantee_id",
-        (share_id, file_id, grantee_id, permission)).fetchone()
-    return row
+        (share_id, file_id, grantee_id, permission))
 
 
 def count_for_file(conn: Connection[Any], file_id: UUID) -> int:
@@ -53,18 +79,18 @@ def count_for_file(conn: Connection[Any], file_id: UUID) -> int:
     return int(row["n"]) if row else 0
 
 
-def list_for_file(conn: Connection[Any], file_id: UUID) -> list[Row]:
-    return conn.execute(
-        f"SELECT {_SHARE_COLUMNS} FROM shares s JOIN users u ON u.user_id = s.grantee_id"
-        " WHERE s.file_id = %s ORDER BY s.created_at, s.share_id", (file_id,)).fetchall()
+def list_for_file(conn: Connection[Any], file_id: UUID) -> list[ShareRow]:
+    return typed.many(
+        conn, ShareRow, f"SELECT {_SHARE_COLUMNS} FROM shares s JOIN users u ON u.user_id = s.grantee_id"
+        " WHERE s.file_id = %s ORDER BY s.created_at, s.share_id", (file_id,))
 
 
-def delete(conn: Connection[Any], file_id: UUID, share_id: UUID) -> Row | None:
+def delete(conn: Connection[Any], file_id: UUID, share_id: UUID) -> RemovedShare | None:
     """Remove one share of this file; None when the file has no such share."""
-    row: Row | None = conn.execute(
+    return typed.one(
+        conn, RemovedShare,
         "DELETE FROM shares WHERE share_id = %s AND file_id = %s RETURNING share_id, file_id, grantee_id",
-        (share_id, file_id)).fetchone()
-    return row
+        (share_id, file_id))
 
 
 def is_viewer(conn: Connection[Any], file_id: UUID | str, user_id: str) -> bool:
