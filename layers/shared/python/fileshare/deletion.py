@@ -19,6 +19,7 @@ so an event can never destroy a file that was restored; a stale event for a file
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -54,7 +55,7 @@ class UnsupportedEventError(ValueError):
     """A deletion event this code cannot read (unknown data version): it goes to the failure queue."""
 
 
-def deletion_event(row: dict[str, Any], event_type: events.EventType, reason: Reason) -> events.Event:
+def deletion_event(row: Mapping[str, Any], event_type: events.EventType, reason: Reason) -> events.Event:
     """The event announcing a purge; ``data`` names the file for notifications and its objects."""
     data: dict[str, Any] = {"name": row["name"], "size": int(row["size"]), "reason": reason.value,
                             "s3_key": row["s3_key"], "thumbnail_key": row.get("thumbnail_key")}
@@ -63,7 +64,7 @@ def deletion_event(row: dict[str, Any], event_type: events.EventType, reason: Re
     return events.Event(type=event_type, file_id=row["file_id"], owner_id=row["owner_id"], data=data)
 
 
-def object_keys(file_id: UUID, owner_id: str, row: dict[str, Any] | None,
+def object_keys(file_id: UUID, owner_id: str, row: Mapping[str, Any] | None,
                 hinted_key: Any = None) -> list[str]:
     """Every S3 key the file may occupy: the original (``u/<owner>/<file_id>/<name>``) and the
     thumbnail the processor writes (``t/<owner>/<file_id>.webp``). Without the row (a replay after

@@ -30,6 +30,7 @@ from fileshare.config import settings
 from fileshare.db import processing as processing_db
 from fileshare.db import trash as trash_db
 from fileshare.db.connection import transaction
+from fileshare.db.files import FileRow
 from fileshare.deletion import Reason, deletion_event, purge
 from fileshare.lifecycle import Trigger, emits
 from fileshare.observability import logger, metrics
@@ -51,7 +52,7 @@ class SweepResult:
     abandoned_failed: int = 0
 
 
-def _batch(take: Callable[[Any], list[dict[str, Any]]], event_type: events.EventType, reason: Reason) -> int:
+def _batch(take: Callable[[Any], list[FileRow]], event_type: events.EventType, reason: Reason) -> int:
     """One transaction: take a batch into ``deleting`` and record each file's event; then publish."""
     with transaction() as conn:
         rows = take(conn)
@@ -96,7 +97,7 @@ def abandoned_batch(limit: int = BATCH) -> int:
     return len(rows)
 
 
-def _discard_uploads(rows: list[dict[str, Any]]) -> None:
+def _discard_uploads(rows: list[FileRow]) -> None:
     """Abort the rows' multipart uploads (one already gone is fine) and delete any objects."""
     for row in rows:
         if row.get("upload_id"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -101,16 +102,16 @@ def check_expiry(expires_at: datetime | None, now: datetime) -> None:
         raise ValidationFailed("expires_at must be in the future", code="expires_in_past")
 
 
-def list_cursor(row: dict[str, Any]) -> str:
+def list_cursor(row: Mapping[str, Any]) -> str:
     return cursor.encode([row["created_at"].isoformat(), str(row["file_id"])])
 
 
-def new_event(event_type: events.EventType, row: dict[str, Any], **data: Any) -> events.Event:
+def new_event(event_type: events.EventType, row: Mapping[str, Any], **data: Any) -> events.Event:
     """The event announcing a change to ``row`` (pydantic serializes datetimes in ``data``)."""
     return events.Event(type=event_type, file_id=row["file_id"], owner_id=row["owner_id"], data=data)
 
 
-def to_record(row: dict[str, Any]) -> dict[str, Any]:
+def to_record(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: row.get(k) for k in _RECORD_FIELDS}
 
 
@@ -204,7 +205,7 @@ def complete_upload(user_id: str, file_id: uuid.UUID, request: CompleteIn) -> Fi
 
 
 def _pending_multipart(conn: Any, user_id: str, file_id: uuid.UUID, *,
-                       for_update: bool = False) -> dict[str, Any]:
+                       for_update: bool = False) -> files_db.FileRow:
     row = access.require_owner(conn, files_db.get(conn, file_id, for_update=for_update), user_id)
     if row["status"] != FileStatus.PENDING or not row["upload_id"]:
         raise Conflict("this file has no multipart upload in progress", code="not_multipart_pending")

@@ -33,6 +33,7 @@ from fileshare.config import settings
 from fileshare.db import links as links_db
 from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
+from fileshare.db.files import FileRow
 from fileshare.errors import Conflict, Gone, NotFound, RateLimited, Unauthorized
 from fileshare.lifecycle import FileStatus
 from fileshare.models import LinkIn, LinkList, LinkOut
@@ -136,7 +137,7 @@ def _link_out(row: links_db.LinkRow, url: str | None = None) -> LinkOut:
                    has_password=row.password_hash is not None, created_at=row.created_at)
 
 
-def _link_event(event_type: events.EventType, file_row: dict[str, Any], link: links_db.LinkRow,
+def _link_event(event_type: events.EventType, file_row: FileRow, link: links_db.LinkRow,
                 **data: Any) -> events.Event:
     return events.Event(type=event_type, file_id=file_row["file_id"], owner_id=file_row["owner_id"],
                         data={"link_id": link.link_id, "name": file_row["name"], **data})

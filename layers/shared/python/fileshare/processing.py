@@ -58,6 +58,7 @@ from fileshare.config import settings
 from fileshare.db import processing as sql
 from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
+from fileshare.db.files import FileRow
 from fileshare.errors import DependencyUnavailable
 from fileshare.lifecycle import FileStatus, State, Trigger, emits
 from fileshare.observability import logger, metrics
@@ -162,7 +163,7 @@ def process_object(obj: S3Object) -> Outcome:
     raise DependencyUnavailable("the file kept changing while its object was verified; retrying")
 
 
-def _delete_orphan(obj: S3Object, row: dict[str, Any] | None) -> Outcome:
+def _delete_orphan(obj: S3Object, row: FileRow | None) -> Outcome:
     """Delete an object no live file owns. Idempotent: deleting a missing key succeeds."""
     delete_objects([obj.key])  # obj.bucket is the upload bucket (process_object checked)
     logger.warning("deleted an object that no live file owns", extra={
@@ -207,7 +208,7 @@ def _gone(obj: S3Object) -> dict[str, Any] | None:
     return None
 
 
-def _verify(response: dict[str, Any], row: dict[str, Any]) -> Verified | str:
+def _verify(response: dict[str, Any], row: FileRow) -> Verified | str:
     """Check one GET response's bytes against the row: the verified facts, or a rejection reason."""
     body = response["Body"]
     s3_checksum = response.get("S3Checksum")  # set: a large object verified by S3, only its head read
@@ -240,7 +241,7 @@ def _verify(response: dict[str, Any], row: dict[str, Any]) -> Verified | str:
                     s3_checksum=s3_checksum_of(response))
 
 
-def _process_pending(obj: S3Object, row: dict[str, Any]) -> Outcome:
+def _process_pending(obj: S3Object, row: FileRow) -> Outcome:
     response = _open(obj, int(row["size"]))
     if response is None:
         return Outcome.IGNORED
@@ -251,7 +252,7 @@ def _process_pending(obj: S3Object, row: dict[str, Any]) -> Outcome:
     return _finish(row, verified, thumb_key, event_time=obj.event_time)
 
 
-def _process_ready(obj: S3Object, row: dict[str, Any]) -> Outcome:
+def _process_ready(obj: S3Object, row: FileRow) -> Outcome:
     """An event about a verified file: a duplicate, or its key was written again. ``RowChanged``
     when the row changed under us (the caller reads it again)."""
     stored = row.get("verified_etag")
@@ -276,7 +277,7 @@ def _process_ready(obj: S3Object, row: dict[str, Any]) -> Outcome:
     return _accept_replaced(row, verified)
 
 
-def _reject_replaced(row: dict[str, Any], reason: str) -> Outcome:
+def _reject_replaced(row: FileRow, reason: str) -> Outcome:
     """REJECT_REPLACED: ready -> rejected (``RowChanged`` when another worker got there first)."""
     with transaction() as conn:
         rejected = sql.mark_replaced_rejected(conn, row["file_id"], old_etag=row.get("verified_etag"),
@@ -291,7 +292,7 @@ def _reject_replaced(row: dict[str, Any], reason: str) -> Outcome:
     return Outcome.REJECTED
 
 
-def _accept_replaced(row: dict[str, Any], verified: Verified) -> Outcome:
+def _accept_replaced(row: FileRow, verified: Verified) -> Outcome:
     """REVERIFY: ready -> ready with the new bytes' facts, ``file.updated`` when any changed
     (``RowChanged`` when another worker got there first)."""
     thumb_key = _store_thumbnail(row, verified.image) if verified.image is not None else None
@@ -319,7 +320,7 @@ def _accept_replaced(row: dict[str, Any], verified: Verified) -> Outcome:
     return Outcome.UPDATED
 
 
-def _store_thumbnail(row: dict[str, Any], image: bytes) -> str | None:
+def _store_thumbnail(row: FileRow, image: bytes) -> str | None:
     webp = media.thumbnail(image)
     if webp is None:
         logger.warning("no thumbnail: image not decodable or too large")
@@ -330,13 +331,13 @@ def _store_thumbnail(row: dict[str, Any], image: bytes) -> str | None:
     return key
 
 
-def _finish(row: dict[str, Any], verified: Verified, thumb_key: str | None, *,
+def _finish(row: FileRow, verified: Verified, thumb_key: str | None, *,
             event_time: float | None = None) -> Outcome:
     """One transaction: quota re-check, the guarded transition (VERIFY, or REJECT over quota), the
     outbox event."""
     file_id: UUID = row["file_id"]
-    ready: dict[str, Any] | None = None
-    rejected: dict[str, Any] | None = None
+    ready: FileRow | None = None
+    rejected: FileRow | None = None
     with transaction() as conn:
         quota = sql.lock_owner_quota(conn, row["owner_id"])
         used = sql.stored_bytes(conn, row["owner_id"], excluding=file_id)
@@ -376,7 +377,7 @@ def _finish(row: dict[str, Any], verified: Verified, thumb_key: str | None, *,
     return Outcome.READY
 
 
-def _reject(row: dict[str, Any], reason: str) -> Outcome:
+def _reject(row: FileRow, reason: str) -> Outcome:
     with transaction() as conn:
         rejected = sql.mark_rejected(conn, row["file_id"], reason)
         if rejected is not None:
@@ -389,7 +390,7 @@ def _reject(row: dict[str, Any], reason: str) -> Outcome:
     return Outcome.REJECTED
 
 
-def _after_rejected(row: dict[str, Any]) -> None:
+def _after_rejected(row: FileRow) -> None:
     """Remove the objects and any search document (raises, so the record is retried), then cache
     and event, which never fail. The thumbnail key is deterministic, so a file rejected after it
     had been ready (its object replaced) loses its thumbnail too."""
@@ -409,14 +410,14 @@ def _sync_search(file_id: UUID) -> None:
     sync_file(file_id)
 
 
-def _after_ready(row: dict[str, Any]) -> None:
+def _after_ready(row: FileRow) -> None:
     """Cache and event first (they never fail the record), then the search document (may raise)."""
     invalidate_file(row["file_id"])
     events.publish_now([row["file_id"]])
     _index(row)
 
 
-def _index(row: dict[str, Any]) -> None:
+def _index(row: FileRow) -> None:
     """Create the file's search document once; an existing document means a previous attempt did it."""
     from opensearchpy.exceptions import ConflictError
 
@@ -439,7 +440,7 @@ def _index(row: dict[str, Any]) -> None:
     logger.info("search document created")
 
 
-def _count(name: str, row: dict[str, Any]) -> None:
+def _count(name: str, row: FileRow) -> None:
     metrics.add_metric(name=name, unit="Count", value=1)
     created = row.get("created_at")
     if created is not None:

@@ -19,6 +19,7 @@ from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
+from fileshare.db.files import FileRow
 from fileshare.errors import DependencyUnavailable, ValidationFailed
 from fileshare.files import file_out, to_record
 from fileshare.lifecycle import FileStatus
@@ -106,7 +107,7 @@ def search_files(user_id: str, query: SearchQuery) -> FileList:
         raise DependencyUnavailable("search is unavailable; try again", code="search_unavailable") from exc
     hits = result["hits"]["hits"]
     ids = [uuid.UUID(str(h["_source"]["file_id"])) for h in hits]
-    rows: dict[uuid.UUID, dict[str, Any]] = {}
+    rows: dict[uuid.UUID, FileRow] = {}
     shared: set[uuid.UUID] = set()
     if ids:
         with transaction() as conn:
@@ -119,7 +120,7 @@ def search_files(user_id: str, query: SearchQuery) -> FileList:
     return FileList(items=items, next_cursor=next_cursor)
 
 
-def _readable(row: dict[str, Any], user_id: str, shared: set[uuid.UUID]) -> bool:
+def _readable(row: FileRow, user_id: str, shared: set[uuid.UUID]) -> bool:
     """PostgreSQL's word on access: the owner, or a viewer (``shared``: the hits shared with the
     caller right now) while the file is visible to viewers."""
     if row["owner_id"] == user_id:

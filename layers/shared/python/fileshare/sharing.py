@@ -16,7 +16,6 @@ Rules (access in ``fileshare.access``):
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fileshare import cache, cursor, events
 from fileshare.access import require_owner
@@ -24,13 +23,14 @@ from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
+from fileshare.db.files import FileRow
 from fileshare.errors import Conflict, NotFound, ValidationFailed
 from fileshare.files import file_out, new_event, to_record
 from fileshare.models import FileList, ShareIn, ShareList, ShareOut
 from fileshare.observability import logger, metrics
 
 
-def _require_shareable(row: dict[str, Any]) -> None:
+def _require_shareable(row: FileRow) -> None:
     if row["status"] not in shares_db.VIEWABLE_STATUSES:
         raise Conflict("restore the file before sharing it", code="file_trashed")
 

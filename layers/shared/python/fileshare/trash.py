@@ -27,6 +27,7 @@ from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import trash as trash_db
 from fileshare.db.connection import transaction
+from fileshare.db.files import FileRow
 from fileshare.deletion import Reason, deletion_event
 from fileshare.errors import Conflict, Gone
 from fileshare.files import file_out, to_record
@@ -51,17 +52,17 @@ def purge_at(trashed_at: datetime) -> datetime:
     return trashed_at + timedelta(days=settings().trash_retention_days)
 
 
-def _trash_cursor(row: dict[str, Any]) -> str:
+def _trash_cursor(row: FileRow) -> str:
     return cursor.encode([row["trashed_at"].isoformat(), str(row["file_id"])])
 
 
-def _trashed_out(row: dict[str, Any]) -> TrashedFileOut:
+def _trashed_out(row: FileRow) -> TrashedFileOut:
     trashed_at = row["trashed_at"]
     return TrashedFileOut.model_validate({**file_out(to_record(row)).model_dump(),
                                           "trashed_at": trashed_at, "purge_at": purge_at(trashed_at)})
 
 
-def _own(conn: Any, row: dict[str, Any] | None, user_id: str) -> dict[str, Any]:
+def _own(conn: Any, row: FileRow | None, user_id: str) -> FileRow:
     """The caller's file (``access.require_owner``): 404 for a stranger, for any file in the trash
     that is not theirs (viewers cannot see trashed files) and for one being purged; 403
     ``owner_only`` for a viewer of a file that is not in the trash."""

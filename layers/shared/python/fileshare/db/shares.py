@@ -15,13 +15,19 @@ from psycopg import Connection
 
 from fileshare.db import typed
 from fileshare.db.files import COLUMNS as FILE_COLUMNS
+from fileshare.db.files import FileRow
 from fileshare.lifecycle import VIEWER_VISIBLE
-
-Row = dict[str, Any]
 
 # A viewer sees the file while it is in one of these states (not trashed, not being deleted).
 VIEWABLE_STATUSES = tuple(sorted(s.value for s in VIEWER_VISIBLE))
 _SHARE_COLUMNS = "s.share_id, s.file_id, s.grantee_id, u.email, s.permission, s.created_at"
+
+
+@dataclass(frozen=True)
+class SharedFileRow(FileRow):
+    """A file shared with the caller, and when it was shared."""
+
+    shared_at: datetime
 
 
 @dataclass(frozen=True)
@@ -49,12 +55,12 @@ class Account:
     email: str
 
 
-def lock_file(conn: Connection[Any], file_id: UUID) -> Row | None:
+def lock_file(conn: Connection[Any], file_id: UUID) -> FileRow | None:
     """The file's row, locked for this transaction (``FOR NO KEY UPDATE``: the lock an UPDATE
     takes). Every share or link change of a file takes it first, so they serialize per file and
     the outbox's order of a file's events is their commit order."""
-    row: Row | None = conn.execute(f"SELECT {FILE_COLUMNS} FROM files WHERE file_id = %s FOR NO KEY UPDATE",
-                                   (file_id,)).fetchone()
+    row = typed.one(conn, FileRow, f"SELECT {FILE_COLUMNS} FROM files WHERE file_id = %s FOR NO KEY UPDATE",
+                                   (file_id,))
     return row
 
 
@@ -123,7 +129,7 @@ def readers_for(conn: Connection[Any], file_id: UUID) -> list[str]:
 
 
 def shared_with(conn: Connection[Any], user_id: str, limit: int,
-                after: tuple[datetime, UUID] | None) -> list[Row]:
+                after: tuple[datetime, UUID] | None) -> list[SharedFileRow]:
     """Files shared with the user that a viewer may see, most recently shared first; each row is
     the file's columns plus ``shared_at``."""
     columns = ", ".join(f"f.{c.strip()}" for c in FILE_COLUMNS.split(","))
@@ -135,4 +141,4 @@ def shared_with(conn: Connection[Any], user_id: str, limit: int,
         params += [after[0], after[1]]
     sql += " ORDER BY s.created_at DESC, s.file_id DESC LIMIT %s"
     params.append(limit)
-    return conn.execute(sql, params).fetchall()
+    return typed.many(conn, SharedFileRow, sql, params)
