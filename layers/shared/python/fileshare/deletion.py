@@ -91,14 +91,14 @@ def purge(file_id: UUID, owner_id: str, *, hinted_key: Any = None) -> Outcome:
     Raises (so the event is retried) when S3 or OpenSearch fail."""
     with transaction() as conn:
         row = files_db.get(conn, file_id)
-    if row is not None and row["status"] != FileStatus.DELETING:  # REMOVE's only source
+    if row is not None and row.status != FileStatus.DELETING:  # REMOVE's only source
         logger.warning("deletion event for a file that is not being deleted; ignored",
-                       extra={"file_id": str(file_id), "status": row["status"]})
+                       extra={"file_id": str(file_id), "status": row.status})
         metrics.add_metric(name="DeletionEventsIgnored", unit="Count", value=1)
         return Outcome.NOT_MARKED
-    owner = row["owner_id"] if row is not None else owner_id
-    if row is not None and row.get("upload_id"):  # purged before its multipart upload completed
-        abort_multipart(row["s3_key"], row["upload_id"])
+    owner = row.owner_id if row is not None else owner_id
+    if row is not None and row.upload_id:  # purged before its multipart upload completed
+        abort_multipart(row.s3_key, row.upload_id)
     delete_objects(object_keys(file_id, owner, row, hinted_key))
     _delete_search_document(file_id)
     cache.invalidate_file(file_id)  # never raises; the TTL bounds a failed invalidation

@@ -59,7 +59,7 @@ def _batch(take: Callable[[Any], list[FileRow]], event_type: events.EventType, r
         for row in rows:
             events.record(conn, deletion_event(row, event_type, reason))
     if rows:
-        events.publish_now([r["file_id"] for r in rows])
+        events.publish_now([r.file_id for r in rows])
     return len(rows)
 
 
@@ -91,8 +91,8 @@ def abandoned_batch(limit: int = BATCH) -> int:
         for row in rows:
             events.record(conn, events.file_rejected(row))
     for row in rows:
-        cache.invalidate_file(row["file_id"])
-    events.publish_now([r["file_id"] for r in rows])
+        cache.invalidate_file(row.file_id)
+    events.publish_now([r.file_id for r in rows])
     logger.info("abandoned uploads rejected", extra={"files": len(rows)})
     return len(rows)
 
@@ -100,9 +100,9 @@ def abandoned_batch(limit: int = BATCH) -> int:
 def _discard_uploads(rows: list[FileRow]) -> None:
     """Abort the rows' multipart uploads (one already gone is fine) and delete any objects."""
     for row in rows:
-        if row.get("upload_id"):
-            abort_multipart(row["s3_key"], row["upload_id"])
-    delete_objects([r["s3_key"] for r in rows])
+        if row.upload_id:
+            abort_multipart(row.s3_key, row.upload_id)
+    delete_objects([r.s3_key for r in rows])
 
 
 def finish_stalled(limit: int = STALLED_PER_RUN, stalled_after_s: int = STALLED_AFTER_S) -> tuple[int, int]:
@@ -112,11 +112,11 @@ def finish_stalled(limit: int = STALLED_PER_RUN, stalled_after_s: int = STALLED_
     finished = failed = 0
     for row in rows:
         try:
-            purge(row["file_id"], row["owner_id"])
+            purge(row.file_id, row.owner_id)
             finished += 1
         except Exception:  # S3 or OpenSearch down: the row stays deleting; a later run retries it
             failed += 1
-            logger.exception("could not finish a stalled purge", extra={"file_id": str(row["file_id"])})
+            logger.exception("could not finish a stalled purge", extra={"file_id": str(row.file_id)})
     return finished, failed
 
 

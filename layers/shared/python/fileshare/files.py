@@ -188,40 +188,41 @@ def _abort_quietly(key: str, upload_id: str) -> None:
 
 def complete_upload(user_id: str, file_id: uuid.UUID, request: CompleteIn) -> FileOut:
     with transaction() as conn:
-        row = _pending_multipart(conn, user_id, file_id, for_update=True)
+        row, upload_id = _pending_multipart(conn, user_id, file_id, for_update=True)
         numbers = [p.part_number for p in request.parts]
-        expected = storage.expected_parts(int(row["size"]))
+        expected = storage.expected_parts(int(row.size))
         if numbers != list(range(1, expected + 1)):
             raise ValidationFailed(f"expected parts 1..{expected} in order, each once", code="invalid_parts")
-        with_checksums = row.get("part_checksum_algorithm") == "SHA256"
+        with_checksums = row.part_checksum_algorithm == "SHA256"
         if with_checksums and any(p.checksum_sha256 is None for p in request.parts):
             raise ValidationFailed("this upload checks every part: give each part's checksum_sha256",
                                    code="part_checksums_required")
         parts = [(p.part_number, p.etag, p.checksum_sha256 if with_checksums else None)
                  for p in request.parts]
-        storage.complete_multipart(row["s3_key"], row["upload_id"], parts)
+        storage.complete_multipart(row.s3_key, upload_id, parts)
     cache.invalidate_file(file_id)
     return file_out(to_record(row))
 
 
 def _pending_multipart(conn: Any, user_id: str, file_id: uuid.UUID, *,
-                       for_update: bool = False) -> files_db.FileRow:
+                       for_update: bool = False) -> tuple[files_db.FileRow, str]:
+    """The caller's file with a multipart upload in progress, and that upload's id."""
     row = access.require_owner(conn, files_db.get(conn, file_id, for_update=for_update), user_id)
-    if row["status"] != FileStatus.PENDING or not row["upload_id"]:
+    if row.status != FileStatus.PENDING or not row.upload_id:
         raise Conflict("this file has no multipart upload in progress", code="not_multipart_pending")
-    return row
+    return row, row.upload_id
 
 
 def sign_parts(user_id: str, file_id: uuid.UUID, request: PartsIn) -> PartUrlList:
     """Presigned URLs for more parts of the caller's unfinished multipart upload (or fresh ones)."""
     with transaction() as conn:
-        row = _pending_multipart(conn, user_id, file_id)
-    expected = storage.expected_parts(int(row["size"]))
+        row, upload_id = _pending_multipart(conn, user_id, file_id)
+    expected = storage.expected_parts(int(row.size))
     wrong = sorted({n for n in request.part_numbers if n > expected})
     if wrong:
         raise ValidationFailed(f"this upload has parts 1..{expected}; not {wrong[:5]}", code="invalid_parts")
     checksums: dict[int, str] | None = None
-    if row.get("part_checksum_algorithm") == "SHA256":
+    if row.part_checksum_algorithm == "SHA256":
         if request.checksums is None or len(request.checksums) != len(request.part_numbers):
             raise ValidationFailed("this upload checks every part: give one checksum per part number",
                                    code="part_checksums_required")
@@ -231,23 +232,23 @@ def sign_parts(user_id: str, file_id: uuid.UUID, request: PartsIn) -> PartUrlLis
                                code="part_checksums_unexpected")
     numbers = sorted(set(request.part_numbers))
     return PartUrlList.model_validate(
-        {"parts": storage.sign_parts(row["s3_key"], row["upload_id"], int(row["size"]), numbers,
+        {"parts": storage.sign_parts(row.s3_key, upload_id, row.size, numbers,
                                      checksums=checksums)})
 
 
 def stored_parts(user_id: str, file_id: uuid.UUID) -> StoredPartList:
     """What S3 already holds of the caller's unfinished multipart upload: resume by skipping it."""
     with transaction() as conn:
-        row = _pending_multipart(conn, user_id, file_id)
-    return StoredPartList.model_validate({"parts": storage.list_parts(row["s3_key"], row["upload_id"])})
+        row, upload_id = _pending_multipart(conn, user_id, file_id)
+    return StoredPartList.model_validate({"parts": storage.list_parts(row.s3_key, upload_id)})
 
 
 def abort_upload(user_id: str, file_id: uuid.UUID) -> None:
     """Abort the caller's unfinished multipart upload: S3 drops the parts, the file is rejected
     (``upload_aborted``) and announced as such, all before the row lock is released."""
     with transaction() as conn:
-        row = _pending_multipart(conn, user_id, file_id, for_update=True)
-        storage.abort_multipart(row["s3_key"], row["upload_id"])
+        row, upload_id = _pending_multipart(conn, user_id, file_id, for_update=True)
+        storage.abort_multipart(row.s3_key, upload_id)
         lifecycle.require(Trigger.ABORT, State.of(row))
         rejected = processing_db.mark_rejected(conn, file_id, "upload_aborted", Trigger.ABORT)
         assert rejected is not None  # the row is locked and pending
@@ -301,7 +302,7 @@ def update_file(user_id: str, file_id: uuid.UUID, patch: FilePatch) -> FileOut:
         changes["expires_at"] = patch.expires_at
     with transaction() as conn:
         row = access.require_owner(conn, files_db.get(conn, file_id, for_update=True), user_id)
-        if row["status"] == FileStatus.TRASHED:
+        if row.status == FileStatus.TRASHED:
             raise Conflict("restore the file before changing it", code="file_trashed")
         changed = {k: v for k, v in changes.items() if row[k] != v}
         if not changed:
@@ -323,7 +324,7 @@ def trash_file(user_id: str, file_id: uuid.UUID) -> None:
         trashed = files_db.trash(conn, file_id)
         assert trashed is not None  # the row is locked and the table allows it
         events.record(conn, new_event(lifecycle.emits(Trigger.TRASH), trashed,
-                                      trashed_at=trashed["trashed_at"]))
+                                      trashed_at=trashed.trashed_at))
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
 

@@ -139,8 +139,8 @@ def _link_out(row: links_db.LinkRow, url: str | None = None) -> LinkOut:
 
 def _link_event(event_type: events.EventType, file_row: FileRow, link: links_db.LinkRow,
                 **data: Any) -> events.Event:
-    return events.Event(type=event_type, file_id=file_row["file_id"], owner_id=file_row["owner_id"],
-                        data={"link_id": link.link_id, "name": file_row["name"], **data})
+    return events.Event(type=event_type, file_id=file_row.file_id, owner_id=file_row.owner_id,
+                        data={"link_id": link.link_id, "name": file_row.name, **data})
 
 
 def create_link(user_id: str, file_id: uuid.UUID, request: LinkIn) -> LinkOut:
@@ -150,7 +150,7 @@ def create_link(user_id: str, file_id: uuid.UUID, request: LinkIn) -> LinkOut:
                   if request.expires_in is not None else None)
     with transaction() as conn:
         row = require_owner(conn, shares_db.lock_file(conn, file_id), user_id)
-        if row["status"] not in (FileStatus.PENDING, FileStatus.READY):
+        if row.status not in (FileStatus.PENDING, FileStatus.READY):
             raise Conflict(f"a {row['status']} file cannot be shared by link", code=f"file_{row['status']}")
         cap = settings().max_links_per_file
         if links_db.count_active(conn, file_id) >= cap:  # counted under the file's row lock
@@ -247,7 +247,7 @@ def open_link(token: str, password: str | None, source_ip: str | None) -> str:
             raise _refusal(current, datetime.now(UTC)) or Gone("this link has reached its download limit",
                                                                code="link_used_up")
         events.record(conn, _link_event(events.EventType.LINK_DOWNLOADED, file_row, link,
-                                        downloads=downloads, recipient_id=file_row["owner_id"]))
+                                        downloads=downloads, recipient_id=file_row.owner_id))
     events.publish_now([link.file_id])
     metrics.add_metric(name="LinkDownloads", unit="Count", value=1)
     return storage.presigned_get(link.s3_key, download_name=link.name,

@@ -145,7 +145,7 @@ def process_object(obj: S3Object) -> Outcome:
             row = sql.get_by_key(conn, obj.key)
         if row is None or State.of(row).status is FileStatus.DELETING:
             return _delete_orphan(obj, row)
-        logger.append_keys(file_id=str(row["file_id"]))
+        logger.append_keys(file_id=str(row.file_id))
         try:
             match State.of(row).underlying:  # a trashed file: the status it had before the trash
                 case FileStatus.PENDING:
@@ -154,7 +154,7 @@ def process_object(obj: S3Object) -> Outcome:
                     return _process_ready(obj, row)
                 case FileStatus.REJECTED:
                     _after_rejected(row)
-            logger.info("file already processed", extra={**log, "status": row["status"]})
+            logger.info("file already processed", extra={**log, "status": row.status})
             return Outcome.ALREADY_DONE
         except RowChanged:
             continue  # another worker changed the row meanwhile: look again
@@ -167,8 +167,8 @@ def _delete_orphan(obj: S3Object, row: FileRow | None) -> Outcome:
     """Delete an object no live file owns. Idempotent: deleting a missing key succeeds."""
     delete_objects([obj.key])  # obj.bucket is the upload bucket (process_object checked)
     logger.warning("deleted an object that no live file owns", extra={
-        "key": obj.key, "status": row["status"] if row else None,
-        "file_id": str(row["file_id"]) if row else None})
+        "key": obj.key, "status": row.status if row else None,
+        "file_id": str(row.file_id) if row else None})
     metrics.add_metric(name="OrphanObjectsDeleted", unit="Count", value=1)
     return Outcome.DELETED
 
@@ -213,10 +213,10 @@ def _verify(response: dict[str, Any], row: FileRow) -> Verified | str:
     body = response["Body"]
     s3_checksum = response.get("S3Checksum")  # set: a large object verified by S3, only its head read
     try:
-        if int(response["ContentLength"]) != int(row["size"]):
+        if int(response["ContentLength"]) != int(row.size):
             return "size_mismatch"
         head = body.read(media.SNIFF_BYTES)
-        verdict = media.check_type(row["content_type"], head, settings().allowed_content_types)
+        verdict = media.check_type(row.content_type, head, settings().allowed_content_types)
         if not verdict.ok:
             return verdict.reason or "content_type_mismatch"
         if s3_checksum is not None:
@@ -224,7 +224,7 @@ def _verify(response: dict[str, Any], row: FileRow) -> Verified | str:
                             checksum=full_object_sha256_hex(s3_checksum), content_type=verdict.effective_type,
                             image=None, s3_checksum=s3_checksum)
         digest = hashlib.sha256(head)
-        keep = verdict.effective_type in media.THUMBNAIL_SOURCES and row["size"] <= THUMBNAIL_MAX_SOURCE_BYTES
+        keep = verdict.effective_type in media.THUMBNAIL_SOURCES and row.size <= THUMBNAIL_MAX_SOURCE_BYTES
         image = bytearray(head) if keep else None
         total = len(head)
         for chunk in body.iter_chunks(CHUNK_BYTES):
@@ -234,7 +234,7 @@ def _verify(response: dict[str, Any], row: FileRow) -> Verified | str:
                 image += chunk
     finally:
         body.close()
-    if total != row["size"]:
+    if total != row.size:
         raise DependencyUnavailable(f"read {total} of {row['size']} bytes; retrying")
     return Verified(etag=normalize_etag(response.get("ETag")), checksum=digest.hexdigest(),
                     content_type=verdict.effective_type, image=bytes(image) if image is not None else None,
@@ -242,7 +242,7 @@ def _verify(response: dict[str, Any], row: FileRow) -> Verified | str:
 
 
 def _process_pending(obj: S3Object, row: FileRow) -> Outcome:
-    response = _open(obj, int(row["size"]))
+    response = _open(obj, int(row.size))
     if response is None:
         return Outcome.IGNORED
     verified = _verify(response, row)
@@ -255,12 +255,12 @@ def _process_pending(obj: S3Object, row: FileRow) -> Outcome:
 def _process_ready(obj: S3Object, row: FileRow) -> Outcome:
     """An event about a verified file: a duplicate, or its key was written again. ``RowChanged``
     when the row changed under us (the caller reads it again)."""
-    stored = row.get("verified_etag")
+    stored = row.verified_etag
     if stored is not None and normalize_etag(obj.etag) == stored:
         _after_ready(row)  # a duplicate of the event about the verified version
-        logger.info("file already processed", extra={"key": obj.key, "status": row["status"]})
+        logger.info("file already processed", extra={"key": obj.key, "status": row.status})
         return Outcome.ALREADY_DONE
-    response = _open(obj, int(row["size"]))
+    response = _open(obj, int(row.size))
     if response is None:
         return Outcome.IGNORED
     current = normalize_etag(response.get("ETag"))
@@ -280,7 +280,7 @@ def _process_ready(obj: S3Object, row: FileRow) -> Outcome:
 def _reject_replaced(row: FileRow, reason: str) -> Outcome:
     """REJECT_REPLACED: ready -> rejected (``RowChanged`` when another worker got there first)."""
     with transaction() as conn:
-        rejected = sql.mark_replaced_rejected(conn, row["file_id"], old_etag=row.get("verified_etag"),
+        rejected = sql.mark_replaced_rejected(conn, row.file_id, old_etag=row.verified_etag,
                                               reason=reason)
         if rejected is not None:
             events.record(conn, events.file_rejected(rejected))
@@ -297,7 +297,7 @@ def _accept_replaced(row: FileRow, verified: Verified) -> Outcome:
     (``RowChanged`` when another worker got there first)."""
     thumb_key = _store_thumbnail(row, verified.image) if verified.image is not None else None
     with transaction() as conn:
-        updated = sql.mark_reverified(conn, row["file_id"], old_etag=row.get("verified_etag"),
+        updated = sql.mark_reverified(conn, row.file_id, old_etag=row.verified_etag,
                                       etag=verified.etag, checksum_sha256=verified.checksum,
                                       content_type=verified.content_type, thumbnail_key=thumb_key,
                                       s3_checksum=verified.s3_checksum)
@@ -305,15 +305,15 @@ def _accept_replaced(row: FileRow, verified: Verified) -> Outcome:
                    if updated is not None and updated[k] != row[k]}
         if updated is not None and changes:
             events.record(conn, events.Event(
-                type=emits(Trigger.REVERIFY), file_id=updated["file_id"], owner_id=updated["owner_id"],
+                type=emits(Trigger.REVERIFY), file_id=updated.file_id, owner_id=updated.owner_id,
                 data={"changes": changes, "reason": "object_replaced"}))
     if updated is None:
         raise RowChanged
-    if row.get("thumbnail_key") and thumb_key is None:  # no longer an image: drop the old thumbnail
-        delete_objects([row["thumbnail_key"]])
-    invalidate_file(updated["file_id"])
-    events.publish_now([updated["file_id"]])
-    _sync_search(updated["file_id"])
+    if row.thumbnail_key and thumb_key is None:  # no longer an image: drop the old thumbnail
+        delete_objects([row.thumbnail_key])
+    invalidate_file(updated.file_id)
+    events.publish_now([updated.file_id])
+    _sync_search(updated.file_id)
     if not changes:  # the same bytes again (or a file verified before ETags were recorded)
         return Outcome.ALREADY_DONE
     metrics.add_metric(name="ReplacedObjectsAccepted", unit="Count", value=1)
@@ -326,7 +326,7 @@ def _store_thumbnail(row: FileRow, image: bytes) -> str | None:
         logger.warning("no thumbnail: image not decodable or too large")
         metrics.add_metric(name="ThumbnailSkipped", unit="Count", value=1)
         return None
-    key = thumbnail_key(row["owner_id"], row["file_id"])
+    key = thumbnail_key(row.owner_id, row.file_id)
     storage.put_thumbnail(key, webp)
     return key
 
@@ -335,13 +335,13 @@ def _finish(row: FileRow, verified: Verified, thumb_key: str | None, *,
             event_time: float | None = None) -> Outcome:
     """One transaction: quota re-check, the guarded transition (VERIFY, or REJECT over quota), the
     outbox event."""
-    file_id: UUID = row["file_id"]
+    file_id: UUID = row.file_id
     ready: FileRow | None = None
     rejected: FileRow | None = None
     with transaction() as conn:
-        quota = sql.lock_owner_quota(conn, row["owner_id"])
-        used = sql.stored_bytes(conn, row["owner_id"], excluding=file_id)
-        if quota is not None and used + int(row["size"]) > quota:
+        quota = sql.lock_owner_quota(conn, row.owner_id)
+        used = sql.stored_bytes(conn, row.owner_id, excluding=file_id)
+        if quota is not None and used + int(row.size) > quota:
             rejected = sql.mark_rejected(conn, file_id, "quota_exceeded")
             if rejected is not None:
                 events.record(conn, events.file_rejected(rejected))
@@ -351,8 +351,8 @@ def _finish(row: FileRow, verified: Verified, thumb_key: str | None, *,
                                    etag=verified.etag, s3_checksum=verified.s3_checksum)
             if ready is not None:
                 events.record(conn, events.Event(
-                    type=emits(Trigger.VERIFY), file_id=file_id, owner_id=ready["owner_id"],
-                    data={"name": ready["name"], "size": ready["size"], "content_type": verified.content_type,
+                    type=emits(Trigger.VERIFY), file_id=file_id, owner_id=ready.owner_id,
+                    data={"name": ready.name, "size": ready.size, "content_type": verified.content_type,
                           "checksum_sha256": verified.checksum, "s3_checksum": verified.s3_checksum,
                           "thumbnail_key": thumb_key}))
     if rejected is not None:
@@ -362,7 +362,7 @@ def _finish(row: FileRow, verified: Verified, thumb_key: str | None, *,
     if ready is None:  # another worker made the transition first; make sure its side effects exist
         logger.info("another worker processed this file first")
         with transaction() as conn:
-            current = sql.get_by_key(conn, row["s3_key"])
+            current = sql.get_by_key(conn, row.s3_key)
         state = State.of(current) if current is not None else None
         if current is not None and state is not None and state.underlying is FileStatus.READY:
             _after_ready(current)
@@ -379,7 +379,7 @@ def _finish(row: FileRow, verified: Verified, thumb_key: str | None, *,
 
 def _reject(row: FileRow, reason: str) -> Outcome:
     with transaction() as conn:
-        rejected = sql.mark_rejected(conn, row["file_id"], reason)
+        rejected = sql.mark_rejected(conn, row.file_id, reason)
         if rejected is not None:
             events.record(conn, events.file_rejected(rejected))
     if rejected is None:
@@ -394,10 +394,10 @@ def _after_rejected(row: FileRow) -> None:
     """Remove the objects and any search document (raises, so the record is retried), then cache
     and event, which never fail. The thumbnail key is deterministic, so a file rejected after it
     had been ready (its object replaced) loses its thumbnail too."""
-    delete_objects([row["s3_key"], thumbnail_key(row["owner_id"], row["file_id"])])
-    _sync_search(row["file_id"])
-    invalidate_file(row["file_id"])
-    events.publish_now([row["file_id"]])
+    delete_objects([row.s3_key, thumbnail_key(row.owner_id, row.file_id)])
+    _sync_search(row.file_id)
+    invalidate_file(row.file_id)
+    events.publish_now([row.file_id])
 
 
 def _sync_search(file_id: UUID) -> None:
@@ -412,8 +412,8 @@ def _sync_search(file_id: UUID) -> None:
 
 def _after_ready(row: FileRow) -> None:
     """Cache and event first (they never fail the record), then the search document (may raise)."""
-    invalidate_file(row["file_id"])
-    events.publish_now([row["file_id"]])
+    invalidate_file(row.file_id)
+    events.publish_now([row.file_id])
     _index(row)
 
 
@@ -426,11 +426,11 @@ def _index(row: FileRow) -> None:
     # Under the file's row lock, like every share change: a share committed while we index either
     # is in ``readers`` here or finds the document when its own ACL sync runs after us.
     with transaction() as conn:
-        if shares_db.lock_file(conn, row["file_id"]) is None:
+        if shares_db.lock_file(conn, row.file_id) is None:
             return  # purged meanwhile: nothing to make searchable
-        readers = shares_db.readers_for(conn, row["file_id"])
+        readers = shares_db.readers_for(conn, row.file_id)
         try:
-            search_client().index(index=settings().search_alias, id=str(row["file_id"]),
+            search_client().index(index=settings().search_alias, id=str(row.file_id),
                                   body=search_document(row, readers), op_type="create")
         except ConflictError:
             return
@@ -442,7 +442,7 @@ def _index(row: FileRow) -> None:
 
 def _count(name: str, row: FileRow) -> None:
     metrics.add_metric(name=name, unit="Count", value=1)
-    created = row.get("created_at")
+    created = row.created_at
     if created is not None:
         latency_ms = (time.time() - created.timestamp()) * 1000
         metrics.add_metric(name="UploadToProcessedMs", unit="Milliseconds", value=latency_ms)

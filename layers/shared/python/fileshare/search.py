@@ -111,8 +111,8 @@ def search_files(user_id: str, query: SearchQuery) -> FileList:
     shared: set[uuid.UUID] = set()
     if ids:
         with transaction() as conn:
-            rows = {r["file_id"]: r for r in files_db.get_many(conn, ids)}
-            others = [i for i, r in rows.items() if r["owner_id"] != user_id]
+            rows = {r.file_id: r for r in files_db.get_many(conn, ids)}
+            others = [i for i, r in rows.items() if r.owner_id != user_id]
             shared = shares_db.shared_among(conn, user_id, others)
     items = [file_out(to_record(rows[i])) for i in ids
              if i in rows and _readable(rows[i], user_id, shared)]
@@ -123,6 +123,6 @@ def search_files(user_id: str, query: SearchQuery) -> FileList:
 def _readable(row: FileRow, user_id: str, shared: set[uuid.UUID]) -> bool:
     """PostgreSQL's word on access: the owner, or a viewer (``shared``: the hits shared with the
     caller right now) while the file is visible to viewers."""
-    if row["owner_id"] == user_id:
-        return row["status"] not in HIDDEN_STATUSES
-    return row["file_id"] in shared and row["status"] in VIEWER_VISIBLE_STATUSES
+    if row.owner_id == user_id:
+        return row.status not in HIDDEN_STATUSES
+    return row.file_id in shared and row.status in VIEWER_VISIBLE_STATUSES

@@ -31,7 +31,7 @@ from fileshare.observability import logger, metrics
 
 
 def _require_shareable(row: FileRow) -> None:
-    if row["status"] not in shares_db.VIEWABLE_STATUSES:
+    if row.status not in shares_db.VIEWABLE_STATUSES:
         raise Conflict("restore the file before sharing it", code="file_trashed")
 
 
@@ -60,7 +60,7 @@ def share_file(user_id: str, file_id: uuid.UUID, request: ShareIn) -> ShareOut:
             raise Conflict("the file is already shared with this user", code="already_shared")
         events.record(conn, new_event(events.EventType.SHARE_CREATED, row, share_id=share.share_id,
                                       recipient_id=recipient.user_id, permission=request.permission,
-                                      name=row["name"]))
+                                      name=row.name))
     _after_change(file_id)
     metrics.add_metric(name="SharesCreated", unit="Count", value=1)
     return _share_out(share)
@@ -80,7 +80,7 @@ def revoke_share(user_id: str, file_id: uuid.UUID, share_id: uuid.UUID) -> None:
         if removed is None:
             raise NotFound("this file has no such share", code="share_not_found")
         events.record(conn, new_event(events.EventType.SHARE_REVOKED, row, share_id=share_id,
-                                      recipient_id=removed.grantee_id, name=row["name"]))
+                                      recipient_id=removed.grantee_id, name=row.name))
     _after_change(file_id)
     metrics.add_metric(name="SharesRevoked", unit="Count", value=1)
 

@@ -52,12 +52,19 @@ def purge_at(trashed_at: datetime) -> datetime:
     return trashed_at + timedelta(days=settings().trash_retention_days)
 
 
+def _trashed_at(row: FileRow) -> datetime:
+    """When a trashed file was trashed (set by every move to the trash)."""
+    if row.trashed_at is None:
+        raise ValueError(f"file {row.file_id} is {row.status} without trashed_at")
+    return row.trashed_at
+
+
 def _trash_cursor(row: FileRow) -> str:
-    return cursor.encode([row["trashed_at"].isoformat(), str(row["file_id"])])
+    return cursor.encode([_trashed_at(row).isoformat(), str(row.file_id)])
 
 
 def _trashed_out(row: FileRow) -> TrashedFileOut:
-    trashed_at = row["trashed_at"]
+    trashed_at = _trashed_at(row)
     return TrashedFileOut.model_validate({**file_out(to_record(row)).model_dump(),
                                           "trashed_at": trashed_at, "purge_at": purge_at(trashed_at)})
 
@@ -86,13 +93,13 @@ def restore_file(user_id: str, file_id: uuid.UUID) -> FileOut:
         row = _own(conn, files_db.get(conn, file_id, for_update=True), user_id)
         if not lifecycle.allows(Trigger.RESTORE, State.of(row)):
             raise Conflict("the file is not in the trash", code="file_not_trashed")
-        if purge_at(row["trashed_at"]) <= datetime.now(UTC):
+        if purge_at(_trashed_at(row)) <= datetime.now(UTC):
             raise Gone("the file was in the trash longer than the retention period", code="trash_expired")
         restored = trash_db.restore(conn, file_id)
         assert restored is not None  # the row is locked and trashed
         events.record(conn, events.Event(
             type=lifecycle.emits(Trigger.RESTORE), file_id=file_id, owner_id=user_id,
-            data={"name": restored["name"], "status": restored["status"]}))
+            data={"name": restored.name, "status": restored.status}))
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
     sync_search_status(file_id)
@@ -104,7 +111,7 @@ def purge_file(user_id: str, file_id: uuid.UUID) -> None:
     the deletion consumer does the rest. Purging a file already being purged changes nothing."""
     with transaction() as conn:
         row = files_db.get(conn, file_id, for_update=True)
-        if row is not None and row["owner_id"] == user_id and lifecycle.is_noop(Trigger.PURGE, State.of(row)):
+        if row is not None and row.owner_id == user_id and lifecycle.is_noop(Trigger.PURGE, State.of(row)):
             return
         row = _own(conn, row, user_id)
         if not lifecycle.allows(Trigger.PURGE, State.of(row)):
