@@ -194,6 +194,13 @@ def test_the_schema_check_lists_exactly_the_enum() -> None:
     assert _status_check_in_migrations() == {s.value for s in FileStatus}
 
 
+def test_the_schema_check_on_the_status_before_trash_lists_what_a_restore_returns_to() -> None:
+    sql = "".join(p.read_text() for p in sorted(MIGRATIONS.glob("*.sql")))
+    match = re.search(r"CHECK \(status_before_trash IS NULL OR status_before_trash IN \(([^)]*)\)\)", sql)
+    assert match is not None, "no CHECK on files.status_before_trash in the migrations"
+    assert set(re.findall(r"'([^']+)'", match.group(1))) == {s.value for s in lifecycle.RESTORABLE_TO}
+
+
 def test_the_api_model_lists_exactly_the_enum() -> None:
     from fileshare.models import FileStatus as ApiFileStatus
 
