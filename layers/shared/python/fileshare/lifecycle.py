@@ -76,6 +76,7 @@ def _s(*statuses: FileStatus) -> frozenset[FileStatus]:
     return frozenset(statuses)
 
 
+# short names for the table below
 P, R, X, T, D = (FileStatus.PENDING, FileStatus.READY, FileStatus.REJECTED, FileStatus.TRASHED,
                  FileStatus.DELETING)
 
