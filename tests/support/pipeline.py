@@ -211,7 +211,7 @@ def reset_caches() -> None:
     events.reset_producer()
     search_client.client.cache_clear()
     aws.client.cache_clear()
-    cache._redis.cache_clear()
+    cache.redis_client.cache_clear()
     if connection.pool.cache_info().currsize:
         connection.pool().close()
         connection.pool.cache_clear()

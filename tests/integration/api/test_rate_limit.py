@@ -71,11 +71,11 @@ def test_with_redis_down_requests_are_served_and_warned_about_once(
 
     override_settings(RATE_LIMIT_PER_MINUTE="2", REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     ratelimit.reset()
-    cache._redis.cache_clear()
+    cache.redis_client.cache_clear()
     try:
         statuses = [files_api("GET", "/files").status for _ in range(5)]
     finally:
-        cache._redis.cache_clear()
+        cache.redis_client.cache_clear()
     assert statuses == [200] * 5
     warnings = [r for r in caplog.records if "rate limiter unavailable" in r.getMessage()]
     assert len(warnings) == 1  # once per degraded interval, not once per request

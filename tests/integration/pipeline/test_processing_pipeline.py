@@ -46,13 +46,13 @@ def _process(pipeline: Pipeline, pending: rows.PendingFile, etag: str = "") -> d
 def test_image_becomes_ready_with_checksum_thumbnail_search_doc_and_event(pipeline: Pipeline,
                                                                           owner: str) -> None:
     # Given a pending PNG whose bytes are in S3, and a stale cache entry for it
-    from fileshare.cache import _redis, file_key
+    from fileshare.cache import file_key, redis_client
 
     data = _png()
     pending = rows.create_pending_file(pipeline.db, owner, name="holiday photo.png", size=len(data),
                                        content_type="image/png", tags=["trip"])
     etag = pipeline.upload(pending.key, data, "image/png")
-    redis = _redis()
+    redis = redis_client()
     assert redis is not None
     redis.set(file_key(pending.file_id), json.dumps({"status": "pending"}))
     offsets = end_offsets(pipeline.bootstrap, pipeline.topic)

@@ -125,13 +125,13 @@ def test_without_redis_password_checks_fail_open(world: World, alice: User, ip: 
     link = world.link(alice, world.ready_file(alice, index=False), password="right")
     token = token_of(link)
     override_settings(REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens there
-    cache._redis.cache_clear()
+    cache.redis_client.cache_clear()
     try:
         for _ in range(7):
             assert_error(world.open(token, password="wrong", ip=ip), 401, "wrong_password")
         assert world.open(token, password="right", ip=ip).status == 302
     finally:
-        cache._redis.cache_clear()
+        cache.redis_client.cache_clear()
 
 
 def test_an_expired_link_is_410(world: World, alice: User, ip: str) -> None:

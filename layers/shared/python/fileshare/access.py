@@ -10,27 +10,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fileshare.db import shares as shares_db
 from fileshare.errors import Forbidden, NotFound
+from fileshare.lifecycle import OWNER_VISIBLE, VIEWER_VISIBLE
 
-OWNER_VISIBLE_STATUSES = frozenset({"pending", "ready", "rejected", "trashed"})
-VIEWER_VISIBLE_STATUSES = frozenset(shares_db.VIEWABLE_STATUSES)
+OWNER_VISIBLE_STATUSES: frozenset[str] = OWNER_VISIBLE
+VIEWER_VISIBLE_STATUSES: frozenset[str] = VIEWER_VISIBLE
 
 
-def is_viewer(conn: Any, row: dict[str, Any], user_id: str) -> bool:
+def is_viewer(conn: Any, row: Mapping[str, Any], user_id: str) -> bool:
     """True when the file is shared with ``user_id`` and in a state a viewer may see."""
     return (row["owner_id"] != user_id and row["status"] in VIEWER_VISIBLE_STATUSES
             and shares_db.is_viewer(conn, row["file_id"], user_id))
 
 
-def is_owner(row: dict[str, Any], user_id: str) -> bool:
+def is_owner(row: Mapping[str, Any], user_id: str) -> bool:
     """True when ``user_id`` owns the file and it is in a state the owner may see."""
     return row["owner_id"] == user_id and row["status"] in OWNER_VISIBLE_STATUSES
 
 
-def require_owner(conn: Any, row: dict[str, Any] | None, user_id: str) -> dict[str, Any]:
+def require_owner[R: Mapping[str, Any]](conn: Any, row: R | None, user_id: str) -> R:
     """The file row if the caller owns it; 403 ``owner_only`` for a viewer; otherwise 404."""
     if row is not None and is_owner(row, user_id):
         return row

@@ -25,9 +25,11 @@ from fileshare.db import archives as archives_db
 from fileshare.db import files as files_db
 from fileshare.db import users as users_db
 from fileshare.db.connection import transaction
+from fileshare.db.files import FileRow
 from fileshare.errors import Conflict, Gone, NotFound, TooLarge
 from fileshare.events import Event, EventType
 from fileshare.files import sanitize_name
+from fileshare.lifecycle import FileStatus
 from fileshare.models import ArchiveCreate, ArchiveOut
 from fileshare.observability import logger, metrics
 
@@ -62,19 +64,19 @@ def to_out(row: dict[str, Any]) -> ArchiveOut:
         created_at=row["created_at"], ready_at=row["ready_at"], expires_at=row["expires_at"])
 
 
-def readable_sources(conn: Any, user_id: str, file_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+def readable_sources(conn: Any, user_id: str, file_ids: list[uuid.UUID]) -> list[FileRow]:
     """The files rows in ``file_ids`` order; 404 for one the caller cannot read, 409 for one not ready.
 
     The same rule as reading one file: the owner, or a viewer it is shared with (``fileshare.access``).
     """
-    rows = {r["file_id"]: r for r in files_db.get_many(conn, file_ids)}
+    rows = {r.file_id: r for r in files_db.get_many(conn, file_ids)}
     ordered = []
     for file_id in file_ids:
         row = rows.get(file_id)
         if row is None or not (access.is_owner(row, user_id) or access.is_viewer(conn, row, user_id)):
             raise NotFound("file not found", code="file_not_found")  # word for word a missing file's
-        if row["status"] != "ready":
-            raise Conflict(f"file {file_id} is {row['status']}, not ready", code="file_not_ready")
+        if row.status != FileStatus.READY:
+            raise Conflict(f"file {file_id} is {row.status}, not ready", code="file_not_ready")
         ordered.append(row)
     return ordered
 

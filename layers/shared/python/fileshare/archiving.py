@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 import uuid
 import zipfile
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -69,7 +70,7 @@ def handle(raw: bytes | str, **options: Any) -> Outcome:
     return run(archive_id, **options)
 
 
-def entry_names(rows: list[dict[str, Any]]) -> list[str]:
+def entry_names(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     """One distinct name per source: "a.txt", "a (2).txt", ... (pure)."""
     seen: set[str] = set()
     names = []
@@ -111,7 +112,7 @@ class _Progress:
                 raise Superseded()
 
 
-def _write_zip(sink: MultipartSink, sources: list[dict[str, Any]], progress: _Progress,
+def _write_zip(sink: MultipartSink, sources: Sequence[Mapping[str, Any]], progress: _Progress,
                chunk_bytes: int) -> None:
     """Every source into one ZIP on ``sink``. On any error the sink is put in discard mode first, so
     what zipfile writes while unwinding (the entry's descriptor, the central directory) never
@@ -128,7 +129,7 @@ def _write_zip(sink: MultipartSink, sources: list[dict[str, Any]], progress: _Pr
     progress.tick(force=True)
 
 
-def _write_entry(archive: zipfile.ZipFile, sink: MultipartSink, row: dict[str, Any], name: str,
+def _write_entry(archive: zipfile.ZipFile, sink: MultipartSink, row: Mapping[str, Any], name: str,
                  progress: _Progress, chunk_bytes: int) -> None:
     from botocore.exceptions import ClientError
 

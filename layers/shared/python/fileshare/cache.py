@@ -70,9 +70,6 @@ def redis_client() -> Redis | None:
                                 health_check_interval=30, decode_responses=True)
 
 
-_redis = redis_client  # the older private name, still imported elsewhere
-
-
 def get_file(file_id: object) -> Lookup:
     client = redis_client()
     if client is None:

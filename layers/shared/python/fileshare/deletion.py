@@ -19,6 +19,7 @@ so an event can never destroy a file that was restored; a stale event for a file
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -28,10 +29,11 @@ from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import trash as trash_db
 from fileshare.db.connection import transaction
+from fileshare.lifecycle import FileStatus
 from fileshare.observability import logger, metrics
 from fileshare.storage import abort_multipart, delete_objects, thumbnail_key
 
-PURGE_EVENTS = frozenset({events.EventType.FILE_DELETED, events.EventType.FILE_EXPIRED})
+PURGE_EVENTS = frozenset({events.EventType.FILE_DELETED, events.EventType.FILE_EXPIRED})  # see lifecycle
 SUPPORTED_VERSIONS = frozenset({1})
 
 
@@ -53,7 +55,7 @@ class UnsupportedEventError(ValueError):
     """A deletion event this code cannot read (unknown data version): it goes to the failure queue."""
 
 
-def deletion_event(row: dict[str, Any], event_type: events.EventType, reason: Reason) -> events.Event:
+def deletion_event(row: Mapping[str, Any], event_type: events.EventType, reason: Reason) -> events.Event:
     """The event announcing a purge; ``data`` names the file for notifications and its objects."""
     data: dict[str, Any] = {"name": row["name"], "size": int(row["size"]), "reason": reason.value,
                             "s3_key": row["s3_key"], "thumbnail_key": row.get("thumbnail_key")}
@@ -62,7 +64,7 @@ def deletion_event(row: dict[str, Any], event_type: events.EventType, reason: Re
     return events.Event(type=event_type, file_id=row["file_id"], owner_id=row["owner_id"], data=data)
 
 
-def object_keys(file_id: UUID, owner_id: str, row: dict[str, Any] | None,
+def object_keys(file_id: UUID, owner_id: str, row: Mapping[str, Any] | None,
                 hinted_key: Any = None) -> list[str]:
     """Every S3 key the file may occupy: the original (``u/<owner>/<file_id>/<name>``) and the
     thumbnail the processor writes (``t/<owner>/<file_id>.webp``). Without the row (a replay after
@@ -89,14 +91,14 @@ def purge(file_id: UUID, owner_id: str, *, hinted_key: Any = None) -> Outcome:
     Raises (so the event is retried) when S3 or OpenSearch fail."""
     with transaction() as conn:
         row = files_db.get(conn, file_id)
-    if row is not None and row["status"] != "deleting":
+    if row is not None and row.status != FileStatus.DELETING:  # REMOVE's only source
         logger.warning("deletion event for a file that is not being deleted; ignored",
-                       extra={"file_id": str(file_id), "status": row["status"]})
+                       extra={"file_id": str(file_id), "status": row.status})
         metrics.add_metric(name="DeletionEventsIgnored", unit="Count", value=1)
         return Outcome.NOT_MARKED
-    owner = row["owner_id"] if row is not None else owner_id
-    if row is not None and row.get("upload_id"):  # purged before its multipart upload completed
-        abort_multipart(row["s3_key"], row["upload_id"])
+    owner = row.owner_id if row is not None else owner_id
+    if row is not None and row.upload_id:  # purged before its multipart upload completed
+        abort_multipart(row.s3_key, row.upload_id)
     delete_objects(object_keys(file_id, owner, row, hinted_key))
     _delete_search_document(file_id)
     cache.invalidate_file(file_id)  # never raises; the TTL bounds a failed invalidation

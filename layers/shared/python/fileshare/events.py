@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -85,7 +85,7 @@ class Event(BaseModel):
         return cls.model_validate_json(raw)
 
 
-def file_rejected(row: dict[str, Any]) -> Event:
+def file_rejected(row: Mapping[str, Any]) -> Event:
     """``file.rejected`` for a files row whose ``reject_reason`` is set."""
     return Event(type=EventType.FILE_REJECTED, file_id=row["file_id"], owner_id=row["owner_id"],
                  data={"name": row["name"], "reason": row["reject_reason"]})

@@ -30,7 +30,9 @@ from fileshare.config import settings
 from fileshare.db import processing as processing_db
 from fileshare.db import trash as trash_db
 from fileshare.db.connection import transaction
+from fileshare.db.files import FileRow
 from fileshare.deletion import Reason, deletion_event, purge
+from fileshare.lifecycle import Trigger, emits
 from fileshare.observability import logger, metrics
 from fileshare.storage import abort_multipart, delete_objects
 
@@ -50,26 +52,25 @@ class SweepResult:
     abandoned_failed: int = 0
 
 
-def _batch(take: Callable[[Any], list[dict[str, Any]]], event_type: events.EventType, reason: Reason) -> int:
+def _batch(take: Callable[[Any], list[FileRow]], event_type: events.EventType, reason: Reason) -> int:
     """One transaction: take a batch into ``deleting`` and record each file's event; then publish."""
     with transaction() as conn:
         rows = take(conn)
         for row in rows:
             events.record(conn, deletion_event(row, event_type, reason))
     if rows:
-        events.publish_now([r["file_id"] for r in rows])
+        events.publish_now([r.file_id for r in rows])
     return len(rows)
 
 
 def expire_batch(limit: int = BATCH) -> int:
-    return _batch(lambda conn: trash_db.expire_due(conn, limit), events.EventType.FILE_EXPIRED,
-                  Reason.EXPIRED)
+    return _batch(lambda conn: trash_db.expire_due(conn, limit), emits(Trigger.EXPIRE), Reason.EXPIRED)
 
 
 def retention_batch(limit: int = BATCH) -> int:
     days = settings().trash_retention_days
     return _batch(lambda conn: trash_db.purge_retention_due(conn, days, limit),
-                  events.EventType.FILE_DELETED, Reason.TRASH_RETENTION)
+                  emits(Trigger.RETENTION_END), Reason.TRASH_RETENTION)
 
 
 def abandoned_after_s() -> int:
@@ -90,18 +91,18 @@ def abandoned_batch(limit: int = BATCH) -> int:
         for row in rows:
             events.record(conn, events.file_rejected(row))
     for row in rows:
-        cache.invalidate_file(row["file_id"])
-    events.publish_now([r["file_id"] for r in rows])
+        cache.invalidate_file(row.file_id)
+    events.publish_now([r.file_id for r in rows])
     logger.info("abandoned uploads rejected", extra={"files": len(rows)})
     return len(rows)
 
 
-def _discard_uploads(rows: list[dict[str, Any]]) -> None:
+def _discard_uploads(rows: list[FileRow]) -> None:
     """Abort the rows' multipart uploads (one already gone is fine) and delete any objects."""
     for row in rows:
-        if row.get("upload_id"):
-            abort_multipart(row["s3_key"], row["upload_id"])
-    delete_objects([r["s3_key"] for r in rows])
+        if row.upload_id:
+            abort_multipart(row.s3_key, row.upload_id)
+    delete_objects([r.s3_key for r in rows])
 
 
 def finish_stalled(limit: int = STALLED_PER_RUN, stalled_after_s: int = STALLED_AFTER_S) -> tuple[int, int]:
@@ -111,11 +112,11 @@ def finish_stalled(limit: int = STALLED_PER_RUN, stalled_after_s: int = STALLED_
     finished = failed = 0
     for row in rows:
         try:
-            purge(row["file_id"], row["owner_id"])
+            purge(row.file_id, row.owner_id)
             finished += 1
         except Exception:  # S3 or OpenSearch down: the row stays deleting; a later run retries it
             failed += 1
-            logger.exception("could not finish a stalled purge", extra={"file_id": str(row["file_id"])})
+            logger.exception("could not finish a stalled purge", extra={"file_id": str(row.file_id)})
     return finished, failed
 
 

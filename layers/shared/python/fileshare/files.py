@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from fileshare import access, cache, cursor, events, storage
+from fileshare import access, cache, cursor, events, lifecycle, storage
 from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import processing as processing_db
 from fileshare.db import users as users_db
 from fileshare.db.connection import transaction
 from fileshare.errors import Conflict, NotFound, TooLarge, ValidationFailed
+from fileshare.lifecycle import FileStatus, State, Trigger
 from fileshare.models import (
     CompleteIn,
     FileCreate,
@@ -100,30 +102,35 @@ def check_expiry(expires_at: datetime | None, now: datetime) -> None:
         raise ValidationFailed("expires_at must be in the future", code="expires_in_past")
 
 
-def list_cursor(row: dict[str, Any]) -> str:
+def list_cursor(row: Mapping[str, Any]) -> str:
     return cursor.encode([row["created_at"].isoformat(), str(row["file_id"])])
 
 
-def new_event(event_type: events.EventType, row: dict[str, Any], **data: Any) -> events.Event:
+def new_event(event_type: events.EventType, row: Mapping[str, Any], **data: Any) -> events.Event:
     """The event announcing a change to ``row`` (pydantic serializes datetimes in ``data``)."""
     return events.Event(type=event_type, file_id=row["file_id"], owner_id=row["owner_id"], data=data)
 
 
-def to_record(row: dict[str, Any]) -> dict[str, Any]:
+def to_record(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: row.get(k) for k in _RECORD_FIELDS}
 
 
-def to_out(record: dict[str, Any]) -> FileOut:
-    thumbnail = record.get("thumbnail_key")
+def to_out(record: dict[str, Any], *, thumbnail_url: str | None) -> FileOut:
+    """The API shape of a file record (pure: the caller signs the thumbnail's URL)."""
     return FileOut.model_validate({
         **{k: record[k] for k in FileOut.model_fields if k in record and k != "thumbnail_url"},
-        "thumbnail_url": storage.presigned_get(thumbnail, content_type="image/webp") if thumbnail else None,
+        "thumbnail_url": thumbnail_url,
     })
+
+
+def file_out(record: dict[str, Any]) -> FileOut:
+    """``to_out`` with a presigned GET of the thumbnail, if there is one (signed locally, no call)."""
+    return to_out(record, thumbnail_url=storage.thumbnail_url(record.get("thumbnail_key")))
 
 
 # ---- use cases --------------------------------------------------------------------------------
 
-def _ensure_user(conn: Any, user_id: str, email: str) -> dict[str, Any]:
+def _ensure_user(conn: Any, user_id: str, email: str) -> users_db.UserRow:
     row = users_db.ensure(conn, user_id, email, settings().default_quota_bytes)
     if row is None:
         raise Conflict("this email belongs to another account", code="email_in_use")
@@ -151,7 +158,7 @@ def create_upload(user_id: str, email: str, request: FileCreate) -> FileCreated:
             user = users_db.get(conn, user_id, for_update=True)  # serializes one user's quota checks
             assert user is not None
             used, pending = users_db.usage(conn, user_id)
-            check_quota(int(user["quota_bytes"]), used, pending, request.size)
+            check_quota(user.quota_bytes, used, pending, request.size)
             files_db.insert(conn, file_id=file_id, owner_id=user_id, name=name, s3_key=key, size=request.size,
                             content_type=request.content_type, tags=request.tags,
                             expires_at=request.expires_at)
@@ -181,40 +188,41 @@ def _abort_quietly(key: str, upload_id: str) -> None:
 
 def complete_upload(user_id: str, file_id: uuid.UUID, request: CompleteIn) -> FileOut:
     with transaction() as conn:
-        row = _pending_multipart(conn, user_id, file_id, for_update=True)
+        row, upload_id = _pending_multipart(conn, user_id, file_id, for_update=True)
         numbers = [p.part_number for p in request.parts]
-        expected = storage.expected_parts(int(row["size"]))
+        expected = storage.expected_parts(int(row.size))
         if numbers != list(range(1, expected + 1)):
             raise ValidationFailed(f"expected parts 1..{expected} in order, each once", code="invalid_parts")
-        with_checksums = row.get("part_checksum_algorithm") == "SHA256"
+        with_checksums = row.part_checksum_algorithm == "SHA256"
         if with_checksums and any(p.checksum_sha256 is None for p in request.parts):
             raise ValidationFailed("this upload checks every part: give each part's checksum_sha256",
                                    code="part_checksums_required")
         parts = [(p.part_number, p.etag, p.checksum_sha256 if with_checksums else None)
                  for p in request.parts]
-        storage.complete_multipart(row["s3_key"], row["upload_id"], parts)
+        storage.complete_multipart(row.s3_key, upload_id, parts)
     cache.invalidate_file(file_id)
-    return to_out(to_record(row))
+    return file_out(to_record(row))
 
 
 def _pending_multipart(conn: Any, user_id: str, file_id: uuid.UUID, *,
-                       for_update: bool = False) -> dict[str, Any]:
+                       for_update: bool = False) -> tuple[files_db.FileRow, str]:
+    """The caller's file with a multipart upload in progress, and that upload's id."""
     row = access.require_owner(conn, files_db.get(conn, file_id, for_update=for_update), user_id)
-    if row["status"] != "pending" or not row["upload_id"]:
+    if row.status != FileStatus.PENDING or not row.upload_id:
         raise Conflict("this file has no multipart upload in progress", code="not_multipart_pending")
-    return row
+    return row, row.upload_id
 
 
 def sign_parts(user_id: str, file_id: uuid.UUID, request: PartsIn) -> PartUrlList:
     """Presigned URLs for more parts of the caller's unfinished multipart upload (or fresh ones)."""
     with transaction() as conn:
-        row = _pending_multipart(conn, user_id, file_id)
-    expected = storage.expected_parts(int(row["size"]))
+        row, upload_id = _pending_multipart(conn, user_id, file_id)
+    expected = storage.expected_parts(int(row.size))
     wrong = sorted({n for n in request.part_numbers if n > expected})
     if wrong:
         raise ValidationFailed(f"this upload has parts 1..{expected}; not {wrong[:5]}", code="invalid_parts")
     checksums: dict[int, str] | None = None
-    if row.get("part_checksum_algorithm") == "SHA256":
+    if row.part_checksum_algorithm == "SHA256":
         if request.checksums is None or len(request.checksums) != len(request.part_numbers):
             raise ValidationFailed("this upload checks every part: give one checksum per part number",
                                    code="part_checksums_required")
@@ -224,24 +232,25 @@ def sign_parts(user_id: str, file_id: uuid.UUID, request: PartsIn) -> PartUrlLis
                                code="part_checksums_unexpected")
     numbers = sorted(set(request.part_numbers))
     return PartUrlList.model_validate(
-        {"parts": storage.sign_parts(row["s3_key"], row["upload_id"], int(row["size"]), numbers,
+        {"parts": storage.sign_parts(row.s3_key, upload_id, row.size, numbers,
                                      checksums=checksums)})
 
 
 def stored_parts(user_id: str, file_id: uuid.UUID) -> StoredPartList:
     """What S3 already holds of the caller's unfinished multipart upload: resume by skipping it."""
     with transaction() as conn:
-        row = _pending_multipart(conn, user_id, file_id)
-    return StoredPartList.model_validate({"parts": storage.list_parts(row["s3_key"], row["upload_id"])})
+        row, upload_id = _pending_multipart(conn, user_id, file_id)
+    return StoredPartList.model_validate({"parts": storage.list_parts(row.s3_key, upload_id)})
 
 
 def abort_upload(user_id: str, file_id: uuid.UUID) -> None:
     """Abort the caller's unfinished multipart upload: S3 drops the parts, the file is rejected
     (``upload_aborted``) and announced as such, all before the row lock is released."""
     with transaction() as conn:
-        row = _pending_multipart(conn, user_id, file_id, for_update=True)
-        storage.abort_multipart(row["s3_key"], row["upload_id"])
-        rejected = processing_db.mark_rejected(conn, file_id, "upload_aborted")
+        row, upload_id = _pending_multipart(conn, user_id, file_id, for_update=True)
+        storage.abort_multipart(row.s3_key, upload_id)
+        lifecycle.require(Trigger.ABORT, State.of(row))
+        rejected = processing_db.mark_rejected(conn, file_id, "upload_aborted", Trigger.ABORT)
         assert rejected is not None  # the row is locked and pending
         events.record(conn, events.file_rejected(rejected))
     cache.invalidate_file(file_id)
@@ -254,7 +263,7 @@ def list_files(user_id: str, limit: int, after: str | None) -> FileList:
         rows = files_db.list_active(conn, user_id, limit + 1, position)
     page = rows[:limit]
     next_cursor = list_cursor(page[-1]) if len(rows) > limit else None
-    return FileList(items=[to_out(to_record(r)) for r in page], next_cursor=next_cursor)
+    return FileList(items=[file_out(to_record(r)) for r in page], next_cursor=next_cursor)
 
 
 def _record(user_id: str, file_id: uuid.UUID) -> dict[str, Any]:
@@ -277,7 +286,7 @@ def _record(user_id: str, file_id: uuid.UUID) -> dict[str, Any]:
 
 
 def get_file(user_id: str, file_id: uuid.UUID) -> FileOut:
-    return to_out(_record(user_id, file_id))
+    return file_out(_record(user_id, file_id))
 
 
 def update_file(user_id: str, file_id: uuid.UUID, patch: FilePatch) -> FileOut:
@@ -293,33 +302,36 @@ def update_file(user_id: str, file_id: uuid.UUID, patch: FilePatch) -> FileOut:
         changes["expires_at"] = patch.expires_at
     with transaction() as conn:
         row = access.require_owner(conn, files_db.get(conn, file_id, for_update=True), user_id)
-        if row["status"] == "trashed":
+        if row.status == FileStatus.TRASHED:
             raise Conflict("restore the file before changing it", code="file_trashed")
         changed = {k: v for k, v in changes.items() if row[k] != v}
         if not changed:
-            return to_out(to_record(row))
+            return file_out(to_record(row))
         row = files_db.update(conn, file_id, changed)
         events.record(conn, new_event(events.EventType.FILE_UPDATED, row, changes=changed))
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
-    return to_out(to_record(row))
+    return file_out(to_record(row))
 
 
 def trash_file(user_id: str, file_id: uuid.UUID) -> None:
     """Move to the trash (restorable). Trashing a trashed file again changes nothing."""
     with transaction() as conn:
         row = access.require_owner(conn, files_db.get(conn, file_id, for_update=True), user_id)
-        if row["status"] == "trashed":
+        if lifecycle.is_noop(Trigger.TRASH, State.of(row)):
             return
-        row = files_db.trash(conn, file_id)
-        events.record(conn, new_event(events.EventType.FILE_TRASHED, row, trashed_at=row["trashed_at"]))
+        lifecycle.require(Trigger.TRASH, State.of(row))
+        trashed = files_db.trash(conn, file_id)
+        assert trashed is not None  # the row is locked and the table allows it
+        events.record(conn, new_event(lifecycle.emits(Trigger.TRASH), trashed,
+                                      trashed_at=trashed.trashed_at))
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
 
 
 def download_url(user_id: str, file_id: uuid.UUID) -> str:
     record = _record(user_id, file_id)
-    if record["status"] != "ready":
+    if record["status"] != FileStatus.READY:
         raise Conflict(f"the file is {record['status']}, not ready", code="file_not_ready")
     return storage.presigned_get(record["s3_key"], download_name=record["name"],
                                  content_type=record["content_type"])
@@ -329,4 +341,4 @@ def me(user_id: str, email: str) -> Me:
     with transaction() as conn:
         user = _ensure_user(conn, user_id, email)
         used, _pending = users_db.usage(conn, user_id)
-    return Me(user_id=user_id, email=user["email"], quota_bytes=int(user["quota_bytes"]), used_bytes=used)
+    return Me(user_id=user_id, email=user.email, quota_bytes=user.quota_bytes, used_bytes=used)

@@ -238,7 +238,7 @@ def ensure_user(user_id: str, verified_email: str) -> None:
 
     with transaction() as conn:
         row = users_db.ensure(conn, user_id, verified_email, settings().default_quota_bytes)
-        if row is not None and row["email"] != verified_email:
+        if row is not None and row.email != verified_email:
             row = users_db.change_email(conn, user_id, verified_email)
     if row is None:
         raise Conflict("an account with this email exists", code="email_taken")

@@ -20,6 +20,7 @@ creates a document for a pending file: that is the processor's job once the file
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import suppress
 from enum import StrEnum
 from typing import Any
@@ -28,9 +29,12 @@ from uuid import UUID
 from fileshare.config import settings
 from fileshare.consumers import MalformedEventError, envelope
 from fileshare.db import shares as shares_db
+from fileshare.db import typed
 from fileshare.db.connection import transaction
+from fileshare.db.files import COLUMNS, FileRow
 from fileshare.errors import DependencyUnavailable
 from fileshare.events import EventType
+from fileshare.lifecycle import FileStatus
 from fileshare.observability import logger, metrics
 from fileshare.search_index import search_document
 
@@ -39,9 +43,6 @@ SYNCING: frozenset[str] = frozenset({
     EventType.FILE_EXPIRED, EventType.SHARE_CREATED, EventType.SHARE_REVOKED,
 })
 
-_COLUMNS = ("file_id, owner_id, name, size, content_type, status, status_before_trash, checksum_sha256,"
-            " tags, expires_at, created_at, updated_at")
-
 
 class Action(StrEnum):
     INDEXED = "indexed"  # the document was written from the current row
@@ -49,13 +50,13 @@ class Action(StrEnum):
     IGNORED = "ignored"  # not an event that changes a document
 
 
-def wants_document(row: dict[str, Any] | None) -> bool:
+def wants_document(row: Mapping[str, Any] | None) -> bool:
     """Whether a file in this state has a search document (pure)."""
     if row is None:
         return False
-    if row["status"] == "ready":
+    if row["status"] == FileStatus.READY:
         return True
-    return row["status"] == "trashed" and row.get("status_before_trash") == "ready"
+    return row["status"] == FileStatus.TRASHED and row.get("status_before_trash") == FileStatus.READY
 
 
 def file_id_of(raw: bytes | str) -> UUID | None:
@@ -87,8 +88,9 @@ def sync_file(file_id: UUID) -> Action:
     alias = settings().search_alias
     try:
         with transaction() as conn:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM files WHERE file_id = %s FOR NO KEY UPDATE",  # noqa: S608
-                               (file_id,)).fetchone()
+            row = typed.one(conn, FileRow,
+                            f"SELECT {COLUMNS} FROM files WHERE file_id = %s FOR NO KEY UPDATE",  # noqa: S608
+                            (file_id,))
             if wants_document(row):
                 assert row is not None
                 readers = shares_db.readers_for(conn, file_id)

@@ -33,7 +33,9 @@ from fileshare.config import settings
 from fileshare.db import links as links_db
 from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
+from fileshare.db.files import FileRow
 from fileshare.errors import Conflict, Gone, NotFound, RateLimited, Unauthorized
+from fileshare.lifecycle import FileStatus
 from fileshare.models import LinkIn, LinkList, LinkOut
 from fileshare.observability import metrics
 
@@ -129,16 +131,16 @@ def take_attempt(link_id: uuid.UUID, source_ip: str | None) -> list[str]:
 
 # ---- owner use cases ----------------------------------------------------------------------------
 
-def _link_out(row: dict[str, Any], url: str | None = None) -> LinkOut:
-    return LinkOut(link_id=row["link_id"], file_id=row["file_id"], url=url, expires_at=row["expires_at"],
-                   max_downloads=row["max_downloads"], downloads=row["downloads"],
-                   has_password=row["password_hash"] is not None, created_at=row["created_at"])
+def _link_out(row: links_db.LinkRow, url: str | None = None) -> LinkOut:
+    return LinkOut(link_id=row.link_id, file_id=row.file_id, url=url, expires_at=row.expires_at,
+                   max_downloads=row.max_downloads, downloads=row.downloads,
+                   has_password=row.password_hash is not None, created_at=row.created_at)
 
 
-def _link_event(event_type: events.EventType, file_row: dict[str, Any], link: dict[str, Any],
+def _link_event(event_type: events.EventType, file_row: FileRow, link: links_db.LinkRow,
                 **data: Any) -> events.Event:
-    return events.Event(type=event_type, file_id=file_row["file_id"], owner_id=file_row["owner_id"],
-                        data={"link_id": link["link_id"], "name": file_row["name"], **data})
+    return events.Event(type=event_type, file_id=file_row.file_id, owner_id=file_row.owner_id,
+                        data={"link_id": link.link_id, "name": file_row.name, **data})
 
 
 def create_link(user_id: str, file_id: uuid.UUID, request: LinkIn) -> LinkOut:
@@ -148,7 +150,7 @@ def create_link(user_id: str, file_id: uuid.UUID, request: LinkIn) -> LinkOut:
                   if request.expires_in is not None else None)
     with transaction() as conn:
         row = require_owner(conn, shares_db.lock_file(conn, file_id), user_id)
-        if row["status"] not in ("pending", "ready"):
+        if row.status not in (FileStatus.PENDING, FileStatus.READY):
             raise Conflict(f"a {row['status']} file cannot be shared by link", code=f"file_{row['status']}")
         cap = settings().max_links_per_file
         if links_db.count_active(conn, file_id) >= cap:  # counted under the file's row lock
@@ -181,31 +183,31 @@ def revoke_link(user_id: str, link_id: uuid.UUID) -> None:
         if link is None:
             raise NotFound("link not found", code="link_not_found")
         try:
-            row = require_owner(conn, shares_db.lock_file(conn, link["file_id"]), user_id)
+            row = require_owner(conn, shares_db.lock_file(conn, link.file_id), user_id)
         except NotFound:
             raise NotFound("link not found", code="link_not_found") from None
         revoked = links_db.revoke(conn, link_id)
         if revoked is None:
             raise NotFound("link not found", code="link_not_found")
         events.record(conn, _link_event(events.EventType.LINK_REVOKED, row, revoked))
-    events.publish_now([link["file_id"]])
+    events.publish_now([link.file_id])
     metrics.add_metric(name="LinksRevoked", unit="Count", value=1)
 
 
 # ---- opening a link (public) ---------------------------------------------------------------------
 
-def _refusal(link: dict[str, Any] | None, now: datetime) -> Exception | None:
+def _refusal(link: links_db.LinkWithFile | None, now: datetime) -> Exception | None:
     """Why this link cannot be opened now, as the error to raise; None if it can."""
-    if link is None or link["revoked_at"] is not None or link["status"] != "ready":
+    if link is None or link.revoked_at is not None or link.status != FileStatus.READY:
         return NotFound("link not found", code="link_not_found")
-    if link["expires_at"] is not None and link["expires_at"] <= now:
+    if link.expires_at is not None and link.expires_at <= now:
         return Gone("this link has expired", code="link_expired")
-    if link["max_downloads"] is not None and link["downloads"] >= link["max_downloads"]:
+    if link.max_downloads is not None and link.downloads >= link.max_downloads:
         return Gone("this link has reached its download limit", code="link_used_up")
     return None
 
 
-def _usable_link(token: str) -> dict[str, Any]:
+def _usable_link(token: str) -> links_db.LinkWithFile:
     """The link row behind ``token`` if it may be opened now; raises the refusal otherwise."""
     if not is_token_shaped(token):
         raise NotFound("link not found", code="link_not_found")
@@ -214,15 +216,15 @@ def _usable_link(token: str) -> dict[str, Any]:
     refusal = _refusal(link, datetime.now(UTC))
     if refusal is not None or link is None:
         raise refusal or NotFound("link not found", code="link_not_found")
-    return dict(link)
+    return link
 
 
 def peek_link(token: str) -> dict[str, Any]:
     """What the link page shows (file name, size, type, whether a password is needed), counting
     nothing: neither a download nor a password attempt. Raises the refusal, as ``open_link``."""
     link = _usable_link(token)
-    return {"name": link["name"], "size": int(link["size"]), "content_type": link["content_type"],
-            "has_password": link["password_hash"] is not None}
+    return {"name": link.name, "size": link.size, "content_type": link.content_type,
+            "has_password": link.password_hash is not None}
 
 
 def open_link(token: str, password: str | None, source_ip: str | None,
@@ -230,26 +232,26 @@ def open_link(token: str, password: str | None, source_ip: str | None,
     """The presigned download URL behind ``token``, counting one download; raises the refusal.
     ``client`` (``fileshare.clientinfo.coarse``) goes into the ``link.downloaded`` event as is."""
     link = _usable_link(token)
-    link_id: uuid.UUID = link["link_id"]
-    if link["password_hash"] is not None:
+    link_id = link.link_id
+    if link.password_hash is not None:
         if not password:
             raise Unauthorized("this link needs a password (X-Link-Password)", code="password_required")
         attempt = take_attempt(link_id, source_ip)
-        if not verify_password(password, link["password_hash"]):
+        if not verify_password(password, link.password_hash):
             metrics.add_metric(name="LinkWrongPassword", unit="Count", value=1)
             raise Unauthorized("wrong password", code="wrong_password")
         limiter.give_back(attempt)
     with transaction() as conn:
-        file_row = shares_db.lock_file(conn, link["file_id"])  # per-file order of outbox events
+        file_row = shares_db.lock_file(conn, link.file_id)  # per-file order of outbox events
         downloads = links_db.count_download(conn, link_id)
         if downloads is None or file_row is None:  # lost a race: revoked, expired or used up meanwhile
-            current = links_db.by_token_hash(conn, link["token_hash"])
+            current = links_db.by_token_hash(conn, link.token_hash)
             raise _refusal(current, datetime.now(UTC)) or Gone("this link has reached its download limit",
                                                                code="link_used_up")
         events.record(conn, _link_event(events.EventType.LINK_DOWNLOADED, file_row, link,
-                                        downloads=downloads, recipient_id=file_row["owner_id"],
+                                        downloads=downloads, recipient_id=file_row.owner_id,
                                         **({"client": client} if client else {})))
-    events.publish_now([link["file_id"]])
+    events.publish_now([link.file_id])
     metrics.add_metric(name="LinkDownloads", unit="Count", value=1)
-    return storage.presigned_get(link["s3_key"], download_name=link["name"],
-                                 content_type=link["content_type"], expires_in=DOWNLOAD_URL_TTL_S)
+    return storage.presigned_get(link.s3_key, download_name=link.name,
+                                 content_type=link.content_type, expires_in=DOWNLOAD_URL_TTL_S)

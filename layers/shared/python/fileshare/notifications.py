@@ -210,21 +210,21 @@ def _digest(conn: Any, notice: Notice, event: Event) -> Notice | None:
         conn, link_id=uuid.UUID(str(link_id)), user_id=notice.user_id, file_id=notice.file_id,
         name=str(event.data.get("name") or ""), total=downloads if isinstance(downloads, int) else 0,
         period_s=settings().link_email_digest_s)
-    if not digest["due"]:
+    if not digest.due:
         metrics.add_metric(name="LinkDownloadEmailsDigested", unit="Count", value=1)
         return None
-    limits_db.mark_sent(conn, digest["link_id"])
+    limits_db.mark_sent(conn, digest.link_id)
     return digest_notice(digest)
 
 
-def digest_notice(digest: dict[str, Any]) -> Notice:
+def digest_notice(digest: limits_db.DigestRow) -> Notice:
     """The email for a link's downloads since its last one (``pending`` of them)."""
-    name = f"“{digest['name']}”" if str(digest["name"]).strip() else "a file"
-    count, total = int(digest["pending"]), int(digest["total"])
+    name = f"“{digest.name}”" if digest.name.strip() else "a file"
+    count, total = digest.pending, digest.total
     times = "" if count == 1 else f" {count} times"
-    since = " since the last email" if count > 1 and digest["last_sent_at"] is not None else ""
+    since = " since the last email" if count > 1 and digest.last_sent_at is not None else ""
     so_far = f" ({total} download{'s' if total != 1 else ''} so far)" if total else ""
-    return Notice(user_id=digest["user_id"], type=EventType.LINK_DOWNLOADED.value, file_id=digest["file_id"],
+    return Notice(user_id=digest.user_id, type=EventType.LINK_DOWNLOADED.value, file_id=digest.file_id,
                   subject=f"Your link to {name} was downloaded",
                   message=f"Your public link to {name} was downloaded{times}{since}{so_far}.")
 
@@ -261,9 +261,9 @@ def flush_digests(limit: int = 100) -> int:
     sent = 0
     with transaction() as conn:
         for digest in limits_db.due(conn, settings().link_email_digest_s, limit):
-            limits_db.mark_sent(conn, digest["link_id"])
-            address = sql.user_email(conn, digest["user_id"])
-            if address is None or not within_daily_cap(conn, digest["user_id"]):
+            limits_db.mark_sent(conn, digest.link_id)
+            address = sql.user_email(conn, digest.user_id)
+            if address is None or not within_daily_cap(conn, digest.user_id):
                 continue
             send_email(address, digest_notice(digest))
             sent += 1
@@ -279,10 +279,9 @@ def _email_body(notice: Notice) -> str:
 
 # ---- the inbox API ------------------------------------------------------------------------------
 
-def _out(row: dict[str, Any]) -> NotificationOut:
-    return NotificationOut(notification_id=row["notification_id"], type=row["type"], file_id=row["file_id"],
-                           message=row["message"], created_at=row["created_at"],
-                           read=row["read_at"] is not None)
+def _out(row: sql.NotificationRow) -> NotificationOut:
+    return NotificationOut(notification_id=row.notification_id, type=row.type, file_id=row.file_id,
+                           message=row.message, created_at=row.created_at, read=row.read_at is not None)
 
 
 def list_notifications(user_id: str, *, unread_only: bool, limit: int, after: str | None) -> NotificationList:
@@ -291,7 +290,7 @@ def list_notifications(user_id: str, *, unread_only: bool, limit: int, after: st
     with transaction() as conn:
         rows = sql.page(conn, user_id, unread_only=unread_only, limit=limit + 1, after=position)
     page = rows[:limit]
-    next_cursor = (cursor.encode([page[-1]["created_at"].isoformat(), str(page[-1]["notification_id"])])
+    next_cursor = (cursor.encode([page[-1].created_at.isoformat(), str(page[-1].notification_id)])
                    if len(rows) > limit else None)
     return NotificationList(items=[_out(r) for r in page], next_cursor=next_cursor)
 

@@ -26,6 +26,11 @@ is handed out, so every object under ``u/`` should belong to a live row):
 - no row, or a file being purged: the object is garbage (bytes sent after a purge with a presigned
   POST still valid, say) and is deleted.
 
+Every status change is a trigger of the lifecycle table (``fileshare.lifecycle``): VERIFY and
+REJECT out of ``pending``, REVERIFY and REJECT_REPLACED for a replaced object of a ``ready`` file,
+each also applying to a trashed file's status before the trash. Every S3 call goes through
+``fileshare.storage``.
+
 Idempotency and retries (S3 and SQS deliver at least once):
 - every transition is a guarded UPDATE (see ``db.processing``): of two workers on one object, one
   gets the row and writes the event; the other sees nothing to do (or, re-verifying, starts over
@@ -47,14 +52,15 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from fileshare import events, media, telemetry
-from fileshare.aws import client as aws_client
+from fileshare import events, media, storage, telemetry
 from fileshare.cache import invalidate_file
 from fileshare.config import settings
 from fileshare.db import processing as sql
 from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
+from fileshare.db.files import FileRow
 from fileshare.errors import DependencyUnavailable
+from fileshare.lifecycle import FileStatus, State, Trigger, emits
 from fileshare.observability import logger, metrics
 from fileshare.search_index import search_document
 from fileshare.storage import delete_objects, thumbnail_key
@@ -67,6 +73,10 @@ THUMBNAIL_MAX_SOURCE_BYTES = 50 * 1024 * 1024  # larger images are hashed but no
 # infra/README.md has the sizing arithmetic behind the processor's timeout and batch size.
 FULL_READ_MAX_BYTES = 256 * 1024 * 1024
 ATTEMPTS = 3  # a re-verification that loses this many races in a row is left to an SQS retry
+
+
+class RowChanged(Exception):
+    """Another worker changed the row between our read and our guarded UPDATE: read it again."""
 
 
 class Outcome(StrEnum):
@@ -133,33 +143,32 @@ def process_object(obj: S3Object) -> Outcome:
     for _attempt in range(ATTEMPTS):
         with transaction() as conn:
             row = sql.get_by_key(conn, obj.key)
-        if row is None or row["status"] == "deleting":
+        if row is None or State.of(row).status is FileStatus.DELETING:
             return _delete_orphan(obj, row)
-        logger.append_keys(file_id=str(row["file_id"]))
+        logger.append_keys(file_id=str(row.file_id))
         try:
-            status = sql.verified_status(row)
-            if status == "pending":
-                return _process_pending(obj, row)
-            if status == "ready":
-                outcome = _process_ready(obj, row)
-                if outcome is None:
-                    continue  # another worker changed the row meanwhile: look again
-                return outcome
-            if status == "rejected":
-                _after_rejected(row)
-            logger.info("file already processed", extra={**log, "status": row["status"]})
+            match State.of(row).underlying:  # a trashed file: the status it had before the trash
+                case FileStatus.PENDING:
+                    return _process_pending(obj, row)
+                case FileStatus.READY:
+                    return _process_ready(obj, row)
+                case FileStatus.REJECTED:
+                    _after_rejected(row)
+            logger.info("file already processed", extra={**log, "status": row.status})
             return Outcome.ALREADY_DONE
+        except RowChanged:
+            continue  # another worker changed the row meanwhile: look again
         finally:
             logger.remove_keys(["file_id"])
     raise DependencyUnavailable("the file kept changing while its object was verified; retrying")
 
 
-def _delete_orphan(obj: S3Object, row: dict[str, Any] | None) -> Outcome:
+def _delete_orphan(obj: S3Object, row: FileRow | None) -> Outcome:
     """Delete an object no live file owns. Idempotent: deleting a missing key succeeds."""
-    aws_client("s3").delete_object(Bucket=obj.bucket, Key=obj.key)
+    delete_objects([obj.key])  # obj.bucket is the upload bucket (process_object checked)
     logger.warning("deleted an object that no live file owns", extra={
-        "key": obj.key, "status": row["status"] if row else None,
-        "file_id": str(row["file_id"]) if row else None})
+        "key": obj.key, "status": row.status if row else None,
+        "file_id": str(row.file_id) if row else None})
     metrics.add_metric(name="OrphanObjectsDeleted", unit="Count", value=1)
     return Outcome.DELETED
 
@@ -170,45 +179,44 @@ def _open(obj: S3Object, size: int) -> dict[str, Any] | None:
     For a large object S3 checksummed, HEAD (size, ETag, checksum) and a ranged GET of the first
     bytes pinned to that ETag: the result then carries ``S3Checksum`` and no more than the head.
     """
-    s3 = aws_client("s3")
-    try:
-        if size > FULL_READ_MAX_BYTES:
-            head: dict[str, Any] = s3.head_object(Bucket=obj.bucket, Key=obj.key, ChecksumMode="ENABLED")
-            checksum = s3_checksum_of(head)
-            if checksum is not None:
-                ranged: dict[str, Any] = s3.get_object(
-                    Bucket=obj.bucket, Key=obj.key, Range=f"bytes=0-{media.SNIFF_BYTES - 1}",
-                    IfMatch=head["ETag"])
-                telemetry.adopt((head.get("Metadata") or {}).get(telemetry.CORRELATION_META))
-                return {**ranged, "ContentLength": head["ContentLength"], "ETag": head["ETag"],
-                        "S3Checksum": checksum}
-            logger.warning("large object without an S3 checksum: reading it whole",
-                           extra={"key": obj.key, "size": size})
-        response: dict[str, Any] = s3.get_object(Bucket=obj.bucket, Key=obj.key, ChecksumMode="ENABLED")
-    except s3.exceptions.NoSuchKey:
-        logger.warning("object is gone; nothing to process", extra={"key": obj.key})
-        return None
-    except s3.exceptions.ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
-        if code in ("404", "NoSuchKey"):
-            logger.warning("object is gone; nothing to process", extra={"key": obj.key})
-            return None
-        if code in ("412", "PreconditionFailed"):  # replaced between HEAD and GET: a new event follows
-            raise DependencyUnavailable("the object changed while it was verified; retrying") from exc
-        raise
+    response: dict[str, Any] | None
+    if size > FULL_READ_MAX_BYTES:
+        head = storage.head_object(obj.key)
+        checksum = s3_checksum_of(head) if head is not None else None
+        if head is not None and checksum is not None:
+            # replaced between HEAD and GET: storage.ObjectChanged (retried; a new event follows)
+            ranged = storage.get_object(obj.key, first_bytes=media.SNIFF_BYTES, if_match=head["ETag"])
+            if ranged is None:
+                return _gone(obj)
+            telemetry.adopt((head.get("Metadata") or {}).get(telemetry.CORRELATION_META))
+            return {**ranged, "ContentLength": head["ContentLength"], "ETag": head["ETag"],
+                    "S3Checksum": checksum}
+        if head is None:
+            return _gone(obj)
+        logger.warning("large object without an S3 checksum: reading it whole",
+                       extra={"key": obj.key, "size": size})
+    response = storage.get_object(obj.key)
+    if response is None:
+        return _gone(obj)
     telemetry.adopt((response.get("Metadata") or {}).get(telemetry.CORRELATION_META))  # the upload's request
     return response
 
 
-def _verify(response: dict[str, Any], row: dict[str, Any]) -> Verified | str:
+def _gone(obj: S3Object) -> dict[str, Any] | None:
+    """What ``_open`` returns for an object that is gone (None), logged."""
+    logger.warning("object is gone; nothing to process", extra={"key": obj.key})
+    return None
+
+
+def _verify(response: dict[str, Any], row: FileRow) -> Verified | str:
     """Check one GET response's bytes against the row: the verified facts, or a rejection reason."""
     body = response["Body"]
     s3_checksum = response.get("S3Checksum")  # set: a large object verified by S3, only its head read
     try:
-        if int(response["ContentLength"]) != int(row["size"]):
+        if int(response["ContentLength"]) != int(row.size):
             return "size_mismatch"
         head = body.read(media.SNIFF_BYTES)
-        verdict = media.check_type(row["content_type"], head, settings().allowed_content_types)
+        verdict = media.check_type(row.content_type, head, settings().allowed_content_types)
         if not verdict.ok:
             return verdict.reason or "content_type_mismatch"
         if s3_checksum is not None:
@@ -216,7 +224,7 @@ def _verify(response: dict[str, Any], row: dict[str, Any]) -> Verified | str:
                             checksum=full_object_sha256_hex(s3_checksum), content_type=verdict.effective_type,
                             image=None, s3_checksum=s3_checksum)
         digest = hashlib.sha256(head)
-        keep = verdict.effective_type in media.THUMBNAIL_SOURCES and row["size"] <= THUMBNAIL_MAX_SOURCE_BYTES
+        keep = verdict.effective_type in media.THUMBNAIL_SOURCES and row.size <= THUMBNAIL_MAX_SOURCE_BYTES
         image = bytearray(head) if keep else None
         total = len(head)
         for chunk in body.iter_chunks(CHUNK_BYTES):
@@ -226,15 +234,15 @@ def _verify(response: dict[str, Any], row: dict[str, Any]) -> Verified | str:
                 image += chunk
     finally:
         body.close()
-    if total != row["size"]:
+    if total != row.size:
         raise DependencyUnavailable(f"read {total} of {row['size']} bytes; retrying")
     return Verified(etag=normalize_etag(response.get("ETag")), checksum=digest.hexdigest(),
                     content_type=verdict.effective_type, image=bytes(image) if image is not None else None,
                     s3_checksum=s3_checksum_of(response))
 
 
-def _process_pending(obj: S3Object, row: dict[str, Any]) -> Outcome:
-    response = _open(obj, int(row["size"]))
+def _process_pending(obj: S3Object, row: FileRow) -> Outcome:
+    response = _open(obj, int(row.size))
     if response is None:
         return Outcome.IGNORED
     verified = _verify(response, row)
@@ -244,15 +252,15 @@ def _process_pending(obj: S3Object, row: dict[str, Any]) -> Outcome:
     return _finish(row, verified, thumb_key, event_time=obj.event_time)
 
 
-def _process_ready(obj: S3Object, row: dict[str, Any]) -> Outcome | None:
-    """An event about a verified file: a duplicate, or its key was written again. None when the row
-    changed under us (the caller reads it again)."""
-    stored = row.get("verified_etag")
+def _process_ready(obj: S3Object, row: FileRow) -> Outcome:
+    """An event about a verified file: a duplicate, or its key was written again. ``RowChanged``
+    when the row changed under us (the caller reads it again)."""
+    stored = row.verified_etag
     if stored is not None and normalize_etag(obj.etag) == stored:
         _after_ready(row)  # a duplicate of the event about the verified version
-        logger.info("file already processed", extra={"key": obj.key, "status": row["status"]})
+        logger.info("file already processed", extra={"key": obj.key, "status": row.status})
         return Outcome.ALREADY_DONE
-    response = _open(obj, int(row["size"]))
+    response = _open(obj, int(row.size))
     if response is None:
         return Outcome.IGNORED
     current = normalize_etag(response.get("ETag"))
@@ -269,24 +277,27 @@ def _process_ready(obj: S3Object, row: dict[str, Any]) -> Outcome | None:
     return _accept_replaced(row, verified)
 
 
-def _reject_replaced(row: dict[str, Any], reason: str) -> Outcome | None:
+def _reject_replaced(row: FileRow, reason: str) -> Outcome:
+    """REJECT_REPLACED: ready -> rejected (``RowChanged`` when another worker got there first)."""
     with transaction() as conn:
-        rejected = sql.mark_replaced_rejected(conn, row["file_id"], old_etag=row.get("verified_etag"),
+        rejected = sql.mark_replaced_rejected(conn, row.file_id, old_etag=row.verified_etag,
                                               reason=reason)
         if rejected is not None:
             events.record(conn, events.file_rejected(rejected))
     if rejected is None:
-        return None
+        raise RowChanged
     logger.info("a replaced object failed verification; file rejected", extra={"reason": reason})
     _after_rejected(rejected)
     metrics.add_metric(name="ReplacedObjectsRejected", unit="Count", value=1)
     return Outcome.REJECTED
 
 
-def _accept_replaced(row: dict[str, Any], verified: Verified) -> Outcome | None:
+def _accept_replaced(row: FileRow, verified: Verified) -> Outcome:
+    """REVERIFY: ready -> ready with the new bytes' facts, ``file.updated`` when any changed
+    (``RowChanged`` when another worker got there first)."""
     thumb_key = _store_thumbnail(row, verified.image) if verified.image is not None else None
     with transaction() as conn:
-        updated = sql.mark_reverified(conn, row["file_id"], old_etag=row.get("verified_etag"),
+        updated = sql.mark_reverified(conn, row.file_id, old_etag=row.verified_etag,
                                       etag=verified.etag, checksum_sha256=verified.checksum,
                                       content_type=verified.content_type, thumbnail_key=thumb_key,
                                       s3_checksum=verified.s3_checksum)
@@ -294,43 +305,43 @@ def _accept_replaced(row: dict[str, Any], verified: Verified) -> Outcome | None:
                    if updated is not None and updated[k] != row[k]}
         if updated is not None and changes:
             events.record(conn, events.Event(
-                type=events.EventType.FILE_UPDATED, file_id=updated["file_id"], owner_id=updated["owner_id"],
+                type=emits(Trigger.REVERIFY), file_id=updated.file_id, owner_id=updated.owner_id,
                 data={"changes": changes, "reason": "object_replaced"}))
     if updated is None:
-        return None
-    if row.get("thumbnail_key") and thumb_key is None:  # no longer an image: drop the old thumbnail
-        aws_client("s3").delete_object(Bucket=settings().upload_bucket, Key=row["thumbnail_key"])
-    invalidate_file(updated["file_id"])
-    events.publish_now([updated["file_id"]])
-    _sync_search(updated["file_id"])
+        raise RowChanged
+    if row.thumbnail_key and thumb_key is None:  # no longer an image: drop the old thumbnail
+        delete_objects([row.thumbnail_key])
+    invalidate_file(updated.file_id)
+    events.publish_now([updated.file_id])
+    _sync_search(updated.file_id)
     if not changes:  # the same bytes again (or a file verified before ETags were recorded)
         return Outcome.ALREADY_DONE
     metrics.add_metric(name="ReplacedObjectsAccepted", unit="Count", value=1)
     return Outcome.UPDATED
 
 
-def _store_thumbnail(row: dict[str, Any], image: bytes) -> str | None:
+def _store_thumbnail(row: FileRow, image: bytes) -> str | None:
     webp = media.thumbnail(image)
     if webp is None:
         logger.warning("no thumbnail: image not decodable or too large")
         metrics.add_metric(name="ThumbnailSkipped", unit="Count", value=1)
         return None
-    key = thumbnail_key(row["owner_id"], row["file_id"])
-    aws_client("s3").put_object(Bucket=settings().upload_bucket, Key=key, Body=webp,
-                                ContentType="image/webp", CacheControl="private, max-age=86400")
+    key = thumbnail_key(row.owner_id, row.file_id)
+    storage.put_thumbnail(key, webp)
     return key
 
 
-def _finish(row: dict[str, Any], verified: Verified, thumb_key: str | None, *,
+def _finish(row: FileRow, verified: Verified, thumb_key: str | None, *,
             event_time: float | None = None) -> Outcome:
-    """One transaction: quota re-check, the guarded transition, the outbox event."""
-    file_id: UUID = row["file_id"]
-    ready: dict[str, Any] | None = None
-    rejected: dict[str, Any] | None = None
+    """One transaction: quota re-check, the guarded transition (VERIFY, or REJECT over quota), the
+    outbox event."""
+    file_id: UUID = row.file_id
+    ready: FileRow | None = None
+    rejected: FileRow | None = None
     with transaction() as conn:
-        quota = sql.lock_owner_quota(conn, row["owner_id"])
-        used = sql.stored_bytes(conn, row["owner_id"], excluding=file_id)
-        if quota is not None and used + int(row["size"]) > quota:
+        quota = sql.lock_owner_quota(conn, row.owner_id)
+        used = sql.stored_bytes(conn, row.owner_id, excluding=file_id)
+        if quota is not None and used + int(row.size) > quota:
             rejected = sql.mark_rejected(conn, file_id, "quota_exceeded")
             if rejected is not None:
                 events.record(conn, events.file_rejected(rejected))
@@ -340,8 +351,8 @@ def _finish(row: dict[str, Any], verified: Verified, thumb_key: str | None, *,
                                    etag=verified.etag, s3_checksum=verified.s3_checksum)
             if ready is not None:
                 events.record(conn, events.Event(
-                    type=events.EventType.FILE_READY, file_id=file_id, owner_id=ready["owner_id"],
-                    data={"name": ready["name"], "size": ready["size"], "content_type": verified.content_type,
+                    type=emits(Trigger.VERIFY), file_id=file_id, owner_id=ready.owner_id,
+                    data={"name": ready.name, "size": ready.size, "content_type": verified.content_type,
                           "checksum_sha256": verified.checksum, "s3_checksum": verified.s3_checksum,
                           "thumbnail_key": thumb_key}))
     if rejected is not None:
@@ -351,12 +362,13 @@ def _finish(row: dict[str, Any], verified: Verified, thumb_key: str | None, *,
     if ready is None:  # another worker made the transition first; make sure its side effects exist
         logger.info("another worker processed this file first")
         with transaction() as conn:
-            current = sql.get_by_key(conn, row["s3_key"])
-        if current is not None and sql.verified_status(current) == "ready":
+            current = sql.get_by_key(conn, row.s3_key)
+        state = State.of(current) if current is not None else None
+        if current is not None and state is not None and state.underlying is FileStatus.READY:
             _after_ready(current)
-        elif current is not None and sql.verified_status(current) == "rejected":
+        elif current is not None and state is not None and state.underlying is FileStatus.REJECTED:
             _after_rejected(current)  # e.g. the sweeper gave the upload up meanwhile: drop the thumbnail too
-        elif thumb_key and (current is None or current["status"] == "deleting"):
+        elif thumb_key and (state is None or state.status is FileStatus.DELETING):
             delete_objects([thumb_key])  # purged while we worked: the deleter may have run already
         return Outcome.ALREADY_DONE
     telemetry.latency(telemetry.UPLOAD_TO_READY, event_time)  # S3's event -> the ready commit
@@ -365,9 +377,9 @@ def _finish(row: dict[str, Any], verified: Verified, thumb_key: str | None, *,
     return Outcome.READY
 
 
-def _reject(row: dict[str, Any], reason: str) -> Outcome:
+def _reject(row: FileRow, reason: str) -> Outcome:
     with transaction() as conn:
-        rejected = sql.mark_rejected(conn, row["file_id"], reason)
+        rejected = sql.mark_rejected(conn, row.file_id, reason)
         if rejected is not None:
             events.record(conn, events.file_rejected(rejected))
     if rejected is None:
@@ -378,14 +390,14 @@ def _reject(row: dict[str, Any], reason: str) -> Outcome:
     return Outcome.REJECTED
 
 
-def _after_rejected(row: dict[str, Any]) -> None:
+def _after_rejected(row: FileRow) -> None:
     """Remove the objects and any search document (raises, so the record is retried), then cache
     and event, which never fail. The thumbnail key is deterministic, so a file rejected after it
     had been ready (its object replaced) loses its thumbnail too."""
-    delete_objects([row["s3_key"], thumbnail_key(row["owner_id"], row["file_id"])])
-    _sync_search(row["file_id"])
-    invalidate_file(row["file_id"])
-    events.publish_now([row["file_id"]])
+    delete_objects([row.s3_key, thumbnail_key(row.owner_id, row.file_id)])
+    _sync_search(row.file_id)
+    invalidate_file(row.file_id)
+    events.publish_now([row.file_id])
 
 
 def _sync_search(file_id: UUID) -> None:
@@ -398,14 +410,14 @@ def _sync_search(file_id: UUID) -> None:
     sync_file(file_id)
 
 
-def _after_ready(row: dict[str, Any]) -> None:
+def _after_ready(row: FileRow) -> None:
     """Cache and event first (they never fail the record), then the search document (may raise)."""
-    invalidate_file(row["file_id"])
-    events.publish_now([row["file_id"]])
+    invalidate_file(row.file_id)
+    events.publish_now([row.file_id])
     _index(row)
 
 
-def _index(row: dict[str, Any]) -> None:
+def _index(row: FileRow) -> None:
     """Create the file's search document once; an existing document means a previous attempt did it."""
     from opensearchpy.exceptions import ConflictError
 
@@ -414,11 +426,11 @@ def _index(row: dict[str, Any]) -> None:
     # Under the file's row lock, like every share change: a share committed while we index either
     # is in ``readers`` here or finds the document when its own ACL sync runs after us.
     with transaction() as conn:
-        if shares_db.lock_file(conn, row["file_id"]) is None:
+        if shares_db.lock_file(conn, row.file_id) is None:
             return  # purged meanwhile: nothing to make searchable
-        readers = shares_db.readers_for(conn, row["file_id"])
+        readers = shares_db.readers_for(conn, row.file_id)
         try:
-            search_client().index(index=settings().search_alias, id=str(row["file_id"]),
+            search_client().index(index=settings().search_alias, id=str(row.file_id),
                                   body=search_document(row, readers), op_type="create")
         except ConflictError:
             return
@@ -428,9 +440,9 @@ def _index(row: dict[str, Any]) -> None:
     logger.info("search document created")
 
 
-def _count(name: str, row: dict[str, Any]) -> None:
+def _count(name: str, row: FileRow) -> None:
     metrics.add_metric(name=name, unit="Count", value=1)
-    created = row.get("created_at")
+    created = row.created_at
     if created is not None:
         latency_ms = (time.time() - created.timestamp()) * 1000
         metrics.add_metric(name="UploadToProcessedMs", unit="Milliseconds", value=latency_ms)

@@ -19,12 +19,14 @@ from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
+from fileshare.db.files import FileRow
 from fileshare.errors import DependencyUnavailable, ValidationFailed
-from fileshare.files import to_out, to_record
+from fileshare.files import file_out, to_record
+from fileshare.lifecycle import FileStatus
 from fileshare.models import FileList
 from fileshare.observability import logger
 
-HIDDEN_STATUSES = ("trashed", "deleting")
+HIDDEN_STATUSES = (FileStatus.TRASHED.value, FileStatus.DELETING.value)  # = lifecycle.HIDDEN_FROM_SEARCH
 MAX_QUERY_CHARS = 200
 
 
@@ -105,22 +107,22 @@ def search_files(user_id: str, query: SearchQuery) -> FileList:
         raise DependencyUnavailable("search is unavailable; try again", code="search_unavailable") from exc
     hits = result["hits"]["hits"]
     ids = [uuid.UUID(str(h["_source"]["file_id"])) for h in hits]
-    rows: dict[uuid.UUID, dict[str, Any]] = {}
+    rows: dict[uuid.UUID, FileRow] = {}
     shared: set[uuid.UUID] = set()
     if ids:
         with transaction() as conn:
-            rows = {r["file_id"]: r for r in files_db.get_many(conn, ids)}
-            others = [i for i, r in rows.items() if r["owner_id"] != user_id]
+            rows = {r.file_id: r for r in files_db.get_many(conn, ids)}
+            others = [i for i, r in rows.items() if r.owner_id != user_id]
             shared = shares_db.shared_among(conn, user_id, others)
-    items = [to_out(to_record(rows[i])) for i in ids
+    items = [file_out(to_record(rows[i])) for i in ids
              if i in rows and _readable(rows[i], user_id, shared)]
     next_cursor = cursor.encode(hits[-1]["sort"]) if len(hits) == query.limit else None
     return FileList(items=items, next_cursor=next_cursor)
 
 
-def _readable(row: dict[str, Any], user_id: str, shared: set[uuid.UUID]) -> bool:
+def _readable(row: FileRow, user_id: str, shared: set[uuid.UUID]) -> bool:
     """PostgreSQL's word on access: the owner, or a viewer (``shared``: the hits shared with the
     caller right now) while the file is visible to viewers."""
-    if row["owner_id"] == user_id:
-        return row["status"] not in HIDDEN_STATUSES
-    return row["file_id"] in shared and row["status"] in VIEWER_VISIBLE_STATUSES
+    if row.owner_id == user_id:
+        return row.status not in HIDDEN_STATUSES
+    return row.file_id in shared and row.status in VIEWER_VISIBLE_STATUSES

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from opensearchpy import OpenSearch, helpers
@@ -173,7 +174,7 @@ def rebuild_index(client: OpenSearch, alias: str, *, keep_old: bool = False) -> 
     return new
 
 
-def search_document(row: dict[str, Any], readers: list[str]) -> dict[str, Any]:
+def search_document(row: Mapping[str, Any], readers: list[str]) -> dict[str, Any]:
     """The document for a file (the fields of ``MAPPINGS``, which is strict).
 
     ``readers`` is the search ACL: the owner and every user the file is shared with.

@@ -16,7 +16,6 @@ Rules (access in ``fileshare.access``):
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fileshare import cache, cursor, events
 from fileshare.access import require_owner
@@ -24,19 +23,21 @@ from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
+from fileshare.db.files import FileRow
 from fileshare.errors import Conflict, NotFound, ValidationFailed
-from fileshare.files import new_event, to_out, to_record
+from fileshare.files import file_out, new_event, to_record
 from fileshare.models import FileList, ShareIn, ShareList, ShareOut
 from fileshare.observability import logger, metrics
 
 
-def _require_shareable(row: dict[str, Any]) -> None:
-    if row["status"] not in shares_db.VIEWABLE_STATUSES:
+def _require_shareable(row: FileRow) -> None:
+    if row.status not in shares_db.VIEWABLE_STATUSES:
         raise Conflict("restore the file before sharing it", code="file_trashed")
 
 
-def _share_out(row: dict[str, Any]) -> ShareOut:
-    return ShareOut.model_validate({k: row[k] for k in ShareOut.model_fields})
+def _share_out(row: shares_db.ShareRow) -> ShareOut:
+    return ShareOut.model_validate({"share_id": row.share_id, "file_id": row.file_id, "email": row.email,
+                                    "permission": row.permission, "created_at": row.created_at})
 
 
 def share_file(user_id: str, file_id: uuid.UUID, request: ShareIn) -> ShareOut:
@@ -47,19 +48,19 @@ def share_file(user_id: str, file_id: uuid.UUID, request: ShareIn) -> ShareOut:
         if recipient is None:
             raise ValidationFailed("no user has this email address; they need an account first",
                                    code="unknown_recipient")
-        if recipient["user_id"] == user_id:
+        if recipient.user_id == user_id:
             raise ValidationFailed("you cannot share a file with yourself", code="cannot_share_with_self")
         cap = settings().max_shares_per_file
         if shares_db.count_for_file(conn, file_id) >= cap:  # counted under the file's row lock
             raise Conflict(f"a file can be shared with at most {cap} users; revoke one first",
                            code="too_many_shares")
         share = shares_db.insert(conn, share_id=uuid.uuid4(), file_id=file_id,
-                                 grantee_id=recipient["user_id"], permission=request.permission)
+                                 grantee_id=recipient.user_id, permission=request.permission)
         if share is None:
             raise Conflict("the file is already shared with this user", code="already_shared")
-        events.record(conn, new_event(events.EventType.SHARE_CREATED, row, share_id=share["share_id"],
-                                      recipient_id=recipient["user_id"], permission=request.permission,
-                                      name=row["name"]))
+        events.record(conn, new_event(events.EventType.SHARE_CREATED, row, share_id=share.share_id,
+                                      recipient_id=recipient.user_id, permission=request.permission,
+                                      name=row.name))
     _after_change(file_id)
     metrics.add_metric(name="SharesCreated", unit="Count", value=1)
     return _share_out(share)
@@ -79,7 +80,7 @@ def revoke_share(user_id: str, file_id: uuid.UUID, share_id: uuid.UUID) -> None:
         if removed is None:
             raise NotFound("this file has no such share", code="share_not_found")
         events.record(conn, new_event(events.EventType.SHARE_REVOKED, row, share_id=share_id,
-                                      recipient_id=removed["grantee_id"], name=row["name"]))
+                                      recipient_id=removed.grantee_id, name=row.name))
     _after_change(file_id)
     metrics.add_metric(name="SharesRevoked", unit="Count", value=1)
 
@@ -91,7 +92,7 @@ def shared_with_me(user_id: str, limit: int, after: str | None) -> FileList:
     page = rows[:limit]
     next_cursor = (cursor.encode([page[-1]["shared_at"].isoformat(), str(page[-1]["file_id"])])
                    if len(rows) > limit else None)
-    return FileList(items=[to_out(to_record(r)) for r in page], next_cursor=next_cursor)
+    return FileList(items=[file_out(to_record(r)) for r in page], next_cursor=next_cursor)
 
 
 # ---- after a committed change -------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""S3 presigning: uploads (POST policy, multipart) and downloads. No file bytes pass through here.
+"""Every S3 call: presigning uploads (POST policy, multipart) and downloads, and the processor's
+reads and writes (HEAD/GET of an uploaded object, the thumbnail, deletes). No file bytes pass
+through the API; only the processor streams an object it verifies.
 
 boto3 is imported on first use, so a function that only reads metadata never loads it.
 """
@@ -210,6 +212,11 @@ def presigned_get(key: str, *, download_name: str | None = None, content_type: s
     return url
 
 
+def thumbnail_url(key: str | None) -> str | None:
+    """A presigned GET of a thumbnail (WebP), or None without one."""
+    return presigned_get(key, content_type="image/webp") if key else None
+
+
 def delete_objects(keys: list[str]) -> None:
     """One DeleteObjects request; S3 reports a missing key as deleted, so a replay succeeds."""
     response = _s3().delete_objects(
@@ -225,3 +232,62 @@ def abort_multipart(key: str, upload_id: str) -> None:
     s3 = _s3()
     with suppress(s3.exceptions.NoSuchUpload):
         s3.abort_multipart_upload(Bucket=settings().upload_bucket, Key=key, UploadId=upload_id)
+
+
+# ---- the processor's reads and writes ------------------------------------------------------------
+
+class ObjectChanged(DependencyUnavailable):
+    """The object was replaced between two reads (a conditional GET failed): a new event follows."""
+
+
+def _missing(exc: Exception) -> bool:
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+    return code in ("404", "NoSuchKey", "NotFound")
+
+
+def head_object(key: str) -> dict[str, Any] | None:
+    """HEAD with S3's checksum (``ChecksumMode=ENABLED``); None when the object is gone."""
+    from botocore.exceptions import ClientError
+
+    try:
+        head: dict[str, Any] = _s3().head_object(Bucket=settings().upload_bucket, Key=key,
+                                                 ChecksumMode="ENABLED")
+    except ClientError as exc:
+        if _missing(exc):
+            return None
+        raise
+    return head
+
+
+def get_object(key: str, *, first_bytes: int | None = None, if_match: str | None = None
+               ) -> dict[str, Any] | None:
+    """GET the object (the body streams on demand), whole with S3's checksum or only its first
+    ``first_bytes``; with ``if_match`` only that version (``ObjectChanged`` otherwise). None when
+    the object is gone."""
+    from botocore.exceptions import ClientError
+
+    params: dict[str, Any] = {"Bucket": settings().upload_bucket, "Key": key}
+    if first_bytes is not None:
+        params["Range"] = f"bytes=0-{first_bytes - 1}"
+    else:
+        params["ChecksumMode"] = "ENABLED"
+    if if_match is not None:
+        params["IfMatch"] = if_match
+    s3 = _s3()
+    try:
+        response: dict[str, Any] = s3.get_object(**params)
+    except s3.exceptions.NoSuchKey:
+        return None
+    except ClientError as exc:
+        if _missing(exc):
+            return None
+        if exc.response.get("Error", {}).get("Code") in ("412", "PreconditionFailed"):
+            raise ObjectChanged("the object changed while it was verified; retrying") from exc
+        raise
+    return response
+
+
+def put_thumbnail(key: str, webp: bytes) -> None:
+    """Store a WebP thumbnail under ``THUMBNAIL_PREFIX`` (outside the processing trigger)."""
+    _s3().put_object(Bucket=settings().upload_bucket, Key=key, Body=webp, ContentType="image/webp",
+                     CacheControl="private, max-age=86400")

@@ -22,14 +22,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from fileshare import access, cache, cursor, events
+from fileshare import access, cache, cursor, events, lifecycle
 from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import trash as trash_db
 from fileshare.db.connection import transaction
+from fileshare.db.files import FileRow
 from fileshare.deletion import Reason, deletion_event
 from fileshare.errors import Conflict, Gone
-from fileshare.files import to_out, to_record
+from fileshare.files import file_out, to_record
+from fileshare.lifecycle import State, Trigger
 from fileshare.models import FileOut
 from fileshare.observability import logger, metrics
 
@@ -50,17 +52,24 @@ def purge_at(trashed_at: datetime) -> datetime:
     return trashed_at + timedelta(days=settings().trash_retention_days)
 
 
-def _trash_cursor(row: dict[str, Any]) -> str:
-    return cursor.encode([row["trashed_at"].isoformat(), str(row["file_id"])])
+def _trashed_at(row: FileRow) -> datetime:
+    """When a trashed file was trashed (set by every move to the trash)."""
+    if row.trashed_at is None:
+        raise ValueError(f"file {row.file_id} is {row.status} without trashed_at")
+    return row.trashed_at
 
 
-def _trashed_out(row: dict[str, Any]) -> TrashedFileOut:
-    trashed_at = row["trashed_at"]
-    return TrashedFileOut.model_validate({**to_out(to_record(row)).model_dump(),
+def _trash_cursor(row: FileRow) -> str:
+    return cursor.encode([_trashed_at(row).isoformat(), str(row.file_id)])
+
+
+def _trashed_out(row: FileRow) -> TrashedFileOut:
+    trashed_at = _trashed_at(row)
+    return TrashedFileOut.model_validate({**file_out(to_record(row)).model_dump(),
                                           "trashed_at": trashed_at, "purge_at": purge_at(trashed_at)})
 
 
-def _own(conn: Any, row: dict[str, Any] | None, user_id: str) -> dict[str, Any]:
+def _own(conn: Any, row: FileRow | None, user_id: str) -> FileRow:
     """The caller's file (``access.require_owner``): 404 for a stranger, for any file in the trash
     that is not theirs (viewers cannot see trashed files) and for one being purged; 403
     ``owner_only`` for a viewer of a file that is not in the trash."""
@@ -82,19 +91,19 @@ def restore_file(user_id: str, file_id: uuid.UUID) -> FileOut:
     """Back to the status it had before the trash, while the retention period lasts."""
     with transaction() as conn:
         row = _own(conn, files_db.get(conn, file_id, for_update=True), user_id)
-        if row["status"] != "trashed":
+        if not lifecycle.allows(Trigger.RESTORE, State.of(row)):
             raise Conflict("the file is not in the trash", code="file_not_trashed")
-        if purge_at(row["trashed_at"]) <= datetime.now(UTC):
+        if purge_at(_trashed_at(row)) <= datetime.now(UTC):
             raise Gone("the file was in the trash longer than the retention period", code="trash_expired")
         restored = trash_db.restore(conn, file_id)
         assert restored is not None  # the row is locked and trashed
         events.record(conn, events.Event(
-            type=events.EventType.FILE_RESTORED, file_id=file_id, owner_id=user_id,
-            data={"name": restored["name"], "status": restored["status"]}))
+            type=lifecycle.emits(Trigger.RESTORE), file_id=file_id, owner_id=user_id,
+            data={"name": restored.name, "status": restored.status}))
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
     sync_search_status(file_id)
-    return to_out(to_record(restored))
+    return file_out(to_record(restored))
 
 
 def purge_file(user_id: str, file_id: uuid.UUID) -> None:
@@ -102,14 +111,14 @@ def purge_file(user_id: str, file_id: uuid.UUID) -> None:
     the deletion consumer does the rest. Purging a file already being purged changes nothing."""
     with transaction() as conn:
         row = files_db.get(conn, file_id, for_update=True)
-        if row is not None and row["owner_id"] == user_id and row["status"] == "deleting":
+        if row is not None and row.owner_id == user_id and lifecycle.is_noop(Trigger.PURGE, State.of(row)):
             return
         row = _own(conn, row, user_id)
-        if row["status"] != "trashed":
+        if not lifecycle.allows(Trigger.PURGE, State.of(row)):
             raise Conflict("move the file to the trash before deleting it for good", code="file_not_trashed")
         marked = trash_db.mark_deleting(conn, file_id)
-        assert marked is not None
-        events.record(conn, deletion_event(marked, events.EventType.FILE_DELETED, Reason.PURGED))
+        assert marked is not None  # the row is locked and the table allows it
+        events.record(conn, deletion_event(marked, lifecycle.emits(Trigger.PURGE), Reason.PURGED))
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
 

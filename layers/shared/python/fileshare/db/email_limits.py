@@ -3,12 +3,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from psycopg import Connection
 
-Row = dict[str, Any]
+from fileshare.db import typed
+
+
+@dataclass(frozen=True)
+class DigestRow:
+    """A link's download digest; ``due`` (from ``add_download``): an email goes out now."""
+
+    link_id: UUID
+    user_id: str
+    file_id: UUID
+    name: str
+    pending: int
+    total: int
+    last_sent_at: datetime | None
+    due: bool = False
+
+
 _DIGEST = "link_id, user_id, file_id, name, pending, total, last_sent_at"
 
 
@@ -23,17 +41,18 @@ def count_email(conn: Connection[Any], user_id: str, cap: int) -> int | None:
 
 
 def add_download(conn: Connection[Any], *, link_id: UUID, user_id: str, file_id: UUID, name: str,
-                 total: int, period_s: int) -> Row:
+                 total: int, period_s: int) -> DigestRow:
     """Count one download into the link's digest (row locked until commit); ``due``: whether the
     period since the last email is over (or none was sent), so an email goes out now."""
-    row: Row | None = conn.execute(
+    row = typed.one(
+        conn, DigestRow,
         "INSERT INTO link_email_digests (link_id, user_id, file_id, name, pending, total)"
         " VALUES (%s, %s, %s, %s, 1, %s)"
         " ON CONFLICT (link_id) DO UPDATE SET pending = link_email_digests.pending + 1,"
         "   total = greatest(link_email_digests.total, EXCLUDED.total), name = EXCLUDED.name"
         f" RETURNING {_DIGEST}, (last_sent_at IS NULL"
         "   OR last_sent_at <= now() - make_interval(secs => %s)) AS due",
-        (link_id, user_id, file_id, name, total, period_s)).fetchone()
+        (link_id, user_id, file_id, name, total, period_s))
     assert row is not None  # an upsert always returns its row
     return row
 
@@ -43,12 +62,12 @@ def mark_sent(conn: Connection[Any], link_id: UUID) -> None:
                  (link_id,))
 
 
-def due(conn: Connection[Any], period_s: int, limit: int) -> list[Row]:
+def due(conn: Connection[Any], period_s: int, limit: int) -> list[DigestRow]:
     """Digests with unreported downloads whose period is over, locked (others skip them)."""
-    return conn.execute(
-        f"SELECT {_DIGEST} FROM link_email_digests WHERE pending > 0"
+    return typed.many(
+        conn, DigestRow, f"SELECT {_DIGEST} FROM link_email_digests WHERE pending > 0"
         " AND last_sent_at <= now() - make_interval(secs => %s)"
-        " ORDER BY last_sent_at LIMIT %s FOR UPDATE SKIP LOCKED", (period_s, limit)).fetchall()
+        " ORDER BY last_sent_at LIMIT %s FOR UPDATE SKIP LOCKED", (period_s, limit))
 
 
 def prune_daily_counts(conn: Connection[Any], keep_days: int = 2) -> int:

@@ -1,10 +1,10 @@
 """SQL of the upload processor: find a file by its object key and record what verification found.
 
-Every transition is guarded: out of ``pending`` by ``WHERE status = 'pending'`` (or, for a file
-trashed while its upload was on the way, ``status_before_trash = 'pending'``), and a re-verification
-of a ready file by the ETag it read (``verified_etag IS NOT DISTINCT FROM`` the old one). When two
-workers finish the same object at once, PostgreSQL lets exactly one UPDATE match and the other gets
-no row back.
+Every transition is guarded by the lifecycle table (``db.transitions.guard``): out of ``pending``
+(or, for a file trashed while its upload was on the way, ``status_before_trash = 'pending'``), and a
+re-verification of a ready file also by the ETag it read (``verified_etag IS NOT DISTINCT FROM`` the
+old one). When two workers finish the same object at once, PostgreSQL lets exactly one UPDATE match
+and the other gets no row back.
 
 A trashed file keeps ``status = 'trashed'``; its outcome goes to ``status_before_trash``, so a
 restore lands on what verification decided. Queries interpolate only constant column lists and
@@ -19,33 +19,15 @@ from uuid import UUID
 
 from psycopg import Connection
 
-Row = dict[str, Any]
-
-_COLUMNS = ("file_id, owner_id, name, s3_key, size, content_type, status, status_before_trash,"
-            " reject_reason, checksum_sha256, s3_checksum, thumbnail_key, verified_etag, upload_id, tags,"
-            " expires_at, created_at, updated_at")
-# The status verification is about: the file's own, or the one it had before the trash.
-_WAS_PENDING = "(status = 'pending' OR (status = 'trashed' AND status_before_trash = 'pending'))"
-_WAS_READY = "(status = 'ready' OR (status = 'trashed' AND coalesce(status_before_trash, 'ready') = 'ready'))"
+from fileshare.db import typed
+from fileshare.db.files import COLUMNS as _COLUMNS
+from fileshare.db.files import FileRow
+from fileshare.db.transitions import guard, set_status, status_list
+from fileshare.lifecycle import STORED, Trigger
 
 
-def _outcome(status: str) -> str:
-    """SET clauses moving a file to ``status``, or a trashed file's ``status_before_trash``."""
-    return (f"status = CASE WHEN status = 'trashed' THEN status ELSE '{status}' END, status_before_trash ="
-            f" CASE WHEN status = 'trashed' THEN '{status}' ELSE status_before_trash END")
-
-
-def verified_status(row: Row) -> str:
-    """What verification decides about: the status, or for a trashed file the one before the trash."""
-    if row["status"] == "trashed":
-        return str(row.get("status_before_trash") or "ready")  # restore's default, for old rows
-    return str(row["status"])
-
-
-def get_by_key(conn: Connection[Any], s3_key: str) -> Row | None:
-    row: Row | None = conn.execute(f"SELECT {_COLUMNS} FROM files WHERE s3_key = %s",
-                                   (s3_key,)).fetchone()
-    return row
+def get_by_key(conn: Connection[Any], s3_key: str) -> FileRow | None:
+    return typed.one(conn, FileRow, f"SELECT {_COLUMNS} FROM files WHERE s3_key = %s", (s3_key,))
 
 
 def lock_owner_quota(conn: Connection[Any], owner_id: str) -> int | None:
@@ -63,58 +45,63 @@ def stored_bytes(conn: Connection[Any], owner_id: str, *, excluding: UUID) -> in
     """
     row = conn.execute(
         "SELECT coalesce(sum(size), 0) AS used FROM files"
-        " WHERE owner_id = %s AND file_id <> %s AND status IN ('ready', 'trashed', 'deleting')",
+        f" WHERE owner_id = %s AND file_id <> %s AND status IN ({status_list(STORED)})",
         (owner_id, excluding)).fetchone()
     return int(row["used"]) if row else 0
 
 
 def mark_ready(conn: Connection[Any], file_id: UUID, *, checksum_sha256: str | None, content_type: str,
-               thumbnail_key: str | None, etag: str | None, s3_checksum: str | None = None) -> Row | None:
+               thumbnail_key: str | None, etag: str | None, s3_checksum: str | None = None) -> FileRow | None:
     """pending -> ready; None when the file was no longer pending (another worker won)."""
-    row: Row | None = conn.execute(
-        f"UPDATE files SET {_outcome('ready')}, checksum_sha256 = %s, s3_checksum = %s, content_type = %s,"
-        " thumbnail_key = %s, verified_etag = %s, upload_id = NULL, reject_reason = NULL, updated_at = now()"
-        f" WHERE file_id = %s AND {_WAS_PENDING} RETURNING {_COLUMNS}",
-        (checksum_sha256, s3_checksum, content_type, thumbnail_key, etag, file_id)).fetchone()
+    row = typed.one(conn, FileRow,
+        f"UPDATE files SET {set_status(Trigger.VERIFY)}, checksum_sha256 = %s, s3_checksum = %s,"
+        " content_type = %s, thumbnail_key = %s, verified_etag = %s, upload_id = NULL, reject_reason = NULL,"
+        " updated_at = now()"
+        f" WHERE file_id = %s AND {guard(Trigger.VERIFY)} RETURNING {_COLUMNS}",
+        (checksum_sha256, s3_checksum, content_type, thumbnail_key, etag, file_id))
     return row
 
 
-def mark_rejected(conn: Connection[Any], file_id: UUID, reason: str) -> Row | None:
-    """pending -> rejected with a machine-readable reason; None when no longer pending."""
-    row: Row | None = conn.execute(
-        f"UPDATE files SET {_outcome('rejected')}, reject_reason = %s, upload_id = NULL,"
-        f" updated_at = now() WHERE file_id = %s AND {_WAS_PENDING} RETURNING {_COLUMNS}",
-        (reason, file_id)).fetchone()
+def mark_rejected(conn: Connection[Any], file_id: UUID, reason: str,
+                  trigger: Trigger = Trigger.REJECT) -> FileRow | None:
+    """pending -> rejected with a machine-readable reason (``trigger``: REJECT by the processor,
+    ABORT by the owner); None when the table does not allow it (no longer pending)."""
+    if trigger not in (Trigger.REJECT, Trigger.ABORT):
+        raise ValueError(f"mark_rejected is not for {trigger.value}")
+    row = typed.one(conn, FileRow,
+        f"UPDATE files SET {set_status(trigger)}, reject_reason = %s, upload_id = NULL,"
+        f" updated_at = now() WHERE file_id = %s AND {guard(trigger)} RETURNING {_COLUMNS}",
+        (reason, file_id))
     return row
 
 
 def mark_reverified(conn: Connection[Any], file_id: UUID, *, old_etag: str | None, etag: str | None,
                     checksum_sha256: str | None, content_type: str, thumbnail_key: str | None,
-                    s3_checksum: str | None = None) -> Row | None:
+                    s3_checksum: str | None = None) -> FileRow | None:
     """A ready file's object was replaced and the new bytes passed: record them. None when the row
     changed since ``old_etag`` was read (another worker re-verified, or the file left ``ready``)."""
-    row: Row | None = conn.execute(
+    row = typed.one(conn, FileRow,
         "UPDATE files SET checksum_sha256 = %s, s3_checksum = %s, content_type = %s, thumbnail_key = %s,"
-        f" verified_etag = %s, updated_at = now() WHERE file_id = %s AND {_WAS_READY}"
+        f" verified_etag = %s, updated_at = now() WHERE file_id = %s AND {guard(Trigger.REVERIFY)}"
         f" AND verified_etag IS NOT DISTINCT FROM %s RETURNING {_COLUMNS}",
-        (checksum_sha256, s3_checksum, content_type, thumbnail_key, etag, file_id, old_etag)).fetchone()
+        (checksum_sha256, s3_checksum, content_type, thumbnail_key, etag, file_id, old_etag))
     return row
 
 
 def mark_replaced_rejected(conn: Connection[Any], file_id: UUID, *, old_etag: str | None,
-                           reason: str) -> Row | None:
+                           reason: str) -> FileRow | None:
     """A ready file's object was replaced by bytes that fail verification: ready -> rejected (the
     verified facts are cleared). None when the row changed since ``old_etag`` was read."""
-    row: Row | None = conn.execute(
-        f"UPDATE files SET {_outcome('rejected')}, reject_reason = %s, checksum_sha256 = NULL,"
+    row = typed.one(conn, FileRow,
+        f"UPDATE files SET {set_status(Trigger.REJECT_REPLACED)}, reject_reason = %s, checksum_sha256 = NULL,"
         " s3_checksum = NULL, thumbnail_key = NULL, verified_etag = NULL, updated_at = now()"
-        f" WHERE file_id = %s AND {_WAS_READY}"
+        f" WHERE file_id = %s AND {guard(Trigger.REJECT_REPLACED)}"
         f" AND verified_etag IS NOT DISTINCT FROM %s RETURNING {_COLUMNS}",
-        (reason, file_id, old_etag)).fetchone()
+        (reason, file_id, old_etag))
     return row
 
 
-def expire_abandoned(conn: Connection[Any], older_than_s: int, limit: int) -> list[Row]:
+def expire_abandoned(conn: Connection[Any], older_than_s: int, limit: int) -> list[FileRow]:
     """Up to ``limit`` uploads pending for more than ``older_than_s`` seconds -> rejected
     (``upload_abandoned``), oldest first. Returns the rows with the multipart ``upload_id`` they had.
 
@@ -122,11 +109,12 @@ def expire_abandoned(conn: Connection[Any], older_than_s: int, limit: int) -> li
     processor holds is left for the next run. The caller's transaction keeps the rows locked until
     the objects are cleaned up, so a failure there leaves them pending for the next run.
     """
-    columns = ", ".join("f." + c.strip() for c in _COLUMNS.split(",") if c.strip() != "upload_id")
-    return conn.execute(
-        "WITH due AS (SELECT file_id, upload_id FROM files WHERE status = 'pending'"
+    columns = ", ".join("due.upload_id" if c.strip() == "upload_id" else "f." + c.strip()
+                        for c in _COLUMNS.split(","))
+    return typed.many(conn, FileRow,
+        f"WITH due AS (SELECT file_id, upload_id FROM files WHERE {guard(Trigger.ABANDON)}"
         " AND created_at <= now() - make_interval(secs => %s)"
         " ORDER BY created_at LIMIT %s FOR UPDATE SKIP LOCKED)"
-        " UPDATE files f SET status = 'rejected', reject_reason = 'upload_abandoned', upload_id = NULL,"
-        " updated_at = now() FROM due WHERE f.file_id = due.file_id"
-        f" RETURNING {columns}, due.upload_id", (older_than_s, limit)).fetchall()
+        f" UPDATE files f SET {set_status(Trigger.ABANDON)}, reject_reason = 'upload_abandoned',"
+        " upload_id = NULL, updated_at = now() FROM due WHERE f.file_id = due.file_id"
+        f" RETURNING {columns}", (older_than_s, limit))

@@ -6,45 +6,78 @@ Queries interpolate only the constant column list of ``db.files``; every value i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from psycopg import Connection
 
+from fileshare.db import typed
 from fileshare.db.files import COLUMNS as FILE_COLUMNS
-
-Row = dict[str, Any]
+from fileshare.db.files import FileRow
+from fileshare.lifecycle import VIEWER_VISIBLE
 
 # A viewer sees the file while it is in one of these states (not trashed, not being deleted).
-VIEWABLE_STATUSES = ("pending", "ready", "rejected")
+VIEWABLE_STATUSES = tuple(sorted(s.value for s in VIEWER_VISIBLE))
 _SHARE_COLUMNS = "s.share_id, s.file_id, s.grantee_id, u.email, s.permission, s.created_at"
 
 
-def lock_file(conn: Connection[Any], file_id: UUID) -> Row | None:
+@dataclass(frozen=True)
+class SharedFileRow(FileRow):
+    """A file shared with the caller, and when it was shared."""
+
+    shared_at: datetime
+
+
+@dataclass(frozen=True)
+class ShareRow:
+    """A share with its grantee's email."""
+
+    share_id: UUID
+    file_id: UUID
+    grantee_id: str
+    email: str
+    permission: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RemovedShare:
+    share_id: UUID
+    file_id: UUID
+    grantee_id: str
+
+
+@dataclass(frozen=True)
+class Account:
+    user_id: str
+    email: str
+
+
+def lock_file(conn: Connection[Any], file_id: UUID) -> FileRow | None:
     """The file's row, locked for this transaction (``FOR NO KEY UPDATE``: the lock an UPDATE
     takes). Every share or link change of a file takes it first, so they serialize per file and
     the outbox's order of a file's events is their commit order."""
-    row: Row | None = conn.execute(f"SELECT {FILE_COLUMNS} FROM files WHERE file_id = %s FOR NO KEY UPDATE",
-                                   (file_id,)).fetchone()
+    row = typed.one(conn, FileRow, f"SELECT {FILE_COLUMNS} FROM files WHERE file_id = %s FOR NO KEY UPDATE",
+                                   (file_id,))
     return row
 
 
-def user_by_email(conn: Connection[Any], email: str) -> Row | None:
-    row: Row | None = conn.execute("SELECT user_id, email FROM users WHERE lower(email) = lower(%s)",
-                                   (email,)).fetchone()
-    return row
+def user_by_email(conn: Connection[Any], email: str) -> Account | None:
+    return typed.one(conn, Account, "SELECT user_id, email FROM users WHERE lower(email) = lower(%s)",
+                     (email,))
 
 
 def insert(conn: Connection[Any], *, share_id: UUID, file_id: UUID, grantee_id: str,
-           permission: str) -> Row | None:
+           permission: str) -> ShareRow | None:
     """The new share with the grantee's email; None when the file is already shared with them."""
-    row: Row | None = conn.execute(
+    return typed.one(
+        conn, ShareRow,
         "WITH s AS (INSERT INTO shares (share_id, file_id, grantee_id, permission) VALUES (%s, %s, %s, %s)"
         " ON CONFLICT (file_id, grantee_id) DO NOTHING RETURNING *)"
         f" SELECT {_SHARE_COLUMNS} FROM s JOIN users u ON u.user_id = s.grantee_id",
-        (share_id, file_id, grantee_id, permission)).fetchone()
-    return row
+        (share_id, file_id, grantee_id, permission))
 
 
 def count_for_file(conn: Connection[Any], file_id: UUID) -> int:
@@ -52,18 +85,18 @@ def count_for_file(conn: Connection[Any], file_id: UUID) -> int:
     return int(row["n"]) if row else 0
 
 
-def list_for_file(conn: Connection[Any], file_id: UUID) -> list[Row]:
-    return conn.execute(
-        f"SELECT {_SHARE_COLUMNS} FROM shares s JOIN users u ON u.user_id = s.grantee_id"
-        " WHERE s.file_id = %s ORDER BY s.created_at, s.share_id", (file_id,)).fetchall()
+def list_for_file(conn: Connection[Any], file_id: UUID) -> list[ShareRow]:
+    return typed.many(
+        conn, ShareRow, f"SELECT {_SHARE_COLUMNS} FROM shares s JOIN users u ON u.user_id = s.grantee_id"
+        " WHERE s.file_id = %s ORDER BY s.created_at, s.share_id", (file_id,))
 
 
-def delete(conn: Connection[Any], file_id: UUID, share_id: UUID) -> Row | None:
+def delete(conn: Connection[Any], file_id: UUID, share_id: UUID) -> RemovedShare | None:
     """Remove one share of this file; None when the file has no such share."""
-    row: Row | None = conn.execute(
+    return typed.one(
+        conn, RemovedShare,
         "DELETE FROM shares WHERE share_id = %s AND file_id = %s RETURNING share_id, file_id, grantee_id",
-        (share_id, file_id)).fetchone()
-    return row
+        (share_id, file_id))
 
 
 def is_viewer(conn: Connection[Any], file_id: UUID | str, user_id: str) -> bool:
@@ -96,7 +129,7 @@ def readers_for(conn: Connection[Any], file_id: UUID) -> list[str]:
 
 
 def shared_with(conn: Connection[Any], user_id: str, limit: int,
-                after: tuple[datetime, UUID] | None) -> list[Row]:
+                after: tuple[datetime, UUID] | None) -> list[SharedFileRow]:
     """Files shared with the user that a viewer may see, most recently shared first; each row is
     the file's columns plus ``shared_at``."""
     columns = ", ".join(f"f.{c.strip()}" for c in FILE_COLUMNS.split(","))
@@ -108,4 +141,4 @@ def shared_with(conn: Connection[Any], user_id: str, limit: int,
         params += [after[0], after[1]]
     sql += " ORDER BY s.created_at DESC, s.file_id DESC LIMIT %s"
     params.append(limit)
-    return conn.execute(sql, params).fetchall()
+    return typed.many(conn, SharedFileRow, sql, params)
