@@ -180,11 +180,14 @@ def _status_check_in_migrations() -> set[str]:
     """The values of the last CHECK on ``files.status`` any migration declares."""
     found: set[str] | None = None
     for path in sorted(MIGRATIONS.glob("*.sql")):
-        for match in re.finditer(r"status\s+text\s+NOT NULL\s+CHECK\s*\(\s*status\s+IN\s*\(([^)]*)\)",
-                                 path.read_text(), flags=re.IGNORECASE):
-            found = set(re.findall(r"'([^']+)'", match.group(1)))
+        sql = path.read_text()
+        for table in re.finditer(r"CREATE TABLE (?:IF NOT EXISTS )?files\s*\((.*?)\n\);", sql,
+                                 flags=re.IGNORECASE | re.DOTALL):  # files only: other tables have a status too
+            for match in re.finditer(r"status\s+text\s+NOT NULL\s+CHECK\s*\(\s*status\s+IN\s*\(([^)]*)\)",
+                                     table.group(1), flags=re.IGNORECASE):
+                found = set(re.findall(r"'([^']+)'", match.group(1)))
         for match in re.finditer(r"ALTER TABLE files[^;]*CHECK\s*\(\s*status\s+IN\s*\(([^)]*)\)",
-                                 path.read_text(), flags=re.IGNORECASE):
+                                 sql, flags=re.IGNORECASE):
             found = set(re.findall(r"'([^']+)'", match.group(1)))
     assert found is not None, "no CHECK on files.status in the migrations"
     return found
