@@ -598,10 +598,15 @@ class StateDir:
     def save(self, services: set[str] | None = None) -> list[str]:
         """Write the snapshots of the changed services (or those named); returns what was written."""
         with self._lock:
-            todo = set(self.dirty) if services is None else services
+            todo = set(self.dirty) if services is None else set(services)
+            if "s3" in todo:
+                todo.add("sqs")  # S3's event notifications for those objects land in SQS
             self.dirty -= todo
             written = []
-            for service in sorted(todo):
+            # S3 first and SQS last: an object in the S3 snapshot had its ObjectCreated event
+            # dispatched (asynchronously, within milliseconds) by the time SQS is pickled, so a
+            # crash does not keep an object whose event it lost (bar that dispatch latency).
+            for service in sorted(todo, key=lambda name: (name == "sqs", name != "s3", name)):
                 try:
                     write_atomically(self.file(service), self.snapshot(service))
                     written.append(service)
