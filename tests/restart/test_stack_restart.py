@@ -169,8 +169,9 @@ def _notifications(client: Client, user: User) -> list[dict[str, Any]]:
     return items
 
 
-def _mails(address: str, subject_contains: str = "") -> list[dict[str, Any]]:
-    return mailbox.messages_to(address, subject_contains=subject_contains)
+def _mails(address: str, *words: str) -> list[dict[str, Any]]:
+    """Mails to ``address`` whose subject has every one of ``words`` (names are quoted in them)."""
+    return [m for m in mailbox.messages_to(address) if all(w in str(m.get("Subject", "")) for w in words)]
 
 
 def _download(client: Client, user: User, file_id: str) -> bytes:
@@ -218,8 +219,8 @@ def _before(client: Client) -> World:
         {n["file_id"] for n in _notifications(client, alice) if n["type"] == "file.ready"} >= set(world.files)
         and any(n["type"] == "share.created" for n in _notifications(client, bob))))
     _until("the ready and share mails", lambda: all(
-        _mails(alice.email, f"Your upload {name} is ready") for name in world.names.values())
-        and _mails(bob.email, "shared"))
+        _mails(alice.email, name, "is ready") for name in world.names.values())
+        and _mails(bob.email, "shared", world.names[world.shared_id]))
     world.mail_ids = {m["Id"] for m in _mails(alice.email) + _mails(bob.email)}
     # The fourth file: its bytes reach S3 right before the stop (its event is queued or in flight).
     late = f"late {word}\n".encode() * 100
@@ -255,12 +256,12 @@ def _after(client: Client, world: World) -> None:
     assert sorted(ready) == sorted(world.files), "a file.ready notification was lost or repeated"
     shares = [n for n in _notifications(client, bob) if n["type"] == "share.created"]
     assert len(shares) == 1, shares
-    _until("the late file's mail", lambda: _mails(alice.email, f"Your upload {world.names[world.late_id]}"))
+    _until("the late file's mail", lambda: _mails(alice.email, world.names[world.late_id], "is ready"))
     # The mailbox kept every mail of before the stop; each fact was mailed exactly once.
     assert world.mail_ids <= {m["Id"] for m in _mails(alice.email) + _mails(bob.email)}
     for name in world.names.values():
-        assert len(_mails(alice.email, f"Your upload {name} is ready")) == 1, name
-    assert len(_mails(bob.email, "shared")) == 1
+        assert len(_mails(alice.email, name, "is ready")) == 1, name
+    assert len(_mails(bob.email, "shared", world.names[world.shared_id])) == 1
 
 
 def _kafka_events(since: dict[int, int], world: World) -> dict[str, dict[str, set[str]]]:
