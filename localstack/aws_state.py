@@ -560,6 +560,12 @@ def _stale(path: Path, cutoff: float) -> bool:
         return False
 
 
+def _localstack_version() -> str:
+    from localstack.version import __version__
+
+    return str(__version__)
+
+
 # -- the saver -----------------------------------------------------------------------------------
 
 class StateDir:
@@ -607,10 +613,18 @@ class StateDir:
             path = self.file(service)
             if not path.exists():
                 continue
-            state = pickle.loads(path.read_bytes())  # noqa: S301 - our own file, written by save()
-            containers = state_containers(service)
-            for container, data in zip(containers, state["containers"], strict=True):
-                import_container(container, data)
+            try:
+                state = pickle.loads(path.read_bytes())  # noqa: S301 - our own file, written by save()
+                wrote = (state.get("version"), state.get("localstack"))
+                if wrote != (FORMAT_VERSION, _localstack_version()):
+                    raise ValueError(f"written by (format, LocalStack) {wrote}, this is "
+                                     f"{(FORMAT_VERSION, _localstack_version())}")
+                for container, data in zip(state_containers(service), state["containers"], strict=True):
+                    import_container(container, data)
+            except Exception as exc:
+                # Refuse to start rather than serve (and then save) an empty state over it.
+                raise SystemExit(f"cannot restore LocalStack's {service} state from {path}: {exc}. `make "
+                                 "reset` wipes the local stack's data (or move that file away).") from exc
             if service == "ses":
                 from localstack.services.ses import provider as ses_provider
 
@@ -621,7 +635,7 @@ class StateDir:
         self.dirty.clear()
 
     def snapshot(self, service: str) -> bytes:
-        state: dict[str, Any] = {"version": FORMAT_VERSION,
+        state: dict[str, Any] = {"version": FORMAT_VERSION, "localstack": _localstack_version(),
                                  "containers": [export_container(c) for c in state_containers(service)]}
         if service == "ses":
             from localstack.services.ses import provider as ses_provider
