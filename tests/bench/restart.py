@@ -47,13 +47,13 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if stack.get(k) != v}
 
 
-def manage(repo: Path, command: str) -> float:
+def manage(repo: Path, *command: str) -> float:
     started = time.monotonic()
-    result = subprocess.run([sys.executable, str(repo / "localstack" / "manage.py"), command], cwd=repo,
+    result = subprocess.run([sys.executable, str(repo / "localstack" / "manage.py"), *command], cwd=repo,
                             env=_clean_env(), capture_output=True, text=True, check=False)
     seconds = time.monotonic() - started
     if result.returncode != 0:
-        raise SystemExit(f"manage.py {command} failed:\n{result.stdout}\n{result.stderr}")
+        raise SystemExit(f"manage.py {' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
     return seconds
 
 
@@ -127,6 +127,13 @@ def main() -> None:
     args = parser.parse_args()
 
     manage(args.repo, "up")
+    pid_file = REPO_ROOT / ".local" / "run" / "localstack.pid"
+    if args.repo.resolve() == REPO_ROOT and pid_file.exists():
+        cmdline = Path(f"/proc/{pid_file.read_text().strip()}/cmdline")
+        if cmdline.exists() and b"aws_state.py" not in cmdline.read_bytes():
+            print("LocalStack runs without aws_state.py (started by an older checkout): restarting it")
+            manage(args.repo, "down", "--only", "localstack")
+            manage(args.repo, "up")
     have = originals()
     if have < args.files:
         print(f"{have} originals in S3; uploading {args.files - have} more", flush=True)
