@@ -663,6 +663,10 @@ class StateDir:
                 except Exception:
                     self.dirty.add(service)  # retried next time
                     log.exception("saving the %s state failed", service)
+            if "s3" in todo:
+                # An event of an object in this S3 snapshot may still be on its way to SQS (S3
+                # dispatches notifications on a thread pool): save SQS once more next round.
+                self.dirty.add("sqs")
             if "s3" in written and time.monotonic() - self._last_sweep > SWEEP_AFTER_S:
                 self._last_sweep = time.monotonic()
                 self.objects.sweep()
