@@ -34,17 +34,21 @@ from tests.bench.common import Client, User, register_and_login, table  # noqa: 
 from tests.bench.uploads import Payload, send_to_s3  # noqa: E402
 
 STACK_ENV = REPO_ROOT / ".local" / "stack.env"
+TEST_ENV = REPO_ROOT / ".local" / "test.env"  # the namespace the seeding gateway (running_gateway) uses
 
 
 def _env_file() -> dict[str, str]:
     from lambdarun.environment import load_env_file
 
-    return load_env_file(STACK_ENV)
+    return load_env_file(TEST_ENV)
 
 
 def _clean_env() -> dict[str, str]:
-    stack = _env_file()
-    return {k: v for k, v in os.environ.items() if stack.get(k) != v}
+    """Without the namespaces' variables: with them ``make up`` would start nothing ("reused")."""
+    from lambdarun.environment import load_env_file
+
+    loaded = [load_env_file(STACK_ENV), load_env_file(TEST_ENV)]
+    return {k: v for k, v in os.environ.items() if all(env.get(k) != v for env in loaded)}
 
 
 def manage(repo: Path, *command: str) -> float:
@@ -58,7 +62,7 @@ def manage(repo: Path, *command: str) -> float:
 
 
 def originals() -> int:
-    """Objects under ``u/`` in the upload bucket (what the file rows point at)."""
+    """Objects under ``u/`` in the test namespace's upload bucket (what its file rows point at)."""
     import boto3
     from botocore.config import Config
 

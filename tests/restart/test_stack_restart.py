@@ -47,6 +47,7 @@ from tests.bench.common import PASSWORD, Client, User, jwt_subject, register_and
 from tests.bench.uploads import Payload, send_to_s3
 from tests.support import mailbox
 from tests.support.pipeline import end_offsets, records_since
+from tests.support.runtime import TEST_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 MANAGE = REPO / "localstack" / "manage.py"
@@ -64,10 +65,16 @@ def _free_port() -> int:
 
 
 def _clean_env() -> dict[str, str]:
-    """The environment without what tests/conftest.py loaded from stack.env: with those set,
-    ``make up`` would treat every service as "reused" and start nothing."""
-    stack = load_env_file(STACK_ENV_FILE)
-    return {k: v for k, v in os.environ.items() if stack.get(k) != v}
+    """The environment without what tests/conftest.py loaded from test.env (or a shell from
+    stack.env): with those set, ``make up`` would treat every service as "reused" and start nothing."""
+    loaded = [load_env_file(STACK_ENV_FILE), load_env_file(TEST_ENV)]
+    return {k: v for k, v in os.environ.items() if all(env.get(k) != v for env in loaded)}
+
+
+def _pool_ids() -> dict[str, str]:
+    """Both namespaces' user pool and client ids (they must survive the restart)."""
+    return {f"{path.name}:{key}": value for path in (STACK_ENV_FILE, TEST_ENV)
+            for key, value in load_env_file(path).items() if key in ("USER_POOL_ID", "USER_POOL_CLIENT_ID")}
 
 
 def _manage(*args: str) -> str:
@@ -78,7 +85,8 @@ def _manage(*args: str) -> str:
 
 
 class Gateway:
-    """``serve.py`` (API + pollers + schedules) on a free port, in its own process group."""
+    """``serve.py`` (API + pollers + schedules) of the test namespace on a free port, in its own
+    process group."""
 
     def __init__(self, name: str) -> None:
         self.port = _free_port()
@@ -87,8 +95,8 @@ class Gateway:
         self.log = LOG_DIR / f"{name}.log"
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, str(SERVE), "--port", str(self.port)], cwd=REPO,
-                env={**_clean_env(), **load_env_file(STACK_ENV_FILE)}, stdout=out, stderr=subprocess.STDOUT,
+                [sys.executable, str(SERVE), "--port", str(self.port), "--env-file", str(TEST_ENV)], cwd=REPO,
+                env={**_clean_env(), **load_env_file(TEST_ENV)}, stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 90
         while True:
@@ -298,8 +306,8 @@ def stack_back_up() -> Iterator[None]:
 def test_everything_survives_a_stop_of_every_service(sig: int, stack_back_up: None) -> None:
     _manage("up")
     _restart_old_localstack()
-    ids_before = {k: v for k, v in load_env_file(STACK_ENV_FILE).items()
-                  if k in ("USER_POOL_ID", "USER_POOL_CLIENT_ID")}
+    ids_before = _pool_ids()
+    assert len(ids_before) == 4, ids_before
     since = end_offsets(os.environ["KAFKA_BOOTSTRAP_SERVERS"],
                         os.environ.get("EVENTS_TOPIC", "fileshare.events"))
     gateway = Gateway(f"restart-test-{signal.Signals(sig).name.lower()}")
@@ -317,8 +325,7 @@ def test_everything_survives_a_stop_of_every_service(sig: int, stack_back_up: No
         _kill_stack()
 
     _manage("up")
-    ids_after = {k: v for k, v in load_env_file(STACK_ENV_FILE).items() if k in ids_before}
-    assert ids_after == ids_before, "the user pool or client id changed"
+    assert _pool_ids() == ids_before, "a user pool or client id changed"
     gateway = Gateway(f"restart-test-{signal.Signals(sig).name.lower()}-after")
     try:
         _after(Client(gateway.url), world)
