@@ -17,7 +17,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 # Debian's docker-compose validates localstack/compose.yml without an engine (`make compose-check`).
 COMPOSE_DEB_VERSION := 1.29.2-3
 
-.PHONY: help venv up dev test test-unit down status logs reset lint compose-check openapi bench fuzz web screenshots trace test-big-upload
+.PHONY: help venv up dev test test-restart bench-restart test-unit down status logs reset lint compose-check openapi bench fuzz web screenshots trace test-big-upload
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^[^:]*:([a-z-]+):.*## /\1\t/; s/^([a-z-]+):.*## /\1\t/'
@@ -59,9 +59,15 @@ test-big-upload: up web ## the 1 GiB browser upload (reload + dropped connection
 dev: up web ## bring up the stack and serve the API and web page on http://localhost:8080
 	$(PYTHON) localstack/serve.py
 
-test: up web ## run every test (unit, integration on the real local stack, infra, browser)
+test: up web ## run every test (unit, integration on the real local stack, infra, browser), then the restart test
 	$(MANAGE) apt chromium
 	$(PYTHON) -m pytest
+	$(MAKE) --no-print-directory test-restart
+
+# Last, on its own: it stops and restarts every service (SIGTERM, then SIGKILL) and checks nothing
+# was lost (tests/restart; a plain `pytest` leaves it out, see tests/conftest.py).
+test-restart: up ## stop every service (SIGTERM, then SIGKILL), start again, check the user's data is all there
+	FILESHARE_STACK_RESTART=1 $(PYTHON) -m pytest -p no:randomly tests/restart
 
 DURATION ?= 600
 fuzz: up ## schemathesis for DURATION seconds (default 600) with a random seed (tests/contract)
@@ -99,6 +105,9 @@ openapi: venv ## regenerate functions/meta/openapi.json from the API functions' 
 trace: venv ## one file's timeline across every function from the local logs (make trace FILE=<file_id>)
 	@test -n "$(FILE)" || { echo "usage: make trace FILE=<file_id>"; exit 2; }
 	$(PYTHON) localstack/lambdarun/trace.py $(FILE)
+
+bench-restart: up ## time `make down` and `make up` with FILES (default 1000) files stored (stops the stack)
+	$(PYTHON) tests/bench/restart.py --files $${FILES:-1000} $(ARGS)
 
 bench: up ## measure latency, throughput and cold starts on the real local stack (ARGS=--quick for ~1 min)
 	$(PYTHON) tests/bench/run.py $(ARGS)

@@ -1,9 +1,12 @@
 """LocalStack (community, host mode, no Docker): S3, SQS, SES, Secrets Manager and SSM.
 
 LocalStack runs from its own Python 3.13 venv under ``.local/opt`` (its pins clash with the
-project's). The community build keeps nothing across restarts, so ``provision()`` recreates the
-bucket, queues and email identity every time; the values created there (queue URLs) are written to
-``.local/run/localstack.json`` so ``env()`` works in a later process.
+project's). The community build keeps everything in memory (its ``PERSISTENCE=1`` saves nothing), so
+it is started through ``localstack/aws_state.py``, which keeps S3 objects (bytes and metadata), SQS
+messages, the SES mailbox, secrets and parameters under ``.local/data/localstack/state`` across
+``make down``/``make up`` and crashes. ``provision()`` stays idempotent (it finds what survived);
+the values created there (queue URLs) are written to ``.local/run/localstack.json`` so ``env()``
+works in a later process.
 
 Queues: the upload queue with its DLQ, and one on-failure queue per function with asynchronous
 triggers (``Function.failure_queue`` in ``infra/declaration.py``, the same queue CDK creates), whose
@@ -23,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from infra.declaration import DEV_NAMESPACE, UPLOAD_QUEUE, LocalNamespace
 from stackctl import proc
 from stackctl.base import Service
-from stackctl.paths import CACHE_DIR, DATA_DIR, OPT_DIR, RUN_DIR
+from stackctl.paths import CACHE_DIR, DATA_DIR, OPT_DIR, REPO_ROOT, RUN_DIR
 
 if TYPE_CHECKING:
     from infra.declaration import Function
@@ -58,7 +61,9 @@ VENV_DIR = OPT_DIR / "localstack-venv"
 WHEEL_DIR = CACHE_DIR / "localstack-wheels"  # every wheel the venv needs, for offline re-installs
 STATE_FILE = RUN_DIR / "localstack.json"
 VOLUME_DIR = DATA_DIR / "localstack"
-FILESYSTEM_ROOT = VOLUME_DIR / "fs"  # LocalStack's host-mode root: state, cache, certificate, catalog
+FILESYSTEM_ROOT = VOLUME_DIR / "fs"  # LocalStack's host-mode root: cache, certificate, catalog
+PERSIST_DIR = VOLUME_DIR / "state"  # what survives a restart: <service>.pickle + s3-objects/ (aws_state.py)
+STATE_RUNNER = REPO_ROOT / "localstack" / "aws_state.py"
 
 
 def find_python313() -> Path:
@@ -142,28 +147,11 @@ class LocalStack(Service):
 
     def start(self) -> None:
         VOLUME_DIR.mkdir(parents=True, exist_ok=True)
-        proc.spawn(self.name, [self.venv_python, "-m", "localstack.runtime.main"],
+        proc.spawn(self.name, launch_command(self.venv_python, PERSIST_DIR),
                    env=self._runtime_env(), cwd=VOLUME_DIR)
 
     def _runtime_env(self) -> dict[str, str]:
-        return {
-            # This machine has /.dockerenv, so LocalStack would think it runs in its own container
-            # and write to /var/lib/localstack and /tmp/localstack. Host mode keeps its files
-            # (state, certificate, service catalog) under
-            # FILESYSTEM_ROOT. Only S3's spool directory is fixed: /tmp/localstack-s3-storage.
-            "OVERRIDE_IN_DOCKER": "0",
-            "FILESYSTEM_ROOT": str(FILESYSTEM_ROOT),
-            "GATEWAY_LISTEN": f"127.0.0.1:{self.port}",
-            "LOCALSTACK_VOLUME_DIR": str(VOLUME_DIR),
-            "LOCALSTACK_HOST": f"localhost:{self.port}",
-            # Default queue URLs use *.localhost.localstack.cloud, which needs public DNS.
-            "SQS_ENDPOINT_STRATEGY": "path",
-            "DNS_ADDRESS": "0",
-            "SKIP_SSL_CERT_DOWNLOAD": "1",
-            "DISABLE_EVENTS": "1",
-            "SERVICES": ",".join(SERVICES),
-            "PYTHONPATH": "",
-        }
+        return runtime_env(self.port)
 
     def health(self) -> dict[str, Any] | None:
         import urllib.error
@@ -260,6 +248,34 @@ def provision_namespace_resources(localstack: LocalStack, namespace: LocalNamesp
         ssm.put_parameter(Name=f"{namespace.ssm_prefix}/{key}", Value=value, Type="String", Overwrite=True)
     return {**wiring, "bucket": bucket, "email_sender": email_sender, "endpoint": localstack.url(),
             "failure_queues": failure_urls}
+
+
+def runtime_env(port: int, volume_dir: Path = VOLUME_DIR) -> dict[str, str]:
+    """LocalStack's settings for one instance on ``port`` keeping its files under ``volume_dir``
+    (the stack's, or a test's private one)."""
+    return {
+        # This machine has /.dockerenv, so LocalStack would think it runs in its own container
+        # and write to /var/lib/localstack and /tmp/localstack. Host mode keeps its files
+        # (certificate, service catalog) under FILESYSTEM_ROOT.
+        "OVERRIDE_IN_DOCKER": "0",
+        "FILESYSTEM_ROOT": str(volume_dir / "fs"),
+        "GATEWAY_LISTEN": f"127.0.0.1:{port}",
+        "LOCALSTACK_VOLUME_DIR": str(volume_dir),
+        "LOCALSTACK_HOST": f"localhost:{port}",
+        # Default queue URLs use *.localhost.localstack.cloud, which needs public DNS.
+        "SQS_ENDPOINT_STRATEGY": "path",
+        "DNS_ADDRESS": "0",
+        "SKIP_SSL_CERT_DOWNLOAD": "1",
+        "DISABLE_EVENTS": "1",
+        "SERVICES": ",".join(SERVICES),
+        "PYTHONPATH": "",
+    }
+
+
+def launch_command(python: Path, persist_dir: Path) -> list[str | os.PathLike[str]]:
+    """LocalStack's runtime started through ``aws_state.py``, which restores ``persist_dir`` before
+    the gateway serves and keeps it current (see that module)."""
+    return [python, STATE_RUNNER, "--state-dir", persist_dir]
 
 
 def wire_upload_bucket(s3: Any, sqs: Any, bucket: str, *, queue_name: str, dlq_name: str,
