@@ -116,8 +116,8 @@ class Api(Construct):
             resource = self.api.root.resource_for_path(route.path)
             # One invoke permission per function for this API (not one per method): CloudFormation's
             # 500-resource ceiling; the integration, not the permission, binds a route to its function.
-            integration = apigw.LambdaIntegration(function, allow_test_invoke=False,
-                                                  scope_permission_to_method=False)
+            # (allow_test_invoke is moot then: CDK warns on every method if it is passed.)
+            integration = apigw.LambdaIntegration(function, scope_permission_to_method=False)
             if route.auth:
                 method = resource.add_method(
                     route.method,

@@ -37,7 +37,7 @@ $(IAC_STAMP): infra/requirements-iac.txt
 
 iac-tooling: $(IAC_STAMP) ## install the pinned cfn-lint and checkov into .local/iac-tools (git-ignored)
 
-gates: iac-tooling ## cfn-lint and checkov on cdk.out/*.template.json (after a synth): 0 findings or fail
+gates: iac-tooling ## cfn-lint and checkov on every template in cdk.out, root and *.nested.template.json (after a synth): 0 findings or fail
 	$(SYNTH_PYTHON) -m infra.gates $(CDK_OUT) --tools $(IAC_VENV)/bin
 
 synth: cdk-tooling iac-tooling $(VENV_STAMP) ## cdk synth both stages offline (pip bundling, cdk-nag, cfn-lint, checkov)
