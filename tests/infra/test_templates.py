@@ -41,7 +41,7 @@ def _root(**child: Any) -> dict[str, Any]:
     }, "Outputs": {"Url": {"Value": {"Fn::GetAtt": ["Child", "Outputs.ApiId"]}}}}
 
 
-NESTED = {
+NESTED: dict[str, Any] = {
     "Parameters": {"refFnArn": {"Type": "String"}},
     "Resources": {
         "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {}},
