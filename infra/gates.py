@@ -1,7 +1,8 @@
 """CloudFormation's own linters as gates on the synthesized templates (``make synth`` runs this).
 
-``python -m infra.gates cdk.out --tools .local/iac-tools/bin`` runs, offline, on every
-``cdk.out/*.template.json``:
+``python -m infra.gates cdk.out --tools .local/iac-tools/bin`` runs, offline, on every template in
+``cdk.out``: each stage's root ``<stack>.template.json`` and its nested stacks'
+``*.nested.template.json`` (the API and the alarms live there, see ``infra/stack.py``):
 
 * cfn-lint: zero findings except the rules in :data:`CFN_LINT_IGNORES` (CDK artefacts, each with
   its reason);
@@ -24,6 +25,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from infra.templates import read_assembly
 
 MIN_REASON_LENGTH = 40  # as infra.nag's acknowledgments
 
@@ -50,9 +53,16 @@ class Finding:
 
 
 def templates(assembly: Path) -> list[Path]:
+    """Every template file, root and nested (``*.template.json`` matches ``*.nested.template.json``);
+    with a manifest, every stack's nested templates must be among them."""
     found = sorted(assembly.glob("*.template.json"))
     if not found:
         raise SystemExit(f"no *.template.json in {assembly}: run cdk synth first")
+    if (assembly / "manifest.json").exists():
+        expected = {path for stage in read_assembly(assembly).values() for path in stage.files()}
+        missing = expected - {p.name for p in found}
+        if missing:
+            raise SystemExit(f"templates of the assembly not found in {assembly}: {sorted(missing)}")
     return found
 
 

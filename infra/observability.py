@@ -60,7 +60,7 @@ MATH_METRICS_MAX = 10  # metrics one alarm's math expression may use
 
 def throttle_alarms(functions: Sequence[Function]) -> list[LostWorkAlarm]:
     """Throttles of every function, summed, in as few alarms as metric math allows (one alarm per
-    function would cost a resource each; the stack is close to CloudFormation's 500)."""
+    function would cost a resource each, and CloudFormation allows 500 per template)."""
     names = [fn.name for fn in functions]
     groups = [names[i : i + MATH_METRICS_MAX] for i in range(0, len(names), MATH_METRICS_MAX)]
     return [
@@ -194,12 +194,13 @@ def alarm_specs(functions: Sequence[Function]) -> list[AlarmSpec]:
     return specs
 
 
-class Observability(Construct):
-    def __init__(
-        self, scope: Construct, construct_id: str, *, config: StageConfig, functions: Sequence[Function]
-    ) -> None:
+class OnCall(Construct):
+    """The KMS-encrypted SNS on-call topic every alarm notifies (and its key). The stack keeps it in
+    its root under the id ``Observability``, so the key's and the topic's logical ids do not change
+    while the alarms and the dashboard live in a nested stack (``infra.layout``)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
         super().__init__(scope, construct_id)
-        self._config = config
         key = kms.Key(
             self, "OnCallKey", enable_key_rotation=True, description=f"{config.prefix} on-call topic"
         )
@@ -221,6 +222,23 @@ class Observability(Construct):
         )
         if config.alarmEmail:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarmEmail))
+
+
+class Observability(Construct):
+    """The dashboard and every alarm, notifying ``topic``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        functions: Sequence[Function],
+        topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        self.topic = topic
 
         self.dashboard = cw.Dashboard(
             self, "Dashboard", dashboard_name=config.prefix, default_interval=Duration.hours(6)

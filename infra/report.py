@@ -1,5 +1,6 @@
-"""Report on a synthesized cloud assembly: stacks, resource counts, Lambda package sizes against
-Lambda's limits, and every cdk-nag acknowledgment with its reason.
+"""Report on a synthesized cloud assembly: stacks, resource counts per template (root and nested,
+with the headroom to our budget and to CloudFormation's 500), Lambda package sizes against Lambda's
+limits, and every cdk-nag acknowledgment with its reason.
 
 ``python -m infra.report [cdk.out]`` prints it and writes ``<cdk.out>/fileshare-report.json``; it exits
 1 when a function (code + layers, unzipped) exceeds 250 MB.
@@ -14,6 +15,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from infra.templates import BUDGET_RESOURCES, MAX_RESOURCES, read_assembly
 
 # No CDK import here: the report reads the cloud assembly's JSON only (fast, no jsii/Node).
 PLUGIN = "AwsSolutions"
@@ -67,16 +70,6 @@ def _asset_hash(s3_key: Any) -> str | None:
     return None
 
 
-def stacks(assembly: Path) -> dict[str, dict[str, Any]]:
-    manifest = json.loads((assembly / "manifest.json").read_text())
-    found = {}
-    for name, artifact in manifest["artifacts"].items():
-        if artifact.get("type") == "aws:cloudformation:stack":
-            template = artifact["properties"]["templateFile"]
-            found[name] = json.loads((assembly / template).read_text())
-    return found
-
-
 def function_sizes(assembly: Path, stack: str, template: dict[str, Any]) -> list[FunctionSize]:
     resources = template["Resources"]
 
@@ -110,9 +103,20 @@ def function_sizes(assembly: Path, stack: str, template: dict[str, Any]) -> list
 
 def build_report(assembly: Path) -> dict[str, Any]:
     report: dict[str, Any] = {"stacks": {}, "functions": [], "acknowledgments": []}
-    for name, template in stacks(assembly).items():
+    for name, stage in read_assembly(assembly).items():
+        template = stage.root
         counts = Counter(res["Type"] for res in template["Resources"].values())
-        report["stacks"][name] = {"resources": sum(counts.values()), "by_type": dict(sorted(counts.items()))}
+        report["stacks"][name] = {
+            "resources": sum(counts.values()),
+            "by_type": dict(sorted(counts.items())),
+            "templates": {
+                path: {"resources": len(t["Resources"]), "headroom": BUDGET_RESOURCES - len(t["Resources"])}
+                for path, t in stage.files().items()
+            },
+        }
+        for nested_path, nested in stage.nested.values():
+            for size in function_sizes(assembly, f"{name}/{nested_path}", nested):
+                report["functions"].append({**asdict(size), "total_bytes": size.total})
         for size in function_sizes(assembly, name, template):
             report["functions"].append({**asdict(size), "total_bytes": size.total})
         metadata_file = assembly / f"{name}.metadata.json"
@@ -128,9 +132,12 @@ def build_report(assembly: Path) -> dict[str, Any]:
 
 
 def render(report: dict[str, Any]) -> str:
-    lines = ["Stacks:"]
+    lines = [f"Stacks (resources per template; budget {BUDGET_RESOURCES}, "
+             f"CloudFormation's limit {MAX_RESOURCES}):"]
     for name, info in report["stacks"].items():
-        lines.append(f"  {name}: {info['resources']} resources")
+        lines.append(f"  {name}: {info['resources']} resources in the root template")
+        for path, counted in info["templates"].items():
+            lines.append(f"    {path}: {counted['resources']} ({counted['headroom']} below the budget)")
     lines.append("Layers (unzipped):")
     for logical, size in sorted(report["layers"].items()):
         lines.append(f"  {logical}: {size / MB:.1f} MB")

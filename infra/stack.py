@@ -1,11 +1,17 @@
-"""One Fileshare stack per stage: composes the constructs and wires them; builds nothing itself."""
+"""One Fileshare stack per stage: composes the constructs and wires them; builds nothing itself.
+
+The stage's root stack holds everything stateful (network, data stores, bucket, user pool, keys, the
+on-call topic) and the functions; the REST API and the alarms/dashboard are nested stacks (CloudFormation
+allows 500 resources per template, and those two grow with every route and function). See
+infra/README.md, "Stack layout", for the trade-off; ``tests/infra/test_stack_limits.py`` for the
+budget."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import CfnOutput, Duration, Stack, Tags
+from aws_cdk import CfnOutput, Duration, NestedStack, Stack, Tags
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -17,10 +23,12 @@ from infra.declaration import FUNCTIONS_DIR, Function, KafkaTrigger, SqsTrigger
 from infra.functions import Functions, needs_vpc
 from infra.identity import CognitoUsers
 from infra.network import Network
-from infra.observability import Observability
+from infra.observability import Observability, OnCall
 from infra.storage import Storage
 
 SQS_VISIBILITY_FACTOR = 6  # AWS guidance: queue visibility >= 6 x function timeout
+API_STACK = "ApiStack"  # nested stack construct ids (their templates: cdk.out/*.nested.template.json)
+OBSERVABILITY_STACK = "ObservabilityStack"
 
 
 def sqs_queue_timeouts(functions: Sequence[Function]) -> list[tuple[str, Duration]]:
@@ -94,8 +102,11 @@ class FileshareStack(Stack):
             storage=self.storage,
             identity=self.identity,
         )
+        # The REST API in its own nested stack (it grows with every route); its access log group and
+        # WAF web ACL, whose names are unique in the account, stay in the root under the same ids.
+        api_stack = NestedStack(self, API_STACK, description=f"Fileshare ({config.stage}) REST API")
         self.api = Api(
-            self,
+            api_stack,
             "Api",
             config=config,
             user_pool=self.identity.user_pool,
@@ -104,11 +115,20 @@ class FileshareStack(Stack):
                 for built in self.functions.built.values()
                 for route in built.spec.routes
             ],
+            retained=Construct(self, "Api"),
         )
-        # The API takes traffic only once the bootstrap (schema, index, topics) has run.
+        # The API takes traffic only once the bootstrap (schema, index, topics) has run: CDK lifts
+        # this to a DependsOn of the whole nested API stack on the bootstrap custom resource.
         for resource in self.functions.deploy_resources:
             self.api.api.deployment_stage.node.add_dependency(resource)
-        self.observability = Observability(self, "Observability", config=config, functions=functions)
+        # The on-call topic (and its KMS key) stay in the root; alarms and dashboard are nested.
+        self.oncall = OnCall(self, "Observability", config=config)
+        observability_stack = NestedStack(
+            self, OBSERVABILITY_STACK, description=f"Fileshare ({config.stage}) alarms and dashboard"
+        )
+        self.observability = Observability(
+            observability_stack, "Observability", config=config, functions=functions, topic=self.oncall.topic
+        )
 
         CfnOutput(self, "ApiUrl", value=self.api.api.url, key="ApiUrl")
         CfnOutput(self, "UserPoolId", value=self.identity.user_pool.user_pool_id, key="UserPoolId")
@@ -116,5 +136,5 @@ class FileshareStack(Stack):
             self, "UserPoolClientId", value=self.identity.client.user_pool_client_id, key="UserPoolClientId"
         )
         CfnOutput(self, "UploadBucket", value=self.storage.bucket_name, key="UploadBucket")
-        CfnOutput(self, "OnCallTopic", value=self.observability.topic.topic_arn, key="OnCallTopic")
+        CfnOutput(self, "OnCallTopic", value=self.oncall.topic.topic_arn, key="OnCallTopic")
         CfnOutput(self, "Dashboard", value=config.prefix, key="Dashboard")

@@ -36,8 +36,11 @@ $(IAC_STAMP): infra/requirements-iac.txt
 	@rm -f $(IAC_VENV)/.installed-*; touch $@
 
 iac-tooling: $(IAC_STAMP) ## install the pinned cfn-lint and checkov into .local/iac-tools (git-ignored)
+	@$(IAC_VENV)/bin/cfn-lint --version >/dev/null 2>&1 && $(IAC_VENV)/bin/checkov --version >/dev/null 2>&1 || { \
+		echo "$(IAC_VENV): cfn-lint or checkov does not run (a venv built in another checkout keeps that" \
+		"checkout's paths in its scripts): rm -rf $(IAC_VENV) && make iac-tooling"; exit 1; }
 
-gates: iac-tooling ## cfn-lint and checkov on cdk.out/*.template.json (after a synth): 0 findings or fail
+gates: iac-tooling ## cfn-lint and checkov on every template in cdk.out, root and *.nested.template.json (after a synth): 0 findings or fail
 	$(SYNTH_PYTHON) -m infra.gates $(CDK_OUT) --tools $(IAC_VENV)/bin
 
 synth: cdk-tooling iac-tooling $(VENV_STAMP) ## cdk synth both stages offline (pip bundling, cdk-nag, cfn-lint, checkov)

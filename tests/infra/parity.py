@@ -1,4 +1,8 @@
-"""Routes and triggers read back from a synthesized template, in the local runtime's table format."""
+"""Routes and triggers read back from a synthesized template, in the local runtime's table format.
+
+Pass a stage's merged template (``Assembly.templates``, ``infra.templates.merged``): the API's methods
+live in the nested API stack and reach their functions in the root through parameters, which the merge
+resolves back to the functions' logical ids."""
 
 from __future__ import annotations
 

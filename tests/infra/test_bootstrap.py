@@ -32,6 +32,12 @@ def test_bootstrap_resource_invokes_the_function_and_gates_the_api(assembly: Ass
     # ... and the API stage is deployed only after the bootstrap succeeded.
     (api_stage,) = resources(template, "AWS::ApiGateway::Stage").values()
     assert lid in api_stage.get("DependsOn", [])
+    # (The stage is in the nested API stack: CloudFormation creates that whole stack after it.)
+    root = assembly.stages[stack(stage)].root
+    assert lid in root["Resources"]
+    (api_stack,) = [res for nested_lid, res in root["Resources"].items()
+                    if res["Type"] == "AWS::CloudFormation::Stack" and nested_lid.startswith("ApiStack")]
+    assert lid in api_stack["DependsOn"]
 
 
 @pytest.mark.parametrize("stage", STAGES)

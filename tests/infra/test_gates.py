@@ -145,3 +145,21 @@ def test_gate_fails_on_a_failed_check_or_an_unreasoned_skip(
     assert code == 1
     assert "CKV_AWS_158 AWS::Logs::LogGroup.L" in out
     assert "skipped without a specific reason: 'fine'" in out
+
+
+def test_the_gate_reads_every_nested_template_of_the_assembly(assembly: Assembly) -> None:
+    found = {p.name for p in gates.templates(assembly.outdir)}
+    nested = {path for stage in assembly.stages.values() for path, _ in stage.nested.values()}
+    assert len(nested) == 4 and nested <= found  # API and observability, both stages
+    assert {f"{name}.template.json" for name in assembly.stages} <= found
+
+
+def test_the_gate_refuses_an_assembly_missing_a_nested_template(assembly: Assembly, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "cdk.out"
+    shutil.copytree(assembly.outdir, copy)
+    victim = next(path for stage in assembly.stages.values() for path, _ in stage.nested.values())
+    (copy / victim).rename(copy / f"{victim}.moved")
+    with pytest.raises((SystemExit, FileNotFoundError)):
+        gates.templates(copy)

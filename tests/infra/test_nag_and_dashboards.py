@@ -52,7 +52,12 @@ def test_report_counts_stacks_and_sizes(assembly: Assembly) -> None:
     report = build_report(assembly.outdir)
     assert set(report["stacks"]) == {stack(s) for s in STAGES}
     for name, info in report["stacks"].items():
-        assert info["resources"] == len(assembly.templates[name]["Resources"])
+        stage = assembly.stages[name]
+        assert info["resources"] == len(stage.root["Resources"])
+        assert {path: t["resources"] for path, t in info["templates"].items()} == {
+            path: len(t["Resources"]) for path, t in stage.files().items()
+        }
+        assert len(info["templates"]) == 1 + len(stage.nested) >= 3  # root, API, observability
     names = {fn["function"] for fn in report["functions"]}
     assert {f"fileshare-dev-{fn.name}" for fn in FUNCTIONS} <= names
     assert all(fn["code_bytes"] > 0 and len(fn["layer_bytes"]) >= 1 for fn in report["functions"])
