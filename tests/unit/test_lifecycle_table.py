@@ -182,7 +182,7 @@ def _status_check_in_migrations() -> set[str]:
     for path in sorted(MIGRATIONS.glob("*.sql")):
         sql = path.read_text()
         for table in re.finditer(r"CREATE TABLE (?:IF NOT EXISTS )?files\s*\((.*?)\n\);", sql,
-                                 flags=re.IGNORECASE | re.DOTALL):  # files only: other tables have a status too
+                                 flags=re.IGNORECASE | re.DOTALL):  # files only: archives has a status
             for match in re.finditer(r"status\s+text\s+NOT NULL\s+CHECK\s*\(\s*status\s+IN\s*\(([^)]*)\)",
                                      table.group(1), flags=re.IGNORECASE):
                 found = set(re.findall(r"'([^']+)'", match.group(1)))
