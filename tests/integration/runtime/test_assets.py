@@ -8,6 +8,7 @@ shared local stack. A module loaded from anywhere but the assets fails the test.
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -144,10 +145,13 @@ def invocation(fn: Function) -> tuple[dict[str, Any], str]:
                           path_parameters={"token": "no-such-token"}), "4xx"
     if public:  # auth: an empty body is refused by validation before Cognito is asked
         return rest_event(public[0].method, public[0].path, raw_body="{}"), "4xx"
-    # A route without a body or path parameters, so nothing but the missing claims is wrong.
+    # A GET, without path parameters where there is one, so nothing but the missing claims is wrong;
+    # a parameter gets a well-formed id (validation would answer a 422 before the claims are read).
     route = min(fn.routes, key=lambda r: (r.method != "GET", "{" in r.path))
-    path = route.path.replace("{", "").replace("}", "")
-    return rest_event(route.method, path, resource=route.path), "401"
+    names = re.findall(r"{(\w+)}", route.path)
+    parameters = {name: "00000000-0000-4000-8000-000000000000" for name in names}
+    path = route.path.format(**parameters)
+    return rest_event(route.method, path, resource=route.path, path_parameters=parameters), "401"
 
 
 @pytest.mark.parametrize("fn", FUNCTIONS, ids=lambda fn: fn.name)
