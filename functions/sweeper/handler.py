@@ -1,5 +1,6 @@
 """Sweeper (scheduled): expired files and trash past retention go down the purge path; stalled
-purges are finished; uploads that never arrived are rejected; then housekeeping (old outbox rows
+purges are finished; uploads that never arrived are rejected; unfinished whole-folder operations
+continue; then housekeeping (old outbox rows
 and read notifications pruned, link download digests mailed). Bounded batches; stops starting new
 ones close to the timeout."""
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fileshare import expiry, housekeeping
+from fileshare import expiry, folders, housekeeping
 from fileshare.observability import logger, metrics
 
 RESERVE_MS = 10_000  # a batch (and a stalled purge) fits well within this
@@ -23,6 +24,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return context.get_remaining_time_in_millis() > RESERVE_MS
 
     counts = {**asdict(expiry.sweep(has_time=has_time)), **asdict(housekeeping.run(has_time=has_time))}
+    # Whole-folder trash/restore/purge a caller left unfinished (their batches are resumable).
+    counts["folder_ops"] = folders.resume_pending(has_time=has_time)
     if any(counts.values()):
         logger.info("sweep done", extra=counts)
     return counts

@@ -423,10 +423,15 @@ def _after_batch(file_ids: list[uuid.UUID], *, restored: bool) -> None:
                                extra={"file_id": str(file_id), "error": repr(exc)})
 
 
-def resume_pending(limit: int = 10) -> int:
-    """The sweeper's step: continue whole-folder operations a caller left unfinished."""
+def resume_pending(limit: int = 10, has_time: Callable[[], bool] = lambda: True) -> int:
+    """The sweeper's step: continue whole-folder operations a caller left unfinished (oldest
+    first, one call's worth of batches each, while there is time); how many it worked on."""
     with transaction() as conn:
         pending = folders_db.pending_ops(conn, limit)
+    done = 0
     for row in pending:
+        if not has_time():
+            break
         run(row.folder_id)
-    return len(pending)
+        done += 1
+    return done
