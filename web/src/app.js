@@ -3,6 +3,7 @@
 // page); only file bytes go to S3 (presigned). Bundled by esbuild (make web) into web/dist/app.js.
 import { api, ApiError, onSessionChange, refresh, session, setSession, withExpiry } from "./api.js";
 import { createUploader, forgetResumable, resumableUploads } from "./uploads.js";
+import { droppedFiles, listingPath, moveTargets, place, relativePathOf, renderCrumbs } from "./folders.js";
 
 const LIST_POLL_MS = 1500; // while a file is pending (live status without a manual refresh)
 const NOTIFY_POLL_MS = 10000;
@@ -221,10 +222,17 @@ function wireUploads(owner) {
       if (currentView === "files") refreshFiles().catch(showError);
     },
   });
+  // every queued file goes into the folder the list shows; a folder upload keeps its relative path
+  const where = (file) => ({ folder_id: place.id, relative_path: relativePathOf(file) });
   const input = $("file-input");
   input.onchange = () => {
-    uploader.add([...input.files]);
+    uploader.add([...input.files], where);
     input.value = "";
+  };
+  const folderInput = $("folder-input");
+  folderInput.onchange = () => {
+    uploader.add([...folderInput.files], where);
+    folderInput.value = "";
   };
   $("upload").onclick = () => {
     if (!uploader.uppy.getFiles().length) {
@@ -242,7 +250,7 @@ function wireUploads(owner) {
   zone.ondrop = (ev) => {
     ev.preventDefault();
     zone.classList.remove("over");
-    uploader.add([...(ev.dataTransfer?.files || [])]);
+    droppedFiles(ev.dataTransfer).then((files) => uploader.add(files, where)).catch(showError);
   };
   const earlier = resumableUploads(owner);
   if (earlier.length) {
@@ -305,6 +313,7 @@ function fileRow(file) {
     el("td", { class: "actions-cell" }, el("div", { class: "row-actions" },
       actionButton("Details", nameId, () => openDetails(file)),
       ready ? actionButton("Download", nameId, () => download(file.file_id)) : null,
+      searching ? null : actionButton("Rename or move", nameId, () => openMove({ file })),
       actionButton("Move to trash", nameId, async () => {
         await api("DELETE", `/files/${file.file_id}`);
         say(`${file.name} moved to the trash.`);
@@ -316,22 +325,118 @@ async function refreshFiles() {
   clearTimeout(listTimer);
   const body = $("files-body");
   let items;
+  let folders = [];
   if (searching) {
     const query = new URLSearchParams(Object.entries(searching).filter(([, v]) => v));
     items = (await api("GET", `/search?${query}`)).items;
     $("search-summary").hidden = false;
     $("search-summary").textContent = `${items.length} result${items.length === 1 ? "" : "s"}`;
   } else {
-    items = (await api("GET", "/files?limit=100")).items;
+    const listing = await listFolder();
+    items = listing.items.filter((i) => i.kind === "file").map((i) => i.file);
+    folders = listing.items.filter((i) => i.kind === "folder").map((i) => i.folder);
     $("search-summary").hidden = true;
   }
-  body.replaceChildren(...(items.length ? items.map(fileRow)
-    : [el("tr", { class: "empty" }, el("td", { colspan: "6", text: searching ? "No matches." : "No files yet." }))]));
+  $("crumbs").hidden = Boolean(searching);
+  $("folder-form").hidden = Boolean(searching);
+  const rows = [...folders.map(folderRow), ...items.map(fileRow)];
+  body.replaceChildren(...(rows.length ? rows
+    : [el("tr", { class: "empty" }, el("td", { colspan: "6", text: searching ? "No matches."
+      : place.id ? "This folder is empty." : "No files yet." }))]));
   markProcessed(items);
   const waiting = items.some((f) => f.status === "pending")
     || [...uploader.state.values()].some((s) => s.status === "processing");
   if (waiting && currentView === "files") listTimer = setTimeout(() => refreshFiles().catch(showError), LIST_POLL_MS);
   refreshQuota().catch(() => {});
+}
+
+// ---- folders ------------------------------------------------------------------------------------
+
+async function listFolder() {
+  let listing;
+  try {
+    listing = await api("GET", listingPath());
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 404) || !place.id) throw err;
+    place.id = null; // the folder went away (trashed, or its share revoked): back to the top
+    listing = await api("GET", listingPath());
+  }
+  place.path = listing.folder ? listing.folder.path : [];
+  place.subfolders = listing.items.filter((i) => i.kind === "folder").map((i) => i.folder);
+  renderCrumbs($("crumbs"), el, openFolder);
+  return listing;
+}
+
+function openFolder(folderId) {
+  place.id = folderId;
+  refreshFiles().catch(showError);
+  $("files-title").focus?.();
+}
+
+function folderRow(folder) {
+  const nameId = `folder-${folder.folder_id}`;
+  return el("tr", { "data-folder-id": folder.folder_id, class: "folder-row" },
+    el("td", {}, el("span", { class: "thumb icon folder", "aria-hidden": "true", text: "DIR" })),
+    el("td", {}, el("a", { id: nameId, href: "#files", class: "fname",
+                           onclick: (ev) => { ev.preventDefault(); openFolder(folder.folder_id); },
+                           text: folder.name })),
+    el("td", { text: "folder" }),
+    el("td", {}),
+    el("td", {}),
+    el("td", { class: "actions-cell" }, el("div", { class: "row-actions" },
+      actionButton("Rename or move", nameId, () => openMove({ folder })),
+      actionButton("Move to trash", nameId, async () => {
+        let reply = await api("DELETE", `/folders/${folder.folder_id}`);
+        while (!reply.done) reply = await api("DELETE", `/folders/${folder.folder_id}`); // large: resume
+        say(`${folder.name} moved to the trash.`);
+        await refreshFiles();
+      }))));
+}
+
+let moving = null; // {file} or {folder} while the rename/move dialog is open
+
+function openMove(item) {
+  moving = item;
+  const current = item.file ? item.file.folder_id : item.folder.parent_id;
+  const own = item.folder ? item.folder.folder_id : null;
+  $("move-name").value = (item.file || item.folder).name;
+  $("move-title").textContent = `Rename or move ${(item.file || item.folder).name}`;
+  $("move-target").replaceChildren(...moveTargets(own).map((t) => el("option",
+    { value: t.id, selected: (t.id || null) === (current || null), text: t.label })));
+  $("move-dialog").showModal();
+}
+
+function wireFolders() {
+  $("folder-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const { name } = form(ev.target);
+    if (!name.trim()) {
+      say("Give the folder a name.", "error");
+      return;
+    }
+    try {
+      await api("POST", "/folders", { name, ...(place.id ? { parent_id: place.id } : {}) });
+      ev.target.reset();
+      say(`Created folder ${name}.`);
+      await refreshFiles();
+    } catch (err) {
+      showError(err);
+    }
+  });
+  $("move-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const { name, target } = form(ev.target);
+    const to = target || null;
+    try {
+      if (moving.file) await api("PATCH", `/files/${moving.file.file_id}`, { name, folder_id: to });
+      else await api("PATCH", `/folders/${moving.folder.folder_id}`, { name, parent_id: to });
+      say(`Saved ${name}.`);
+      $("move-dialog").close();
+      await refreshFiles();
+    } catch (err) {
+      showError(err);
+    }
+  });
 }
 
 function wireSearch() {
@@ -636,6 +741,7 @@ function start() {
   wireSearch();
   wireDetails();
   wireNotifications();
+  wireFolders();
   window.addEventListener("hashchange", () => {
     if (session()) showView(window.location.hash.slice(1));
   });
