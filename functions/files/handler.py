@@ -128,14 +128,19 @@ def create_folder(body: Annotated[FolderCreate, Body()]) -> tuple[FolderOut, int
 
 
 @folder_router.get("", summary="List a folder (with its breadcrumbs): subfolders, then files, by name; "
-                            "or, with shared=true, the folders shared with me", tags=["folders"])
+                            "or, with shared=true, the folders shared with me; with trashed=true, "
+                            "my trashed folders",
+                   tags=["folders"])
 def list_folder(folder_id: Annotated[UUID | None, Query(description="the folder (default: my root)")] = None,
                 shared: Annotated[bool, Query(description="list the folders shared with me instead")] = False,
+                trashed: Annotated[bool, Query(description="list my folders in the trash instead")] = False,
                 limit: Annotated[int, Query(ge=1, le=100)] = 50,
                 cursor: Annotated[str | None, Query(max_length=512)] = None) -> FolderItems:
     user_id = caller(folder_router).user_id
     if shared:
         return folders.shared_folders(user_id, limit)
+    if trashed:
+        return folders.trashed_folders(user_id, limit)
     return folders.list_items(user_id, folder_id, limit, cursor)
 
 

@@ -12,7 +12,7 @@ import requests
 
 from fileshare import folders
 from fileshare.config import settings
-from tests.integration.conftest import User
+from tests.integration.conftest import Api, User, _load_handler
 from tests.support.sharing import TEXT, World
 
 pytest_plugins = ["tests.integration.conftest_sharing"]
@@ -288,3 +288,21 @@ def test_sweeper_step_finishes_an_operation_a_caller_left(world: World, alice: U
     assert world.db.execute("SELECT pending_op FROM folders WHERE folder_id = %s", (top,)).fetchone()[
         "pending_op"] is None
     assert count_events(world, ids, "file.trashed") == 4
+
+
+def test_trashed_folders_are_listed_and_a_file_restored_alone_cannot_clash(world: World, alice: User) -> None:
+    top = make_folder(world, alice, "Keep")
+    inner = make_folder(world, alice, "inner", top)
+    old = ready_in(world, alice, top, "Same.txt", index=False)
+    assert world.files(alice)("DELETE", f"/files/{old}").status == 204
+    ready_in(world, alice, top, "same.TXT", index=False)  # the name is free again, and taken
+    trash_api = Api(_load_handler("trash"), alice.claims)
+    clash = trash_api("POST", f"/files/{old}/restore")
+    assert clash.status == 409 and clash.body["error"]["code"] == "name_taken", clash.body
+
+    assert world.files(alice)("DELETE", f"/folders/{top}").body["done"] is True
+    listed = world.files(alice)("GET", "/folders", query={"trashed": "true"}).body["items"]
+    ids = [i["folder"]["folder_id"] for i in listed]
+    assert top in ids and inner not in ids  # the subfolder goes with its parent
+    inside = trash_api("POST", f"/files/{old}/restore")
+    assert inside.status == 409 and inside.body["error"]["code"] == "parent_trashed"

@@ -167,6 +167,24 @@ def check_file_target(conn: Any, user_id: str, folder_id: uuid.UUID | None, name
         raise _clash(name)
 
 
+def check_restore_target(conn: Any, row: FileRow) -> None:
+    """A trashed file may come back into its folder: 409 ``parent_trashed`` while the folder is in
+    the trash (restore the folder instead), 409 ``name_taken`` when a live sibling has its name."""
+    if row.folder_id is None:
+        return
+    if not _visible(conn, row.folder_id):
+        raise Conflict("the file's folder is in the trash; restore the folder", code="parent_trashed")
+    if folders_db.file_name_taken(conn, row.folder_id, row.name, besides=row.file_id):
+        raise _clash(row.name)
+
+
+def trashed_folders(user_id: str, limit: int = 100) -> FolderItems:
+    """The caller's folders in the trash (each restores or purges as a whole), newest first."""
+    with transaction() as conn:
+        rows = folders_db.trashed(conn, user_id, limit)
+    return FolderItems(items=[FolderItem(kind="folder", folder=folder_out(r)) for r in rows])
+
+
 def get_folder(user_id: str, folder_id: uuid.UUID) -> FolderDetail:
     with transaction() as conn:
         row = _readable(conn, folder_id, user_id)

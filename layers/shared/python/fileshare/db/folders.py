@@ -297,6 +297,15 @@ def delete_tree(conn: Connection[Any], root: UUID) -> None:
     conn.execute("DELETE FROM folders WHERE folder_id = %s", (root,))
 
 
+def trashed(conn: Connection[Any], owner_id: str, limit: int) -> list[FolderRow]:
+    """The owner's trashed folders (not those inside another trashed folder), newest first."""
+    return typed.many(conn, FolderRow,
+                      f"SELECT {_COLUMNS} FROM folders f WHERE owner_id = %s AND status = 'trashed'"
+                      " AND NOT EXISTS (SELECT 1 FROM folder_ancestors(f.parent_id) a"
+                      "                 WHERE a.status <> 'active')"
+                      " ORDER BY trashed_at DESC, folder_id LIMIT %s", (owner_id, limit))
+
+
 def pending_ops(conn: Connection[Any], limit: int) -> list[FolderRow]:
     return typed.many(conn, FolderRow, f"SELECT {_COLUMNS} FROM folders WHERE pending_op IS NOT NULL"
                       " ORDER BY updated_at LIMIT %s", (limit,))
