@@ -157,6 +157,8 @@ def test_a_folder_share_reaches_everything_inside_until_revoked(world: World, al
     reply = viewer.as_user(alice)("POST", f"/folders/{shared}/shares", body={"email": bob.email})
     assert reply.status == 201, reply.body
     share_id = reply.body["share_id"]
+    announced = [e["payload"] for e in world.outbox(shared) if e["type"] == "share.created"]
+    assert [(e["data"]["recipient_id"], e["data"]["folder"]) for e in announced] == [(bob.user_id, True)]
     dup = world.files(alice)("POST", f"/folders/{shared}/shares", body={"email": bob.email})
     assert dup.status == 409 and dup.body["error"]["code"] == "already_shared"
     after = ready_in(world, alice, inner, "Zanzibar after.txt")  # added after the share
@@ -192,6 +194,7 @@ def test_a_folder_share_reaches_everything_inside_until_revoked(world: World, al
     # Revoking cuts all of it at once
     revoked = world.files(alice)("DELETE", f"/folders/{shared}/shares", query={"share_id": share_id})
     assert revoked.status == 204
+    assert [e["type"] for e in world.outbox(shared)] == ["share.created", "share.revoked"]
     for file_id in (before, after):
         assert viewer("GET", f"/files/{file_id}").status == 404
         assert viewer("GET", f"/files/{file_id}/download").status == 404

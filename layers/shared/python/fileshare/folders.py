@@ -273,9 +273,16 @@ def _share_out(row: folders_db.FolderShareRow) -> FolderShareOut:
                           permission=row.permission, created_at=row.created_at)  # type: ignore[arg-type]
 
 
+def _share_event(event_type: events.EventType, folder: FolderRow, **data: Any) -> events.Event:
+    """A folder share's event: keyed by the folder's id (``data.folder`` says so), so the
+    notifier tells the grantee "X shared <folder> with you" and the outbox keeps the change."""
+    return events.Event(type=event_type, file_id=folder.folder_id, owner_id=folder.owner_id,
+                        data={"folder": True, "name": folder.name, **data})
+
+
 def share_folder(user_id: str, folder_id: uuid.UUID, request: ShareIn) -> FolderShareOut:
     with transaction() as conn:
-        _own(conn, folder_id, user_id, for_update=True)
+        folder = _own(conn, folder_id, user_id, for_update=True)
         recipient = shares_db.user_by_email(conn, request.email)
         if recipient is None:
             raise ValidationFailed("no user has this email address; they need an account first",
@@ -286,6 +293,9 @@ def share_folder(user_id: str, folder_id: uuid.UUID, request: ShareIn) -> Folder
                                         grantee_id=recipient.user_id, permission=request.permission)
         if share is None:
             raise Conflict("the folder is already shared with this user", code="already_shared")
+        events.record(conn, _share_event(events.EventType.SHARE_CREATED, folder, share_id=share.share_id,
+                                         recipient_id=recipient.user_id, permission=request.permission))
+    events.publish_now([folder_id])
     return _share_out(share)
 
 
@@ -299,9 +309,13 @@ def revoke_folder_share(user_id: str, folder_id: uuid.UUID, share_id: uuid.UUID)
     """Cuts the grantee off everything inside at once: access and search resolve folder grants
     from ``folder_shares`` on every request (file records are cached, grants never are)."""
     with transaction() as conn:
-        _own(conn, folder_id, user_id, for_update=True, live=False)
-        if folders_db.delete_share(conn, folder_id, share_id) is None:
+        folder = _own(conn, folder_id, user_id, for_update=True, live=False)
+        grantee = folders_db.delete_share(conn, folder_id, share_id)
+        if grantee is None:
             raise NotFound("this folder has no such share", code="share_not_found")
+        events.record(conn, _share_event(events.EventType.SHARE_REVOKED, folder, share_id=share_id,
+                                         recipient_id=grantee))
+    events.publish_now([folder_id])
 
 
 def shared_folders(user_id: str, limit: int = 100) -> FolderItems:
