@@ -119,7 +119,8 @@ def search_files(user_id: str, query: SearchQuery) -> FileList:
             rows = {r["file_id"]: r for r in files_db.get_many(conn, ids)}
             others = [i for i, r in rows.items() if r["owner_id"] != user_id]
             shared = shares_db.shared_among(conn, user_id, others)
-            shared |= folders_db.readable_files(conn, user_id, [i for i in others if i not in shared])
+            shared |= folders_db.readable_files(conn, user_id, [i for i in others if i not in shared],
+                                                folders.MAX_SEARCH_FOLDERS)
     items = [file_out(to_record(rows[i])) for i in ids
              if i in rows and _readable(rows[i], user_id, shared)]
     next_cursor = cursor.encode(hits[-1]["sort"]) if len(hits) == query.limit else None

@@ -200,14 +200,18 @@ def reads_through(conn: Connection[Any], folder_id: UUID | None, user_id: str) -
     return bool(row and row["visible"] and row["shared"])
 
 
-def readable_files(conn: Connection[Any], user_id: str, file_ids: list[UUID]) -> set[UUID]:
-    """Which of ``file_ids`` the user reads through a folder shared with them (search re-check)."""
+def readable_files(conn: Connection[Any], user_id: str, file_ids: list[UUID], cap: int) -> set[UUID]:
+    """Which of ``file_ids`` the user reads through a folder shared with them (search re-check):
+    two queries whatever the number of hits."""
     if not file_ids:
+        return set()
+    readable = set(readable_folder_ids(conn, user_id, cap))
+    if not readable:
         return set()
     rows = conn.execute("SELECT file_id, folder_id FROM files WHERE file_id = ANY(%s)"
                         " AND folder_id IS NOT NULL",
                         (file_ids,)).fetchall()
-    return {r["file_id"] for r in rows if reads_through(conn, r["folder_id"], user_id)}
+    return {r["file_id"] for r in rows if r["folder_id"] in readable}
 
 
 def readable_folder_ids(conn: Connection[Any], user_id: str, cap: int) -> list[UUID]:
