@@ -120,6 +120,12 @@ def test_moves_reject_cycles_and_keep_the_tree(world: World, alice: User, bob: U
     assert world.files(bob)("PATCH", f"/folders/{a}", body={"name": "x"}).status == 404
     assert world.files(bob)("GET", "/folders", query={"folder_id": a}).status == 404
     assert world.files(alice)("POST", "/folders", body={"name": "x", "parent_id": theirs}).status == 404
+    upload = world.files(alice)("POST", "/files", body={"name": "in.txt", "size": 3,
+                                                        "content_type": "text/plain", "folder_id": theirs})
+    assert upload.status == 404 and upload.body["error"]["code"] == "folder_not_found"
+    mine = ready_in(world, alice, a, "mine.txt", index=False)
+    assert world.files(alice)("PATCH", f"/files/{mine}", body={"folder_id": theirs}).status == 404
+    assert world.files(bob)("GET", f"/files/{mine}").status == 404
 
 
 def test_folder_upload_keeps_relative_paths(world: World, alice: User) -> None:
