@@ -385,9 +385,9 @@ function folderRow(folder) {
     el("td", {}),
     el("td", { class: "actions-cell" }, el("div", { class: "row-actions" },
       actionButton("Rename or move", nameId, () => openMove({ folder })),
+      actionButton("Share", nameId, () => openFolderShares(folder)),
       actionButton("Move to trash", nameId, async () => {
-        let reply = await api("DELETE", `/folders/${folder.folder_id}`);
-        while (!reply.done) reply = await api("DELETE", `/folders/${folder.folder_id}`); // large: resume
+        await untilDone(() => api("DELETE", `/folders/${folder.folder_id}`), (r) => r.done); // large: resume
         say(`${folder.name} moved to the trash.`);
         await refreshFiles();
       }))));
@@ -406,7 +406,39 @@ function openMove(item) {
   $("move-dialog").showModal();
 }
 
+let sharingFolder = null;
+
+async function refreshFolderShares() {
+  const { items } = await api("GET", `/folders/${sharingFolder.folder_id}/shares`);
+  $("folder-shares").replaceChildren(...items.map((share) => el("li", {},
+    el("span", { id: `folder-share-${share.share_id}`, text: share.email }),
+    el("button", { type: "button", class: "secondary", "aria-describedby": `folder-share-${share.share_id}`,
+                   onclick: () => api("DELETE", `/folders/${sharingFolder.folder_id}/shares?share_id=${share.share_id}`)
+                     .then(() => say(`${share.email} no longer sees ${sharingFolder.name}.`))
+                     .then(refreshFolderShares).catch(showError) }, "Revoke"))));
+}
+
+function openFolderShares(folder) {
+  sharingFolder = folder;
+  $("folder-share-title").textContent = `Share ${folder.name}`;
+  $("folder-shares").replaceChildren();
+  $("folder-share-dialog").showModal();
+  refreshFolderShares().catch(showError);
+}
+
 function wireFolders() {
+  $("folder-share-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const { email } = form(ev.target);
+    try {
+      await api("POST", `/folders/${sharingFolder.folder_id}/shares`, { email, permission: "viewer" });
+      ev.target.reset();
+      say(`Shared ${sharingFolder.name} with ${email}.`);
+      await refreshFolderShares();
+    } catch (err) {
+      showError(err);
+    }
+  });
   $("folder-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const { name } = form(ev.target);
@@ -610,7 +642,18 @@ function wireDetails() {
 
 async function refreshShared() {
   const { items } = await api("GET", "/shared-with-me");
-  $("shared-body").replaceChildren(...(items.length ? items.map((file) => {
+  const sharedFolders = (await api("GET", "/folders?shared=true")).items.map((i) => i.folder);
+  const folderRows = sharedFolders.map((folder) => {
+    const nameId = `shared-folder-${folder.folder_id}`;
+    return el("tr", { "data-folder-id": folder.folder_id, class: "folder-row" },
+      el("td", {}, el("span", { class: "thumb icon folder", "aria-hidden": "true", text: "DIR" })),
+      el("td", {}, el("a", { id: nameId, href: "#files", class: "fname", text: folder.name,
+                             onclick: () => { place.id = folder.folder_id; } })),
+      el("td", { text: "folder" }),
+      el("td", {}),
+      el("td", {}));
+  });
+  const fileRows = items.map((file) => {
     const nameId = `shared-${file.file_id}`;
     return el("tr", { "data-file-id": file.file_id },
       el("td", {}, thumb(file)),
@@ -620,12 +663,45 @@ async function refreshShared() {
       el("td", { class: "actions-cell" }, el("div", { class: "row-actions" },
         actionButton("Preview", nameId, () => openDetails(file)),
         file.status === "ready" ? actionButton("Download", nameId, () => download(file.file_id)) : null)));
-  }) : [el("tr", { class: "empty" }, el("td", { colspan: "5", text: "Nothing is shared with you yet." }))]));
+  });
+  const rows = [...folderRows, ...fileRows];
+  $("shared-body").replaceChildren(...(rows.length ? rows
+    : [el("tr", { class: "empty" }, el("td", { colspan: "5", text: "Nothing is shared with you yet." }))]));
+}
+
+/** Repeat a whole-folder operation until its batches are done (a large folder takes several calls). */
+async function untilDone(call, done) {
+  let reply = await call();
+  while (!done(reply)) reply = await call();
+  return reply;
 }
 
 async function refreshTrash() {
   const { items } = await api("GET", "/trash");
-  $("trash-body").replaceChildren(...(items.length ? items.map((file) => {
+  const trashedFolders = (await api("GET", "/folders?trashed=true")).items.map((i) => i.folder);
+  const folderRows = trashedFolders.map((folder) => {
+    const nameId = `trash-folder-${folder.folder_id}`;
+    const path = `/folders/${folder.folder_id}`;
+    return el("tr", { "data-folder-id": folder.folder_id, class: "folder-row" },
+      el("td", {}, el("span", { id: nameId, text: `${folder.name} (folder)` })),
+      el("td", { text: "folder" }),
+      el("td", {}),
+      el("td", { class: "actions-cell" }, el("div", { class: "row-actions" },
+        actionButton("Restore", nameId, async () => {
+          await untilDone(() => api("PATCH", path, { trashed: false }), (f) => !f.pending_op);
+          say(`${folder.name} restored.`);
+          await refreshTrash();
+        }),
+        actionButton("Delete forever", nameId, async () => {
+          if (!window.confirm(`Delete ${folder.name} and everything in it forever? This cannot be undone.`)) return;
+          await untilDone(() => api("DELETE", `${path}?permanent=true`), (r) => r.done);
+          say(`${folder.name} deleted forever.`);
+          await refreshTrash();
+        }, { class: "danger" }))));
+  });
+  // files that went with a trashed folder come back with it: list only the ones trashed on their own
+  const inFolders = new Set(trashedFolders.map((f) => f.folder_id));
+  const fileRows = items.filter((file) => !inFolders.has(file.folder_id)).map((file) => {
     const nameId = `trash-${file.file_id}`;
     return el("tr", { "data-file-id": file.file_id },
       el("td", {}, el("span", { id: nameId, text: file.name })),
@@ -643,7 +719,10 @@ async function refreshTrash() {
           say(`${file.name} deleted forever.`);
           await refreshTrash();
         }, { class: "danger" }))));
-  }) : [el("tr", { class: "empty" }, el("td", { colspan: "4", text: "The trash is empty." }))]));
+  });
+  const rows = [...folderRows, ...fileRows];
+  $("trash-body").replaceChildren(...(rows.length ? rows
+    : [el("tr", { class: "empty" }, el("td", { colspan: "4", text: "The trash is empty." }))]));
 }
 
 // ---- notifications ---------------------------------------------------------------------------

@@ -41,9 +41,9 @@ export function listingPath() {
   return `/folders?limit=100${place.id ? `&folder_id=${encodeURIComponent(place.id)}` : ""}`;
 }
 
-/** The breadcrumbs: "My files" (the root), then each folder; the last one is the current page. */
+/** The breadcrumbs: "Home" (the root), then each folder; the last one is the current page. */
 export function renderCrumbs(nav, el, go) {
-  const crumbs = [{ folder_id: null, name: "My files" }, ...place.path];
+  const crumbs = [{ folder_id: null, name: "Home" }, ...place.path];
   nav.replaceChildren(el("ol", {}, ...crumbs.map((c, i) => el("li", {},
     i === crumbs.length - 1
       ? el("span", { "aria-current": "page", text: c.name })
