@@ -336,6 +336,7 @@ def trash_folder(user_id: str, folder_id: uuid.UUID, *, batch_size: int = BATCH_
                  max_batches: int = MAX_BATCHES) -> FolderOpOut:
     """Move the folder and everything inside to the trash; calling again resumes an unfinished one."""
     with transaction() as conn:
+        folders_db.lock_owner(conn, user_id)  # an upload into the folder (which holds it) finishes first
         row = _own(conn, folder_id, user_id, for_update=True, live=False)
         if row.status == folders_db.ACTIVE:
             folders_db.set_op(conn, folder_id, status="trashed", pending_op="trash")
@@ -348,6 +349,7 @@ def restore_folder(user_id: str, folder_id: uuid.UUID, *, batch_size: int = BATC
                    max_batches: int = MAX_BATCHES) -> FolderOpOut:
     """Bring back the folder and the files its trash moved (not files trashed on their own)."""
     with transaction() as conn:
+        folders_db.lock_owner(conn, user_id)  # an upload into the folder (which holds it) finishes first
         row = _own(conn, folder_id, user_id, for_update=True, live=False)
         if row.status == "trashed":
             if row.parent_id is not None and not _visible(conn, row.parent_id):
@@ -364,6 +366,7 @@ def purge_folder(user_id: str, folder_id: uuid.UUID, *, batch_size: int = BATCH_
                  max_batches: int = MAX_BATCHES) -> FolderOpOut:
     """Delete a trashed folder for good: its files go down the deletion path, then the folders."""
     with transaction() as conn:
+        folders_db.lock_owner(conn, user_id)
         row = folders_db.get(conn, folder_id, for_update=True)
         if row is not None and row.owner_id == user_id and row.status == "deleting":
             pass  # a retry: resume
