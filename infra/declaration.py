@@ -260,6 +260,16 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("DELETE", "/files/{file_id}/upload"),
             Route("GET", "/files/{file_id}/download"),
             Route("GET", "/me"),
+            # Folders ride on this function (no new function), in 7 routes on 3 resources, because
+            # the stack is near CloudFormation's 500 resources: GET /folders?folder_id lists a folder
+            # with its breadcrumbs, restore is a PATCH, purge DELETE ?permanent, revoke ?share_id.
+            Route("POST", "/folders"),
+            Route("GET", "/folders"),
+            Route("PATCH", "/folders/{folder_id}"),
+            Route("DELETE", "/folders/{folder_id}"),
+            Route("POST", "/folders/{folder_id}/shares"),
+            Route("GET", "/folders/{folder_id}/shares"),
+            Route("DELETE", "/folders/{folder_id}/shares"),
         ),
         # BUCKET_WRITE: presigned POSTs and multipart uploads are signed with this function's role.
         uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.EVENTS_PUBLISH, Uses.BUCKET_READ,

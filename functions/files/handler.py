@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from fileshare import files
+from fileshare import files, folders
 from fileshare.api import caller, create_app, entry_point
 from fileshare.models import (
     CompleteIn,
@@ -19,9 +19,17 @@ from fileshare.models import (
     FileList,
     FileOut,
     FilePatch,
+    FolderCreate,
+    FolderItems,
+    FolderOpOut,
+    FolderOut,
+    FolderPatch,
+    FolderShareList,
+    FolderShareOut,
     Me,
     PartsIn,
     PartUrlList,
+    ShareIn,
     StoredPartList,
 )
 
@@ -103,5 +111,82 @@ def get_me() -> Me:
     return files.me(user.user_id, user.email)
 
 
-app = create_app((router, "/files"), (me_router, "/me"))
+# ---- folders (fileshare.folders) -------------------------------------------------------------
+
+folder_router = Router()
+FolderId = Annotated[UUID, Path(description="the folder's id")]
+_DONE = "finished"
+_UNDER_WAY = "under way: call again to continue (the sweeper also finishes it)"
+
+
+@folder_router.post("", summary="Create a folder", tags=["folders"],
+                    responses={201: {"description": "the folder"},
+                               409: {"description": "a sibling has this name (name_taken)"}})
+def create_folder(body: Annotated[FolderCreate, Body()]) -> tuple[FolderOut, int]:
+    user = caller(folder_router)
+    return folders.create_folder(user.user_id, user.email, body), 201
+
+
+@folder_router.get("", summary="List a folder (with its breadcrumbs): subfolders, then files, by name; "
+                            "or, with shared=true, the folders shared with me; with trashed=true, "
+                            "my trashed folders",
+                   tags=["folders"])
+def list_folder(folder_id: Annotated[UUID | None, Query(description="the folder (default: my root)")] = None,
+                shared: Annotated[bool, Query(description="list the folders shared with me instead")] = False,
+                trashed: Annotated[bool, Query(description="list my folders in the trash instead")] = False,
+                limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                cursor: Annotated[str | None, Query(max_length=512)] = None) -> FolderItems:
+    user_id = caller(folder_router).user_id
+    if shared:
+        return folders.shared_folders(user_id, limit)
+    if trashed:
+        return folders.trashed_folders(user_id, limit)
+    return folders.list_items(user_id, folder_id, limit, cursor)
+
+
+@folder_router.patch("/<folder_id>", summary="Rename, move or restore a folder", tags=["folders"],
+                     responses={200: {"description": "the folder"},
+                                202: {"description": "restore under way: PATCH again to continue "
+                                                     "(the sweeper also finishes it)"},
+                                409: {"description": "name_taken, folder_cycle (into its own subtree), "
+                                                     "folder_not_trashed, parent_trashed"}})
+def update_folder(folder_id: FolderId, body: Annotated[FolderPatch, Body()]) -> tuple[FolderOut, int]:
+    folder = folders.update_folder(caller(folder_router).user_id, folder_id, body)
+    return folder, 202 if folder.pending_op else 200
+
+
+@folder_router.delete("/<folder_id>",
+                      summary="Trash a folder and everything inside, or purge it from the trash",
+                      tags=["folders"],
+                      responses={200: {"description": _DONE}, 202: {"description": _UNDER_WAY},
+                                 409: {"description": "purge: the folder is not in the trash"}})
+def delete_folder(folder_id: FolderId,
+                  permanent: Annotated[bool, Query(description="delete a trashed folder for good")] = False,
+                  ) -> tuple[FolderOpOut, int]:
+    user_id = caller(folder_router).user_id
+    result = (folders.purge_folder if permanent else folders.trash_folder)(user_id, folder_id)
+    return result, 200 if result.done else 202
+
+
+@folder_router.post("/<folder_id>/shares", summary="Share a folder (and all inside it) with a user",
+                    tags=["folders"], responses={201: {"description": "the share"},
+                                                 409: {"description": "already shared"}})
+def share_folder(folder_id: FolderId, body: Annotated[ShareIn, Body()]) -> tuple[FolderShareOut, int]:
+    return folders.share_folder(caller(folder_router).user_id, folder_id, body), 201
+
+
+@folder_router.get("/<folder_id>/shares", summary="A folder's shares", tags=["folders"])
+def list_folder_shares(folder_id: FolderId) -> FolderShareList:
+    return folders.list_folder_shares(caller(folder_router).user_id, folder_id)
+
+
+@folder_router.delete("/<folder_id>/shares", summary="Revoke a folder share", tags=["folders"],
+                      responses={204: {"description": "revoked: everything inside at once"}})
+def revoke_folder_share(folder_id: FolderId,
+                        share_id: Annotated[UUID, Query(description="the share's id")]) -> Response[None]:
+    folders.revoke_folder_share(caller(folder_router).user_id, folder_id, share_id)
+    return Response(status_code=204)
+
+
+app = create_app((router, "/files"), (me_router, "/me"), (folder_router, "/folders"))
 lambda_handler = entry_point(app)

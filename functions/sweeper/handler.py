@@ -1,5 +1,6 @@
 """Sweeper (scheduled): expired files and trash past retention go down the purge path; stalled
-purges are finished; uploads that never arrived are rejected; then housekeeping (old outbox rows
+purges are finished; uploads that never arrived are rejected; unfinished whole-folder operations
+continue; then housekeeping (old outbox rows
 and read notifications pruned, link download digests mailed). Bounded batches; stops starting new
 ones close to the timeout. Expired ZIP archives are deleted and archive jobs whose worker vanished
 are failed (``fileshare.archives.sweep``)."""
@@ -11,7 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fileshare import archives, expiry, housekeeping
+from fileshare import archives, expiry, folders, housekeeping
 from fileshare.observability import logger, metrics
 
 RESERVE_MS = 10_000  # a batch (and a stalled purge) fits well within this
@@ -25,6 +26,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
     counts = {**asdict(expiry.sweep(has_time=has_time)), **asdict(housekeeping.run(has_time=has_time)),
               **asdict(archives.sweep(has_time=has_time))}
+    # Whole-folder trash/restore/purge a caller left unfinished (their batches are resumable).
+    counts["folder_ops"] = folders.resume_pending(has_time=has_time)
     if any(counts.values()):
         logger.info("sweep done", extra=counts)
     return counts

@@ -177,4 +177,4 @@ def test_file_out_is_the_public_shape() -> None:
                                   "owner_id": "u"})
     assert set(out.model_dump()) == {"file_id", "name", "size", "content_type", "status", "checksum_sha256",
                                      "s3_checksum", "tags", "created_at", "expires_at", "owner_id",
-                                     "thumbnail_url"}
+                                     "thumbnail_url", "folder_id"}

@@ -45,3 +45,12 @@ def test_rejects_reversed_dates_and_a_cursor_of_the_wrong_shape() -> None:
                                      created_to=datetime(2026, 1, 1, tzinfo=UTC)))
     with pytest.raises(ValidationFailed):  # a text-search cursor has 3 values, a plain one 2
         build_query("u", SearchQuery(after=cursor.encode([1.0, 2, "x"])))
+
+
+def test_folder_grants_widen_the_acl_filter_and_nothing_else() -> None:
+    body = build_query("u", SearchQuery(q="plan"), folder_ids=["f1", "f2"])
+    acl = filters(body)[0]
+    assert acl == {"bool": {"minimum_should_match": 1, "should": [
+        {"term": {"readers": "u"}}, {"terms": {"folder_id": ["f1", "f2"]}}]}}
+    # without folder grants the filter is exactly the readers term (no empty terms clause)
+    assert filters(build_query("u", SearchQuery(q="plan")))[0] == {"term": {"readers": "u"}}

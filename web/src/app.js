@@ -5,6 +5,7 @@ import { api, ApiError, onSessionChange, refresh, session, setSession, withExpir
 import { createUploader, forgetResumable, resumableUploads } from "./uploads.js";
 import { showActivity, wireActivity } from "./activity.js";
 import { selectBox, showArchive, stopArchives, wireArchives } from "./archives.js";
+import { droppedFiles, listingPath, moveTargets, place, relativePathOf, renderCrumbs } from "./folders.js";
 
 const LIST_POLL_MS = 1500; // while a file is pending (live status without a manual refresh)
 const NOTIFY_POLL_MS = 10000;
@@ -223,10 +224,17 @@ function wireUploads(owner) {
       if (currentView === "files") refreshFiles().catch(showError);
     },
   });
+  // every queued file goes into the folder the list shows; a folder upload keeps its relative path
+  const where = (file) => ({ folder_id: place.id, relative_path: relativePathOf(file) });
   const input = $("file-input");
   input.onchange = () => {
-    uploader.add([...input.files]);
+    uploader.add([...input.files], where);
     input.value = "";
+  };
+  const folderInput = $("folder-input");
+  folderInput.onchange = () => {
+    uploader.add([...folderInput.files], where);
+    folderInput.value = "";
   };
   $("upload").onclick = () => {
     if (!uploader.uppy.getFiles().length) {
@@ -244,7 +252,7 @@ function wireUploads(owner) {
   zone.ondrop = (ev) => {
     ev.preventDefault();
     zone.classList.remove("over");
-    uploader.add([...(ev.dataTransfer?.files || [])]);
+    droppedFiles(ev.dataTransfer).then((files) => uploader.add(files, where)).catch(showError);
   };
   const earlier = resumableUploads(owner);
   if (earlier.length) {
@@ -307,6 +315,7 @@ function fileRow(file) {
     el("td", { class: "actions-cell" }, el("div", { class: "row-actions" },
       actionButton("Details", nameId, () => openDetails(file)),
       ready ? actionButton("Download", nameId, () => download(file.file_id)) : null,
+      searching ? null : actionButton("Rename or move", nameId, () => openMove({ file })),
       actionButton("Move to trash", nameId, async () => {
         await api("DELETE", `/files/${file.file_id}`);
         say(`${file.name} moved to the trash.`);
@@ -318,22 +327,150 @@ async function refreshFiles() {
   clearTimeout(listTimer);
   const body = $("files-body");
   let items;
+  let folders = [];
   if (searching) {
     const query = new URLSearchParams(Object.entries(searching).filter(([, v]) => v));
     items = (await api("GET", `/search?${query}`)).items;
     $("search-summary").hidden = false;
     $("search-summary").textContent = `${items.length} result${items.length === 1 ? "" : "s"}`;
   } else {
-    items = (await api("GET", "/files?limit=100")).items;
+    const listing = await listFolder();
+    items = listing.items.filter((i) => i.kind === "file").map((i) => i.file);
+    folders = listing.items.filter((i) => i.kind === "folder").map((i) => i.folder);
     $("search-summary").hidden = true;
   }
-  body.replaceChildren(...(items.length ? items.map(fileRow)
-    : [el("tr", { class: "empty" }, el("td", { colspan: "6", text: searching ? "No matches." : "No files yet." }))]));
+  $("crumbs").hidden = Boolean(searching);
+  $("folder-form").hidden = Boolean(searching);
+  const rows = [...folders.map(folderRow), ...items.map(fileRow)];
+  body.replaceChildren(...(rows.length ? rows
+    : [el("tr", { class: "empty" }, el("td", { colspan: "6", text: searching ? "No matches."
+      : place.id ? "This folder is empty." : "No files yet." }))]));
   markProcessed(items);
   const waiting = items.some((f) => f.status === "pending")
     || [...uploader.state.values()].some((s) => s.status === "processing");
   if (waiting && currentView === "files") listTimer = setTimeout(() => refreshFiles().catch(showError), LIST_POLL_MS);
   refreshQuota().catch(() => {});
+}
+
+// ---- folders ------------------------------------------------------------------------------------
+
+async function listFolder() {
+  let listing;
+  try {
+    listing = await api("GET", listingPath());
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 404) || !place.id) throw err;
+    place.id = null; // the folder went away (trashed, or its share revoked): back to the top
+    listing = await api("GET", listingPath());
+  }
+  place.path = listing.folder ? listing.folder.path : [];
+  place.subfolders = listing.items.filter((i) => i.kind === "folder").map((i) => i.folder);
+  renderCrumbs($("crumbs"), el, openFolder);
+  return listing;
+}
+
+function openFolder(folderId) {
+  place.id = folderId;
+  refreshFiles().catch(showError);
+  $("files-title").focus?.();
+}
+
+function folderRow(folder) {
+  const nameId = `folder-${folder.folder_id}`;
+  return el("tr", { "data-folder-id": folder.folder_id, class: "folder-row" },
+    el("td", {}, el("span", { class: "thumb icon folder", "aria-hidden": "true", text: "DIR" })),
+    el("td", {}, el("a", { id: nameId, href: "#files", class: "fname",
+                           onclick: (ev) => { ev.preventDefault(); openFolder(folder.folder_id); },
+                           text: folder.name })),
+    el("td", { text: "folder" }),
+    el("td", {}),
+    el("td", {}),
+    el("td", { class: "actions-cell" }, el("div", { class: "row-actions" },
+      actionButton("Rename or move", nameId, () => openMove({ folder })),
+      actionButton("Share", nameId, () => openFolderShares(folder)),
+      actionButton("Move to trash", nameId, async () => {
+        await untilDone(() => api("DELETE", `/folders/${folder.folder_id}`), (r) => r.done); // large: resume
+        say(`${folder.name} moved to the trash.`);
+        await refreshFiles();
+      }))));
+}
+
+let moving = null; // {file} or {folder} while the rename/move dialog is open
+
+function openMove(item) {
+  moving = item;
+  const current = item.file ? item.file.folder_id : item.folder.parent_id;
+  const own = item.folder ? item.folder.folder_id : null;
+  $("move-name").value = (item.file || item.folder).name;
+  $("move-title").textContent = `Rename or move ${(item.file || item.folder).name}`;
+  $("move-target").replaceChildren(...moveTargets(own).map((t) => el("option",
+    { value: t.id, selected: (t.id || null) === (current || null), text: t.label })));
+  $("move-dialog").showModal();
+}
+
+let sharingFolder = null;
+
+async function refreshFolderShares() {
+  const { items } = await api("GET", `/folders/${sharingFolder.folder_id}/shares`);
+  $("folder-shares").replaceChildren(...items.map((share) => el("li", {},
+    el("span", { id: `folder-share-${share.share_id}`, text: share.email }),
+    el("button", { type: "button", class: "secondary", "aria-describedby": `folder-share-${share.share_id}`,
+                   onclick: () => api("DELETE", `/folders/${sharingFolder.folder_id}/shares?share_id=${share.share_id}`)
+                     .then(() => say(`${share.email} no longer sees ${sharingFolder.name}.`))
+                     .then(refreshFolderShares).catch(showError) }, "Revoke"))));
+}
+
+function openFolderShares(folder) {
+  sharingFolder = folder;
+  $("folder-share-title").textContent = `Share ${folder.name}`;
+  $("folder-shares").replaceChildren();
+  $("folder-share-dialog").showModal();
+  refreshFolderShares().catch(showError);
+}
+
+function wireFolders() {
+  $("folder-share-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const { email } = form(ev.target);
+    try {
+      await api("POST", `/folders/${sharingFolder.folder_id}/shares`, { email, permission: "viewer" });
+      ev.target.reset();
+      say(`Shared ${sharingFolder.name} with ${email}.`);
+      await refreshFolderShares();
+    } catch (err) {
+      showError(err);
+    }
+  });
+  $("folder-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const { name } = form(ev.target);
+    if (!name.trim()) {
+      say("Give the folder a name.", "error");
+      return;
+    }
+    try {
+      await api("POST", "/folders", { name, ...(place.id ? { parent_id: place.id } : {}) });
+      ev.target.reset();
+      say(`Created folder ${name}.`);
+      await refreshFiles();
+    } catch (err) {
+      showError(err);
+    }
+  });
+  $("move-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const { name, target } = form(ev.target);
+    const to = target || null;
+    try {
+      if (moving.file) await api("PATCH", `/files/${moving.file.file_id}`, { name, folder_id: to });
+      else await api("PATCH", `/folders/${moving.folder.folder_id}`, { name, parent_id: to });
+      say(`Saved ${name}.`);
+      $("move-dialog").close();
+      await refreshFiles();
+    } catch (err) {
+      showError(err);
+    }
+  });
 }
 
 function wireSearch() {
@@ -507,7 +644,18 @@ function wireDetails() {
 
 async function refreshShared() {
   const { items } = await api("GET", "/shared-with-me");
-  $("shared-body").replaceChildren(...(items.length ? items.map((file) => {
+  const sharedFolders = (await api("GET", "/folders?shared=true")).items.map((i) => i.folder);
+  const folderRows = sharedFolders.map((folder) => {
+    const nameId = `shared-folder-${folder.folder_id}`;
+    return el("tr", { "data-folder-id": folder.folder_id, class: "folder-row" },
+      el("td", {}, el("span", { class: "thumb icon folder", "aria-hidden": "true", text: "DIR" })),
+      el("td", {}, el("a", { id: nameId, href: "#files", class: "fname", text: folder.name,
+                             onclick: () => { place.id = folder.folder_id; } })),
+      el("td", { text: "folder" }),
+      el("td", {}),
+      el("td", {}));
+  });
+  const fileRows = items.map((file) => {
     const nameId = `shared-${file.file_id}`;
     return el("tr", { "data-file-id": file.file_id },
       el("td", {}, thumb(file)),
@@ -517,12 +665,45 @@ async function refreshShared() {
       el("td", { class: "actions-cell" }, el("div", { class: "row-actions" },
         actionButton("Preview", nameId, () => openDetails(file)),
         file.status === "ready" ? actionButton("Download", nameId, () => download(file.file_id)) : null)));
-  }) : [el("tr", { class: "empty" }, el("td", { colspan: "5", text: "Nothing is shared with you yet." }))]));
+  });
+  const rows = [...folderRows, ...fileRows];
+  $("shared-body").replaceChildren(...(rows.length ? rows
+    : [el("tr", { class: "empty" }, el("td", { colspan: "5", text: "Nothing is shared with you yet." }))]));
+}
+
+/** Repeat a whole-folder operation until its batches are done (a large folder takes several calls). */
+async function untilDone(call, done) {
+  let reply = await call();
+  while (!done(reply)) reply = await call();
+  return reply;
 }
 
 async function refreshTrash() {
   const { items } = await api("GET", "/trash");
-  $("trash-body").replaceChildren(...(items.length ? items.map((file) => {
+  const trashedFolders = (await api("GET", "/folders?trashed=true")).items.map((i) => i.folder);
+  const folderRows = trashedFolders.map((folder) => {
+    const nameId = `trash-folder-${folder.folder_id}`;
+    const path = `/folders/${folder.folder_id}`;
+    return el("tr", { "data-folder-id": folder.folder_id, class: "folder-row" },
+      el("td", {}, el("span", { id: nameId, text: `${folder.name} (folder)` })),
+      el("td", { text: "folder" }),
+      el("td", {}),
+      el("td", { class: "actions-cell" }, el("div", { class: "row-actions" },
+        actionButton("Restore", nameId, async () => {
+          await untilDone(() => api("PATCH", path, { trashed: false }), (f) => !f.pending_op);
+          say(`${folder.name} restored.`);
+          await refreshTrash();
+        }),
+        actionButton("Delete forever", nameId, async () => {
+          if (!window.confirm(`Delete ${folder.name} and everything in it forever? This cannot be undone.`)) return;
+          await untilDone(() => api("DELETE", `${path}?permanent=true`), (r) => r.done);
+          say(`${folder.name} deleted forever.`);
+          await refreshTrash();
+        }, { class: "danger" }))));
+  });
+  // files that went with a trashed folder come back with it: list only the ones trashed on their own
+  const inFolders = new Set(trashedFolders.map((f) => f.folder_id));
+  const fileRows = items.filter((file) => !inFolders.has(file.folder_id)).map((file) => {
     const nameId = `trash-${file.file_id}`;
     return el("tr", { "data-file-id": file.file_id },
       el("td", {}, el("span", { id: nameId, text: file.name })),
@@ -540,7 +721,10 @@ async function refreshTrash() {
           say(`${file.name} deleted forever.`);
           await refreshTrash();
         }, { class: "danger" }))));
-  }) : [el("tr", { class: "empty" }, el("td", { colspan: "4", text: "The trash is empty." }))]));
+  });
+  const rows = [...folderRows, ...fileRows];
+  $("trash-body").replaceChildren(...(rows.length ? rows
+    : [el("tr", { class: "empty" }, el("td", { colspan: "4", text: "The trash is empty." }))]));
 }
 
 // ---- notifications ---------------------------------------------------------------------------
@@ -645,6 +829,7 @@ function start() {
   wireDetails();
   wireNotifications();
   wireActivity(say, showError);
+  wireFolders();
   window.addEventListener("hashchange", () => {
     if (session()) showView(window.location.hash.slice(1));
   });

@@ -225,6 +225,8 @@ export function createUploader({ owner, changed, uploaded, listChanged }) {
       }
     }
     const body = { name: file.name, size: file.size, content_type: file.type || "application/octet-stream" };
+    if (file.meta.folder_id) body.folder_id = file.meta.folder_id; // the folder the list showed
+    if (file.meta.relative_path) body.relative_path = file.meta.relative_path; // a folder upload
     // A file that may go up in one POST is signed with its SHA-256, so S3 itself refuses other bytes.
     if (file.size <= CHECKSUM_MAX_BYTES && globalThis.crypto && crypto.subtle) {
       const digest = await crypto.subtle.digest("SHA-256", await file.data.arrayBuffer());
@@ -247,10 +249,11 @@ export function createUploader({ owner, changed, uploaded, listChanged }) {
   return {
     uppy,
     state,
-    add(files) {
+    /** Queue files; ``where`` gives each one's folder_id and relative_path (folder uploads). */
+    add(files, where = () => ({})) {
       for (const data of files) {
         try {
-          uppy.addFile({ name: data.name, type: data.type, data, source: "Local" });
+          uppy.addFile({ name: data.name, type: data.type, data, source: "Local", meta: where(data) });
         } catch (err) {
           // Uppy refuses a duplicate of a file already queued: nothing to do
           if (!String(err && err.message).includes("already")) throw err;

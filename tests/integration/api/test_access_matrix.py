@@ -70,6 +70,8 @@ class State(StrEnum):
     MISSING = "missing"  # ids that exist nowhere
     NOTIFICATION = "notification"  # a notification in the owner's inbox
     ARCHIVE = "archive"  # a ready ZIP archive of the owner's (of a file shared with the viewer)
+    FOLDER = "folder"  # a folder shared with the viewer, a ready file inside (not shared on its own)
+    TRASHED_FOLDER = "trashed_folder"  # the same, then the folder moved to the trash
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class Scene:
     pending_key: str | None = None  # the multipart upload's object key
     etag: str | None = None  # of the multipart upload's one part
     archive_id: str | None = None
+    folder_id: str | None = None
 
     def path(self, route: str) -> str:
         """The declared route with this scene's ids filled in (KeyError: the case names the wrong state)."""
@@ -110,6 +113,7 @@ class Case:
     body: Body | None = None
     label: str = ""
     changes: bool = True  # an accepted call changes what the owner sees (False: a POST that only signs)
+    query: str = ""  # appended to the path (e.g. "?permanent=true")
 
     @property
     def fresh(self) -> bool:
@@ -132,6 +136,7 @@ NF = (404, "file_not_found")
 OO = (403, "owner_only")
 LNF = (404, "link_not_found")
 ANF = (404, "archive_not_found")
+FNF = (404, "folder_not_found")
 EVERYONE_200: tuple[Want, Want, Want, Want] = (200, 200, 200, 200)
 SIGNED_IN_200: tuple[Want, Want, Want, Want] = (200, 200, 200, 401)
 
@@ -230,6 +235,36 @@ CASES: tuple[Case, ...] = (
     Case("GET", "/archives/{archive_id}/download", State.ARCHIVE, (200, ANF, ANF, 401)),
     Case("DELETE", "/archives/{archive_id}", State.ARCHIVE, (204, ANF, ANF, 401)),
     Case("DELETE", "/archives/{archive_id}", State.MISSING, (ANF, ANF, ANF, 401), label="missing"),
+    # ---- folders (a folder shared with the viewer; its file is reached through the folder) ----
+    Case("POST", "/folders", State.NONE, (201, 201, 201, 401),
+         lambda w, s: {"name": f"m-{uuid.uuid4().hex}"}),
+    Case("GET", "/folders", State.NONE, SIGNED_IN_200),
+    Case("GET", "/folders", State.FOLDER, (200, 200, FNF, 401), label="one folder",
+         query="?folder_id={folder_id}"),
+    Case("GET", "/folders", State.TRASHED_FOLDER, (FNF, FNF, FNF, 401), label="trashed",
+         query="?folder_id={folder_id}"),
+    Case("GET", "/folders", State.MISSING, (FNF, FNF, FNF, 401), label="missing",
+         query="?folder_id={folder_id}"),
+    Case("GET", "/files/{file_id}", State.FOLDER, (200, 200, NF, 401), label="in a shared folder"),
+    Case("GET", "/files/{file_id}/download", State.FOLDER, (200, 200, NF, 401), label="in a shared folder"),
+    Case("PATCH", "/folders/{folder_id}", State.FOLDER, (200, OO, FNF, 401),
+         lambda w, s: {"name": "renamed"}),
+    Case("DELETE", "/folders/{folder_id}", State.FOLDER, (200, OO, FNF, 401)),
+    Case("PATCH", "/folders/{folder_id}", State.TRASHED_FOLDER, (200, FNF, FNF, 401),
+         lambda w, s: {"trashed": False}, "restore"),
+    Case("PATCH", "/folders/{folder_id}", State.FOLDER, ((409, "folder_not_trashed"), OO, FNF, 401),
+         lambda w, s: {"trashed": False}, "restore, not trashed"),
+    Case("DELETE", "/folders/{folder_id}", State.TRASHED_FOLDER, (200, FNF, FNF, 401), label="purge",
+         query="?permanent=true"),
+    Case("DELETE", "/folders/{folder_id}", State.FOLDER, ((409, "folder_not_trashed"), OO, FNF, 401),
+         label="purge, not trashed", query="?permanent=true"),
+    Case("POST", "/folders/{folder_id}/shares", State.FOLDER, (201, OO, FNF, 401),
+         lambda w, s: {"email": w.people[Subject.OTHER].email}),
+    Case("GET", "/folders/{folder_id}/shares", State.FOLDER, (200, OO, FNF, 401)),
+    Case("DELETE", "/folders/{folder_id}/shares", State.FOLDER, (204, OO, FNF, 401),
+         query="?share_id={share_id}"),
+    Case("DELETE", "/folders/{folder_id}/shares", State.MISSING, (FNF, FNF, FNF, 401), label="missing",
+         query="?share_id={share_id}"),
     # ---- the owner's inbox ----
     Case("POST", "/notifications/{notification_id}/read", State.NOTIFICATION,
          (200, (404, "notification_not_found"), (404, "notification_not_found"), 401)),
@@ -319,9 +354,12 @@ class World:
             return Scene()
         if state is State.MISSING:
             return Scene(file_id=str(uuid.uuid4()), share_id=str(uuid.uuid4()), link_id=str(uuid.uuid4()),
-                         notification_id=str(uuid.uuid4()), archive_id=str(uuid.uuid4()))
+                         notification_id=str(uuid.uuid4()), archive_id=str(uuid.uuid4()),
+                         folder_id=str(uuid.uuid4()))
         if state is State.NOTIFICATION:
             return Scene(notification_id=self.notification(owner))
+        if state in (State.FOLDER, State.TRASHED_FOLDER):
+            return self.folder(owner, viewer, trashed=state is State.TRASHED_FOLDER)
         if state is State.MULTIPART:
             file_id, key, etag = self.multipart_file(owner)
             return Scene(file_id=file_id, share_id=self.share(owner, file_id, viewer), pending_key=key,
@@ -347,6 +385,16 @@ class World:
         assert archiving.run(uuid.UUID(archive_id)) is archiving.Outcome.BUILT
         assert self.ok(owner, "GET", f"/archives/{archive_id}", 200)["status"] == "ready"
         return archive_id
+
+    def folder(self, owner: Account, viewer: Account, *, trashed: bool) -> Scene:
+        created = self.ok(owner, "POST", "/folders", 201, {"name": f"f-{uuid.uuid4().hex}"})
+        folder_id = str(created["folder_id"])
+        file_id = self.ready_file(owner)
+        self.ok(owner, "PATCH", f"/files/{file_id}", 200, {"folder_id": folder_id})
+        share = self.ok(owner, "POST", f"/folders/{folder_id}/shares", 201, {"email": viewer.email})
+        if trashed:
+            assert self.ok(owner, "DELETE", f"/folders/{folder_id}", 200)["done"] is True
+        return Scene(file_id=file_id, folder_id=folder_id, share_id=str(share["share_id"]))
 
     def notification(self, owner: Account) -> str:
         """A ``file.ready`` notice in the owner's inbox, written by the notifier's own code."""
@@ -375,6 +423,11 @@ class World:
         if scene.archive_id:
             reply = self.call(owner, "GET", f"/archives/{scene.archive_id}")
             seen["archive"] = (reply.status_code, reply.json())
+        if scene.folder_id:
+            for suffix in ("", "/shares"):
+                reply = self.call(owner, "GET", f"/folders/{scene.folder_id}/shares" if suffix
+                                  else f"/folders?folder_id={scene.folder_id}")
+                seen[f"folder{suffix}"] = (reply.status_code, reply.json())
         if scene.notification_id and scene.file_id is None:
             items = self.ok(owner, "GET", "/notifications?limit=100", 200)["items"]
             seen["notification"] = [i for i in items if i["notification_id"] == scene.notification_id]
@@ -480,7 +533,7 @@ def test_access_matrix(world: World, scenes: Callable[[State], Scene], case: Cas
     who = world.people.get(subject)
 
     # When the subject calls the route
-    reply = world.call(who, case.method, scene.path(case.route),
+    reply = world.call(who, case.method, scene.path(case.route + case.query),
                        body=case.body(world, scene) if case.body else None)
 
     # Then exactly the expected status, in the expected shape

@@ -8,8 +8,8 @@ shared local stack. A module loaded from anywhere but the assets fails the test.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys

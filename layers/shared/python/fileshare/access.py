@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fileshare.db import folders as folders_db
 from fileshare.db import shares as shares_db
 from fileshare.errors import Forbidden, NotFound
 from fileshare.lifecycle import OWNER_VISIBLE, VIEWER_VISIBLE
@@ -24,7 +25,8 @@ VIEWER_VISIBLE_STATUSES: frozenset[str] = VIEWER_VISIBLE
 def is_viewer(conn: Any, row: Mapping[str, Any], user_id: str) -> bool:
     """True when the file is shared with ``user_id`` and in a state a viewer may see."""
     return (row["owner_id"] != user_id and row["status"] in VIEWER_VISIBLE_STATUSES
-            and shares_db.is_viewer(conn, row["file_id"], user_id))
+            and (shares_db.is_viewer(conn, row["file_id"], user_id)
+                 or folders_db.reads_through(conn, row.get("folder_id"), user_id)))
 
 
 def is_owner(row: Mapping[str, Any], user_id: str) -> bool:

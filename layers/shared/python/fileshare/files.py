@@ -41,7 +41,8 @@ MAX_NAME_CHARS = 255
 MAX_NAME_BYTES = 255  # UTF-8 bytes, like most file systems; keeps the S3 key well under 1024 bytes
 # What the cache holds: the row minus what no reader needs.
 _RECORD_FIELDS = ("file_id", "owner_id", "name", "s3_key", "size", "content_type", "status",
-                  "checksum_sha256", "s3_checksum", "thumbnail_key", "tags", "created_at", "expires_at")
+                  "checksum_sha256", "s3_checksum", "thumbnail_key", "tags", "created_at", "expires_at",
+                  "folder_id")
 
 
 # ---- pure rules (unit tested) -------------------------------------------------------------------
@@ -159,9 +160,10 @@ def create_upload(user_id: str, email: str, request: FileCreate) -> FileCreated:
             assert user is not None
             used, pending = users_db.usage(conn, user_id)
             check_quota(user.quota_bytes, used, pending, request.size)
+            folder_id = _upload_folder(conn, user_id, request, name)
             files_db.insert(conn, file_id=file_id, owner_id=user_id, name=name, s3_key=key, size=request.size,
                             content_type=request.content_type, tags=request.tags,
-                            expires_at=request.expires_at)
+                            expires_at=request.expires_at, folder_id=folder_id)
             if multipart is not None:
                 files_db.set_upload_id(conn, file_id, multipart["upload_id"], algorithm)
     except BaseException:
@@ -175,6 +177,17 @@ def create_upload(user_id: str, email: str, request: FileCreate) -> FileCreated:
         upload = PostUpload.model_validate(storage.presigned_post(
             key, request.size, request.content_type, checksum_sha256=request.checksum_sha256))
     return FileCreated(file_id=file_id, upload=upload)
+
+
+def _upload_folder(conn: Any, user_id: str, request: FileCreate, name: str) -> uuid.UUID | None:
+    """The folder the upload goes into (``folder_id`` and/or ``relative_path``; see ``folders``)."""
+    if request.folder_id is None and request.relative_path is None:
+        return None
+    from fileshare import folders
+
+    folder_id = folders.resolve_upload_folder(conn, user_id, request.folder_id, request.relative_path)
+    folders.check_file_target(conn, user_id, folder_id, name)
+    return folder_id
 
 
 def _abort_quietly(key: str, upload_id: str) -> None:
@@ -300,6 +313,8 @@ def update_file(user_id: str, file_id: uuid.UUID, patch: FilePatch) -> FileOut:
     if "expires_at" in patch.model_fields_set:
         check_expiry(patch.expires_at, datetime.now(UTC))
         changes["expires_at"] = patch.expires_at
+    if "folder_id" in patch.model_fields_set:
+        changes["folder_id"] = patch.folder_id
     with transaction() as conn:
         row = access.require_owner(conn, files_db.get(conn, file_id, for_update=True), user_id)
         if row.status == FileStatus.TRASHED:
@@ -307,10 +322,19 @@ def update_file(user_id: str, file_id: uuid.UUID, patch: FilePatch) -> FileOut:
         changed = {k: v for k, v in changes.items() if row[k] != v}
         if not changed:
             return file_out(to_record(row))
+        if {"name", "folder_id"} & set(changed):
+            from fileshare import folders
+
+            folders.check_file_target(conn, user_id, changes.get("folder_id", row.folder_id),
+                                      changes.get("name", row.name), file_id)
         row = files_db.update(conn, file_id, changed)
         events.record(conn, new_event(events.EventType.FILE_UPDATED, row, changes=changed))
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
+    if "folder_id" in changed:  # search filters folder grants on the document's folder_id
+        from fileshare.trash import sync_search_status
+
+        sync_search_status(file_id)
     return file_out(to_record(row))
 
 

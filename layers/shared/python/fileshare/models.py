@@ -63,6 +63,7 @@ ContentType = Annotated[
 ]
 # Raw names are sanitized by the domain (fileshare.files.sanitize_name); this only bounds the input.
 RawName = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+RelativePath = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 # Cognito checks addresses itself; this is a cheap shape check (no email-validator dependency).
 _EMAIL_PART = rf"[^@\s{_CONTROL}]+"
 EMAIL_PATTERN = rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$"
@@ -184,6 +185,10 @@ class FileCreate(_In):
         default=False, description="multipart: every part is signed with its SHA-256 (POST "
                                    "/files/{id}/parts with checksums), so S3 checks every part and the "
                                    "processor need not read the object again; no part is signed up front")
+    folder_id: UUID | None = Field(default=None, description="the folder to upload into (default: the root)")
+    relative_path: RelativePath | None = Field(
+        default=None, description="a folder upload's path relative to folder_id (the browser's "
+                                  "webkitRelativePath, e.g. 'Trip/day 1/a.jpg'): missing folders are created")
 
 
 class FilePatch(_In):
@@ -192,6 +197,7 @@ class FilePatch(_In):
     name: RawName | None = None
     tags: Tags | None = None
     expires_at: IsoDateTime | None = None
+    folder_id: UUID | None = Field(default=None, description="move into this folder (null: the root)")
 
 
 class FileOut(BaseModel):
@@ -208,6 +214,7 @@ class FileOut(BaseModel):
     expires_at: datetime | None = None
     owner_id: str
     thumbnail_url: str | None = None
+    folder_id: UUID | None = None
 
 
 class FileList(BaseModel):
@@ -420,3 +427,77 @@ class ArchiveOut(BaseModel):
     created_at: datetime
     ready_at: datetime | None = None
     expires_at: datetime | None = None
+
+# ---- folders ----------------------------------------------------------------------------------
+
+class FolderCreate(_In):
+    name: RawName
+    parent_id: UUID | None = Field(default=None, description="the parent folder (default: the root)")
+
+
+class FolderPatch(_In):
+    """Rename and/or move; only the fields present change (``parent_id: null`` moves to the root)."""
+
+    name: RawName | None = None
+    parent_id: UUID | None = None
+    trashed: Literal[False] | None = Field(
+        default=None,
+        description="false: restore the folder from the trash (alone, without name or parent_id)")
+
+
+class FolderOut(BaseModel):
+    folder_id: UUID
+    name: str
+    parent_id: UUID | None
+    owner_id: str
+    status: Literal["active", "trashed", "deleting"]
+    created_at: datetime
+    pending_op: Literal["trash", "restore", "purge"] | None = Field(
+        default=None, description="a whole-folder operation still under way (its batches continue)")
+
+
+class Crumb(BaseModel):
+    folder_id: UUID
+    name: str
+
+
+class FolderDetail(FolderOut):
+    path: list[Crumb] = Field(description="breadcrumbs from the top (the root is implicit) to this folder; "
+                                          "for a viewer, from the topmost folder they can read")
+
+
+class FolderItem(BaseModel):
+    kind: Literal["folder", "file"]
+    folder: FolderOut | None = None
+    file: FileOut | None = None
+
+
+class FolderItems(BaseModel):
+    """A folder's contents: subfolders first, then files, each by name (case-insensitive)."""
+
+    folder: FolderDetail | None = Field(default=None, description="the folder listed, with its breadcrumbs "
+                                                                   "(absent for the root)")
+    items: list[FolderItem]
+    next_cursor: str | None = None
+
+
+class FolderOpOut(BaseModel):
+    """A whole-folder trash, restore or purge: ``done`` false means call again (or let the sweeper
+    finish it); each call moves bounded batches of files."""
+
+    folder_id: UUID
+    op: Literal["trash", "restore", "purge"]
+    done: bool
+    remaining: int
+
+
+class FolderShareOut(BaseModel):
+    share_id: UUID
+    folder_id: UUID
+    email: str
+    permission: Literal["viewer"]
+    created_at: datetime
+
+
+class FolderShareList(BaseModel):
+    items: list[FolderShareOut]

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fileshare import cursor, search_index
+from fileshare import cursor, folders, search_index
 from fileshare.access import VIEWER_VISIBLE_STATUSES
 from fileshare.config import settings
 from fileshare.db import files as files_db
+from fileshare.db import folders as folders_db
 from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
 from fileshare.db.files import FileRow
@@ -43,9 +44,11 @@ class SearchQuery:
     after: str | None = None
 
 
-def build_query(user_id: str, query: SearchQuery) -> dict[str, Any]:
-    """The OpenSearch request body (pure; unit tested)."""
-    filters: list[dict[str, Any]] = [search_index.visible_to(user_id)]
+def build_query(user_id: str, query: SearchQuery,
+                folder_ids: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """The OpenSearch request body (pure; unit tested). ``folder_ids``: the folders the caller
+    reads through folder shares (``folders.search_folder_ids``)."""
+    filters: list[dict[str, Any]] = [search_index.visible_to(user_id, folder_ids)]
     if query.type:
         kind = query.type.strip().lower()
         filters.append({"term": {"content_type": kind}} if "/" in kind else {"term": {"category": kind}})
@@ -94,7 +97,9 @@ def search_files(user_id: str, query: SearchQuery) -> FileList:
 
     from fileshare.search_client import client
 
-    body = build_query(user_id, query)
+    with transaction() as conn:
+        folder_ids = folders.search_folder_ids(conn, user_id)
+    body = build_query(user_id, query, folder_ids)
     try:
         result = client().search(index=settings().search_alias, body=body)
     except NotFoundError:  # nothing indexed yet: the index does not exist
@@ -114,6 +119,8 @@ def search_files(user_id: str, query: SearchQuery) -> FileList:
             rows = {r.file_id: r for r in files_db.get_many(conn, ids)}
             others = [i for i, r in rows.items() if r.owner_id != user_id]
             shared = shares_db.shared_among(conn, user_id, others)
+            shared |= folders_db.readable_files(conn, user_id, [i for i in others if i not in shared],
+                                                folders.MAX_SEARCH_FOLDERS)
     items = [file_out(to_record(rows[i])) for i in ids
              if i in rows and _readable(rows[i], user_id, shared)]
     next_cursor = cursor.encode(hits[-1]["sort"]) if len(hits) == query.limit else None

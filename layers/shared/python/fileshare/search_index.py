@@ -56,8 +56,13 @@ MAPPINGS: dict[str, Any] = {
         "updated_at": {"type": "date"},
         "expires_at": {"type": "date"},
         "checksum_sha256": {"type": "keyword"},
+        # The folder the file is directly in: searches match it against the folders the caller
+        # reads through a folder share (resolved at query time, see ``fileshare.folders``).
+        "folder_id": {"type": "keyword"},
     },
 }
+# Fields added to the mapping without a rebuild (additive, so older documents stay valid).
+ADDED_FIELDS = ("folder_id",)
 
 SETTINGS: dict[str, Any] = {
     "index": {
@@ -82,9 +87,13 @@ def name_query(text: str) -> dict[str, Any]:
                             "fields": list(NAME_FIELDS)}}
 
 
-def visible_to(user_id: str) -> dict[str, Any]:
-    """The ACL filter: only files the user owns or that are shared with them."""
-    return {"term": {"readers": user_id}}
+def visible_to(user_id: str, folder_ids: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """The ACL filter: only files the user owns or that are shared with them, or (``folder_ids``:
+    the folders they read through a folder share) that are in one of those folders."""
+    if not folder_ids:
+        return {"term": {"readers": user_id}}
+    return {"bool": {"minimum_should_match": 1, "should": [
+        {"term": {"readers": user_id}}, {"terms": {"folder_id": list(folder_ids)}}]}}
 
 
 def _versions(client: OpenSearch, alias: str) -> list[int]:
@@ -107,6 +116,7 @@ def ensure_index(client: OpenSearch, alias: str) -> str:
     and safe when two callers race (the loser finds what the winner created)."""
     targets = alias_targets(client, alias)
     if len(targets) == 1:
+        _add_fields(client, targets[0])
         return targets[0]
     if targets:
         raise RuntimeError(f"alias {alias!r} points to several indices: {targets}")
@@ -127,6 +137,14 @@ def ensure_index(client: OpenSearch, alias: str) -> str:
         return ensure_index(client, alias)
     log.info("created search index %s behind alias %s", index, alias)
     return index
+
+
+def _add_fields(client: OpenSearch, index: str) -> None:
+    """Add the ``ADDED_FIELDS`` an index created before them lacks (a mapping may gain fields)."""
+    present = client.indices.get_mapping(index=index)[index]["mappings"].get("properties", {})
+    missing = {f: MAPPINGS["properties"][f] for f in ADDED_FIELDS if f not in present}
+    if missing:
+        client.indices.put_mapping(index=index, body={"properties": missing})
 
 
 def mapping_version(client: OpenSearch, index: str) -> int:
@@ -196,4 +214,4 @@ def search_document(row: Mapping[str, Any], readers: list[str]) -> dict[str, Any
         "updated_at": iso(row.get("updated_at")),
         "expires_at": iso(row.get("expires_at")),
         "checksum_sha256": row.get("checksum_sha256"),
-    }
+    } | ({"folder_id": str(row["folder_id"])} if row.get("folder_id") else {})

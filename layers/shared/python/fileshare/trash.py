@@ -95,6 +95,9 @@ def restore_file(user_id: str, file_id: uuid.UUID) -> FileOut:
             raise Conflict("the file is not in the trash", code="file_not_trashed")
         if purge_at(_trashed_at(row)) <= datetime.now(UTC):
             raise Gone("the file was in the trash longer than the retention period", code="trash_expired")
+        from fileshare import folders  # a file in a folder: the folder is live and has no namesake
+
+        folders.check_restore_target(conn, row)
         restored = trash_db.restore(conn, file_id)
         assert restored is not None  # the row is locked and trashed
         events.record(conn, events.Event(

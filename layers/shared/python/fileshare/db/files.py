@@ -44,6 +44,7 @@ class FileRow(Mapping[str, Any]):
     trashed_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    folder_id: UUID | None  # None: at the owner's root (fileshare.folders)
 
     def __getitem__(self, key: str) -> Any:
         if key not in self._names():
@@ -62,15 +63,17 @@ class FileRow(Mapping[str, Any]):
 
 
 COLUMNS = ", ".join(FileRow._names())
-UPDATABLE = frozenset({"name", "tags", "expires_at"})
+UPDATABLE = frozenset({"name", "tags", "expires_at", "folder_id"})
 
 
 def insert(conn: Connection[Any], *, file_id: UUID, owner_id: str, name: str, s3_key: str, size: int,
-           content_type: str, tags: list[str], expires_at: datetime | None) -> FileRow:
+           content_type: str, tags: list[str], expires_at: datetime | None,
+           folder_id: UUID | None = None) -> FileRow:
     row = typed.one(conn, FileRow,
-        "INSERT INTO files (file_id, owner_id, name, s3_key, size, content_type, status, tags, expires_at)"
-        f" VALUES (%s, %s, %s, %s, %s, %s, '{FileStatus.PENDING.value}', %s, %s) RETURNING {COLUMNS}",
-        (file_id, owner_id, name, s3_key, size, content_type, tags, expires_at))
+        "INSERT INTO files (file_id, owner_id, name, s3_key, size, content_type, status, tags, expires_at,"
+        f" folder_id) VALUES (%s, %s, %s, %s, %s, %s, '{FileStatus.PENDING.value}', %s, %s, %s)"
+        f" RETURNING {COLUMNS}",
+        (file_id, owner_id, name, s3_key, size, content_type, tags, expires_at, folder_id))
     assert row is not None
     return row
 
