@@ -33,7 +33,7 @@ from enum import StrEnum
 from typing import Any
 
 from fileshare import access, cursor
-from fileshare.consumers import MalformedEventError, envelope
+from fileshare.consumers import wanted_event
 from fileshare.db import activity as sql
 from fileshare.db import files as files_db
 from fileshare.db.connection import transaction
@@ -130,15 +130,7 @@ def describe(event: Event) -> Entry | None:
 def parse(raw: bytes | str) -> Event | None:
     """The event in a record's value; None for a type the feed does not show. The type is checked
     before the envelope is validated (a type added later is acknowledged, not dead-lettered)."""
-    payload = envelope(raw)
-    if payload["type"] not in ACTIVITY_EVENTS:
-        return None
-    if payload.get("version", ENVELOPE_VERSION) not in SUPPORTED_VERSIONS:
-        raise MalformedEventError(f"unsupported version {payload.get('version')!r} of {payload['type']}")
-    try:
-        return Event.model_validate(payload)
-    except ValueError as exc:
-        raise MalformedEventError(f"invalid {payload['type']} envelope: {exc}") from exc
+    return wanted_event(raw, ACTIVITY_EVENTS, SUPPORTED_VERSIONS)
 
 
 # ---- the consumer -------------------------------------------------------------------------------------

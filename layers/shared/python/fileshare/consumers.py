@@ -14,13 +14,14 @@ the trigger's retries are exhausted and it goes to the on-failure destination (d
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from fileshare import telemetry
+from fileshare.events import ENVELOPE_VERSION, Event
 from fileshare.observability import logger, metrics, tracer
 
 
@@ -37,6 +38,23 @@ def envelope(raw: bytes | str) -> dict[str, Any]:
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
         raise MalformedEventError("the record is not an event envelope (no type)")
     return payload
+
+
+def wanted_event(raw: bytes | str, types: Collection[str], versions: Collection[int]) -> Event | None:
+    """The event in a record's value if its type is one of ``types``; None for any other type.
+
+    The type is checked before the envelope is validated, so a type added later (or one this
+    consumer does not care about) is acknowledged, not dead-lettered.
+    """
+    payload = envelope(raw)
+    if payload["type"] not in types:
+        return None
+    if payload.get("version", ENVELOPE_VERSION) not in versions:
+        raise MalformedEventError(f"unsupported version {payload.get('version')!r} of {payload['type']}")
+    try:
+        return Event.model_validate(payload)
+    except ValueError as exc:
+        raise MalformedEventError(f"invalid {payload['type']} envelope: {exc}") from exc
 
 
 def record_keys(record: Any) -> tuple[str | None, str | None]:

@@ -34,7 +34,7 @@ from typing import Any
 
 from fileshare import cursor
 from fileshare.config import settings
-from fileshare.consumers import MalformedEventError, envelope
+from fileshare.consumers import wanted_event
 from fileshare.db import email_limits as limits_db
 from fileshare.db import notifications as sql
 from fileshare.db.connection import transaction
@@ -135,15 +135,7 @@ def parse(raw: bytes | str) -> Event | None:
     The type is checked before the envelope is validated, so an event type added later (unknown to
     this code's ``EventType``) is acknowledged, not dead-lettered.
     """
-    payload = envelope(raw)
-    if payload["type"] not in NOTIFYING:
-        return None
-    if payload.get("version", ENVELOPE_VERSION) not in SUPPORTED_VERSIONS:
-        raise MalformedEventError(f"unsupported version {payload.get('version')!r} of {payload['type']}")
-    try:
-        return Event.model_validate(payload)
-    except ValueError as exc:
-        raise MalformedEventError(f"invalid {payload['type']} envelope: {exc}") from exc
+    return wanted_event(raw, NOTIFYING, SUPPORTED_VERSIONS)
 
 
 def handle(raw: bytes | str) -> Outcome:
