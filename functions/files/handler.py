@@ -40,6 +40,7 @@ FileId = Annotated[UUID, Path(description="the file's id")]
 
 @router.post("", summary="Start an upload", tags=["files"],
              responses={201: {"description": "pending file and how to upload its bytes"},
+                        404: {"description": "folder_id names no folder of mine (folder_not_found)"},
                         413: {"description": "over the size limit or the quota"}})
 def create_file(body: Annotated[FileCreate, Body()]) -> tuple[FileCreated, int]:
     user = caller(router)
@@ -121,6 +122,7 @@ _UNDER_WAY = "under way: call again to continue (the sweeper also finishes it)"
 
 @folder_router.post("", summary="Create a folder", tags=["folders"],
                     responses={201: {"description": "the folder"},
+                               404: {"description": "parent_id names no folder of mine (folder_not_found)"},
                                409: {"description": "a sibling has this name (name_taken)"}})
 def create_folder(body: Annotated[FolderCreate, Body()]) -> tuple[FolderOut, int]:
     user = caller(folder_router)
@@ -130,7 +132,8 @@ def create_folder(body: Annotated[FolderCreate, Body()]) -> tuple[FolderOut, int
 @folder_router.get("", summary="List a folder (with its breadcrumbs): subfolders, then files, by name; "
                             "or, with shared=true, the folders shared with me; with trashed=true, "
                             "my trashed folders",
-                   tags=["folders"])
+                   tags=["folders"],
+                   responses={404: {"description": "folder_id names no folder I can read (folder_not_found)"}})
 def list_folder(folder_id: Annotated[UUID | None, Query(description="the folder (default: my root)")] = None,
                 shared: Annotated[bool, Query(description="list the folders shared with me instead")] = False,
                 trashed: Annotated[bool, Query(description="list my folders in the trash instead")] = False,
