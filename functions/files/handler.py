@@ -41,6 +41,7 @@ FileId = Annotated[UUID, Path(description="the file's id")]
 @router.post("", summary="Start an upload", tags=["files"],
              responses={201: {"description": "pending file and how to upload its bytes"},
                         404: {"description": "folder_id names no folder of mine (folder_not_found)"},
+                        409: {"description": "the folder already has an item of this name (name_taken)"},
                         413: {"description": "over the size limit or the quota"}})
 def create_file(body: Annotated[FileCreate, Body()]) -> tuple[FileCreated, int]:
     user = caller(router)
