@@ -134,7 +134,7 @@ def create_folder(body: Annotated[FolderCreate, Body()]) -> tuple[FolderOut, int
                             "or, with shared=true, the folders shared with me; with trashed=true, "
                             "my trashed folders",
                    tags=["folders"],
-                   responses={404: {"description": "folder_id names no folder I can read (folder_not_found)"}})
+                   responses={404: {"description": "folder_id: no folder I can read (folder_not_found)"}})
 def list_folder(folder_id: Annotated[UUID | None, Query(description="the folder (default: my root)")] = None,
                 shared: Annotated[bool, Query(description="list the folders shared with me instead")] = False,
                 trashed: Annotated[bool, Query(description="list my folders in the trash instead")] = False,
