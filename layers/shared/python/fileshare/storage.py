@@ -188,8 +188,22 @@ def complete_multipart(key: str, upload_id: str, parts: list[tuple[int, str, str
         if code in ("InvalidPart", "InvalidPartOrder", "EntityTooSmall", "InvalidRequest", "BadDigest"):
             raise ValidationFailed(f"S3 refused the parts: {code}", code="invalid_parts") from exc
         if code == "NoSuchUpload":
+            if _completed_already(key, len(parts)):  # a retried complete whose first try finished
+                return
             raise Conflict("the multipart upload no longer exists", code="upload_not_found") from exc
         raise
+
+
+def _completed_already(key: str, part_count: int) -> bool:
+    """Whether ``key`` holds a multipart object of ``part_count`` parts (its ETag ends ``-N``): the
+    earlier complete of a client that timed out (503) and retried went through after all."""
+    from botocore.exceptions import ClientError
+
+    try:
+        head = _s3().head_object(Bucket=settings().upload_bucket, Key=key)
+    except ClientError:
+        return False
+    return str(head.get("ETag", "")).strip('"').endswith(f"-{part_count}")
 
 
 def content_disposition(name: str) -> str:
