@@ -32,9 +32,11 @@ passes, as they would have without the restart.
 from __future__ import annotations
 
 import argparse
+import bisect
 import contextlib
 import hashlib
 import io
+import itertools
 import logging
 import os
 import pickle
@@ -47,7 +49,7 @@ import types
 import uuid
 from collections import defaultdict
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, cast
 
 log = logging.getLogger("aws_state")
 
@@ -253,6 +255,59 @@ def _data_name(obj: Any) -> str:
     return "k" + hashlib.sha256(ident.encode()).hexdigest()
 
 
+class PartsFile:
+    """A completed multipart object read as one file: its parts, hard-linked in order as
+    ``00000``, ``00001``, ... into one directory. Read-only, seekable; opens one part at a time."""
+
+    def __init__(self, directory: Path) -> None:
+        self.paths = sorted(directory.iterdir())
+        sizes = [path.stat().st_size for path in self.paths]
+        self.starts = list(itertools.accumulate(sizes, initial=0))[:-1]
+        self.ends = [start + size for start, size in zip(self.starts, sizes, strict=True)]
+        self.size = sum(sizes)
+        self.position = 0
+        self._open_index = -1
+        self._open: IO[bytes] | None = None
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self.position, os.SEEK_END: self.size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self.position = base + offset
+        return self.position
+
+    def read(self, size: int | None = -1) -> bytes:
+        wanted = self.size - self.position if size is None or size < 0 else size
+        chunks: list[bytes] = []
+        while wanted > 0 and self.position < self.size:
+            index = bisect.bisect_right(self.starts, self.position) - 1
+            part = self._part(index)
+            part.seek(self.position - self.starts[index])
+            chunk = part.read(min(wanted, self.ends[index] - self.position))
+            if not chunk:  # a part shorter than when listed: never here (parts are immutable)
+                break
+            chunks.append(chunk)
+            self.position += len(chunk)
+            wanted -= len(chunk)
+        return b"".join(chunks)
+
+    def _part(self, index: int) -> IO[bytes]:
+        if index != self._open_index or self._open is None:
+            if self._open is not None:
+                self._open.close()
+            self._open = open(self.paths[index], "rb")  # noqa: SIM115
+            self._open_index = index
+        return self._open
+
+    def close(self) -> None:
+        if self._open is not None:
+            self._open.close()
+            self._open = None
+
+
 class DiskStoredObject(S3StoredObject):  # type: ignore[misc, valid-type]
     """One object's (or part's) bytes in a file. Read mode reads the committed file through its own
     handle; write mode writes a temporary file that ``close()`` fsyncs and renames into place."""
@@ -280,7 +335,9 @@ class DiskStoredObject(S3StoredObject):  # type: ignore[misc, valid-type]
             self.name = _data_name(s3_object)
             self.path = directory / self.name
             try:
-                self.file = open(self.path, "rb")  # noqa: SIM115
+                # read mode uses read/seek/tell/close only, which PartsFile has
+                self.file = (cast("IO[bytes]", PartsFile(self.path)) if self.path.is_dir()
+                             else open(self.path, "rb"))  # noqa: SIM115
             except FileNotFoundError:
                 self.file = io.BytesIO()
                 log.error("S3 data file %s is missing", self.path)
@@ -409,12 +466,25 @@ class DiskStoredMultipart(S3StoredMultipart):  # type: ignore[misc, valid-type]
         """Swept later: the last snapshot may still list the part."""
 
     def complete_multipart(self, parts: list[Any]) -> None:
-        with self._s3_store.open(self.bucket, self.s3_multipart.object, mode="w") as target:
-            target.seek(0)
-            target.truncate()
-            for s3_part in parts:
-                with self.open(s3_part, mode="r") as stored_part:
-                    target.append(stored_part)
+        """The object becomes a directory of hard links to its parts, in order (read back through
+        ``PartsFile``): completing copies no byte. Copying them took about as long as writing them
+        (5 GiB: ~20 s on this disk, longer under load), more than a client's complete waits."""
+        s3_object = self.s3_multipart.object
+        bucket_dir = self._s3_store.bucket_dir(self.bucket)
+        name = "o" + uuid.uuid4().hex
+        staging = bucket_dir / f".{name}.tmp"
+        staging.mkdir(parents=True)
+        size = 0
+        for index, s3_part in enumerate(parts):
+            part_path = self.directory / _data_name(s3_part)
+            os.link(part_path, staging / f"{index:05d}")
+            size += part_path.stat().st_size
+        # named before commit, as a plain write is (see SWEEP_AFTER_S)
+        setattr(s3_object, DATA_ATTR, name)
+        os.replace(staging, bucket_dir / name)
+        self._s3_store.committed(bucket_dir / name)  # the directory's entries, then the bucket's
+        s3_object.size = size
+        s3_object.internal_last_modified = time.time_ns()
 
     def close(self) -> None:
         pass

@@ -255,6 +255,16 @@ def test_state_survives_sigterm_and_sigkill(private_localstack: PrivateLocalStac
     multi = s3.get_object(Bucket=BUCKET, Key="u/one/multi.bin")
     assert multi["Body"].read() == part1 + part2
     assert multi["ContentType"] == "video/mp4" and multi["Metadata"] == {"owner": "one"}
+    # A completed object is its parts linked in place (no copy): ranged reads across the part
+    # boundary and from the end, and a server-side copy (t/: no upload event), read them as one.
+    whole = part1 + part2
+    boundary = s3.get_object(Bucket=BUCKET, Key="u/one/multi.bin", Range=f"bytes={5 * MIB - 3}-{5 * MIB + 2}")
+    assert boundary["Body"].read() == whole[5 * MIB - 3:5 * MIB + 3]
+    tail = s3.get_object(Bucket=BUCKET, Key="u/one/multi.bin", Range="bytes=-10")
+    assert tail["Body"].read() == whole[-10:]
+    s3.copy_object(Bucket=BUCKET, Key="t/multi-copy.bin",
+                   CopySource={"Bucket": BUCKET, "Key": "u/one/multi.bin"})
+    assert s3.get_object(Bucket=BUCKET, Key="t/multi-copy.bin")["Body"].read() == whole
 
     mails = _mails(ls.url)
     assert [m["Id"] for m in mails] == [mail_id]
@@ -314,6 +324,7 @@ def test_state_survives_sigterm_and_sigkill(private_localstack: PrivateLocalStac
     # -- after the SIGKILL --
     _check_objects(s3, {**objects, **more})
     assert s3.get_object(Bucket=BUCKET, Key="u/one/multi.bin")["Body"].read() == part1 + part2
+    assert s3.get_object(Bucket=BUCKET, Key="t/multi-copy.bin")["Body"].read() == part1 + part2
     parts = s3.list_parts(Bucket=BUCKET, Key="u/two/multi.bin", UploadId=upload2)["Parts"]
     assert [(p["PartNumber"], p["ETag"]) for p in parts] == [(1, etag2)]
     s3.complete_multipart_upload(Bucket=BUCKET, Key="u/two/multi.bin", UploadId=upload2,
