@@ -116,10 +116,13 @@ def to_record(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: row.get(k) for k in _RECORD_FIELDS}
 
 
+_OUT_FIELDS = tuple(k for k in FileOut.model_fields if k != "thumbnail_url")
+
+
 def to_out(record: dict[str, Any], *, thumbnail_url: str | None) -> FileOut:
     """The API shape of a file record (pure: the caller signs the thumbnail's URL)."""
     return FileOut.model_validate({
-        **{k: record[k] for k in FileOut.model_fields if k in record and k != "thumbnail_url"},
+        **{k: record[k] for k in _OUT_FIELDS if k in record},
         "thumbnail_url": thumbnail_url,
     })
 

@@ -99,7 +99,8 @@ def _degrade(client: Any, exc: Exception) -> None:
 
 
 def take_all(limits: list[Limit]) -> list[Decision] | None:
-    """Count one unit against each limit (one round trip); None when Redis is unavailable."""
+    """Count one unit against each limit (one EVALSHA, or one pipeline of them after a SCRIPT
+    EXISTS); None when Redis is unavailable."""
     if not limits:
         return []
     found = _client_and_scripts()
@@ -107,10 +108,13 @@ def take_all(limits: list[Limit]) -> list[Decision] | None:
         return None
     client, take_script, _ = found
     try:
-        pipe = client.pipeline(transaction=False)
-        for limit in limits:
-            take_script(keys=[limit.key], args=[limit.limit, limit.window_s * 1000], client=pipe)
-        replies = pipe.execute()
+        if len(limits) == 1:  # EVALSHA alone: a pipeline asks SCRIPT EXISTS first, a second round trip
+            replies = [take_script(keys=[limits[0].key], args=[limits[0].limit, limits[0].window_s * 1000])]
+        else:
+            pipe = client.pipeline(transaction=False)
+            for limit in limits:
+                take_script(keys=[limit.key], args=[limit.limit, limit.window_s * 1000], client=pipe)
+            replies = pipe.execute()
     except Exception as exc:  # any Redis or network failure: open for a while
         _degrade(client, exc)
         return None
