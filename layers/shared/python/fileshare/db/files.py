@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
-from functools import cache
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
