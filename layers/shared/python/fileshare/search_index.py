@@ -37,9 +37,6 @@ log = logging.getLogger(__name__)
 
 # --- The client: plain HTTP locally, SigV4-signed in AWS -----------------------------------------
 
-TIMEOUT_S = OPENSEARCH_TIMEOUT_S  # x (1 + OPENSEARCH_RETRIES) attempts: fileshare.timeouts
-
-
 def client_from_settings(config: Settings | None = None) -> OpenSearch:
     """Build a client for ``OPENSEARCH_URL``; ``OPENSEARCH_AUTH=sigv4`` signs requests for Amazon
     OpenSearch Service (service ``es``) with the function's IAM credentials."""
@@ -59,13 +56,14 @@ def client_from_settings(config: Settings | None = None) -> OpenSearch:
             use_ssl=urlsplit(url).scheme == "https",
             verify_certs=True,
             connection_class=RequestsHttpConnection,
-            timeout=TIMEOUT_S,
+            timeout=OPENSEARCH_TIMEOUT_S,  # x (1 + OPENSEARCH_RETRIES) attempts: fileshare.timeouts
             max_retries=OPENSEARCH_RETRIES,
             retry_on_timeout=True,
         )
     if config.opensearch_auth != "none":
         raise RuntimeError(f"OPENSEARCH_AUTH must be 'none' or 'sigv4', not {config.opensearch_auth!r}")
-    return OpenSearch(hosts=[url], timeout=TIMEOUT_S, max_retries=OPENSEARCH_RETRIES, retry_on_timeout=True)
+    return OpenSearch(hosts=[url], timeout=OPENSEARCH_TIMEOUT_S, max_retries=OPENSEARCH_RETRIES,
+                      retry_on_timeout=True)
 
 
 @cache
