@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from infra.declaration import Function, KafkaTrigger, Route, SqsTrigger
 from infra.slos import API_STAGE, LOST_WORK, NAMESPACE, MetricSpec, api_metric, app_metric
 
-__all__ = ["API_STAGE", "MetricSpec", "PanelSpec", "panels"]
-
 
 @dataclass(frozen=True)
 class PanelSpec:

@@ -64,15 +64,8 @@ READ_ONLY_PREFIXES = ("Get", "Head", "List", "Describe")
 
 # -- crash-safe files --------------------------------------------------------------------------
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """fsync a file (its bytes are on disk) or a directory (a create or rename in it is)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -89,7 +82,7 @@ def write_atomically(path: Path, data: bytes) -> None:
         out.flush()
         os.fsync(out.fileno())
     os.replace(tmp, path)
-    fsync_dir(path.parent)
+    fsync_path(path.parent)
 
 
 # -- pickling live state ------------------------------------------------------------------------
@@ -412,8 +405,8 @@ class DiskStoredObject(S3StoredObject):  # type: ignore[misc, valid-type]
             if self.store is not None:
                 self.store.committed(self.path)  # fsynced before the next S3 snapshot (flush())
             else:
-                _fsync_file(self.path)
-                fsync_dir(self.directory)
+                fsync_path(self.path)
+                fsync_path(self.directory)
         else:
             self.file.close()
         self.closed = True
@@ -527,10 +520,10 @@ class DiskS3ObjectStore(S3ObjectStore):  # type: ignore[misc, valid-type]
             pending, self._pending = self._pending, set()
         for path in pending:
             with contextlib.suppress(FileNotFoundError):
-                _fsync_file(path)
+                fsync_path(path)
         for directory in {path.parent for path in pending}:
             with contextlib.suppress(FileNotFoundError):
-                fsync_dir(directory)
+                fsync_path(directory)
 
     def bucket_dir(self, bucket: str) -> Path:
         return self.root / bucket

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.declaration import FUNCTIONS, Function, local_queue_name, namespace_of
-from infra.panels import MetricSpec, consumer_queues, dead_letter_queues, panels
-from infra.slos import API_STAGE, LOST_WORK, SLOS, LatencySlo, Slo
+from infra.panels import consumer_queues, dead_letter_queues, panels
+from infra.slos import API_STAGE, LOST_WORK, SLOS, LatencySlo, MetricSpec, Slo
 
 BUCKET_S = 30
 WINDOW_S = 900

@@ -161,7 +161,7 @@ def seeded_files(owner_id: str, count: int, rng: random.Random,
     from opensearchpy import helpers
 
     from fileshare.config import settings
-    from fileshare.search_client import client as search_client
+    from fileshare.search_index import client as search_client
     from fileshare.search_index import ensure_index, search_document
 
     rows = _rows(owner_id, count, rng, datetime.now(UTC))

@@ -126,11 +126,10 @@ def db() -> Iterator[psycopg.Connection[dict[str, Any]]]:
 def opensearch() -> Any:
     """A client of the real OpenSearch, the namespace's files index behind its alias ensured."""
     from fileshare import search_index
-    from fileshare.search_client import client
 
     _require("OPENSEARCH_URL")
-    search_index.ensure_index(client(), settings().search_alias)
-    return client()
+    search_index.ensure_index(search_index.client(), settings().search_alias)
+    return search_index.client()
 
 
 @pytest.fixture

@@ -203,13 +203,13 @@ _LOCAL_DEFAULTS = {
 
 def reset_caches() -> None:
     """Forget everything built from settings, so changed env vars take effect."""
-    from fileshare import aws, cache, events, search_client
+    from fileshare import aws, cache, events, search_index
     from fileshare.config import settings
     from fileshare.db import connection
 
     settings.cache_clear()
     events.reset_producer()
-    search_client.client.cache_clear()
+    search_index.client.cache_clear()
     aws.client.cache_clear()
     cache.redis_client.cache_clear()
     if connection.pool.cache_info().currsize:
@@ -277,7 +277,7 @@ def search_doc(file_id: uuid.UUID) -> dict[str, Any] | None:
     from opensearchpy.exceptions import NotFoundError
 
     from fileshare.config import settings
-    from fileshare.search_client import client
+    from fileshare.search_index import client
 
     try:
         doc: dict[str, Any] = client().get(index=settings().search_alias, id=str(file_id))["_source"]
@@ -288,7 +288,7 @@ def search_doc(file_id: uuid.UUID) -> dict[str, Any] | None:
 
 def search_doc_count(file_id: uuid.UUID) -> int:
     from fileshare.config import settings
-    from fileshare.search_client import client
+    from fileshare.search_index import client
 
     client().indices.refresh(index=settings().search_alias)
     body = {"query": {"term": {"file_id": str(file_id)}}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from fileshare import search_index
+from fileshare import search, search_index
 
 # Features that need modules the minimal local node lacks (analysis-common, mapper-extras, ...).
 _NOT_CORE = ("search_as_you_type", "edge_ngram", "ngram", "asciifolding", "word_delimiter",
@@ -32,6 +32,6 @@ def test_mapping_is_strict_and_has_the_acl_field() -> None:
 
 def test_versioned_names_and_queries() -> None:
     assert search_index.versioned_name("files", 3) == "files-v3"
-    query = search_index.name_query("rep")["multi_match"]
+    query = search.name_query("rep")["multi_match"]
     assert query["type"] == "bool_prefix" and set(query["fields"]) == set(search_index.NAME_FIELDS)
-    assert search_index.visible_to("u1") == {"term": {"readers": "u1"}}
+    assert search.visible_to("u1") == {"term": {"readers": "u1"}}

@@ -40,7 +40,7 @@ def test_no_client_can_outlast_its_function(function: Function) -> None:
 
 def test_the_opensearch_client_is_built_with_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     from fileshare.config import Settings
-    from fileshare.search_client import client_from_settings
+    from fileshare.search_index import client_from_settings
 
     client = client_from_settings(Settings(opensearch_url="http://127.0.0.1:9"))
     transport = client.transport

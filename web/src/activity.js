@@ -3,23 +3,10 @@
 // `next_cursor` in JSON, the X-Next-Cursor header in CSV); the page fetches every page and offers
 // one file to save.
 import { api } from "./api.js";
+import { el } from "./dom.js";
 
 const FEED_PAGE = 20;
 const EXPORT_PAGE = 1000;
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v == null || v === false) continue;
-    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v === true ? "" : v);
-  }
-  for (const child of children.flat()) {
-    if (child != null) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
 
 /** One feed entry in words (the details are the API's; nothing here is secret). */
 export function describe(item) {

@@ -6,26 +6,12 @@ import { createUploader, forgetResumable, resumableUploads } from "./uploads.js"
 import { showActivity, wireActivity } from "./activity.js";
 import { selectBox, showArchive, stopArchives, wireArchives } from "./archives.js";
 import { droppedFiles, listingPath, moveTargets, place, relativePathOf, renderCrumbs } from "./folders.js";
+import { el } from "./dom.js";
 
 const LIST_POLL_MS = 1500; // while a file is pending (live status without a manual refresh)
 const NOTIFY_POLL_MS = 10000;
 
 const $ = (id) => document.getElementById(id);
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v == null || v === false) continue;
-    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v === true ? "" : v);
-  }
-  for (const child of children.flat()) {
-    if (child == null) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
 
 function say(text, kind = "info") {
   const box = $("message");

@@ -28,8 +28,6 @@ from lambdarun.sources.kafka import KafkaPoller
 from lambdarun.sources.schedule import Schedule
 from lambdarun.sources.sqs import SqsPoller, queue_url, sqs_client
 
-__all__ = ["EventSources", "KafkaPoller", "Schedule", "SqsPoller", "queue_url", "sqs_client"]
-
 log = logging.getLogger(__name__)
 
 

@@ -47,15 +47,11 @@ REGION = "us-east-1"
 ACCOUNT_ID = "000000000000"  # LocalStack's default account for the "test" access key
 WEB_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
 UPLOAD_PREFIX = "u/"  # originals; derived objects (thumbnails) live under t/ and must not retrigger
-QUEUE_NAME = DEV_NAMESPACE.queue(UPLOAD_QUEUE)  # "fileshare-uploads"
-DLQ_NAME = DEV_NAMESPACE.queue(f"{UPLOAD_QUEUE}-dlq")
 # The upload queue's visibility timeout is the processor's timeout (infra/declaration.py, sized in
 # infra/sizing.py): locally 1x rather than AWS's 6x, so a failed record comes back sooner.
 DLQ_MAX_RECEIVES = 3
 FAILURE_QUEUE_RETENTION_S = 14 * 24 * 3600  # as the CDK stack's on-failure queues
 NOTIFICATION_ID = "uploads-to-queue"
-# Small, discoverable copies of the resource names for scripts and operators (the app reads env).
-SSM_PREFIX = DEV_NAMESPACE.ssm_prefix  # "/fileshare/local"
 
 VENV_DIR = OPT_DIR / "localstack-venv"
 WHEEL_DIR = CACHE_DIR / "localstack-wheels"  # every wheel the venv needs, for offline re-installs
@@ -243,7 +239,7 @@ def provision_namespace_resources(localstack: LocalStack, namespace: LocalNamesp
                                 origins=WEB_ORIGINS if namespace.is_dev else namespace.web_origins)
     localstack.client("ses").verify_email_identity(EmailAddress=email_sender)
     failure_urls = ensure_failure_queues(sqs, namespace=namespace)
-    ssm = localstack.client("ssm")
+    ssm = localstack.client("ssm")  # small, discoverable copies of the names (the app reads env)
     for key, value in (("upload-bucket", bucket), ("upload-queue-url", wiring["queue_url"])):
         ssm.put_parameter(Name=f"{namespace.ssm_prefix}/{key}", Value=value, Type="String", Overwrite=True)
     return {**wiring, "bucket": bucket, "email_sender": email_sender, "endpoint": localstack.url(),

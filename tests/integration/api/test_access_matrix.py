@@ -465,9 +465,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                         "MULTIPART_THRESHOLD_BYTES=1024\n")
     from fileshare import search_index
     from fileshare.config import settings
-    from fileshare.search_client import client
 
-    search_index.ensure_index(client(), settings().search_alias)
+    search_index.ensure_index(search_index.client(), settings().search_alias)
     with running_gateway(log_name="serve-access-matrix", reuse=False, port=free_port(),
                          args=["--no-sources", "--env-file", str(env_file)]) as gateway:
         world = World(gateway.url)

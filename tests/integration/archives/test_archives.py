@@ -3,8 +3,8 @@ the archiver streams a ZIP into an S3 multipart upload -> progress, zip.ready, t
 the download, expiry; failures, limits and redelivery. Against the real PostgreSQL, LocalStack S3
 and SES and Kafka; handlers run in-process as Lambda runs them.
 
-The tests use a bucket of their own (UPLOAD_BUCKET is pointed at it for the module): the running
-stack's pipeline never sees their objects.
+The tests use a bucket of their own (``own_bucket`` in this folder's conftest points UPLOAD_BUCKET at it
+for the module): the running stack's pipeline never sees their objects.
 """
 
 from __future__ import annotations
@@ -25,35 +25,13 @@ import requests
 from fileshare.events import EventType
 from infra.declaration import namespace_of
 from lambdarun.events import KafkaRecord, msk_event
+from tests.integration.archives.conftest import BUCKET
 from tests.integration.conftest import Api, User, _load_handler
 from tests.support.apigw import FakeContext
-from tests.support.pipeline import Context, end_offsets, records_since, reset_caches
+from tests.support.pipeline import Context, end_offsets, records_since
 
-BUCKET = "fileshare-archive-test"
 TOPIC = namespace_of(os.environ).physical("fileshare.events")  # the test namespace's topic
 SES_STORE = f"{os.environ.get('AWS_ENDPOINT_URL', 'http://localhost:4566')}/_aws/ses"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def own_bucket() -> Iterator[str]:
-    from fileshare.aws import client
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("UPLOAD_BUCKET", BUCKET)
-        reset_caches()
-        s3 = client("s3")
-        try:
-            s3.head_bucket(Bucket=BUCKET)
-        except s3.exceptions.ClientError:
-            s3.create_bucket(Bucket=BUCKET)
-        yield BUCKET
-        for upload in s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []):
-            s3.abort_multipart_upload(Bucket=BUCKET, Key=upload["Key"], UploadId=upload["UploadId"])
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
-            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-            if keys:
-                s3.delete_objects(Bucket=BUCKET, Delete={"Objects": keys, "Quiet": True})
-    reset_caches()
 
 
 @pytest.fixture(scope="module")

@@ -16,15 +16,13 @@ import shutil
 import uuid
 import zipfile
 import zlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tests.integration.archives.conftest import BUCKET
 from tests.integration.conftest import Api, User, _load_handler
-from tests.support.pipeline import reset_caches
 
-BUCKET = "fileshare-archive-test"
 MIB = 1024**2
 SEED = 64 * MIB
 COPIES = 68  # 68 x 64 MiB = 4.25 GiB
@@ -69,22 +67,6 @@ class S3RangeFile(io.RawIOBase):
         data = self.read(len(buffer))
         buffer[:len(data)] = data
         return len(data)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def own_bucket() -> Iterator[str]:
-    from fileshare.aws import client
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("UPLOAD_BUCKET", BUCKET)
-        reset_caches()
-        s3 = client("s3")
-        try:
-            s3.head_bucket(Bucket=BUCKET)
-        except s3.exceptions.ClientError:
-            s3.create_bucket(Bucket=BUCKET)
-        yield BUCKET
-    reset_caches()
 
 
 def _big_object(s3: Any, key: str, seed_key: str) -> int:

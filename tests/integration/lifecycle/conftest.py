@@ -70,7 +70,7 @@ def objects_of(s3: Any, owner_id: str, file_id: str) -> list[str]:
 def search_doc(file_id: str) -> dict[str, Any] | None:
     from opensearchpy.exceptions import NotFoundError
 
-    from fileshare.search_client import client
+    from fileshare.search_index import client
 
     try:
         return dict(client().get(index=settings().search_alias, id=file_id)["_source"])
@@ -79,7 +79,7 @@ def search_doc(file_id: str) -> dict[str, Any] | None:
 
 
 def refresh_search() -> None:
-    from fileshare.search_client import client
+    from fileshare.search_index import client
 
     client().indices.refresh(index=settings().search_alias)
 

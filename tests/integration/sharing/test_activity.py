@@ -157,7 +157,7 @@ def test_each_action_reaches_the_feed_once_and_in_order_via_kafka(
     in a worker process -> PostgreSQL, with a consumer group of its own joined before the actions."""
     from infra.declaration import KafkaTrigger, by_name, namespace_of
     from lambdarun.runtime import Runtime
-    from lambdarun.sources import KafkaPoller
+    from lambdarun.sources.kafka import KafkaPoller
     from tests.support.runtime import load_test_env
 
     world.register(alice)

@@ -10,9 +10,9 @@ import pytest
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import AuthorizationException, TransportError
 
-from fileshare import search_index
+from fileshare import search, search_index
 from fileshare.config import Settings
-from fileshare.search_client import client_from_settings
+from fileshare.search_index import client_from_settings
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +80,9 @@ def test_document_is_found_by_name_word_and_prefix(client: OpenSearch, alias: st
     # When searching by a whole word, by a word's start, and by the start of the name
     # Then only the report is found each time
     for text in ("report", "rep", "quarterly_rep", "Quarterly Report 2024", "2024"):
-        assert _ids(client, alias, search_index.name_query(text)) == {report["file_id"]}, text
-    assert _ids(client, alias, search_index.name_query("photo")) == {other["file_id"]}
-    assert _ids(client, alias, search_index.name_query("invoice")) == set()
+        assert _ids(client, alias, search.name_query(text)) == {report["file_id"]}, text
+    assert _ids(client, alias, search.name_query("photo")) == {other["file_id"]}
+    assert _ids(client, alias, search.name_query("invoice")) == set()
 
 
 def test_readers_filter_hides_files_not_shared_with_the_user(client: OpenSearch, alias: str) -> None:
@@ -94,8 +94,8 @@ def test_readers_filter_hides_files_not_shared_with_the_user(client: OpenSearch,
         _index(client, alias, doc)
 
     def visible(user: str) -> set[str]:
-        return _ids(client, alias, {"bool": {"must": [search_index.name_query("plan")],
-                                             "filter": [search_index.visible_to(user)]}})
+        return _ids(client, alias, {"bool": {"must": [search.name_query("plan")],
+                                             "filter": [search.visible_to(user)]}})
 
     # Then each user sees exactly what they may see
     assert visible("u-alice") == {shared["file_id"], private["file_id"]}
@@ -126,7 +126,7 @@ def test_rebuild_swaps_the_alias_and_keeps_the_documents(client: OpenSearch, ali
     assert new == f"{alias}-v2"
     assert search_index.alias_targets(client, alias) == [new]
     assert not client.indices.exists(index=old)
-    assert _ids(client, alias, search_index.name_query("budg")) == {d["file_id"] for d in docs}
+    assert _ids(client, alias, search.name_query("budg")) == {d["file_id"] for d in docs}
     assert client.get(index=alias, id=docs[0]["file_id"])["_source"] == docs[0]
     # And ensure_index now returns the new version, and writes through the alias work again
     assert search_index.ensure_index(client, alias) == new
@@ -154,8 +154,8 @@ def test_share_change_updates_readers_with_a_script(client: OpenSearch, alias: s
     for _ in range(2):
         client.update(index=alias, id=doc["file_id"], body={"script": add_reader}, refresh=True)
     # Then bob finds it exactly once, and a by-query revoke removes him again
-    query = {"bool": {"must": [search_index.name_query("shared")],
-                      "filter": [search_index.visible_to("u-bob")]}}
+    query = {"bool": {"must": [search.name_query("shared")],
+                      "filter": [search.visible_to("u-bob")]}}
     assert _ids(client, alias, query) == {doc["file_id"]}
     assert client.get(index=alias, id=doc["file_id"])["_source"]["readers"] == ["u-alice", "u-bob"]
     client.update_by_query(index=alias, refresh=True, body={

@@ -52,8 +52,7 @@ def migrate_schema() -> list[int]:
 
 def ensure_search_index() -> str:
     """The versioned files index behind the search alias, rebuilt when the code's mapping is newer."""
-    from fileshare.search_client import client
-    from fileshare.search_index import ensure_index, needs_rebuild, rebuild_index
+    from fileshare.search_index import client, ensure_index, needs_rebuild, rebuild_index
 
     search, alias = client(), settings().search_alias
     index = ensure_index(search, alias)

@@ -115,7 +115,7 @@ def _delete_search_document(file_id: UUID) -> None:
         return
     from opensearchpy.exceptions import NotFoundError
 
-    from fileshare.search_client import client
+    from fileshare.search_index import client
 
     try:
         client().delete(index=settings().search_alias, id=str(file_id))

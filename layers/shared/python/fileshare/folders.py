@@ -448,7 +448,7 @@ def _after_batch(file_ids: list[uuid.UUID], *, restored: bool) -> None:
     if file_ids:
         events.publish_now(file_ids)
     if restored and settings().opensearch_url:
-        from fileshare.indexing import sync_file
+        from fileshare.search_index import sync_file
 
         for file_id in file_ids:  # found again at once (the indexer does the same from the events)
             try:

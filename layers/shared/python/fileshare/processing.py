@@ -52,7 +52,9 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from fileshare import events, media, storage, telemetry
+from opensearchpy.exceptions import ConflictError
+
+from fileshare import events, media, search_index, storage, telemetry
 from fileshare.cache import invalidate_file
 from fileshare.config import settings
 from fileshare.db import processing as sql
@@ -62,7 +64,6 @@ from fileshare.db.files import FileRow
 from fileshare.errors import DependencyUnavailable
 from fileshare.lifecycle import FileStatus, State, Trigger, emits
 from fileshare.observability import logger, metrics
-from fileshare.search_index import search_document
 from fileshare.storage import delete_objects, thumbnail_key
 
 UPLOAD_PREFIX = "u/"
@@ -405,9 +406,7 @@ def _sync_search(file_id: UUID) -> None:
     the row lock). Raises when OpenSearch fails: the record is retried, and the retry repairs it."""
     if not settings().opensearch_url:
         return
-    from fileshare.indexing import sync_file
-
-    sync_file(file_id)
+    search_index.sync_file(file_id)
 
 
 def _after_ready(row: FileRow) -> None:
@@ -419,10 +418,6 @@ def _after_ready(row: FileRow) -> None:
 
 def _index(row: FileRow) -> None:
     """Create the file's search document once; an existing document means a previous attempt did it."""
-    from opensearchpy.exceptions import ConflictError
-
-    from fileshare.search_client import client as search_client
-
     # Under the file's row lock, like every share change: a share committed while we index either
     # is in ``readers`` here or finds the document when its own ACL sync runs after us.
     with transaction() as conn:
@@ -430,8 +425,8 @@ def _index(row: FileRow) -> None:
             return  # purged meanwhile: nothing to make searchable
         readers = shares_db.readers_for(conn, row.file_id)
         try:
-            search_client().index(index=settings().search_alias, id=str(row.file_id),
-                                  body=search_document(row, readers), op_type="create")
+            search_index.client().index(index=settings().search_alias, id=str(row.file_id),
+                                        body=search_index.search_document(row, readers), op_type="create")
         except ConflictError:
             return
         except Exception as exc:

@@ -1,9 +1,11 @@
-"""File search: OpenSearch finds, PostgreSQL decides.
+"""The query side of search: building the ACL-filtered OpenSearch query, running it, and re-checking
+every hit in PostgreSQL (OpenSearch finds, PostgreSQL decides).
 
-The query is always filtered by the ``readers`` ACL field (a term on the caller's user id), so
-owned files match today and shared files match once sharing adds readers. The hits' rows are then
-read from PostgreSQL and authorized again there: the response shows current names and tags, and a
-file trashed or renamed since it was indexed is never shown stale or to the wrong user.
+The query is always filtered by the ``readers`` ACL field (a term on the caller's user id) or the
+folders the caller reads through a folder share. The hits' rows are then read from PostgreSQL and
+authorized again there: the response shows current names and tags, and a file trashed, renamed or
+unshared since it was indexed is never shown stale or to the wrong user. The index side (the
+client, the mapping, documents and the indexer's sync) is ``fileshare.search_index``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from opensearchpy.exceptions import NotFoundError, OpenSearchException, RequestError
 
 from fileshare import cursor, folders, search_index
 from fileshare.access import VIEWER_VISIBLE_STATUSES
@@ -44,11 +48,26 @@ class SearchQuery:
     after: str | None = None
 
 
+def visible_to(user_id: str, folder_ids: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """The ACL filter: only files the user owns or that are shared with them, or (``folder_ids``:
+    the folders they read through a folder share) that are in one of those folders."""
+    if not folder_ids:
+        return {"term": {"readers": user_id}}
+    return {"bool": {"minimum_should_match": 1, "should": [
+        {"term": {"readers": user_id}}, {"terms": {"folder_id": list(folder_ids)}}]}}
+
+
+def name_query(text: str) -> dict[str, Any]:
+    """Match files whose name contains every word of ``text``, the last one possibly unfinished."""
+    return {"multi_match": {"query": text, "type": "bool_prefix", "operator": "and",
+                            "fields": list(search_index.NAME_FIELDS)}}
+
+
 def build_query(user_id: str, query: SearchQuery,
                 folder_ids: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
     """The OpenSearch request body (pure; unit tested). ``folder_ids``: the folders the caller
     reads through folder shares (``folders.search_folder_ids``)."""
-    filters: list[dict[str, Any]] = [search_index.visible_to(user_id, folder_ids)]
+    filters: list[dict[str, Any]] = [visible_to(user_id, folder_ids)]
     if query.type:
         kind = query.type.strip().lower()
         filters.append({"term": {"content_type": kind}} if "/" in kind else {"term": {"category": kind}})
@@ -71,7 +90,7 @@ def build_query(user_id: str, query: SearchQuery,
     if text:
         if len(text) > MAX_QUERY_CHARS:
             raise ValidationFailed(f"q has at most {MAX_QUERY_CHARS} characters", code="query_too_long")
-        body["query"]["bool"]["must"] = [search_index.name_query(text)]
+        body["query"]["bool"]["must"] = [name_query(text)]
         body["sort"] = [{"_score": "desc"}, {"created_at": "desc"}, {"file_id": "asc"}]
     else:
         body["sort"] = [{"created_at": "desc"}, {"file_id": "asc"}]
@@ -93,15 +112,12 @@ def _utc_iso(when: datetime) -> str:
 
 
 def search_files(user_id: str, query: SearchQuery) -> FileList:
-    from opensearchpy.exceptions import NotFoundError, OpenSearchException, RequestError
-
-    from fileshare.search_client import client
-
+    """One page of the files ``user_id`` may read that match ``query``, newest (or best) first."""
     with transaction() as conn:
         folder_ids = folders.search_folder_ids(conn, user_id)
     body = build_query(user_id, query, folder_ids)
     try:
-        result = client().search(index=settings().search_alias, body=body)
+        result = search_index.client().search(index=settings().search_alias, body=body)
     except NotFoundError:  # nothing indexed yet: the index does not exist
         return FileList(items=[], next_cursor=None)
     except RequestError as exc:  # 400: the query itself (from the caller's input) was refused

@@ -1,31 +1,91 @@
-"""The OpenSearch index of files: a versioned concrete index (``files-v1``, ``files-v2``...) behind an
-alias (``files``), so the mapping can change by building a new version and swapping the alias.
+"""The index side of search: the OpenSearch client, the files index behind its alias, a file's
+document, and the indexer's sync that keeps documents in step with PostgreSQL."""
 
-Only core OpenSearch features are used (standard/simple analyzers, ``index_prefixes``, the built-in
-``lowercase`` normalizer), so the same definition works on the minimal local node and in Amazon
-OpenSearch Service. Copying documents uses scroll + bulk from the client (no ``_reindex`` module).
-
-Searching names: ``name`` is split by the standard analyzer ("Report-2024.pdf" -> report, 2024.pdf)
-and ``name.parts`` by the simple analyzer (letters only: report, pdf). Both index prefixes, so
-``name_query`` (a ``bool_prefix`` multi_match on both) finds a file by a word or a word's start.
-"""
+# The query side (the ACL-filtered search, re-checked in PostgreSQL) is ``fileshare.search``.
+# opensearch-py is imported at the top of this module: a handler that does not search imports this
+# module only inside the function that needs it (``from fileshare.search_index import client``),
+# which keeps opensearch-py out of that function's cold start.
 
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Mapping
+from contextlib import suppress
+from enum import StrEnum
+from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
 
-from opensearchpy import OpenSearch, helpers
-from opensearchpy.exceptions import NotFoundError, RequestError
+from opensearchpy import OpenSearch, RequestsAWSV4SignerAuth, RequestsHttpConnection, helpers
+from opensearchpy.exceptions import NotFoundError, OpenSearchException, RequestError
 
 from fileshare import media
+from fileshare.config import Settings, settings
+from fileshare.db import shares as shares_db
+from fileshare.db import typed
+from fileshare.db.connection import transaction
+from fileshare.db.files import COLUMNS, FileRow
+from fileshare.errors import DependencyUnavailable
+from fileshare.events import EventType
+from fileshare.lifecycle import FileStatus
+from fileshare.observability import logger, metrics
+from fileshare.timeouts import OPENSEARCH_RETRIES, OPENSEARCH_TIMEOUT_S
+
+log = logging.getLogger(__name__)
+
+# --- The client: plain HTTP locally, SigV4-signed in AWS -----------------------------------------
+
+def client_from_settings(config: Settings | None = None) -> OpenSearch:
+    """Build a client for ``OPENSEARCH_URL``; ``OPENSEARCH_AUTH=sigv4`` signs requests for Amazon
+    OpenSearch Service (service ``es``) with the function's IAM credentials."""
+    config = config or settings()
+    if not config.opensearch_url:
+        raise RuntimeError("OPENSEARCH_URL is not set")
+    url = config.opensearch_url.rstrip("/")
+    if config.opensearch_auth == "sigv4":
+        import boto3  # only for SigV4 in AWS: it costs ~100 ms of every local cold start
+
+        credentials = boto3.session.Session().get_credentials()
+        if credentials is None:
+            raise RuntimeError("OPENSEARCH_AUTH=sigv4 but no AWS credentials are available")
+        return OpenSearch(
+            hosts=[url],
+            http_auth=RequestsAWSV4SignerAuth(credentials, config.region, "es"),
+            use_ssl=urlsplit(url).scheme == "https",
+            verify_certs=True,
+            connection_class=RequestsHttpConnection,
+            timeout=OPENSEARCH_TIMEOUT_S,  # x (1 + OPENSEARCH_RETRIES) attempts: fileshare.timeouts
+            max_retries=OPENSEARCH_RETRIES,
+            retry_on_timeout=True,
+        )
+    if config.opensearch_auth != "none":
+        raise RuntimeError(f"OPENSEARCH_AUTH must be 'none' or 'sigv4', not {config.opensearch_auth!r}")
+    return OpenSearch(hosts=[url], timeout=OPENSEARCH_TIMEOUT_S, max_retries=OPENSEARCH_RETRIES,
+                      retry_on_timeout=True)
+
+
+@cache
+def client() -> OpenSearch:
+    """One client per process (built at first use, reused across warm Lambda invocations)."""
+    return client_from_settings()
+
+
+# --- The index: a versioned concrete index (``files-v1``, ``files-v2``...) behind an alias
+# (``files``), so the mapping can change by building a new version and swapping the alias.
+#
+# Only core OpenSearch features are used (standard/simple analyzers, ``index_prefixes``, the
+# built-in ``lowercase`` normalizer), so the same definition works on the minimal local node and in
+# Amazon OpenSearch Service. Copying documents uses scroll + bulk from the client (no ``_reindex``).
+#
+# Searching names: ``name`` is split by the standard analyzer ("Report-2024.pdf" -> report,
+# 2024.pdf) and ``name.parts`` by the simple analyzer (letters only: report, pdf). Both index
+# prefixes, so ``search.name_query`` (a ``bool_prefix`` multi_match on both) finds a file by a word
+# or a word's start.
 
 MAPPING_VERSION = 1
 NAME_FIELDS = ("name", "name.parts")
-
-log = logging.getLogger(__name__)
 
 _PREFIXES = {"min_chars": 1, "max_chars": 10}
 
@@ -79,21 +139,6 @@ def index_body() -> dict[str, Any]:
 
 def versioned_name(alias: str, version: int) -> str:
     return f"{alias}-v{version}"
-
-
-def name_query(text: str) -> dict[str, Any]:
-    """Match files whose name contains every word of ``text``, the last one possibly unfinished."""
-    return {"multi_match": {"query": text, "type": "bool_prefix", "operator": "and",
-                            "fields": list(NAME_FIELDS)}}
-
-
-def visible_to(user_id: str, folder_ids: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
-    """The ACL filter: only files the user owns or that are shared with them, or (``folder_ids``:
-    the folders they read through a folder share) that are in one of those folders."""
-    if not folder_ids:
-        return {"term": {"readers": user_id}}
-    return {"bool": {"minimum_should_match": 1, "should": [
-        {"term": {"readers": user_id}}, {"terms": {"folder_id": list(folder_ids)}}]}}
 
 
 def _versions(client: OpenSearch, alias: str) -> list[int]:
@@ -192,6 +237,8 @@ def rebuild_index(client: OpenSearch, alias: str, *, keep_old: bool = False) -> 
     return new
 
 
+# --- A file's document ----------------------------------------------------------------------------
+
 def search_document(row: Mapping[str, Any], readers: list[str]) -> dict[str, Any]:
     """The document for a file (the fields of ``MAPPINGS``, which is strict).
 
@@ -215,3 +262,93 @@ def search_document(row: Mapping[str, Any], readers: list[str]) -> dict[str, Any
         "expires_at": iso(row.get("expires_at")),
         "checksum_sha256": row.get("checksum_sha256"),
     } | ({"folder_id": str(row["folder_id"])} if row.get("folder_id") else {})
+
+
+# --- The indexer's sync: keeps the index in step with PostgreSQL after metadata changes.
+#
+# For every event that can change what a file's search document should say (renamed, retagged, new
+# expiry, trashed, restored, shared, unshared, deleted) the indexer does not apply the event's
+# delta: it re-reads the file's *current* row and readers and writes the whole document (or deletes
+# it). That makes it idempotent (a redelivery writes the same document) and order-insensitive (an
+# old event processed late still writes today's state).
+#
+# Concurrent writers: sharing rewrites ``readers`` right after a share change, the processor
+# creates the document when a file becomes ready. The indexer reads and writes while holding the
+# file row's ``FOR NO KEY UPDATE`` lock, the lock sharing holds for the same purpose (and that every
+# UPDATE of the row takes), so whichever writer goes last read the latest state. The processor only
+# ever *creates* (``op_type=create``), so it never overwrites what the indexer wrote.
+#
+# Which files have a document: ready ones, and trashed ones that were ready before (kept with
+# ``status: trashed``, which search excludes, so a restore only flips the status back). Pending,
+# rejected, deleting and vanished files have none: the indexer deletes any it finds. It never
+# creates a document for a pending file: that is the processor's job once the file is verified.
+
+SYNCING: frozenset[str] = frozenset({
+    EventType.FILE_UPDATED, EventType.FILE_TRASHED, EventType.FILE_RESTORED, EventType.FILE_DELETED,
+    EventType.FILE_EXPIRED, EventType.SHARE_CREATED, EventType.SHARE_REVOKED,
+})
+
+
+class Action(StrEnum):
+    INDEXED = "indexed"  # the document was written from the current row
+    REMOVED = "removed"  # the file should have no document; any there was deleted
+    IGNORED = "ignored"  # not an event that changes a document
+
+
+def wants_document(row: Mapping[str, Any] | None) -> bool:
+    """Whether a file in this state has a search document (pure)."""
+    if row is None:
+        return False
+    if row["status"] == FileStatus.READY:
+        return True
+    return row["status"] == FileStatus.TRASHED and row.get("status_before_trash") == FileStatus.READY
+
+
+def file_id_of(raw: bytes | str) -> UUID | None:
+    """The file a record is about, if its type affects the index; None to acknowledge it unread.
+
+    Only ``type`` and ``file_id`` are read: the current state comes from PostgreSQL, so the data
+    (and its version) does not matter here.
+    """
+    # Here, not at the top: the consumers' batch machinery is the indexer's, and the search API
+    # imports this module without needing it.
+    from fileshare.consumers import MalformedEventError, envelope
+
+    payload = envelope(raw)
+    if payload["type"] not in SYNCING:
+        return None
+    try:
+        return UUID(str(payload.get("file_id")))
+    except ValueError as exc:
+        raise MalformedEventError(f"{payload['type']} without a valid file_id") from exc
+
+
+def handle(raw: bytes | str) -> Action:
+    """The indexer's record handler: re-sync the file the record is about, if any."""
+    file_id = file_id_of(raw)
+    return Action.IGNORED if file_id is None else sync_file(file_id)
+
+
+def sync_file(file_id: UUID) -> Action:
+    """Make the file's search document match PostgreSQL now. Raises when OpenSearch fails."""
+    alias = settings().search_alias
+    try:
+        with transaction() as conn:
+            row = typed.one(conn, FileRow,
+                            f"SELECT {COLUMNS} FROM files WHERE file_id = %s FOR NO KEY UPDATE",  # noqa: S608
+                            (file_id,))
+            if wants_document(row):
+                assert row is not None
+                readers = shares_db.readers_for(conn, file_id)
+                client().index(index=alias, id=str(file_id), body=search_document(row, readers))
+                action = Action.INDEXED
+            else:
+                with suppress(NotFoundError):  # no document: nothing to remove
+                    client().delete(index=alias, id=str(file_id))
+                action = Action.REMOVED
+    except OpenSearchException as exc:  # the record fails and is retried; the row stays as it is
+        metrics.add_metric(name="IndexSyncFailed", unit="Count", value=1)
+        raise DependencyUnavailable(f"search index update failed: {exc!r}") from exc
+    metrics.add_metric(name="IndexSynced", unit="Count", value=1)
+    logger.info("search document synced", extra={"file_id": str(file_id), "action": action.value})
+    return action

@@ -116,7 +116,7 @@ def sync_search_acl(file_id: uuid.UUID) -> bool:
         return False
     from opensearchpy.exceptions import NotFoundError
 
-    from fileshare.search_client import client
+    from fileshare.search_index import client
 
     try:
         with transaction() as conn:

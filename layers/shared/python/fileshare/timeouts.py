@@ -1,6 +1,6 @@
 """Time budgets of every outbound client, in one place: what a call may cost at worst.
 
-Each client is built from these numbers (``search_client``, ``aws``, ``db.connection``, ``cache``,
+Each client is built from these numbers (``search_index``, ``aws``, ``db.connection``, ``cache``,
 ``events``), and ``tests/unit/test_time_budgets.py`` proves, over ``infra/declaration.py``, that
 for every function the worst case of each client it can use (per-attempt timeout x attempts)
 stays below the function's own timeout: a slow dependency ends in the function's 503 or retry,

@@ -8,7 +8,7 @@ every owner-only action in ``access``).
 Every change and its outbox event share one transaction; after the commit the cache entry is
 dropped, the event published inline and the search document updated.
 
-Search and restore agree through ``fileshare.indexing``: on ``file.trashed`` the indexer marks the
+Search and restore agree through ``fileshare.search_index``: on ``file.trashed`` the indexer marks the
 document ``trashed`` (search excludes it, and re-checks every hit in PostgreSQL in the meantime);
 a restore rewrites the document from the current row inline (and the indexer again on
 ``file.restored``), so the file is found again at once.
@@ -132,13 +132,13 @@ def sync_search_status(file_id: uuid.UUID) -> None:
     """Bring the file's search document in line with PostgreSQL now (after a committed restore).
 
     The indexer consumer does the same on ``file.restored``; doing it inline too means a restored
-    file is found by the very next search. Same code (``indexing.sync_file``, under the row lock),
+    file is found by the very next search. Same code (``search_index.sync_file``, under the row lock),
     so the two cannot disagree. A failure is logged, never raised: the restore is committed and
     the indexer retries from the event.
     """
     if not settings().opensearch_url:
         return
-    from fileshare.indexing import sync_file
+    from fileshare.search_index import sync_file
 
     try:
         sync_file(file_id)
