@@ -198,7 +198,7 @@ def test_a_folder_share_reaches_everything_inside_until_revoked(world: World, al
     # Revoking cuts all of it at once
     revoked = world.files(alice)("DELETE", f"/folders/{shared}/shares", query={"share_id": share_id})
     assert revoked.status == 204
-    assert [e["type"] for e in world.outbox(shared)] == ["share.created", "share.revoked"]
+    assert [e["type"] for e in world.outbox(shared)] == ["folder.created", "share.created", "share.revoked"]
     for file_id in (before, after):
         assert viewer("GET", f"/files/{file_id}").status == 404
         assert viewer("GET", f"/files/{file_id}/download").status == 404

@@ -365,6 +365,7 @@ class NotificationList(BaseModel):
 ActivityAction = Literal[
     "uploaded", "upload_rejected", "renamed", "updated", "content_replaced", "trashed", "restored",
     "deleted", "expired", "shared", "share_revoked", "link_created", "link_revoked", "link_downloaded",
+    "moved", "folder_created", "folder_renamed", "folder_moved",
 ]
 
 
@@ -380,10 +381,12 @@ class ActivityClient(BaseModel):
 
 
 class ActivityOut(BaseModel):
-    """One thing done to one of the caller's files, from the event that announced it."""
+    """One thing done to one of the caller's files (or folders: the ``folder_*`` actions), from the
+    event that announced it."""
 
     activity_id: UUID = Field(description="the id of the event it came from")
-    file_id: UUID
+    file_id: UUID = Field(description="the file's id; the folder's for folder_created, folder_renamed, "
+                                      "folder_moved (and a folder's shares)")
     file_name: str
     action: ActivityAction
     event_type: str = Field(description="the domain event, e.g. file.updated, link.downloaded")
