@@ -99,6 +99,12 @@ def _readable(conn: Any, folder_id: uuid.UUID, user_id: str) -> FolderRow:
     raise _not_found()
 
 
+def readable_folder(conn: Any, folder_id: uuid.UUID, user_id: str) -> FolderRow:
+    """The folder if ``user_id`` may read it now (its owner while it is visible, or through a share
+    of it or an ancestor: ``folder_ancestors``); otherwise 404 ``folder_not_found``."""
+    return _readable(conn, folder_id, user_id)
+
+
 def _name(raw: str) -> str:
     try:
         return sanitize_name(raw)

@@ -20,7 +20,7 @@ from fileshare.db import typed
 from fileshare.db.files import COLUMNS as FILE_COLUMNS
 from fileshare.db.files import FileRow
 from fileshare.db.transitions import guard, set_status, status_list
-from fileshare.lifecycle import LISTED, Trigger
+from fileshare.lifecycle import LISTED, FileStatus, Trigger
 
 ACTIVE = "active"
 _COLUMNS = "folder_id, owner_id, parent_id, name, status, pending_op, trashed_at, created_at, updated_at"
@@ -235,6 +235,33 @@ def shared_with(conn: Connection[Any], user_id: str, limit: int) -> list[FolderR
         " JOIN folders f USING (folder_id) WHERE s.grantee_id = %s"
         " AND NOT EXISTS (SELECT 1 FROM folder_ancestors(s.folder_id) a WHERE a.status <> 'active')"
         " ORDER BY s.created_at DESC, s.folder_id LIMIT %s", (user_id, limit))
+
+
+# ---- a whole tree (zipping a folder) ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class TreeFolder:
+    folder_id: UUID
+    path: str  # from the top folder, its own name first: "Docs/2026/q1" (names hold no "/")
+
+
+def tree(conn: Connection[Any], root: UUID, limit: int) -> list[TreeFolder]:
+    """The folder and its live descendants with their paths, at most ``limit``, parents first."""
+    return typed.many(
+        conn, TreeFolder,
+        "WITH RECURSIVE sub AS (SELECT folder_id, name AS path, 0 AS depth FROM folders WHERE folder_id = %s"
+        "  UNION ALL SELECT c.folder_id, sub.path || '/' || c.name, sub.depth + 1 FROM folders c"
+        f"  JOIN sub ON c.parent_id = sub.folder_id WHERE c.status = '{ACTIVE}' AND sub.depth < 64)"
+        " SELECT folder_id, path FROM sub ORDER BY depth, lower(path), folder_id LIMIT %s", (root, limit))
+
+
+def tree_files(conn: Connection[Any], owner_id: str, folder_ids: list[UUID], limit: int) -> list[FileRow]:
+    """The owner's ready files directly in any of ``folder_ids``, at most ``limit``, by name."""
+    return typed.many(conn, FileRow,
+                      f"SELECT {FILE_COLUMNS} FROM files WHERE folder_id = ANY(%s) AND owner_id = %s"
+                      f" AND status IN ({status_list([FileStatus.READY])})"
+                      " ORDER BY lower(name), file_id LIMIT %s",
+                      (folder_ids, owner_id, limit))
 
 
 # ---- whole-folder operations, in batches ---------------------------------------------------
