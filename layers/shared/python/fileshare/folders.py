@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Literal, cast
 
 from fileshare import cache, events, lifecycle
@@ -207,11 +208,30 @@ def check_restore_target(conn: Any, row: FileRow) -> None:
         raise _clash(row.name)
 
 
-def trashed_folders(user_id: str, limit: int = 100) -> FolderItems:
-    """The caller's folders in the trash (each restores or purges as a whole), newest first."""
+def _folder_page(rows: list[Any], limit: int, position: Callable[[Any], datetime | None]) -> FolderItems:
+    from fileshare import cursor
+
+    page = rows[:limit]
+    last = position(page[-1]) if page else None
+    next_cursor = (cursor.encode([last.isoformat(), str(page[-1].folder_id)])
+                   if len(rows) > limit and last is not None else None)
+    return FolderItems(items=[FolderItem(kind="folder", folder=folder_out(r)) for r in page],
+                       next_cursor=next_cursor)
+
+
+def _position(after: str | None) -> tuple[datetime, uuid.UUID] | None:
+    from fileshare import cursor
+
+    return cursor.decode_time_id(after) if after else None
+
+
+def trashed_folders(user_id: str, limit: int = 100, after: str | None = None) -> FolderItems:
+    """The caller's folders in the trash (each restores or purges as a whole), newest first, by
+    cursor."""
+    position = _position(after)
     with transaction() as conn:
-        rows = folders_db.trashed(conn, user_id, limit)
-    return FolderItems(items=[FolderItem(kind="folder", folder=folder_out(r)) for r in rows])
+        rows = folders_db.trashed(conn, user_id, limit + 1, position)
+    return _folder_page(rows, limit, lambda r: r.trashed_at)
 
 
 def get_folder(user_id: str, folder_id: uuid.UUID) -> FolderDetail:
@@ -358,11 +378,12 @@ def revoke_folder_share(user_id: str, folder_id: uuid.UUID, share_id: uuid.UUID)
     events.publish_now([folder_id])
 
 
-def shared_folders(user_id: str, limit: int = 100) -> FolderItems:
-    """The visible folders shared with the caller, most recently shared first (one page)."""
+def shared_folders(user_id: str, limit: int = 100, after: str | None = None) -> FolderItems:
+    """The visible folders shared with the caller, most recently shared first, by cursor."""
+    position = _position(after)
     with transaction() as conn:
-        rows = folders_db.shared_with(conn, user_id, limit)
-    return FolderItems(items=[FolderItem(kind="folder", folder=folder_out(r)) for r in rows])
+        rows = folders_db.shared_with(conn, user_id, limit + 1, position)
+    return _folder_page(rows, limit, lambda r: r.shared_at)
 
 
 def search_folder_ids(conn: Any, user_id: str) -> list[str]:
