@@ -387,8 +387,16 @@ class World:
         from fileshare import archiving
 
         archive_id = str(self.ok(owner, "POST", "/archives", 202, {"file_ids": [file_id]})["archive_id"])
-        assert archiving.run(uuid.UUID(archive_id)) is archiving.Outcome.BUILT
-        assert self.ok(owner, "GET", f"/archives/{archive_id}", 200)["status"] == "ready"
+        outcome = archiving.run(uuid.UUID(archive_id))
+        # SKIPPED: an archiver of a gateway with event sources (another test session's, on the same
+        # test topic and consumer group) claimed the job first; it builds the same ZIP.
+        assert outcome in (archiving.Outcome.BUILT, archiving.Outcome.SKIPPED), outcome
+        deadline = time.monotonic() + 60
+        path = f"/archives/{archive_id}"
+        while (status := self.ok(owner, "GET", path, 200)["status"]) in ("queued", "running"):
+            assert time.monotonic() < deadline, f"archive {archive_id} still {status}"
+            time.sleep(0.5)
+        assert status == "ready", status
         return archive_id
 
     def folder(self, owner: Account, viewer: Account, *, trashed: bool) -> Scene:

@@ -16,8 +16,8 @@ Failures: a vanished or replaced source (``source_missing``, ``source_changed``)
 no longer readable or a folder left empty (``source_unavailable``), a folder grown past the limits
 (``too_large``) or an S3 error (``storage_error``) aborts the multipart upload and marks the job
 ``failed`` with that reason, recording ``archive.failed`` (the notifier tells the owner) in the
-same transaction; the event is acknowledged. Anything else (the database
-down, a bug) aborts the upload, gives the job back (``queued``) and raises, so Kafka redelivers it.
+same transaction; the event is acknowledged. Anything else (the database down, a bug) aborts the
+upload, gives the job back (``queued``) and raises, so Kafka redelivers it.
 A redelivered event of a job that is ready, failed, expired or deleted is acknowledged unread.
 """
 
