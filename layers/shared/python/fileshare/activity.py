@@ -39,6 +39,7 @@ from fileshare import access, cursor
 from fileshare.consumers import wanted_event
 from fileshare.db import activity as sql
 from fileshare.db import files as files_db
+from fileshare.db.activity import ActivityRow
 from fileshare.db.connection import transaction
 from fileshare.errors import NotFound
 from fileshare.events import ENVELOPE_VERSION, Event, EventType
@@ -206,18 +207,18 @@ def record(event: Event) -> Outcome:
 
 # ---- reading --------------------------------------------------------------------------------------------
 
-def _out(row: dict[str, Any]) -> ActivityOut:
-    details = dict(row["details"] or {})
+def _out(row: ActivityRow) -> ActivityOut:
+    details = dict(row.details or {})
     client = details.pop("client", None)
-    return ActivityOut(activity_id=row["event_id"], file_id=row["file_id"], file_name=row["file_name"],
-                       action=row["action"], event_type=row["event_type"], occurred_at=row["occurred_at"],
-                       details=details,
+    return ActivityOut(activity_id=row.event_id, file_id=row.file_id, file_name=row.file_name,
+                       action=row.action, event_type=row.event_type,  # type: ignore[arg-type]
+                       occurred_at=row.occurred_at, details=details,
                        client=ActivityClient.model_validate(client) if isinstance(client, dict) else None)
 
 
-def _page(rows: list[dict[str, Any]], limit: int) -> ActivityList:
+def _page(rows: list[ActivityRow], limit: int) -> ActivityList:
     page = rows[:limit]
-    next_cursor = (cursor.encode([page[-1]["occurred_at"].isoformat(), str(page[-1]["event_id"])])
+    next_cursor = (cursor.encode([page[-1].occurred_at.isoformat(), str(page[-1].event_id)])
                    if len(rows) > limit else None)
     return ActivityList(items=[_out(r) for r in page], next_cursor=next_cursor)
 

@@ -8,6 +8,7 @@ never shows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -15,9 +16,24 @@ from uuid import UUID
 from psycopg import Connection
 from psycopg.types.json import Jsonb
 
-Row = dict[str, Any]
+from fileshare.db import typed
 
-COLUMNS = "event_id, owner_id, file_id, action, event_type, occurred_at, file_name, details"
+
+@dataclass(frozen=True)
+class ActivityRow:
+    """An ``activity`` row as the feed and the export read it."""
+
+    event_id: UUID
+    owner_id: str
+    file_id: UUID  # the folder's id for folder_* actions
+    action: str
+    event_type: str
+    occurred_at: datetime
+    file_name: str
+    details: dict[str, Any]
+
+
+COLUMNS = ", ".join(f.name for f in fields(ActivityRow))
 
 
 def insert(conn: Connection[Any], *, event_id: UUID, owner_id: str, file_id: UUID, action: str,
@@ -34,7 +50,7 @@ def insert(conn: Connection[Any], *, event_id: UUID, owner_id: str, file_id: UUI
 
 
 def for_file(conn: Connection[Any], file_id: UUID, *, limit: int,
-             after: tuple[datetime, UUID] | None) -> list[Row]:
+             after: tuple[datetime, UUID] | None) -> list[ActivityRow]:
     """One file's activity, newest first, after a keyset position."""
     sql = f"SELECT {COLUMNS} FROM activity WHERE file_id = %s"
     params: list[Any] = [file_id]
@@ -43,11 +59,11 @@ def for_file(conn: Connection[Any], file_id: UUID, *, limit: int,
         params += [after[0], after[1]]
     sql += " ORDER BY occurred_at DESC, event_id DESC LIMIT %s"
     params.append(limit)
-    return conn.execute(sql, params).fetchall()
+    return typed.many(conn, ActivityRow, sql, params)
 
 
 def for_owner(conn: Connection[Any], owner_id: str, *, limit: int,
-              after: tuple[datetime, UUID] | None) -> list[Row]:
+              after: tuple[datetime, UUID] | None) -> list[ActivityRow]:
     """Everything done to the owner's files, oldest first (the export), after a keyset position."""
     sql = f"SELECT {COLUMNS} FROM activity WHERE owner_id = %s"
     params: list[Any] = [owner_id]
@@ -56,7 +72,7 @@ def for_owner(conn: Connection[Any], owner_id: str, *, limit: int,
         params += [after[0], after[1]]
     sql += " ORDER BY occurred_at, event_id LIMIT %s"
     params.append(limit)
-    return conn.execute(sql, params).fetchall()
+    return typed.many(conn, ActivityRow, sql, params)
 
 
 def user_email(conn: Connection[Any], user_id: str) -> str | None:
