@@ -397,11 +397,12 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         name="archives",
-        description="Archives API: zip several files as an asynchronous job, its progress, a presigned "
-                    "download once ready, delete",
+        description="Archives API: zip several files or a folder as an asynchronous job, list jobs, "
+                    "progress, a presigned download once ready, delete",
         memory_mb=256,
         routes=(
             Route("POST", "/archives"),
+            Route("GET", "/archives"),
             Route("GET", "/archives/{archive_id}"),
             Route("GET", "/archives/{archive_id}/download"),
             Route("DELETE", "/archives/{archive_id}"),

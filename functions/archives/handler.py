@@ -1,5 +1,6 @@
-"""Archives API: ask for one ZIP of many files (an asynchronous job), follow its progress, download
-it once ready, delete it. The archiver function builds it (``fileshare.archiving``).
+"""Archives API: ask for one ZIP of many files or of a whole folder (an asynchronous job), list one's
+jobs, follow one's progress, download it once ready, delete it. The archiver function builds it
+(``fileshare.archiving``).
 
 A function of its own rather than more routes on ``files``: it needs BUCKET_DELETE (DELETE removes
 the archive's object) and none of the upload grants, and its domain lives in ``fileshare.archives``.
@@ -12,26 +13,36 @@ from uuid import UUID
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from fileshare import archives
 from fileshare.api import caller, create_app, entry_point
-from fileshare.models import ArchiveCreate, ArchiveOut, DownloadOut
+from fileshare.models import ArchiveCreate, ArchiveList, ArchiveOut, DownloadOut
 
 router = Router()
 ArchiveId = Annotated[UUID, Path(description="the archive's id")]
 
 
-@router.post("", summary="Zip several files (asynchronous)", tags=["archives"],
+@router.post("", summary="Zip several files or a whole folder (asynchronous)", tags=["archives"],
              responses={202: {"description": "the queued job; follow it with GET /archives/{archive_id}"},
-                        404: {"description": "a file the caller cannot read (file_not_found)"},
-                        409: {"description": "a file that is not ready (file_not_ready), or too many "
-                                              "archives in progress (too_many_archives)"},
-                        413: {"description": "too many files (archive_too_many_files) or bytes "
-                                              "(archive_too_large)"}})
+                        404: {"description": "a file the caller cannot read (file_not_found), or a folder "
+                                              "(folder_not_found)"},
+                        409: {"description": "a file that is not ready (file_not_ready), a folder with no "
+                                              "ready file (folder_empty), or too many archives in "
+                                              "progress (too_many_archives)"},
+                        413: {"description": "too many files (archive_too_many_files), folders "
+                                              "(archive_too_many_folders) or bytes (archive_too_large)"}})
 def create_archive(body: Annotated[ArchiveCreate, Body()]) -> tuple[ArchiveOut, int]:
     user = caller(router)
     return archives.request_archive(user.user_id, user.email, body), 202
+
+
+@router.get("", summary="My archive jobs, newest first (deleted ones are gone)", tags=["archives"])
+def list_archives(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> ArchiveList:
+    return archives.list_archives(caller(router).user_id, limit=limit, after=cursor)
 
 
 @router.get("/<archive_id>", summary="An archive job and its progress", tags=["archives"])

@@ -142,9 +142,9 @@ def list_folder(folder_id: Annotated[UUID | None, Query(description="the folder 
                 cursor: Annotated[str | None, Query(max_length=512)] = None) -> FolderItems:
     user_id = caller(folder_router).user_id
     if shared:
-        return folders.shared_folders(user_id, limit)
+        return folders.shared_folders(user_id, limit, cursor)
     if trashed:
-        return folders.trashed_folders(user_id, limit)
+        return folders.trashed_folders(user_id, limit, cursor)
     return folders.list_items(user_id, folder_id, limit, cursor)
 
 

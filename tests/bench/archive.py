@@ -125,13 +125,13 @@ def run_archive(env: Mapping[str, str], total_mb: int, *,
             assert row is not None
             result = {
                 "bytes": total, "sources": SOURCES, "part_bytes": part, "outcome": outcome.value,
-                "zip_bytes": row["size"], "archive_s": round(archive_s, 2), "raw_copy_s": round(raw_s, 2),
+                "zip_bytes": row.size, "archive_s": round(archive_s, 2), "raw_copy_s": round(raw_s, 2),
                 "server_copy_s": round(server_s, 2), "archive_mb_s": _mb_s(total, archive_s),
                 "raw_copy_mb_s": _mb_s(total, raw_s), "server_copy_mb_s": _mb_s(total, server_s),
                 "ratio_vs_raw_copy": round(raw_s / max(archive_s, 1e-9), 2),
             }
             if outcome is not archiving.Outcome.BUILT:
-                result["error"] = f"archive {outcome.value}: {row['failure_reason']} {row['failure_detail']}"
+                result["error"] = f"archive {outcome.value}: {row.failure_reason} {row.failure_detail}"
             return result
         finally:
             for key in keys + made:

@@ -116,3 +116,31 @@ def test_the_owner_sees_a_files_activity_and_exports_it(new_browser: Callable[..
     assert all(r["file_name"].startswith("'=") for r in rows), rows
     assert rows[-1]["client_browser"] == "Chrome" and rows[-1]["client_network"] == "127.0.0.0/24"
     assert not owner.console_errors and not stranger.console_errors
+
+
+def test_a_file_moved_into_a_folder_says_so_in_its_feed(browser: Browser, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.page
+    signed_in(browser)
+    tag = uuid.uuid4().hex[:6]
+    doc = tmp_path / f"moving-{tag}.txt"
+    doc.write_bytes(b"from home into a folder\n")
+    upload_ready(page, doc)
+    page.get_by_label("New folder").fill(f"Box {tag}")
+    page.get_by_role("button", name="Create folder").click()
+    expect(row(page, f"Box {tag}")).to_have_count(1)
+
+    # When the file is moved into the folder
+    row(page, doc.name).get_by_role("button", name="Rename or move").click()
+    dialog = page.get_by_role("dialog", name=f"Rename or move {doc.name}")
+    dialog.get_by_label("Folder").select_option(label=f"Box {tag}")
+    dialog.get_by_role("button", name="Save").click()
+    expect(row(page, doc.name)).to_have_count(0)
+    page.get_by_role("link", name=f"Box {tag}").click()
+
+    # Then its feed shows where it came from and where it went, newest first
+    texts = feed_until(page, doc.name, want=2)
+    assert texts[0].startswith(f"Moved from Home to “Box {tag}”"), texts
+    assert texts[1].startswith("Uploaded"), texts
+    assert not browser.console_errors, browser.console_errors

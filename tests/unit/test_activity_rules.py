@@ -86,10 +86,28 @@ def test_coarse_client_keeps_families_network_and_a_valid_country_only() -> None
     (ev(EventType.LINK_CREATED, link_id="l", expires_at=None, max_downloads=3, has_password=True),
      "link_created", {"link_id": "l", "expires_at": None, "max_downloads": 3, "has_password": True}),
     (ev(EventType.LINK_REVOKED, link_id="l"), "link_revoked", {"link_id": "l"}),
+    (ev(EventType.FILE_UPDATED, changes={"folder_id": "f2"}, previous={"folder_id": "f1"},
+        from_folder="Old", to_folder="New"), "moved",
+     {"from_folder_id": "f1", "from_folder": "Old", "to_folder_id": "f2", "to_folder": "New"}),
+    (ev(EventType.FILE_UPDATED, changes={"folder_id": None, "name": "b.txt"}, previous={"folder_id": "f1"},
+        from_folder="Old", to_folder=None), "moved",
+     {"from_folder_id": "f1", "from_folder": "Old", "to_folder_id": None, "to_folder": None,
+      "name": "b.txt"}),
+    (ev(EventType.FOLDER_CREATED, folder=True, name="Docs", parent_id=None), "folder_created",
+     {"folder": True, "parent_id": None}),
+    (ev(EventType.FOLDER_UPDATED, folder=True, name="Docs 2", changes={"name": "Docs 2"},
+        previous={"name": "Docs"}), "folder_renamed",
+     {"folder": True, "name": "Docs 2", "previous_name": "Docs"}),
+    (ev(EventType.FOLDER_UPDATED, folder=True, name="Docs", changes={"parent_id": "p2"},
+        previous={"parent_id": None}, from_folder=None, to_folder="Work"), "folder_moved",
+     {"folder": True, "from_folder_id": None, "from_folder": None, "to_folder_id": "p2",
+      "to_folder": "Work"}),
 ])
 def test_each_action_and_only_what_it_may_show(event: Event, action: str, details: dict[str, object]) -> None:
     entry = activity.describe(event)
     assert entry is not None and (entry.action, entry.details, entry.client) == (action, details, None)
+    ActivityOut(activity_id=event.id, file_id=event.file_id, file_name="x", action=entry.action,  # type: ignore[arg-type]
+                event_type=event.type.value, occurred_at=event.occurred_at, details=entry.details)
 
 
 def test_a_link_download_keeps_the_coarse_client_and_drops_anything_else() -> None:
@@ -104,7 +122,8 @@ def test_a_link_download_keeps_the_coarse_client_and_drops_anything_else() -> No
 
 def test_events_that_are_no_action_are_ignored_and_garbage_is_malformed() -> None:
     assert activity.parse(b'{"type": "zip.ready", "version": 7}') is None
-    assert activity.parse(b'{"type": "folder.created"}') is None
+    assert activity.parse(b'{"type": "calendar.created"}') is None  # a type this code never heard of
+    assert activity.parse(b'{"type": "archive.failed", "version": 1}') is None
     with pytest.raises(MalformedEventError):
         activity.parse(b"\x00 not json")
     with pytest.raises(MalformedEventError):

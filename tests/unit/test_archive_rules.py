@@ -64,3 +64,22 @@ def test_an_archive_request_without_an_archive_id_is_malformed() -> None:
 
     with pytest.raises(MalformedEventError):
         archiving.handle(b'{"type": "archive.requested", "file_id": "nope"}')
+
+
+def test_entry_paths_keep_directories_and_never_let_a_file_take_a_directorys_name() -> None:
+    items = [("Docs", "a.txt"), ("Docs", "notes"), ("Docs", "NOTES"), ("Docs/notes", "a.txt"), ("", "x")]
+    assert archiving.entry_paths(items, ["Docs", "Docs/notes"]) == [
+        "Docs/a.txt", "Docs/notes (2)", "Docs/NOTES (3)", "Docs/notes/a.txt", "x"]
+
+
+def test_a_failed_archive_tells_its_owner_why_with_a_link() -> None:
+    archive_id = uuid.uuid4()
+    event = Event(type=EventType.ARCHIVE_FAILED, file_id=archive_id, owner_id="u1",
+                  data={"name": "Docs.zip", "reason": "source_unavailable", "detail": "folder not found"})
+    notice = notifications.compose(event)
+    assert notice is not None and notice.user_id == "u1" and notice.type == "archive.failed"
+    assert notice.message == ("Your archive “Docs.zip” could not be made: a file or folder was no longer "
+                              "available to you.")
+    assert notice.url is not None and notice.url.endswith(f"/?archive={archive_id}")
+    unknown = Event(type=EventType.ARCHIVE_FAILED, file_id=archive_id, owner_id="u1", data={"reason": "x"})
+    assert (notice := notifications.compose(unknown)) is not None and notice.message.endswith("an error.")

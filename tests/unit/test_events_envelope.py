@@ -42,7 +42,7 @@ def test_all_design_event_types_exist() -> None:
     assert {t.value for t in EventType} == {
         "file.ready", "file.rejected", "file.updated", "file.trashed", "file.restored", "file.deleted",
         "file.expired", "share.created", "share.revoked", "link.created", "link.downloaded", "link.revoked",
-        "archive.requested", "zip.ready"}
+        "archive.requested", "zip.ready", "archive.failed", "folder.created", "folder.updated"}
 
 
 @pytest.mark.parametrize("bad", [

@@ -60,7 +60,7 @@ def test_other_events_are_not_notifications(kind: EventType) -> None:
 
 
 def test_parse_acknowledges_a_type_this_code_has_never_heard_of() -> None:
-    assert parse(json.dumps({"type": "folder.created", "version": 9, "whatever": True})) is None
+    assert parse(json.dumps({"type": "calendar.created", "version": 9, "whatever": True})) is None
 
 
 @pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b'{"no": "type"}',

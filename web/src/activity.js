@@ -16,6 +16,11 @@ export function describe(item) {
     case "uploaded": return "Uploaded";
     case "upload_rejected": return `Upload rejected${d.reason ? ` (${String(d.reason).replace(/_/g, " ")})` : ""}`;
     case "renamed": return `Renamed to “${d.name}”`;
+    case "moved": return `Moved from ${d.from_folder ? `“${d.from_folder}”` : "Home"} to `
+      + `${d.to_folder ? `“${d.to_folder}”` : "Home"}${d.name ? `, renamed to “${d.name}”` : ""}`;
+    case "folder_created": return "Folder created";
+    case "folder_renamed": return `Folder renamed to “${d.name}”`;
+    case "folder_moved": return `Folder moved to ${d.to_folder ? `“${d.to_folder}”` : "Home"}`;
     case "updated": return d.tags ? `Tags set to ${d.tags.length ? d.tags.join(", ") : "none"}` : "Details changed";
     case "content_replaced": return "Content replaced";
     case "trashed": return "Moved to the trash";

@@ -4,7 +4,7 @@
 import { api, ApiError, onSessionChange, refresh, session, setSession, withExpiry } from "./api.js";
 import { createUploader, forgetResumable, resumableUploads } from "./uploads.js";
 import { showActivity, wireActivity } from "./activity.js";
-import { selectBox, showArchive, stopArchives, wireArchives } from "./archives.js";
+import { refreshArchives, selectBox, showArchive, stopArchives, wireArchives, zipFolder } from "./archives.js";
 import { droppedFiles, listingPath, moveTargets, place, relativePathOf, renderCrumbs } from "./folders.js";
 import { el } from "./dom.js";
 
@@ -374,6 +374,7 @@ function folderRow(folder) {
     el("td", { class: "actions-cell" }, el("div", { class: "row-actions" },
       actionButton("Rename or move", nameId, () => openMove({ folder })),
       actionButton("Share", nameId, () => openFolderShares(folder)),
+      actionButton("Zip", nameId, () => zipFolder(folder)),
       actionButton("Move to trash", nameId, async () => {
         await untilDone(() => api("DELETE", `/folders/${folder.folder_id}`), (r) => r.done); // large: resume
         say(`${folder.name} moved to the trash.`);
@@ -628,9 +629,23 @@ function wireDetails() {
 
 // ---- shared with me, trash ---------------------------------------------------------------------
 
+/** Every folder shared with me ("shared") or in my trash ("trashed"), page by page (at most 1000). */
+async function allFolders(which) {
+  const folders = [];
+  let cursor = null;
+  for (let page = 0; page < 10; page += 1) {
+    const query = `${which}=true&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+    const reply = await api("GET", `/folders?${query}`);
+    folders.push(...reply.items.map((i) => i.folder));
+    cursor = reply.next_cursor;
+    if (!cursor) break;
+  }
+  return folders;
+}
+
 async function refreshShared() {
   const { items } = await api("GET", "/shared-with-me");
-  const sharedFolders = (await api("GET", "/folders?shared=true")).items.map((i) => i.folder);
+  const sharedFolders = await allFolders("shared");
   const folderRows = sharedFolders.map((folder) => {
     const nameId = `shared-folder-${folder.folder_id}`;
     return el("tr", { "data-folder-id": folder.folder_id, class: "folder-row" },
@@ -639,7 +654,8 @@ async function refreshShared() {
                              onclick: () => { place.id = folder.folder_id; } })),
       el("td", { text: "folder" }),
       el("td", {}),
-      el("td", {}));
+      el("td", { class: "actions-cell" }, el("div", { class: "row-actions" },
+        actionButton("Zip", nameId, () => zipFolder(folder)))));
   });
   const fileRows = items.map((file) => {
     const nameId = `shared-${file.file_id}`;
@@ -666,7 +682,7 @@ async function untilDone(call, done) {
 
 async function refreshTrash() {
   const { items } = await api("GET", "/trash");
-  const trashedFolders = (await api("GET", "/folders?trashed=true")).items.map((i) => i.folder);
+  const trashedFolders = await allFolders("trashed");
   const folderRows = trashedFolders.map((folder) => {
     const nameId = `trash-folder-${folder.folder_id}`;
     const path = `/folders/${folder.folder_id}`;
@@ -793,6 +809,7 @@ function showSignedIn(tokens) {
     if (!uploader) wireUploads(tokens.email);
     showView(window.location.hash.slice(1));
     refreshUnread().catch(() => {});
+    refreshArchives().catch(() => {});
     if (linkedArchive) showArchive(linkedArchive); // the emailed "your ZIP is ready" link
     linkedArchive = null;
   } else {

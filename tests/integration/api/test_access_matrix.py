@@ -230,6 +230,11 @@ CASES: tuple[Case, ...] = (
          changes=False),
     Case("POST", "/archives", State.TRASHED, ((409, "file_not_ready"), NF, NF, 401),
          lambda w, s: {"file_ids": [s.file_id]}, "trashed", changes=False),
+    Case("POST", "/archives", State.FOLDER, (202, 202, FNF, 401), lambda w, s: {"folder_id": s.folder_id},
+         "a shared folder", changes=False),
+    Case("POST", "/archives", State.TRASHED_FOLDER, (FNF, FNF, FNF, 401),
+         lambda w, s: {"folder_id": s.folder_id}, "a trashed folder", changes=False),
+    Case("GET", "/archives", State.NONE, SIGNED_IN_200),
     Case("GET", "/archives/{archive_id}", State.ARCHIVE, (200, ANF, ANF, 401)),
     Case("GET", "/archives/{archive_id}", State.MISSING, (ANF, ANF, ANF, 401), label="missing"),
     Case("GET", "/archives/{archive_id}/download", State.ARCHIVE, (200, ANF, ANF, 401)),
@@ -382,8 +387,16 @@ class World:
         from fileshare import archiving
 
         archive_id = str(self.ok(owner, "POST", "/archives", 202, {"file_ids": [file_id]})["archive_id"])
-        assert archiving.run(uuid.UUID(archive_id)) is archiving.Outcome.BUILT
-        assert self.ok(owner, "GET", f"/archives/{archive_id}", 200)["status"] == "ready"
+        outcome = archiving.run(uuid.UUID(archive_id))
+        # SKIPPED: an archiver of a gateway with event sources (another test session's, on the same
+        # test topic and consumer group) claimed the job first; it builds the same ZIP.
+        assert outcome in (archiving.Outcome.BUILT, archiving.Outcome.SKIPPED), outcome
+        deadline = time.monotonic() + 60
+        path = f"/archives/{archive_id}"
+        while (status := self.ok(owner, "GET", path, 200)["status"]) in ("queued", "running"):
+            assert time.monotonic() < deadline, f"archive {archive_id} still {status}"
+            time.sleep(0.5)
+        assert status == "ready", status
         return archive_id
 
     def folder(self, owner: Account, viewer: Account, *, trashed: bool) -> Scene:

@@ -432,3 +432,194 @@ def test_delete_while_the_job_runs_stops_it_and_leaves_nothing(
                          inflight=1) is archiving.Outcome.SUPERSEDED
     assert api("GET", f"/archives/{archive_id}").body["status"] == "deleted"
     assert archive_objects(s3, alice) == ([], [])
+
+
+# ---- a whole folder ---------------------------------------------------------------------------
+
+def _folder(files: Api, name: str, parent: str | None = None) -> str:
+    reply = files("POST", "/folders", body={"name": name, **({"parent_id": parent} if parent else {})})
+    assert reply.status == 201, reply.body
+    return str(reply.body["folder_id"])
+
+
+def _into(files: Api, file_id: uuid.UUID, folder_id: str | None) -> None:
+    reply = files("PATCH", f"/files/{file_id}", body={"folder_id": folder_id})
+    assert reply.status == 200, reply.body
+
+
+def _zip_names(api: Api, archive_id: str, tmp_path: Any) -> tuple[list[str], dict[str, bytes]]:
+    data = download(api, archive_id)
+    (tmp_path / f"{archive_id}.zip").write_bytes(data)
+    tested = subprocess.run(["unzip", "-t", str(tmp_path / f"{archive_id}.zip")], capture_output=True,
+                            text=True, check=False)
+    assert tested.returncode == 0 and "No errors detected" in tested.stdout, tested.stdout + tested.stderr
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.testzip() is None
+        names = archive.namelist()
+        return names, {n: archive.read(n) for n in names if not n.endswith("/")}
+
+
+def test_a_folder_zips_recursively_under_relative_paths_with_collisions_renamed(
+        api: Api, alice: User, db: Any, ready_file: Callable[..., uuid.UUID], files_module: ModuleType,
+        archiver_module: ModuleType, tmp_path: Any) -> None:
+    files = Api(files_module, alice.claims)
+    # Given Docs/ with a.txt, a file called "notes" next to a subfolder "notes" holding deep.txt,
+    # an empty subfolder, a trashed subfolder, a pending upload, and a file at the root
+    top = f"Docs-{uuid.uuid4().hex[:6]}"
+    docs = _folder(files, top)
+    notes = _folder(files, "notes", docs)
+    _folder(files, "empty", docs)
+    gone = _folder(files, "old", docs)
+    a = ready_file(alice, "a.txt", b"alpha\n" * 100)
+    clash = ready_file(alice, "notes", b"a file named like its sibling folder")
+    deep = ready_file(alice, "deep.txt", os.urandom(6 * 1024**2 + 3))
+    hidden = ready_file(alice, "hidden.txt", b"in a trashed folder")
+    pending = ready_file(alice, "pending.txt", b"p")
+    outside = ready_file(alice, "outside.txt", b"at the root")
+    for file_id, folder_id in ((a, docs), (clash, docs), (deep, notes), (hidden, gone), (pending, docs)):
+        _into(files, file_id, folder_id)
+    db.execute("UPDATE files SET status = 'pending' WHERE file_id = %s", (pending,))
+    assert files("DELETE", f"/folders/{gone}").status == 200
+
+    # When Alice zips the folder
+    reply = api("POST", "/archives", body={"folder_id": docs})
+    assert reply.status == 202, reply.body
+    job = reply.body
+    assert (job["name"], job["folder_id"], job["files_total"]) == (f"{top}.zip", docs, 3)
+    assert job["bytes_total"] == 600 + 36 + 6 * 1024**2 + 3
+    assert run_handler(archiver_module, requested_value(db, job["archive_id"])) == []
+
+    # Then the ZIP holds every ready file below it under its path, each directory, and nothing else;
+    # the file named like the subfolder is renamed, so both extract
+    assert api("GET", f"/archives/{job['archive_id']}").body["status"] == "ready"
+    names, contents = _zip_names(api, job["archive_id"], tmp_path)
+    assert names == [f"{top}/", f"{top}/empty/", f"{top}/notes/",
+                     f"{top}/a.txt", f"{top}/notes (2)", f"{top}/notes/deep.txt"]
+    assert contents[f"{top}/notes (2)"] == b"a file named like its sibling folder"
+    assert len(contents[f"{top}/notes/deep.txt"]) == 6 * 1024**2 + 3
+    assert not {str(hidden), str(pending), str(outside)} & set(
+        str(i) for i in db.execute("SELECT file_ids FROM archives WHERE archive_id = %s",
+                                   (job["archive_id"],)).fetchone()["file_ids"])
+
+    # And the folder is resolved again when the job runs: a file moved out is left out, one added is in
+    _into(files, a, None)
+    late = ready_file(alice, "late.txt", b"added after the request")
+    second = api("POST", "/archives", body={"folder_id": notes, "name": "just notes"}).body
+    _into(files, late, notes)
+    assert run_handler(archiver_module, requested_value(db, second["archive_id"])) == []
+    done = api("GET", f"/archives/{second['archive_id']}").body
+    assert (done["status"], done["name"], done["files_total"], done["files_done"]) == (
+        "ready", "just notes.zip", 2, 2)
+    names, _ = _zip_names(api, second["archive_id"], tmp_path)
+    assert names == ["notes/", "notes/deep.txt", "notes/late.txt"]
+
+
+def test_a_folder_shared_with_a_viewer_zips_for_them_until_the_share_is_revoked(
+        api: Api, alice: User, bob: User, db: Any, ready_file: Callable[..., uuid.UUID],
+        files_module: ModuleType, archives_module: ModuleType, archiver_module: ModuleType,
+        notifier_module: ModuleType, new_user: Callable[[], User], tmp_path: Any) -> None:
+    import json
+
+    files = Api(files_module, alice.claims)
+    outer = _folder(files, f"Outer-{uuid.uuid4().hex[:6]}")
+    shared = _folder(files, "Shared", outer)
+    inner = _folder(files, "Inner", shared)
+    for name, folder_id in (("top.txt", outer), ("s.txt", shared), ("i.txt", inner)):
+        _into(files, ready_file(alice, name, name.encode() * 10), folder_id)
+    db.execute("INSERT INTO users (user_id, email, quota_bytes) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+               (bob.user_id, bob.email, 10**9))
+    share_reply = files("POST", f"/folders/{shared}/shares", body={"email": bob.email})
+    assert share_reply.status == 201, share_reply.body
+    viewer, stranger = Api(archives_module, bob.claims), Api(archives_module, new_user().claims)
+
+    # The viewer zips the folder shared with them (everything inside, subfolders too) ...
+    job = viewer("POST", "/archives", body={"folder_id": shared})
+    assert job.status == 202, job.body
+    assert run_handler(archiver_module, requested_value(db, job.body["archive_id"])) == []
+    names, _ = _zip_names(viewer, job.body["archive_id"], tmp_path)
+    assert names == ["Shared/", "Shared/Inner/", "Shared/s.txt", "Shared/Inner/i.txt"]
+    # ... but not the folder above it, and nobody else zips either (404, word for word a missing folder)
+    missing = viewer("POST", "/archives", body={"folder_id": str(uuid.uuid4())})
+    assert (missing.status, missing.body["error"]["code"]) == (404, "folder_not_found")
+    for who, folder_id in ((viewer, outer), (stranger, shared), (stranger, inner)):
+        reply = who("POST", "/archives", body={"folder_id": folder_id})
+        assert reply.status == 404 and reply.body == missing.body, reply.body
+    # the job is the viewer's own: the owner does not see it
+    assert api("GET", f"/archives/{job.body['archive_id']}").status == 404
+
+    # When the share is revoked between the request and the run, the job fails at run time ...
+    queued = viewer("POST", "/archives", body={"folder_id": inner})
+    assert queued.status == 202, queued.body
+    revoke = files("DELETE", f"/folders/{shared}/shares", query={"share_id": share_reply.body["share_id"]})
+    assert revoke.status == 204
+    assert run_handler(archiver_module, requested_value(db, queued.body["archive_id"])) == []
+    failed = viewer("GET", f"/archives/{queued.body['archive_id']}").body
+    assert (failed["status"], failed["failure_reason"]) == ("failed", "source_unavailable")
+    # ... with archive.failed in the outbox, and the notifier tells the viewer
+    [event] = db.execute("SELECT payload FROM outbox WHERE aggregate_id = %s AND type = 'archive.failed'",
+                         (queued.body["archive_id"],)).fetchall()
+    assert event["payload"]["owner_id"] == bob.user_id
+    assert event["payload"]["data"]["reason"] == "source_unavailable"
+    assert run_handler(notifier_module, json.dumps(event["payload"]).encode()) == []
+    [notice] = db.execute("SELECT * FROM notifications WHERE user_id = %s AND type = 'archive.failed'",
+                          (bob.user_id,)).fetchall()
+    assert str(notice["file_id"]) == queued.body["archive_id"] and "could not be made" in notice["message"]
+
+
+def test_folder_archive_requests_are_checked(
+        api: Api, alice: User, files_module: ModuleType, ready_file: Callable[..., uuid.UUID],
+        override_settings: Callable[..., None]) -> None:
+    files = Api(files_module, alice.claims)
+    empty = _folder(files, f"Empty-{uuid.uuid4().hex[:6]}")
+    _folder(files, "sub", empty)
+    reply = api("POST", "/archives", body={"folder_id": empty})
+    assert (reply.status, reply.body["error"]["code"]) == (409, "folder_empty")
+    full = _folder(files, f"Full-{uuid.uuid4().hex[:6]}")
+    for i in range(3):
+        _into(files, ready_file(alice, f"f{i}.txt", b"x" * 100), full)
+    one = ready_file(alice, "one.txt", b"1")
+    for body in ({}, {"file_ids": [str(one)], "folder_id": full}, {"folder_id": "nope"}):
+        reply = api("POST", "/archives", body=body)
+        assert (reply.status, reply.body["error"]["code"]) == (422, "validation_failed"), body
+    override_settings(ARCHIVE_MAX_FILES="2")
+    reply = api("POST", "/archives", body={"folder_id": full})
+    assert (reply.status, reply.body["error"]["code"]) == (413, "archive_too_many_files")
+    override_settings(ARCHIVE_MAX_FILES="10", ARCHIVE_MAX_BYTES="250")
+    reply = api("POST", "/archives", body={"folder_id": full})
+    assert (reply.status, reply.body["error"]["code"]) == (413, "archive_too_large")
+
+
+# ---- listing one's jobs -----------------------------------------------------------------------
+
+def test_the_list_pages_through_my_jobs_newest_first_with_failures_and_without_deleted_ones(
+        api: Api, alice: User, bob: User, db: Any, ready_file: Callable[..., uuid.UUID],
+        override_settings: Callable[..., None], s3: Any) -> None:
+    from fileshare import archiving
+
+    override_settings(ARCHIVE_MAX_ACTIVE="10")
+    mine = ready_file(alice, "m.txt", b"m")
+    made = [_queued(api, [mine]) for _ in range(5)]
+    gone = ready_file(alice, "gone.txt", b"g")
+    failing = _queued(api, [gone])
+    s3.delete_object(Bucket=BUCKET, Key=db.execute("SELECT s3_key FROM files WHERE file_id = %s",
+                                                   (gone,)).fetchone()["s3_key"])
+    assert archiving.run(uuid.UUID(failing)) is archiving.Outcome.FAILED
+    assert api("DELETE", f"/archives/{made[1]}").status == 204
+    theirs = ready_file(bob, "t.txt", b"t")
+    assert Api(api.module, bob.claims)("POST", "/archives", body={"file_ids": [str(theirs)]}).status == 202
+
+    seen: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        reply = api("GET", "/archives", query={"limit": "2", **({"cursor": cursor} if cursor else {})})
+        assert reply.status == 200, reply.body
+        assert len(reply.body["items"]) <= 2
+        seen += reply.body["items"]
+        cursor = reply.body["next_cursor"]
+        if cursor is None:
+            break
+    expected = [failing, made[4], made[3], made[2], made[0]]  # newest first; the deleted one is gone
+    assert [i["archive_id"] for i in seen] == expected
+    assert (seen[0]["status"], seen[0]["failure_reason"]) == ("failed", "source_missing")
+    bad = api("GET", "/archives", query={"cursor": "not-a-cursor"})
+    assert (bad.status, bad.body["error"]["code"]) == (422, "invalid_cursor")

@@ -186,6 +186,6 @@ def test_a_pending_file_gets_no_document_and_other_events_are_acknowledged(
     assert files_api("PATCH", f"/files/{file_id}", body={"name": "later2.txt"}).status == 200
     ready = Event(type=EventType.FILE_READY, file_id=uuid.UUID(file_id), owner_id=alice.user_id)
     failures = run_indexer(indexer, last_event(db, file_id, "file.updated"), ready.to_json(),
-                           b'{"type": "folder.created"}', b"garbage")
+                           b'{"type": "calendar.created"}', b"garbage")
     assert failures == [{"itemIdentifier": {"partition": f"{TOPIC}-0", "offset": 3}}]  # only the garbage
     assert document(opensearch, file_id) is None  # the processor creates it once the file is verified

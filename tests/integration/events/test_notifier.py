@@ -148,7 +148,7 @@ def test_events_that_are_not_notifications_are_acknowledged(
     owner = account(alice)
     link_created = Event(type=EventType.LINK_CREATED, file_id=uuid.uuid4(), owner_id=owner.user_id,
                          data={"name": "x"})
-    future = b'{"type": "folder.created", "version": 3, "folder_id": "f1"}'
+    future = b'{"type": "calendar.created", "version": 3, "calendar_id": "c1"}'
     assert invoke(notifier, link_created.to_json(), future) == []
     assert inbox(db, owner) == [] and mail_to(owner.email) == []
 

@@ -343,3 +343,56 @@ def test_housekeeping_prunes_activity_past_retention_in_bounded_batches(
     left = world.db.execute("SELECT event_id FROM activity WHERE file_id = %s", (file_id,)).fetchall()
     assert {r["event_id"] for r in left} == {recent}
     assert old  # the five rows were there to prune
+
+
+# ---- folders: their own changes in the export, a file's moves in its feed ---------------------------
+
+def test_folder_changes_reach_the_export_and_a_files_moves_its_feed(
+        world: World, activity_module: ModuleType, alice: User) -> None:
+    world.register(alice)
+    files = world.files(alice)
+
+    def folder(name: str, parent: str | None = None) -> str:
+        reply = files("POST", "/folders", body={"name": name, **({"parent_id": parent} if parent else {})})
+        assert reply.status == 201, reply.body
+        return str(reply.body["folder_id"])
+
+    # Given folders A and B, and C inside A, renamed, then moved into B
+    a_name, b_name = f"A-{uuid.uuid4().hex[:6]}", f"B-{uuid.uuid4().hex[:6]}"
+    a, b = folder(a_name), folder(b_name)
+    c = folder("C", a)
+    assert files("PATCH", f"/folders/{c}", body={"name": "C2"}).status == 200
+    assert files("PATCH", f"/folders/{c}", body={"parent_id": b}).status == 200
+    # and a file uploaded at the root, moved into A, then into B
+    file_id = uploaded(world, alice, "moving.txt")
+    for target in (a, b):
+        assert files("PATCH", f"/files/{file_id}", body={"folder_id": target}).status == 200
+    assert files("PATCH", f"/folders/{c}", body={"name": "C2"}).status == 200  # no change: no event
+
+    # Each change wrote exactly one event, in its own transaction
+    folder_events = {f: outbox_events(world, f) for f in (a, b, c)}
+    assert [json.loads(v)["type"] for v in folder_events[c]] == [
+        "folder.created", "folder.updated", "folder.updated"]
+    assert consume(activity_module, [v for vs in folder_events.values() for v in vs]
+                   + outbox_events(world, file_id)) == []
+
+    # Then the file's feed shows both moves, where from and where to
+    feed = whole_feed(activity_module, alice, file_id)
+    assert [i["action"] for i in feed] == ["moved", "moved", "uploaded"]
+    assert feed[0]["details"] == {"from_folder_id": a, "from_folder": a_name, "to_folder_id": b,
+                                  "to_folder": b_name}
+    assert feed[1]["details"] == {"from_folder_id": None, "from_folder": None, "to_folder_id": a,
+                                  "to_folder": a_name}
+    # and the export holds the folders' own rows (keyed by the folder's id), oldest first
+    mine = [i for i in _export_json(activity_module, alice, limit=50) if i["file_id"] in (a, b, c)]
+    assert [(i["file_id"], i["action"]) for i in mine] == [
+        (a, "folder_created"), (b, "folder_created"), (c, "folder_created"), (c, "folder_renamed"),
+        (c, "folder_moved")]
+    renamed, moved = mine[3], mine[4]
+    assert renamed["details"] == {"folder": True, "name": "C2", "previous_name": "C"}
+    assert renamed["file_name"] == "C2"
+    assert moved["details"] == {"folder": True, "from_folder_id": a, "from_folder": a_name,
+                                "to_folder_id": b, "to_folder": b_name}
+    # a folder is no file: its id has no file feed
+    reply = feed_api(activity_module, alice)("GET", f"/files/{c}/activity")
+    assert (reply.status, reply.body["error"]["code"]) == (404, "file_not_found")

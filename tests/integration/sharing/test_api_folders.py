@@ -198,7 +198,7 @@ def test_a_folder_share_reaches_everything_inside_until_revoked(world: World, al
     # Revoking cuts all of it at once
     revoked = world.files(alice)("DELETE", f"/folders/{shared}/shares", query={"share_id": share_id})
     assert revoked.status == 204
-    assert [e["type"] for e in world.outbox(shared)] == ["share.created", "share.revoked"]
+    assert [e["type"] for e in world.outbox(shared)] == ["folder.created", "share.created", "share.revoked"]
     for file_id in (before, after):
         assert viewer("GET", f"/files/{file_id}").status == 404
         assert viewer("GET", f"/files/{file_id}/download").status == 404
@@ -313,3 +313,37 @@ def test_trashed_folders_are_listed_and_a_file_restored_alone_cannot_clash(world
     assert top in ids and inner not in ids  # the subfolder goes with its parent
     inside = trash_api("POST", f"/files/{old}/restore")
     assert inside.status == 409 and inside.body["error"]["code"] == "parent_trashed"
+
+
+def _all_pages(world: World, user: User, which: str) -> tuple[list[str], int]:
+    """Every folder of ``GET /folders?<which>=true`` in pages of 2: (ids in order, pages)."""
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        query = {which: "true", "limit": "2", **({"cursor": cursor} if cursor else {})}
+        reply = world.files(user)("GET", "/folders", query=query)
+        assert reply.status == 200, reply.body
+        assert len(reply.body["items"]) <= 2
+        seen += [i["folder"]["folder_id"] for i in reply.body["items"]]
+        pages += 1
+        cursor = reply.body["next_cursor"]
+        if cursor is None:
+            return seen, pages
+
+
+def test_shared_and_trashed_folder_lists_page_by_cursor_newest_first(
+        world: World, alice: User, bob: User) -> None:
+    world.register(alice)
+    world.register(bob)
+    made = [make_folder(world, alice, f"p{i}-{uuid.uuid4().hex[:6]}") for i in range(5)]
+    for folder_id in made:
+        shared = world.files(alice)("POST", f"/folders/{folder_id}/shares", body={"email": bob.email})
+        assert shared.status == 201
+    assert _all_pages(world, bob, "shared") == (list(reversed(made)), 3)  # most recently shared first
+    for folder_id in made:
+        assert world.files(alice)("DELETE", f"/folders/{folder_id}").status == 200
+    assert _all_pages(world, alice, "trashed") == (list(reversed(made)), 3)  # most recently trashed first
+    assert _all_pages(world, bob, "shared") == ([], 1)  # a trashed folder is nobody's to see
+    bad = world.files(alice)("GET", "/folders", query={"trashed": "true", "cursor": "not-a-cursor"})
+    assert (bad.status, bad.body["error"]["code"]) == (422, "invalid_cursor")

@@ -1,10 +1,13 @@
 """Activity: a per-file feed of what was done to a file, built from the domain event stream.
 
 The activity consumer (``functions/activity``, its own Kafka consumer group) turns each event
-that is an action on a file into one ``activity`` row (``describe``, pure): uploaded, renamed (or
-otherwise updated), trashed, restored, deleted, shared, share revoked, link created / revoked /
-downloaded (with coarse client facts, ``fileshare.clientinfo``). Other event types are
-acknowledged unread, so a type added later is never dead-lettered.
+that is an action on a file into one ``activity`` row (``describe``, pure): uploaded, renamed,
+moved (between folders), otherwise updated, trashed, restored, deleted, shared, share revoked, link
+created / revoked / downloaded (with coarse client facts, ``fileshare.clientinfo``). Folder
+created / renamed / moved are rows of the folder's own (``file_id`` is the folder's id, ``details``
+says ``folder: true``): they appear in the owner's export, not in each file's feed (a folder move
+rewrites no file, so its files' feeds stay as they were; a file moved on its own shows ``moved``).
+Other event types are acknowledged unread, so a type added later is never dead-lettered.
 
 - Idempotent: the row's key is the event id (``INSERT ... ON CONFLICT DO NOTHING``); a redelivered
   event changes nothing.
@@ -86,12 +89,40 @@ def _pick(data: dict[str, Any], *keys: str) -> dict[str, Any]:
     return picked
 
 
+def _changes(event: Event, key: str = "changes") -> dict[str, Any]:
+    value = event.data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _moved(event: Event, changes: dict[str, Any], parent_key: str) -> dict[str, Any]:
+    """Where a file or folder went: the old and new parent's id and name (None: the root)."""
+    previous = _changes(event, "previous")
+    details = {"from_folder_id": _pick(previous, parent_key).get(parent_key),
+               "from_folder": _text(event.data.get("from_folder")),
+               "to_folder_id": _pick(changes, parent_key).get(parent_key),
+               "to_folder": _text(event.data.get("to_folder"))}
+    if "name" in changes:
+        details["name"] = _text(changes["name"])
+    return details
+
+
 def _updated(event: Event) -> Entry:
-    changes = event.data.get("changes") if isinstance(event.data.get("changes"), dict) else {}
-    assert isinstance(changes, dict)
+    changes = _changes(event)
     if event.data.get("reason") == "object_replaced":  # the processor re-verified new bytes
         return Entry("content_replaced", _pick(changes, "content_type"))
+    if "folder_id" in changes:  # moved between folders (perhaps renamed on the way)
+        return Entry("moved", _moved(event, changes, "folder_id"))
     return Entry("renamed" if "name" in changes else "updated", _pick(changes, "name", "tags", "expires_at"))
+
+
+def _folder_updated(event: Event) -> Entry:
+    """A folder's rename and/or move: an entry of the folder's own (its files' feeds are not
+    rewritten: a move of a folder of 100 000 files would otherwise be 100 000 rows)."""
+    changes = _changes(event)
+    if "parent_id" in changes:
+        return Entry("folder_moved", {"folder": True, **_moved(event, changes, "parent_id")})
+    return Entry("folder_renamed", {"folder": True, "name": _text(changes.get("name")),
+                                    "previous_name": _text(_changes(event, "previous").get("name"))})
 
 
 def _link_downloaded(event: Event) -> Entry:
@@ -117,6 +148,10 @@ _DESCRIBERS: dict[str, Callable[[Event], Entry]] = {
                                                                    "max_downloads", "has_password")),
     EventType.LINK_REVOKED: lambda e: Entry("link_revoked", _pick(e.data, "link_id")),
     EventType.LINK_DOWNLOADED: _link_downloaded,
+    # Folders (the row's file_id is the folder's id; the export shows them, a file's feed does not).
+    EventType.FOLDER_CREATED: lambda e: Entry("folder_created",
+                                              {"folder": True, **_pick(e.data, "parent_id")}),
+    EventType.FOLDER_UPDATED: _folder_updated,
     # EventType.FILE_VERSION_ADDED: _describe_version_added  (issue 14 part 3: see the docstring)
 }
 ACTIVITY_EVENTS = frozenset(_DESCRIBERS)

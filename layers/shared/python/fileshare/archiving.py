@@ -4,15 +4,20 @@
    bumps ``attempt``; every later write names it, so a superseded attempt (a duplicate delivery,
    DELETE, the sweeper) changes nothing and stops at its next progress write.
 2. Re-check the sources as the owner of the job may read them *now* (ready, owned or still shared).
+   A folder job walks its folder again (``archives.folder_sources``): every ready file below it
+   goes in under its path ("Docs/sub/a.txt"), every subfolder as a directory entry; the row's file
+   list and totals are updated to what it found.
 3. Stream: stdlib ``zipfile`` (STORED, ZIP64 where sizes or offsets need it, data descriptors)
    writes into ``zipstream.MultipartSink``; each source is read in ranged GETs pinned to its ETag.
    Progress (files and bytes done) and the heartbeat go to the row about once a second.
 4. Complete the upload, then mark the job ``ready`` and record ``zip.ready`` in one transaction.
 
-Failures: a vanished or replaced source (``source_missing``, ``source_changed``), a file no longer
-readable (``source_unavailable``) or an S3 error (``storage_error``) aborts the multipart upload and
-marks the job ``failed`` with that reason; the event is acknowledged. Anything else (the database
-down, a bug) aborts the upload, gives the job back (``queued``) and raises, so Kafka redelivers it.
+Failures: a vanished or replaced source (``source_missing``, ``source_changed``), a file or folder
+no longer readable or a folder left empty (``source_unavailable``), a folder grown past the limits
+(``too_large``) or an S3 error (``storage_error``) aborts the multipart upload and marks the job
+``failed`` with that reason, recording ``archive.failed`` (the notifier tells the owner) in the
+same transaction; the event is acknowledged. Anything else (the database down, a bug) aborts the
+upload, gives the job back (``queued``) and raises, so Kafka redelivers it.
 A redelivered event of a job that is ready, failed, expired or deleted is acknowledged unread.
 """
 
@@ -22,7 +27,8 @@ import time
 import uuid
 import zipfile
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -30,14 +36,17 @@ from fileshare import archives, events, storage
 from fileshare.config import settings
 from fileshare.consumers import MalformedEventError, envelope
 from fileshare.db import archives as archives_db
+from fileshare.db.archives import ArchiveRow
 from fileshare.db.connection import transaction
-from fileshare.errors import Conflict, NotFound
+from fileshare.db.files import FileRow
+from fileshare.errors import Conflict, NotFound, TooLarge
 from fileshare.events import Event, EventType
 from fileshare.observability import logger, metrics
 from fileshare.zipstream import CHUNK_BYTES, MultipartSink, error_code, head, part_size_for, read_ranges
 
 PROGRESS_EVERY_S = 1.0
 _REGULAR_FILE = 0o100644 << 16  # unix mode in external_attr: unzip extracts a readable file
+_DIRECTORY = (0o40755 << 16) | 0x10  # a unix directory, and MS-DOS's directory flag
 
 
 class Outcome(StrEnum):
@@ -70,22 +79,37 @@ def handle(raw: bytes | str, **options: Any) -> Outcome:
     return run(archive_id, **options)
 
 
-def entry_names(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """One distinct name per source: "a.txt", "a (2).txt", ... (pure)."""
-    seen: set[str] = set()
+def entry_paths(items: Sequence[tuple[str, str]], directories: Sequence[str] = ()) -> list[str]:
+    """One distinct entry name per ``(directory, name)``: "dir/a.txt", "dir/a (2).txt", ...; a file
+    never takes a directory's name either (pure). Case-insensitive, as most file systems are."""
+    seen = {d.lower() for d in directories}
     names = []
-    for row in rows:
-        name = str(row["name"])
+    for directory, name in items:
+        prefix = f"{directory}/" if directory else ""
         stem, dot, ext = name.rpartition(".")
         if not dot or not stem:
             stem, dot, ext = name, "", ""
-        candidate, n = name, 1
+        candidate, n = prefix + name, 1
         while candidate.lower() in seen:
             n += 1
-            candidate = f"{stem} ({n}){dot}{ext}"
+            candidate = f"{prefix}{stem} ({n}){dot}{ext}"
         seen.add(candidate.lower())
         names.append(candidate)
     return names
+
+
+def entry_names(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One distinct name per source of a selection: "a.txt", "a (2).txt", ... (pure)."""
+    return entry_paths([("", str(row["name"])) for row in rows])
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What goes into one ZIP: the sources, their entry names, and directory entries first."""
+
+    sources: list[FileRow]
+    names: list[str]
+    directories: list[str]
 
 
 def _date_time(value: datetime) -> tuple[int, int, int, int, int, int]:
@@ -112,14 +136,18 @@ class _Progress:
                 raise Superseded()
 
 
-def _write_zip(sink: MultipartSink, sources: Sequence[Mapping[str, Any]], progress: _Progress,
-               chunk_bytes: int) -> None:
-    """Every source into one ZIP on ``sink``. On any error the sink is put in discard mode first, so
-    what zipfile writes while unwinding (the entry's descriptor, the central directory) never
-    reaches S3; the caller aborts the upload."""
+def _write_zip(sink: MultipartSink, plan: Plan, progress: _Progress, chunk_bytes: int) -> None:
+    """Every directory, then every source, into one ZIP on ``sink``. On any error the sink is put in
+    discard mode first, so what zipfile writes while unwinding (the entry's descriptor, the central
+    directory) never reaches S3; the caller aborts the upload."""
     try:
         with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-            for row, name in zip(sources, entry_names(sources), strict=True):
+            now = _date_time(datetime.now(UTC))
+            for directory in plan.directories:
+                info = zipfile.ZipInfo(f"{directory}/", date_time=now)
+                info.external_attr = _DIRECTORY
+                archive.writestr(info, b"")
+            for row, name in zip(plan.sources, plan.names, strict=True):
                 _write_entry(archive, sink, row, name, progress, chunk_bytes)
                 progress.files += 1
                 progress.tick()
@@ -163,14 +191,39 @@ def _write_entry(archive: zipfile.ZipFile, sink: MultipartSink, row: Mapping[str
 
 
 def _fail(archive_id: uuid.UUID, attempt: int, reason: str, detail: str) -> Outcome:
-    """Mark the job failed; SUPERSEDED when this attempt had already lost it (deleted meanwhile)."""
+    """Mark the job failed and record ``archive.failed`` with it; SUPERSEDED when this attempt had
+    already lost it (deleted meanwhile)."""
     with transaction() as conn:
-        if archives_db.mark_failed(conn, archive_id, attempt, reason, detail) is None:
+        row = archives_db.mark_failed(conn, archive_id, attempt, reason, detail)
+        if row is None:
             return Outcome.SUPERSEDED
+        events.record(conn, archives.failed_event(row))
+    events.publish_now([archive_id])
     metrics.add_metric(name="ArchivesFailed", unit="Count", value=1)
     logger.warning("archive failed",
                    extra={"archive_id": str(archive_id), "reason": reason, "detail": detail})
     return Outcome.FAILED
+
+
+def _plan(row: ArchiveRow) -> Plan:
+    """The job's sources as its owner may read them now. A folder is walked again and the row's
+    file list and totals set to what was found (Superseded if the attempt lost the job)."""
+    with transaction() as conn:
+        if row.folder_id is None:
+            sources = archives.readable_sources(conn, row.owner_id, list(row.file_ids))
+            return Plan(sources=sources, names=entry_names(sources), directories=[])
+        config = settings()
+        tree = archives.folder_sources(conn, row.owner_id, row.folder_id, config.archive_max_files)
+        if not tree.files:
+            raise Conflict("the folder holds no ready file any more", code="folder_empty")
+        sources = [r for _, r in tree.files]
+        total = sum(r.size for r in sources)
+        archives.check_total(total, config.archive_max_bytes)
+        ids = [r.file_id for r in sources]
+        if not archives_db.set_sources(conn, row.archive_id, row.attempt, ids, total):
+            raise Superseded()
+    return Plan(sources=sources, names=entry_paths([(d, r.name) for d, r in tree.files], tree.directories),
+                directories=tree.directories)
 
 
 def run(archive_id: uuid.UUID, *, part_bytes: int | None = None, chunk_bytes: int = CHUNK_BYTES,
@@ -182,19 +235,22 @@ def run(archive_id: uuid.UUID, *, part_bytes: int | None = None, chunk_bytes: in
         row, before = archives_db.claim(conn, archive_id, archives.STALE_AFTER_S)
     if row is None:
         logger.info("archive job not claimable", extra={
-            "archive_id": str(archive_id), "status": before["status"] if before else None})
+            "archive_id": str(archive_id), "status": before.status if before else None})
         return Outcome.SKIPPED
-    if before is not None and before["upload_id"]:  # a dead attempt's parts
-        storage.abort_multipart(before["s3_key"], before["upload_id"])
-    attempt = int(row["attempt"])
+    if before is not None and before.upload_id:  # a dead attempt's parts
+        storage.abort_multipart(before.s3_key, before.upload_id)
+    attempt = row.attempt
     try:
-        with transaction() as conn:
-            sources = archives.readable_sources(conn, row["owner_id"], list(row["file_ids"]))
+        plan = _plan(row)
     except (NotFound, Conflict) as exc:
         return _fail(archive_id, attempt, "source_unavailable", exc.message)
+    except TooLarge as exc:
+        return _fail(archive_id, attempt, "too_large", exc.message)
+    except Superseded:
+        return Outcome.SUPERSEDED
 
-    size_hint = sum(int(r["size"]) for r in sources)
-    sink = MultipartSink(row["s3_key"], inflight=inflight,
+    size_hint = sum(r.size for r in plan.sources)
+    sink = MultipartSink(row.s3_key, inflight=inflight,
                          part_bytes=part_bytes or part_size_for(size_hint, settings().archive_part_bytes))
     progress = _Progress(archive_id, attempt)
     started = time.monotonic()
@@ -203,7 +259,7 @@ def run(archive_id: uuid.UUID, *, part_bytes: int | None = None, chunk_bytes: in
         with transaction() as conn:
             if not archives_db.set_upload_id(conn, archive_id, attempt, upload_id):
                 raise Superseded()
-        _write_zip(sink, sources, progress, chunk_bytes)
+        _write_zip(sink, plan, progress, chunk_bytes)
         size = sink.complete()
     except Superseded:
         sink.abort()
@@ -226,16 +282,17 @@ def run(archive_id: uuid.UUID, *, part_bytes: int | None = None, chunk_bytes: in
     with transaction() as conn:
         ready = archives_db.mark_ready(conn, archive_id, attempt, size, settings().archive_ttl_s)
         if ready is not None:
-            events.record(conn, Event(type=EventType.ZIP_READY, file_id=archive_id, owner_id=row["owner_id"],
-                                      data={"name": ready["name"], "files": ready["files_total"],
-                                            "size": size, "expires_at": ready["expires_at"].isoformat()}))
+            assert ready.expires_at is not None
+            events.record(conn, Event(type=EventType.ZIP_READY, file_id=archive_id, owner_id=row.owner_id,
+                                      data={"name": ready.name, "files": ready.files_total,
+                                            "size": size, "expires_at": ready.expires_at.isoformat()}))
     if ready is None:  # deleted while it was being completed: remove what was just written
-        storage.delete_objects([row["s3_key"]])
+        storage.delete_objects([row.s3_key])
         return Outcome.SUPERSEDED
     events.publish_now([archive_id])
     elapsed = max(time.monotonic() - started, 1e-6)
     metrics.add_metric(name="ArchivesBuilt", unit="Count", value=1)
     metrics.add_metric(name="ArchiveBytes", unit="Bytes", value=size)
-    logger.info("archive built", extra={"archive_id": str(archive_id), "files": len(sources), "size": size,
-                                        "mb_per_s": round(size_hint / elapsed / 1e6, 1)})
+    logger.info("archive built", extra={"archive_id": str(archive_id), "files": len(plan.sources),
+                                        "size": size, "mb_per_s": round(size_hint / elapsed / 1e6, 1)})
     return Outcome.BUILT

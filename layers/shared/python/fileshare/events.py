@@ -58,6 +58,11 @@ class EventType(StrEnum):
     # Archive jobs: the event's ``file_id`` is the archive's id (the Kafka key, one job's order).
     ARCHIVE_REQUESTED = "archive.requested"
     ZIP_READY = "zip.ready"
+    ARCHIVE_FAILED = "archive.failed"  # data: name, reason (machine-readable), detail
+    # Folders: the event's ``file_id`` is the folder's id (the Kafka key). ``folder.updated`` is a
+    # rename and/or a move: ``changes`` holds the new name / parent_id, ``previous`` the old ones.
+    FOLDER_CREATED = "folder.created"
+    FOLDER_UPDATED = "folder.updated"
 
 
 class Event(BaseModel):

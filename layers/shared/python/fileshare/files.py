@@ -156,6 +156,7 @@ def create_upload(user_id: str, email: str, request: FileCreate) -> FileCreated:
     multipart = (storage.start_multipart(key, request.size, request.content_type,
                                          checksum_algorithm=algorithm)
                  if request.size >= config.multipart_threshold_bytes else None)
+    created_folders: list[uuid.UUID] = []
     try:
         with transaction() as conn:
             _ensure_user(conn, user_id, email)
@@ -163,7 +164,7 @@ def create_upload(user_id: str, email: str, request: FileCreate) -> FileCreated:
             assert user is not None
             used, pending = users_db.usage(conn, user_id)
             check_quota(user.quota_bytes, used, pending, request.size)
-            folder_id = _upload_folder(conn, user_id, request, name)
+            folder_id = _upload_folder(conn, user_id, request, name, created_folders)
             files_db.insert(conn, file_id=file_id, owner_id=user_id, name=name, s3_key=key, size=request.size,
                             content_type=request.content_type, tags=request.tags,
                             expires_at=request.expires_at, folder_id=folder_id)
@@ -173,6 +174,8 @@ def create_upload(user_id: str, email: str, request: FileCreate) -> FileCreated:
         if multipart is not None:
             _abort_quietly(key, multipart["upload_id"])
         raise
+    if created_folders:  # their folder.created events (the relay sends what this cannot)
+        events.publish_now(created_folders)
     upload: PostUpload | MultipartUpload
     if multipart is not None:
         upload = MultipartUpload.model_validate(multipart)
@@ -182,13 +185,16 @@ def create_upload(user_id: str, email: str, request: FileCreate) -> FileCreated:
     return FileCreated(file_id=file_id, upload=upload)
 
 
-def _upload_folder(conn: Any, user_id: str, request: FileCreate, name: str) -> uuid.UUID | None:
-    """The folder the upload goes into (``folder_id`` and/or ``relative_path``; see ``folders``)."""
+def _upload_folder(conn: Any, user_id: str, request: FileCreate, name: str,
+                   created: list[uuid.UUID]) -> uuid.UUID | None:
+    """The folder the upload goes into (``folder_id`` and/or ``relative_path``; see ``folders``);
+    the folders it had to make are appended to ``created``."""
     if request.folder_id is None and request.relative_path is None:
         return None
     from fileshare import folders
 
-    folder_id = folders.resolve_upload_folder(conn, user_id, request.folder_id, request.relative_path)
+    folder_id = folders.resolve_upload_folder(conn, user_id, request.folder_id, request.relative_path,
+                                              created)
     folders.check_file_target(conn, user_id, folder_id, name)
     return folder_id
 
@@ -330,8 +336,15 @@ def update_file(user_id: str, file_id: uuid.UUID, patch: FilePatch) -> FileOut:
 
             folders.check_file_target(conn, user_id, changes.get("folder_id", row.folder_id),
                                       changes.get("name", row.name), file_id)
+        moved: dict[str, Any] = {}
+        if "folder_id" in changed:  # where from and where to, for the activity feed
+            from fileshare import folders
+
+            moved = {"previous": {"folder_id": row.folder_id},
+                     "from_folder": folders.folder_name(conn, row.folder_id),
+                     "to_folder": folders.folder_name(conn, changed["folder_id"])}
         row = files_db.update(conn, file_id, changed)
-        events.record(conn, new_event(events.EventType.FILE_UPDATED, row, changes=changed))
+        events.record(conn, new_event(events.EventType.FILE_UPDATED, row, changes=changed, **moved))
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
     if "folder_id" in changed:  # search filters folder grants on the document's folder_id

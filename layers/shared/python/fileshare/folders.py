@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Literal, cast
 
 from fileshare import cache, events, lifecycle
@@ -99,6 +100,12 @@ def _readable(conn: Any, folder_id: uuid.UUID, user_id: str) -> FolderRow:
     raise _not_found()
 
 
+def readable_folder(conn: Any, folder_id: uuid.UUID, user_id: str) -> FolderRow:
+    """The folder if ``user_id`` may read it now (its owner while it is visible, or through a share
+    of it or an ancestor: ``folder_ancestors``); otherwise 404 ``folder_not_found``."""
+    return _readable(conn, folder_id, user_id)
+
+
 def _name(raw: str) -> str:
     try:
         return sanitize_name(raw)
@@ -119,6 +126,7 @@ def create_folder(user_id: str, email: str, request: FolderCreate) -> FolderOut:
             raise Conflict("this email belongs to another account", code="email_in_use")
         folders_db.lock_owner(conn, user_id)
         row = _create(conn, user_id, request.parent_id, name)
+    events.publish_now([row.folder_id])
     return folder_out(row)
 
 
@@ -130,18 +138,35 @@ def _create(conn: Any, user_id: str, parent_id: uuid.UUID | None, name: str) -> 
     if depth + 1 > MAX_DEPTH:
         raise ValidationFailed(f"folders nest at most {MAX_DEPTH} deep", code="folder_too_deep")
     try:
-        return folders_db.insert(conn, folder_id=uuid.uuid4(), owner_id=user_id, parent_id=parent_id,
-                                 name=name)
+        row = folders_db.insert(conn, folder_id=uuid.uuid4(), owner_id=user_id, parent_id=parent_id,
+                                name=name)
     except folders_db.NameTaken as exc:
         raise _clash(name) from exc
+    events.record(conn, folder_event(events.EventType.FOLDER_CREATED, row, parent_id=parent_id))
+    return row
+
+
+def folder_event(event_type: events.EventType, folder: FolderRow, **data: Any) -> events.Event:
+    """An event about a folder: keyed by the folder's id, ``data.folder`` says so (the consumers
+    that key on files, the indexer and the deleter, acknowledge it unread)."""
+    return events.Event(type=event_type, file_id=folder.folder_id, owner_id=folder.owner_id,
+                        data={"folder": True, "name": folder.name, **data})
+
+
+def folder_name(conn: Any, folder_id: uuid.UUID | None) -> str | None:
+    """A folder's name for an event's details (None: the root, or a folder gone meanwhile)."""
+    row = folders_db.get(conn, folder_id) if folder_id is not None else None
+    return row.name if row else None
 
 
 def resolve_upload_folder(conn: Any, user_id: str, folder_id: uuid.UUID | None,
-                          relative_path: str | None) -> uuid.UUID | None:
+                          relative_path: str | None, created: list[uuid.UUID] | None = None
+                          ) -> uuid.UUID | None:
     """The folder an upload goes into: ``folder_id`` (the caller's, visible), then each directory
     of ``relative_path`` below it, created when missing (the last segment is the file's name).
     Runs in the upload's transaction (the owner row is locked there), so a failed upload leaves
-    no folder behind."""
+    no folder behind (nor its ``folder.created`` event). The ids of the folders made are appended
+    to ``created`` (the caller publishes their events after the commit)."""
     if folder_id is not None:
         _own(conn, folder_id, user_id)
     if relative_path is None:
@@ -152,7 +177,12 @@ def resolve_upload_folder(conn: Any, user_id: str, folder_id: uuid.UUID | None,
         existing = folders_db.find_child(conn, user_id, folder_id, name)
         if existing is not None and existing.status != folders_db.ACTIVE:
             raise Conflict(f"the folder {name!r} is in the trash", code="folder_trashed")
-        folder_id = existing.folder_id if existing else _create(conn, user_id, folder_id, name).folder_id
+        if existing is None:
+            folder_id = _create(conn, user_id, folder_id, name).folder_id
+            if created is not None:
+                created.append(folder_id)
+        else:
+            folder_id = existing.folder_id
     return folder_id
 
 
@@ -178,11 +208,30 @@ def check_restore_target(conn: Any, row: FileRow) -> None:
         raise _clash(row.name)
 
 
-def trashed_folders(user_id: str, limit: int = 100) -> FolderItems:
-    """The caller's folders in the trash (each restores or purges as a whole), newest first."""
+def _folder_page(rows: list[Any], limit: int, position: Callable[[Any], datetime | None]) -> FolderItems:
+    from fileshare import cursor
+
+    page = rows[:limit]
+    last = position(page[-1]) if page else None
+    next_cursor = (cursor.encode([last.isoformat(), str(page[-1].folder_id)])
+                   if len(rows) > limit and last is not None else None)
+    return FolderItems(items=[FolderItem(kind="folder", folder=folder_out(r)) for r in page],
+                       next_cursor=next_cursor)
+
+
+def _position(after: str | None) -> tuple[datetime, uuid.UUID] | None:
+    from fileshare import cursor
+
+    return cursor.decode_time_id(after) if after else None
+
+
+def trashed_folders(user_id: str, limit: int = 100, after: str | None = None) -> FolderItems:
+    """The caller's folders in the trash (each restores or purges as a whole), newest first, by
+    cursor."""
+    position = _position(after)
     with transaction() as conn:
-        rows = folders_db.trashed(conn, user_id, limit)
-    return FolderItems(items=[FolderItem(kind="folder", folder=folder_out(r)) for r in rows])
+        rows = folders_db.trashed(conn, user_id, limit + 1, position)
+    return _folder_page(rows, limit, lambda r: r.trashed_at)
 
 
 def get_folder(user_id: str, folder_id: uuid.UUID) -> FolderDetail:
@@ -260,10 +309,22 @@ def update_folder(user_id: str, folder_id: uuid.UUID, patch: FolderPatch) -> Fol
         if name == row.name and parent_id == row.parent_id:
             return folder_out(row)
         try:
-            row = folders_db.update(conn, folder_id, name=name, parent_id=parent_id)
+            updated = folders_db.update(conn, folder_id, name=name, parent_id=parent_id)
         except folders_db.NameTaken as exc:
             raise _clash(name) from exc
-    return folder_out(row)
+        changes: dict[str, Any] = {}
+        previous: dict[str, Any] = {}
+        moved: dict[str, Any] = {}
+        if name != row.name:
+            changes["name"], previous["name"] = name, row.name
+        if parent_id != row.parent_id:
+            changes["parent_id"], previous["parent_id"] = parent_id, row.parent_id
+            moved = {"from_folder": folder_name(conn, row.parent_id),
+                     "to_folder": folder_name(conn, parent_id)}
+        events.record(conn, folder_event(events.EventType.FOLDER_UPDATED, updated, changes=changes,
+                                         previous=previous, **moved))
+    events.publish_now([folder_id])
+    return folder_out(updated)
 
 
 # ---- sharing --------------------------------------------------------------------------------
@@ -274,10 +335,9 @@ def _share_out(row: folders_db.FolderShareRow) -> FolderShareOut:
 
 
 def _share_event(event_type: events.EventType, folder: FolderRow, **data: Any) -> events.Event:
-    """A folder share's event: keyed by the folder's id (``data.folder`` says so), so the
-    notifier tells the grantee "X shared <folder> with you" and the outbox keeps the change."""
-    return events.Event(type=event_type, file_id=folder.folder_id, owner_id=folder.owner_id,
-                        data={"folder": True, "name": folder.name, **data})
+    """A folder share's event (``folder_event``), so the notifier tells the grantee "X shared
+    <folder> with you" and the outbox keeps the change."""
+    return folder_event(event_type, folder, **data)
 
 
 def share_folder(user_id: str, folder_id: uuid.UUID, request: ShareIn) -> FolderShareOut:
@@ -318,11 +378,12 @@ def revoke_folder_share(user_id: str, folder_id: uuid.UUID, share_id: uuid.UUID)
     events.publish_now([folder_id])
 
 
-def shared_folders(user_id: str, limit: int = 100) -> FolderItems:
-    """The visible folders shared with the caller, most recently shared first (one page)."""
+def shared_folders(user_id: str, limit: int = 100, after: str | None = None) -> FolderItems:
+    """The visible folders shared with the caller, most recently shared first, by cursor."""
+    position = _position(after)
     with transaction() as conn:
-        rows = folders_db.shared_with(conn, user_id, limit)
-    return FolderItems(items=[FolderItem(kind="folder", folder=folder_out(r)) for r in rows])
+        rows = folders_db.shared_with(conn, user_id, limit + 1, position)
+    return _folder_page(rows, limit, lambda r: r.shared_at)
 
 
 def search_folder_ids(conn: Any, user_id: str) -> list[str]:

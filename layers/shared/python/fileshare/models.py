@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    model_validator,
 )
 
 FileStatus = Literal["pending", "ready", "rejected", "trashed", "deleting"]
@@ -365,6 +366,7 @@ class NotificationList(BaseModel):
 ActivityAction = Literal[
     "uploaded", "upload_rejected", "renamed", "updated", "content_replaced", "trashed", "restored",
     "deleted", "expired", "shared", "share_revoked", "link_created", "link_revoked", "link_downloaded",
+    "moved", "folder_created", "folder_renamed", "folder_moved",
 ]
 
 
@@ -380,10 +382,12 @@ class ActivityClient(BaseModel):
 
 
 class ActivityOut(BaseModel):
-    """One thing done to one of the caller's files, from the event that announced it."""
+    """One thing done to one of the caller's files (or folders: the ``folder_*`` actions), from the
+    event that announced it."""
 
     activity_id: UUID = Field(description="the id of the event it came from")
-    file_id: UUID
+    file_id: UUID = Field(description="the file's id; the folder's for folder_created, folder_renamed, "
+                                      "folder_moved (and a folder's shares)")
     file_name: str
     action: ActivityAction
     event_type: str = Field(description="the domain event, e.g. file.updated, link.downloaded")
@@ -404,10 +408,21 @@ MAX_ARCHIVE_FILES = 1000  # the schema's bound; the deployment's ARCHIVE_MAX_FIL
 
 
 class ArchiveCreate(_In):
-    file_ids: Annotated[list[UUID], Field(min_length=1, max_length=MAX_ARCHIVE_FILES,
-                                          description="files the caller owns or that are shared with them; "
-                                                      "duplicates count once")]
-    name: RawName | None = Field(default=None, description="the ZIP's file name (.zip is added)")
+    """A selection (``file_ids``) or a whole folder (``folder_id``): exactly one of the two."""
+
+    file_ids: Annotated[list[UUID] | None, Field(min_length=1, max_length=MAX_ARCHIVE_FILES,
+                                                 description="files the caller owns or that are shared with "
+                                                             "them; duplicates count once")] = None
+    folder_id: UUID | None = Field(default=None, description="a folder the caller owns or reads through a "
+                                   "share: every ready file below it, recursively, under its path")
+    name: RawName | None = Field(default=None, description="the ZIP's file name (.zip is added; a folder's "
+                                 "archive is named after the folder by default)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ArchiveCreate:
+        if (self.file_ids is None) == (self.folder_id is None):
+            raise ValueError("give file_ids or folder_id (one of the two)")
+        return self
 
 
 class ArchiveOut(BaseModel):
@@ -422,11 +437,18 @@ class ArchiveOut(BaseModel):
     bytes_done: int
     size: int | None = Field(default=None, description="the ZIP's size once ready")
     failure_reason: str | None = Field(default=None, description="machine-readable, once failed: "
-                                       "source_missing, source_unavailable, storage_error, worker_lost")
+                                       "source_missing, source_changed, source_unavailable, too_large, "
+                                       "storage_error, worker_lost")
     failure_detail: str | None = None
     created_at: datetime
     ready_at: datetime | None = None
     expires_at: datetime | None = None
+    folder_id: UUID | None = Field(default=None, description="the folder zipped (absent: a selection)")
+
+
+class ArchiveList(BaseModel):
+    items: list[ArchiveOut]
+    next_cursor: str | None = None
 
 # ---- folders ----------------------------------------------------------------------------------
 

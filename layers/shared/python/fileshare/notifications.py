@@ -1,8 +1,9 @@
 """The notification service: domain events -> the recipient's in-app inbox and an email (SES).
 
 Who is told what (``compose``, pure): the owner when an upload is ready or rejected, when one of
-their public links was downloaded, and when a file was deleted or expired; the grantee when a file
-was shared with them. Other event types are not notifications and are acknowledged unread.
+their public links was downloaded, when a file was deleted or expired, and when an archive is
+ready or failed (``zip.ready``, ``archive.failed``); the grantee when a file was shared with them.
+Other event types are not notifications and are acknowledged unread.
 
 Exactly one inbox row and one email per event and recipient, with at-least-once delivery:
 
@@ -45,7 +46,7 @@ from fileshare.observability import logger, metrics
 
 NOTIFYING: frozenset[str] = frozenset({
     EventType.FILE_READY, EventType.FILE_REJECTED, EventType.SHARE_CREATED, EventType.LINK_DOWNLOADED,
-    EventType.FILE_DELETED, EventType.FILE_EXPIRED, EventType.ZIP_READY,
+    EventType.FILE_DELETED, EventType.FILE_EXPIRED, EventType.ZIP_READY, EventType.ARCHIVE_FAILED,
 })
 SUPPORTED_VERSIONS = frozenset({ENVELOPE_VERSION})
 
@@ -56,6 +57,17 @@ _REASONS = {
     "content_type_mismatch": "its content does not match the declared type",
     "content_type_not_allowed": "this type of file is not allowed",
     "upload_abandoned": "its bytes did not arrive in time",
+}
+
+
+# Why an archive job failed (``archiving``), in words; the detail (which file) is on the job.
+_ARCHIVE_REASONS = {
+    "source_missing": "a file's bytes were gone",
+    "source_changed": "a file changed while it was being zipped",
+    "source_unavailable": "a file or folder was no longer available to you",
+    "too_large": "the folder grew past the archive limits",
+    "storage_error": "storage failed; please try again",
+    "worker_lost": "the job stopped; please try again",
 }
 
 
@@ -122,6 +134,12 @@ def compose(event: Event, *, actor_email: str | None = None) -> Notice | None:
         count = f" of {files} file{'s' if files != 1 else ''}" if isinstance(files, int) else ""
         subject = f"Your archive {name} is ready"
         message = f"Your archive {name}{count} is ready to download."
+        return Notice(user_id=recipient, type=kind.value, file_id=event.file_id, subject=subject,
+                      message=message, url=f"{settings().public_base_url}/?archive={event.file_id}")
+    elif kind == EventType.ARCHIVE_FAILED:  # file_id is the archive's id
+        reason = str(event.data.get("reason") or "")
+        subject = f"Your archive {name} could not be made"
+        message = f"Your archive {name} could not be made: {_ARCHIVE_REASONS.get(reason, 'an error')}."
         return Notice(user_id=recipient, type=kind.value, file_id=event.file_id, subject=subject,
                       message=message, url=f"{settings().public_base_url}/?archive={event.file_id}")
     else:

@@ -8,7 +8,7 @@ never shows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -21,11 +21,11 @@ from fileshare.db import typed
 
 @dataclass(frozen=True)
 class ActivityRow:
-    """One entry of a file's feed (``recorded_at``, when it was written, is not read back)."""
+    """An ``activity`` row as the feed and the export read it."""
 
     event_id: UUID
     owner_id: str
-    file_id: UUID
+    file_id: UUID  # the folder's id for folder_* actions
     action: str
     event_type: str
     occurred_at: datetime
@@ -33,7 +33,7 @@ class ActivityRow:
     details: dict[str, Any]
 
 
-COLUMNS = "event_id, owner_id, file_id, action, event_type, occurred_at, file_name, details"
+COLUMNS = ", ".join(f.name for f in fields(ActivityRow))
 
 
 def insert(conn: Connection[Any], *, event_id: UUID, owner_id: str, file_id: UUID, action: str,

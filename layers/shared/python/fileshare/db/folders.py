@@ -20,7 +20,7 @@ from fileshare.db import typed
 from fileshare.db.files import COLUMNS as FILE_COLUMNS
 from fileshare.db.files import FileRow
 from fileshare.db.transitions import guard, set_status, status_list
-from fileshare.lifecycle import LISTED, Trigger
+from fileshare.lifecycle import LISTED, FileStatus, Trigger
 
 ACTIVE = "active"
 _COLUMNS = "folder_id, owner_id, parent_id, name, status, pending_op, trashed_at, created_at, updated_at"
@@ -227,14 +227,50 @@ def readable_folder_ids(conn: Connection[Any], user_id: str, cap: int) -> list[U
     return [r["folder_id"] for r in rows]
 
 
-def shared_with(conn: Connection[Any], user_id: str, limit: int) -> list[FolderRow]:
-    """Visible folders shared with the user, most recently shared first."""
+@dataclass(frozen=True)
+class SharedFolderRow(FolderRow):
+    shared_at: datetime  # when it was shared with the user (the list's order)
+
+
+def shared_with(conn: Connection[Any], user_id: str, limit: int,
+                after: tuple[datetime, UUID] | None = None) -> list[SharedFolderRow]:
+    """Visible folders shared with the user, most recently shared first, after a keyset position."""
+    sql = (f"SELECT {', '.join('f.' + c.strip() for c in _COLUMNS.split(','))}, s.created_at AS shared_at"
+           " FROM folder_shares s JOIN folders f USING (folder_id) WHERE s.grantee_id = %s"
+           " AND NOT EXISTS (SELECT 1 FROM folder_ancestors(s.folder_id) a WHERE a.status <> 'active')")
+    params: list[Any] = [user_id]
+    if after is not None:
+        sql += " AND (s.created_at, s.folder_id) < (%s, %s)"
+        params += [after[0], after[1]]
+    sql += " ORDER BY s.created_at DESC, s.folder_id DESC LIMIT %s"
+    return typed.many(conn, SharedFolderRow, sql, [*params, limit])
+
+
+# ---- a whole tree (zipping a folder) ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class TreeFolder:
+    folder_id: UUID
+    path: str  # from the top folder, its own name first: "Docs/2026/q1" (names hold no "/")
+
+
+def tree(conn: Connection[Any], root: UUID, limit: int) -> list[TreeFolder]:
+    """The folder and its live descendants with their paths, at most ``limit``, parents first."""
     return typed.many(
-        conn, FolderRow,
-        f"SELECT {', '.join('f.' + c.strip() for c in _COLUMNS.split(','))} FROM folder_shares s"
-        " JOIN folders f USING (folder_id) WHERE s.grantee_id = %s"
-        " AND NOT EXISTS (SELECT 1 FROM folder_ancestors(s.folder_id) a WHERE a.status <> 'active')"
-        " ORDER BY s.created_at DESC, s.folder_id LIMIT %s", (user_id, limit))
+        conn, TreeFolder,
+        "WITH RECURSIVE sub AS (SELECT folder_id, name AS path, 0 AS depth FROM folders WHERE folder_id = %s"
+        "  UNION ALL SELECT c.folder_id, sub.path || '/' || c.name, sub.depth + 1 FROM folders c"
+        f"  JOIN sub ON c.parent_id = sub.folder_id WHERE c.status = '{ACTIVE}' AND sub.depth < 64)"
+        " SELECT folder_id, path FROM sub ORDER BY depth, lower(path), folder_id LIMIT %s", (root, limit))
+
+
+def tree_files(conn: Connection[Any], owner_id: str, folder_ids: list[UUID], limit: int) -> list[FileRow]:
+    """The owner's ready files directly in any of ``folder_ids``, at most ``limit``, by name."""
+    return typed.many(conn, FileRow,
+                      f"SELECT {FILE_COLUMNS} FROM files WHERE folder_id = ANY(%s) AND owner_id = %s"
+                      f" AND status IN ({status_list([FileStatus.READY])})"
+                      " ORDER BY lower(name), file_id LIMIT %s",
+                      (folder_ids, owner_id, limit))
 
 
 # ---- whole-folder operations, in batches ---------------------------------------------------
@@ -253,15 +289,20 @@ def set_op(conn: Connection[Any], folder_id: UUID, *, status: str, pending_op: s
     return row
 
 
-def trash_batch(conn: Connection[Any], root: UUID, limit: int) -> list[FileRow]:
-    """Trash up to ``limit`` files of the subtree that the table lets TRASH move, marking them as
-    trashed with ``root``. Rows locked by someone else are skipped (the next batch takes them)."""
+def _subtree_batch(conn: Connection[Any], root: UUID, limit: int, trigger: Trigger,
+                   also_set: str = "") -> list[FileRow]:
+    """Move up to ``limit`` files of the subtree that the table lets ``trigger`` move (``also_set``:
+    more constant assignments). Rows locked by someone else are skipped (the next batch takes them)."""
     return typed.many(conn, FileRow,
-        _SUBTREE + f"UPDATE files SET {set_status(Trigger.TRASH)}, trashed_at = now(),"
-        " trashed_with = %(root)s,"
-        " updated_at = now() WHERE file_id IN (SELECT file_id FROM files WHERE folder_id IN"
-        f" (SELECT folder_id FROM sub) AND {guard(Trigger.TRASH)} ORDER BY file_id LIMIT %(n)s"
-        f" FOR UPDATE SKIP LOCKED) RETURNING {FILE_COLUMNS}", {"root": root, "n": limit})
+        _SUBTREE + f"UPDATE files SET {set_status(trigger)}{also_set}, updated_at = now() WHERE file_id IN"
+        " (SELECT file_id FROM files WHERE folder_id IN (SELECT folder_id FROM sub)"
+        f" AND {guard(trigger)} ORDER BY file_id LIMIT %(n)s FOR UPDATE SKIP LOCKED)"
+        f" RETURNING {FILE_COLUMNS}", {"root": root, "n": limit})
+
+
+def trash_batch(conn: Connection[Any], root: UUID, limit: int) -> list[FileRow]:
+    """Trash up to ``limit`` files of the subtree, marking them as trashed with ``root``."""
+    return _subtree_batch(conn, root, limit, Trigger.TRASH, ", trashed_at = now(), trashed_with = %(root)s")
 
 
 def restore_batch(conn: Connection[Any], root: UUID, limit: int) -> list[FileRow]:
@@ -275,11 +316,7 @@ def restore_batch(conn: Connection[Any], root: UUID, limit: int) -> list[FileRow
 
 def purge_batch(conn: Connection[Any], root: UUID, limit: int) -> list[FileRow]:
     """Move up to ``limit`` trashed files of the subtree to ``deleting`` (the deleter does the rest)."""
-    return typed.many(conn, FileRow,
-        _SUBTREE + f"UPDATE files SET {set_status(Trigger.PURGE)}, updated_at = now() WHERE file_id IN"
-        " (SELECT file_id FROM files WHERE folder_id IN (SELECT folder_id FROM sub)"
-        f" AND {guard(Trigger.PURGE)} ORDER BY file_id LIMIT %(n)s FOR UPDATE SKIP LOCKED)"
-        f" RETURNING {FILE_COLUMNS}", {"root": root, "n": limit})
+    return _subtree_batch(conn, root, limit, Trigger.PURGE)
 
 
 def remaining(conn: Connection[Any], root: UUID, op: str) -> int:
@@ -301,13 +338,18 @@ def delete_tree(conn: Connection[Any], root: UUID) -> None:
     conn.execute("DELETE FROM folders WHERE folder_id = %s", (root,))
 
 
-def trashed(conn: Connection[Any], owner_id: str, limit: int) -> list[FolderRow]:
-    """The owner's trashed folders (not those inside another trashed folder), newest first."""
-    return typed.many(conn, FolderRow,
-                      f"SELECT {_COLUMNS} FROM folders f WHERE owner_id = %s AND status = 'trashed'"
-                      " AND NOT EXISTS (SELECT 1 FROM folder_ancestors(f.parent_id) a"
-                      "                 WHERE a.status <> 'active')"
-                      " ORDER BY trashed_at DESC, folder_id LIMIT %s", (owner_id, limit))
+def trashed(conn: Connection[Any], owner_id: str, limit: int,
+            after: tuple[datetime, UUID] | None = None) -> list[FolderRow]:
+    """The owner's trashed folders (not those inside another trashed folder), newest first, after a
+    keyset position."""
+    sql = (f"SELECT {_COLUMNS} FROM folders f WHERE owner_id = %s AND status = 'trashed'"
+           " AND NOT EXISTS (SELECT 1 FROM folder_ancestors(f.parent_id) a WHERE a.status <> 'active')")
+    params: list[Any] = [owner_id]
+    if after is not None:
+        sql += " AND (trashed_at, folder_id) < (%s, %s)"
+        params += [after[0], after[1]]
+    sql += " ORDER BY trashed_at DESC, folder_id DESC LIMIT %s"
+    return typed.many(conn, FolderRow, sql, [*params, limit])
 
 
 def pending_ops(conn: Connection[Any], limit: int) -> list[FolderRow]:
