@@ -39,8 +39,8 @@ from fileshare.observability import logger, metrics
 from fileshare.search_index import search_document
 
 SYNCING: frozenset[str] = frozenset({
-    EventType.FILE_UPDATED, EventType.FILE_TRASHED, EventType.FILE_RESTORED, EventType.FILE_DELETED,
-    EventType.FILE_EXPIRED, EventType.SHARE_CREATED, EventType.SHARE_REVOKED,
+    EventType.FILE_UPDATED, EventType.FILE_VERSION_ADDED, EventType.FILE_TRASHED, EventType.FILE_RESTORED,
+    EventType.FILE_DELETED, EventType.FILE_EXPIRED, EventType.SHARE_CREATED, EventType.SHARE_REVOKED,
 })
 
 

@@ -252,6 +252,46 @@ class FileCreated(BaseModel):
     upload: PostUpload | MultipartUpload
 
 
+VersionStatus = Literal["pending", "ready", "rejected"]
+
+
+class VersionCreate(_In):
+    """A new version of a file: its bytes go to S3 with a presigned POST (versions up to 5 GiB)."""
+
+    name: RawName | None = Field(
+        default=None, description="the version's file name (default: the file's); the file takes it when "
+                                  "the version becomes current, unless a sibling has it")
+    size: Annotated[int, Field(gt=0, le=5 * 1024**3, description="bytes; a version's single POST takes at "
+                               "most 5 GiB (S3's limit), the deployment and the quota may allow less (413)")]
+    content_type: ContentType
+    checksum_sha256: Sha256 | None = Field(
+        default=None, description="the version's SHA-256: the POST is signed with it, so S3 refuses bytes "
+                                  "that do not match")
+
+
+class VersionCreated(BaseModel):
+    file_id: UUID
+    version_id: UUID
+    upload: PostUpload
+
+
+class VersionOut(BaseModel):
+    version_id: UUID = Field(description="the first upload's version id is the file's id")
+    name: str
+    size: int
+    content_type: str
+    status: VersionStatus = Field(description="pending (bytes on the way), ready, or rejected "
+                                              "(see reject_reason)")
+    reject_reason: str | None = None
+    checksum_sha256: str | None = None
+    created_at: datetime
+    current: bool = Field(description="the version the file shows, lists, shares and downloads")
+
+
+class VersionList(BaseModel):
+    items: list[VersionOut] = Field(description="newest first")
+
+
 class PartsIn(_In):
     part_numbers: Annotated[list[Annotated[int, Field(ge=1, le=10_000)]], Field(min_length=1, max_length=100)]
     checksums: Annotated[list[Sha256], Field(max_length=100)] | None = Field(
@@ -365,6 +405,7 @@ class NotificationList(BaseModel):
 ActivityAction = Literal[
     "uploaded", "upload_rejected", "renamed", "updated", "content_replaced", "trashed", "restored",
     "deleted", "expired", "shared", "share_revoked", "link_created", "link_revoked", "link_downloaded",
+    "version_added", "version_made_current",
 ]
 
 
