@@ -138,9 +138,9 @@ def make_current(user_id: str, file_id: uuid.UUID, version_id: uuid.UUID) -> Ver
 
     with transaction() as conn:
         row = _owned(conn, file_id, user_id, for_update=True)
+        _require_ready(row)
         if str(version_id) == current_version_id(row):
             return _listing(conn, row)
-        _require_ready(row)
         version = _version(conn, file_id, version_id, for_update=True)
         if version.status != VersionStatus.READY:
             raise Conflict(f"the version is {version.status}: only a ready version can be current",

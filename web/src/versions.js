@@ -1,0 +1,126 @@
+// Versions (issue 14 part 3): a file's versions in its details dialog (the owner's only): upload a
+// new version (the same presigned POST flow as a first upload: POST /files/{id}/versions, then the
+// bytes straight to S3; the processor verifies them and makes the version current), download one,
+// make one current, delete one that is not current.
+import { api } from "./api.js";
+
+const POLL_MS = 1000;
+const POLL_LIMIT = 60; // how long to wait for the processor (a bound, not a timing)
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v == null || v === false) continue;
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k === "text") node.textContent = v;
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const child of children.flat()) {
+    if (child != null) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+let fileId = null;
+let hooks = { say: () => {}, showError: () => {}, changed: () => {}, formatSize: String };
+
+function button(label, describedBy, handler) {
+  return el("button", { type: "button", class: "secondary", "aria-describedby": describedBy,
+                        onclick: () => Promise.resolve(handler()).catch(hooks.showError) }, label);
+}
+
+function versionRow(version, ownFile) {
+  const id = `version-${version.version_id}`;
+  const facts = [hooks.formatSize(version.size), new Date(version.created_at).toLocaleString()];
+  if (version.current) facts.push("current");
+  if (version.status !== "ready") {
+    facts.push(version.status === "rejected"
+      ? `rejected${version.reject_reason ? ` (${version.reject_reason.replace(/_/g, " ")})` : ""}`
+      : "processing…");
+  }
+  const actions = [];
+  if (version.status === "ready") {
+    actions.push(button("Download", id, async () => {
+      const { url } = await api("GET", `/files/${ownFile}/versions/${version.version_id}/download`);
+      window.location.assign(url);
+    }));
+  }
+  if (!version.current && version.status === "ready") {
+    actions.push(button("Make current", id, async () => {
+      await api("POST", `/files/${ownFile}/versions/${version.version_id}/current`);
+      hooks.say(`${version.name} from ${new Date(version.created_at).toLocaleString()} is current now.`);
+      await refresh();
+      hooks.changed();
+    }));
+  }
+  if (!version.current) {
+    actions.push(button("Delete version", id, async () => {
+      await api("DELETE", `/files/${ownFile}/versions/${version.version_id}`);
+      hooks.say("Version deleted.");
+      await refresh();
+    }));
+  }
+  return el("li", { "data-version-id": version.version_id, "data-status": version.status,
+                    "data-current": version.current ? "true" : "false" },
+    el("span", { id, text: `${version.name}: ${facts.join(", ")}` }), ...actions);
+}
+
+async function refresh() {
+  const current = fileId;
+  const { items } = await api("GET", `/files/${current}/versions`);
+  if (current !== fileId) return items; // another file was opened meanwhile
+  document.getElementById("versions").replaceChildren(...items.map((v) => versionRow(v, current)));
+  return items;
+}
+
+/** Show ``id``'s versions, newest first (the details dialog of my own file). */
+export function showVersions(id) {
+  fileId = id;
+  document.getElementById("versions").replaceChildren(el("li", { class: "empty", text: "Loading…" }));
+  return refresh();
+}
+
+async function uploadVersion(file) {
+  const target = fileId;
+  const created = await api("POST", `/files/${target}/versions`, {
+    name: file.name, size: file.size, content_type: file.type || "application/octet-stream",
+  });
+  const body = new FormData();
+  for (const [k, v] of Object.entries(created.upload.fields)) body.append(k, v);
+  body.append("file", file);
+  const posted = await fetch(created.upload.url, { method: "POST", body });
+  if (!posted.ok) throw new Error(`S3 refused the upload (${posted.status})`);
+  hooks.say(`Uploaded ${file.name}; checking it…`);
+  for (let i = 0; i < POLL_LIMIT && target === fileId; i += 1) {
+    const items = await refresh();
+    const mine = items.find((v) => v.version_id === created.version_id);
+    if (mine && mine.status === "ready") {
+      hooks.say(`${file.name} is the current version now.`);
+      hooks.changed();
+      return;
+    }
+    if (mine && mine.status === "rejected") {
+      hooks.say(`The new version was rejected (${(mine.reject_reason || "").replace(/_/g, " ")}); `
+                + "the current one stays.", "error");
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+/** Wire the "Upload a new version" input; ``changed`` refreshes the page's lists and the dialog. */
+export function wireVersions(options) {
+  hooks = { ...hooks, ...options };
+  const input = document.getElementById("version-input");
+  input.addEventListener("change", async () => {
+    const [file] = input.files;
+    if (!file || !fileId) return;
+    try {
+      await uploadVersion(file);
+    } catch (err) {
+      hooks.showError(err);
+    } finally {
+      input.value = "";
+    }
+  });
+}
