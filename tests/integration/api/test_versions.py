@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import uuid
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -21,10 +23,29 @@ import requests
 
 from fileshare.config import settings
 from tests.integration.conftest import Api, User, _load_handler
-from tests.support.pipeline import failed_ids, invoke, s3_notification, sqs_event
+from tests.support.pipeline import failed_ids, invoke, reset_caches, s3_notification, sqs_event
 
 V1 = b"the first version\n"
 V2 = b"the second version, longer\n"
+BUCKET = "fileshare-test-versions"  # no S3 notifications: only this test's processor runs
+
+
+@pytest.fixture(autouse=True)
+def own_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A bucket of this module's own, without notifications: the processor runs exactly when a test
+    invokes it. (On the shared bucket, any gateway's SQS poller may process these objects first,
+    and one built from code without versions would delete a version's bytes as an orphan.)"""
+    from fileshare.aws import client
+
+    try:
+        client("s3").head_bucket(Bucket=BUCKET)
+    except client("s3").exceptions.ClientError:
+        client("s3").create_bucket(Bucket=BUCKET)
+    monkeypatch.setenv("UPLOAD_BUCKET", BUCKET)
+    reset_caches()
+    yield
+    monkeypatch.undo()
+    reset_caches()
 
 
 @pytest.fixture(scope="module")
@@ -267,3 +288,62 @@ def test_a_version_needs_a_ready_file(files_api: Api, trash_module: ModuleType) 
     assert (reply.status, reply.error_code) == (409, "file_not_ready")
     # the trashed file's versions are still listed for its owner
     assert [v["version_id"] for v in _versions(files_api, file_id)] == [file_id]
+
+
+def test_the_feed_and_the_search_document_follow_the_current_version(files_api: Api, alice: User, db: Any,
+                                                                     opensearch: Any) -> None:
+    from fileshare import activity, indexing
+    from fileshare.events import Event
+    from tests.support.pipeline import search_doc
+
+    activity_api = Api(_load_handler("activity"), alice.claims)
+    # Given a ready file (the processor indexed it) and a second version under another name
+    file_id = _ready_file(files_api, "report.txt")
+    _new_version(files_api, file_id, V2, name="report v2.txt")
+
+    # Then the processor rewrote the search document from the promoted row
+    assert (search_doc(uuid.UUID(file_id)) or {}).get("name") == "report v2.txt"
+
+    # When the first version is made current, and the indexer reads the file.updated it announced
+    assert files_api("POST", f"/files/{file_id}/versions/{file_id}/current").status == 200
+    payloads = [r["payload"] for r in db.execute(
+        "SELECT payload FROM outbox WHERE aggregate_id = %s ORDER BY seq", (file_id,)).fetchall()]
+    updated = next(p for p in payloads if p["type"] == "file.updated")
+    assert indexing.handle(json.dumps(updated)) is indexing.Action.INDEXED
+    assert (search_doc(uuid.UUID(file_id)) or {}).get("name") == "report.txt"
+
+    # And the activity consumer turns the events into the feed's entries
+    for payload in payloads:
+        activity.record(Event.model_validate(payload))
+    reply = activity_api("GET", f"/files/{file_id}/activity")
+    assert reply.status == 200, reply.body
+    actions = [i["action"] for i in reply.body["items"]]
+    assert actions[:3] == ["version_made_current", "version_added", "uploaded"], actions
+    added = reply.body["items"][1]["details"]
+    assert set(added) == {"version_id", "size"} and added["size"] == len(V2)
+
+
+def test_the_sweeper_gives_up_a_version_upload_that_never_arrived(files_api: Api, alice: User,
+                                                                  db: Any) -> None:
+    from fileshare import expiry
+
+    # Given a version whose bytes never came, older than an upload may take
+    file_id = _ready_file(files_api)
+    version = _new_version(files_api, file_id, V2, process=False)
+    db.execute("UPDATE file_versions SET created_at = now() - interval '2 days' WHERE version_id = %s",
+               (version["version_id"],))
+    reserved = files_api("POST", f"/files/{file_id}/versions",
+                         body={"size": 1, "content_type": "text/plain"})
+    assert reserved.status == 201
+
+    # When the sweeper runs
+    assert expiry.abandoned_versions_batch() >= 1
+
+    # Then it is rejected (no longer reserving quota), its bytes gone, the current one untouched
+    listed = {v["version_id"]: v for v in _versions(files_api, file_id)}
+    gone = listed[str(version["version_id"])]
+    assert (gone["status"], gone["reject_reason"]) == ("rejected", "upload_abandoned")
+    assert listed[file_id]["current"] and listed[str(reserved.body["version_id"])]["status"] == "pending"
+    from fileshare.db import versions as versions_db
+
+    assert versions_db.usage(db, alice.user_id) == (0, 1)  # (kept, reserved): only the fresh one

@@ -20,7 +20,6 @@ The ``files`` row is always the current version, so nothing that reads files cha
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from fileshare import access, cache, events, storage
@@ -157,8 +156,7 @@ def make_current(user_id: str, file_id: uuid.UUID, version_id: uuid.UUID) -> Ver
             changes["name"] = promoted.name
         events.record(conn, events.Event(type=events.EventType.FILE_UPDATED, file_id=file_id,
                                          owner_id=user_id, data={"changes": changes,
-                                                                 "reason": "version_made_current",
-                                                                 "at": datetime.now(UTC)}))
+                                                                 "reason": "version_made_current"}))
         listing = _listing(conn, promoted)
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
