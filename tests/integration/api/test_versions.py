@@ -23,19 +23,37 @@ import requests
 
 from fileshare.config import settings
 from tests.integration.conftest import Api, User, _load_handler
-from tests.support.pipeline import failed_ids, invoke, reset_caches, s3_notification, sqs_event
+from tests.support.pipeline import (
+    failed_ids,
+    invoke,
+    reset_caches,
+    s3_notification,
+    sqs_event,
+    temporary_topic,
+)
 
 V1 = b"the first version\n"
 V2 = b"the second version, longer\n"
 BUCKET = "fileshare-test-versions"  # no S3 notifications: only this test's processor runs
 
 
+@pytest.fixture(scope="module")
+def own_topic() -> Iterator[str]:
+    import os
+
+    with temporary_topic(os.environ["KAFKA_BOOTSTRAP_SERVERS"], "versions") as name:
+        yield name
+
+
 @pytest.fixture(autouse=True)
-def own_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A bucket of this module's own, without notifications: the processor runs exactly when a test
-    invokes it. (On the shared bucket, any gateway's SQS poller may process these objects first,
-    and one built from code without versions would delete a version's bytes as an orphan.)"""
+def own_bucket(monkeypatch: pytest.MonkeyPatch, own_topic: str) -> Iterator[None]:
+    """A bucket of this module's own, without notifications, and a topic of its own: the processor
+    and the deleter run exactly when a test invokes them. (On the shared bucket and topic, any
+    running gateway's pollers may act first, and one built from code without versions would
+    delete a version's bytes as an orphan, or purge a file without its versions.)"""
     from fileshare.aws import client
+
+    monkeypatch.setenv("EVENTS_TOPIC", own_topic)
 
     try:
         client("s3").head_bucket(Bucket=BUCKET)
@@ -347,3 +365,34 @@ def test_the_sweeper_gives_up_a_version_upload_that_never_arrived(files_api: Api
     from fileshare.db import versions as versions_db
 
     assert versions_db.usage(db, alice.user_id) == (0, 1)  # (kept, reserved): only the fresh one
+
+
+def test_a_kept_version_written_again_is_rejected_and_a_deleted_pending_one_is_an_orphan(
+        files_api: Api, alice: User, s3: Any) -> None:
+    # Given v1 kept and v2 current, and v1's presigned POST still valid
+    created = files_api("POST", "/files",
+                        body={"name": "a.txt", "size": len(V1), "content_type": "text/plain"})
+    first_upload = created.body["upload"]
+    file_id = str(created.body["file_id"])
+    _post(first_upload, V1)
+    _process(first_upload["fields"]["key"], len(V1))
+    v2 = _new_version(files_api, file_id, V2)
+
+    # When the owner writes other bytes to v1's key, and its event arrives
+    _post(first_upload, b"X" * len(V1))
+    _process(first_upload["fields"]["key"], len(V1))
+
+    # Then v1 is rejected (its bytes are not the verified ones), its object gone; v2 stays current
+    listed = {v["version_id"]: v for v in _versions(files_api, file_id)}
+    assert (listed[file_id]["status"], listed[file_id]["reject_reason"]) == ("rejected", "object_replaced")
+    assert not _exists(s3, first_upload["fields"]["key"])
+    assert listed[str(v2["version_id"])]["current"]
+    assert _download(files_api, f"/files/{file_id}/download") == V2
+
+    # And a pending version deleted before its bytes arrive: the bytes are an orphan, deleted
+    v3 = _new_version(files_api, file_id, b"three", process=False)
+    assert files_api("DELETE", f"/files/{file_id}/versions/{v3['version_id']}").status == 204
+    _post(v3["upload"], b"three")
+    _process(v3["upload"]["fields"]["key"], 5)
+    assert not _exists(s3, v3["upload"]["fields"]["key"])
+    assert [v["version_id"] for v in _versions(files_api, file_id)] == [str(v2["version_id"]), file_id]

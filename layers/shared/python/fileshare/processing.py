@@ -498,9 +498,12 @@ def _reject_version(version: VersionRow, reason: str, *,
     thumbnail go. No event: nothing about the file changed."""
     with transaction() as conn:
         rejected = versions_db.mark_rejected(conn, version.version_id, reason, from_status=from_status)
-    delete_objects([version.s3_key, thumbnail_key_for(version.owner_id, version.file_id, version.s3_key)])
     if rejected is None:
-        return Outcome.ALREADY_DONE
+        # Not ours to reject any more: rejected meanwhile (its REJECTED case deletes the bytes
+        # again), or promoted or deleted: the key is then the files row's or nobody's, and the
+        # next look decides (never delete what may be the current version's bytes).
+        raise RowChanged
+    delete_objects([version.s3_key, thumbnail_key_for(version.owner_id, version.file_id, version.s3_key)])
     logger.info("version rejected", extra={"reason": reason})
     metrics.add_metric(name="VersionsRejected", unit="Count", value=1)
     return Outcome.REJECTED
@@ -520,6 +523,9 @@ def _finish_version(version: VersionRow, verified: Verified, thumb: str | None) 
         file = files_db.get(conn, version.file_id, for_update=True)
         current = versions_db.get(conn, version.file_id, version.version_id, for_update=True)
         if current is None:  # promoted by another worker, or deleted: look again from the key
+            promoted_meanwhile = file is not None and file.s3_key == version.s3_key
+            if thumb and not promoted_meanwhile:  # deleted: the thumbnail we wrote is nobody's
+                delete_objects([thumb])
             raise RowChanged
         if current.status != VersionStatus.PENDING:
             return Outcome.ALREADY_DONE
