@@ -396,3 +396,31 @@ def test_a_kept_version_written_again_is_rejected_and_a_deleted_pending_one_is_a
     _process(v3["upload"]["fields"]["key"], 5)
     assert not _exists(s3, v3["upload"]["fields"]["key"])
     assert [v["version_id"] for v in _versions(files_api, file_id)] == [str(v2["version_id"]), file_id]
+
+
+def test_two_workers_on_the_same_two_versions_promote_each_once(files_api: Api, alice: User, s3: Any,
+                                                                db: Any) -> None:
+    from tests.support.pipeline import invoke_concurrently
+
+    # Given two new versions whose bytes arrived, and one SQS batch with both events
+    file_id = _ready_file(files_api)
+    v2 = _new_version(files_api, file_id, V2, process=False)
+    v3 = _new_version(files_api, file_id, b"the third\n", process=False)
+    keys = [v2["upload"]["fields"]["key"], v3["upload"]["fields"]["key"]]
+    batch = sqs_event(s3_notification(settings().upload_bucket, keys[0], len(V2)),
+                      s3_notification(settings().upload_bucket, keys[1], len(b"the third\n")))
+
+    # When two processor environments handle the batch at the same moment (a duplicate delivery)
+    outcomes = invoke_concurrently("processor", batch)
+
+    # Then both succeed, each version was promoted exactly once, and every version keeps its bytes
+    assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes
+    assert all(failed_ids(response) == [] for _, response in outcomes), outcomes
+    listed = _versions(files_api, file_id)
+    assert {v["version_id"] for v in listed} == {file_id, str(v2["version_id"]), str(v3["version_id"])}
+    assert all(v["status"] == "ready" for v in listed) and sum(v["current"] for v in listed) == 1
+    added = db.execute("SELECT payload FROM outbox WHERE aggregate_id = %s"
+                       " AND type = 'file.version_added'", (file_id,)).fetchall()
+    assert sorted(a["payload"]["data"]["version_id"] for a in added) == sorted(
+        [str(v2["version_id"]), str(v3["version_id"])])
+    assert all(_exists(s3, k) for k in [*keys, f"u/{alice.user_id}/{file_id}/notes.txt"])
