@@ -259,11 +259,14 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("GET", "/files/{file_id}/parts"),
             Route("DELETE", "/files/{file_id}/upload"),
             Route("GET", "/files/{file_id}/download"),
-            # Versions (fileshare.versions) ride here too: 5 routes on 4 resources, no new function.
+            # Versions (fileshare.versions) ride here too: 8 routes on 6 resources, no new function.
             Route("POST", "/files/{file_id}/versions"),
             Route("GET", "/files/{file_id}/versions"),
             Route("GET", "/files/{file_id}/versions/{version_id}/download"),
             Route("POST", "/files/{file_id}/versions/{version_id}/current"),
+            Route("POST", "/files/{file_id}/versions/{version_id}/complete"),
+            Route("POST", "/files/{file_id}/versions/{version_id}/parts"),
+            Route("GET", "/files/{file_id}/versions/{version_id}/parts"),
             Route("DELETE", "/files/{file_id}/versions/{version_id}"),
             Route("GET", "/me"),
             # Folders ride on this function (no new function), in 7 routes on 3 resources, because

@@ -35,6 +35,7 @@ from fileshare.models import (
     VersionCreate,
     VersionCreated,
     VersionList,
+    VersionOut,
 )
 
 router = Router()
@@ -152,9 +153,38 @@ def make_current(file_id: FileId, version_id: VersionId) -> VersionList:
     return versions.make_current(caller(router).user_id, file_id, version_id)
 
 
+@router.post("/<file_id>/versions/<version_id>/complete", summary="Complete a version's multipart upload",
+             tags=["versions"],
+             responses={200: {"description": "the version, its parts assembled (the processor verifies it)"},
+                        404: {"description": f"{_NOT_OWNER}; no such version (version_not_found)"},
+                        409: {"description": "no multipart upload in progress (not_multipart_pending, "
+                                             "upload_not_found)"}})
+def complete_version(file_id: FileId, version_id: VersionId,
+                     body: Annotated[CompleteIn, Body()]) -> VersionOut:
+    return versions.complete_upload(caller(router).user_id, file_id, version_id, body)
+
+
+@router.post("/<file_id>/versions/<version_id>/parts",
+             summary="Sign more parts of a version's multipart upload", tags=["versions"],
+             responses={404: {"description": f"{_NOT_OWNER}; no such version (version_not_found)"},
+                        409: {"description": "no multipart upload in progress"}})
+def sign_version_parts(file_id: FileId, version_id: VersionId,
+                       body: Annotated[PartsIn, Body()]) -> PartUrlList:
+    return versions.sign_parts(caller(router).user_id, file_id, version_id, body)
+
+
+@router.get("/<file_id>/versions/<version_id>/parts",
+            summary="The parts of a version S3 already holds (resume)", tags=["versions"],
+            responses={404: {"description": f"{_NOT_OWNER}; no such version (version_not_found)"},
+                       409: {"description": "no multipart upload in progress"}})
+def list_version_parts(file_id: FileId, version_id: VersionId) -> StoredPartList:
+    return versions.stored_parts(caller(router).user_id, file_id, version_id)
+
+
 @router.delete("/<file_id>/versions/<version_id>", summary="Delete a version (not the current one)",
                tags=["versions"],
-               responses={204: {"description": "deleted, bytes and thumbnail included"},
+               responses={204: {"description": "deleted, bytes and thumbnail included (a pending one's "
+                                               "multipart upload is aborted)"},
                           404: {"description": f"{_NOT_OWNER}; no such version (version_not_found)"},
                           409: {"description": "the current version (version_is_current)"}})
 def delete_version(file_id: FileId, version_id: VersionId) -> Response[None]:

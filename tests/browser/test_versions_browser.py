@@ -76,12 +76,23 @@ def test_the_owner_manages_versions_in_the_details_dialog(new_browser: Callable[
     expect(versions).to_have_count(1)
     expect(versions.first).to_have_attribute("data-current", "true")
 
+    # When a version larger than the multipart threshold (5 MiB here) is uploaded: two parts
+    big = tmp_path / "v3" / f"plan-{tag} (big).txt"
+    big.parent.mkdir()
+    big.write_bytes(b"0123456789abcdef" * (6 * 1024 * 1024 // 16))
+    page.locator("#message").evaluate("node => { node.textContent = ''; }")
+    dialog.get_by_label("Upload a new version").set_input_files(str(big))
+    expect(page.locator("#message")).to_contain_text("is the current version now")
+    expect(versions).to_have_count(2)
+    expect(versions.nth(0)).to_have_attribute("data-current", "true")
+    expect(page.locator("#details-title")).to_have_text(big.name)
+
     # And a viewer of the shared file sees no versions section (the owner's alone)
     dialog.get_by_label("Their email").fill(friend_email)
     dialog.get_by_role("button", name="Share").click()
     expect(dialog.locator("#shares")).to_contain_text(friend_email)
     dialog.get_by_role("button", name="Close").click()
     friend.page.get_by_role("link", name="Shared with me").click()
-    friend.page.locator("#shared-body tr", has_text=first.name).get_by_role("button", name="Preview").click()
+    friend.page.locator("#shared-body tr", has_text=big.name).get_by_role("button", name="Preview").click()
     expect(friend.page.locator("#versions-title")).to_be_hidden()
     assert not owner.console_errors and not friend.console_errors

@@ -1,7 +1,7 @@
 // Versions (issue 14 part 3): a file's versions in its details dialog (the owner's only): upload a
-// new version (the same presigned POST flow as a first upload: POST /files/{id}/versions, then the
-// bytes straight to S3; the processor verifies them and makes the version current), download one,
-// make one current, delete one that is not current.
+// new version (as a first upload: POST /files/{id}/versions, then the bytes straight to S3 with the
+// presigned POST, or as multipart parts for a large one; the processor verifies them and makes the
+// version current), download one, make one current, delete one that is not current.
 import { api } from "./api.js";
 
 const POLL_MS = 1000;
@@ -80,16 +80,48 @@ export function showVersions(id) {
   return refresh();
 }
 
+/** A large version as S3 multipart: each part PUT to its presigned URL (signed in batches as it
+ * goes), then completed with the ETags; a failure deletes the pending version (aborting it). */
+async function uploadParts(target, created, file) {
+  const { upload, version_id: versionId } = created;
+  const base = `/files/${target}/versions/${versionId}`;
+  const urls = new Map(upload.parts.map((p) => [p.part_number, p.url]));
+  const done = [];
+  try {
+    for (let n = 1; n <= upload.part_count; n += 1) {
+      if (!urls.has(n)) {
+        const numbers = [];
+        for (let k = n; k <= Math.min(upload.part_count, n + 99); k += 1) numbers.push(k);
+        const signed = await api("POST", `${base}/parts`, { part_numbers: numbers });
+        for (const p of signed.parts) urls.set(p.part_number, p.url);
+      }
+      const start = (n - 1) * upload.part_size;
+      const put = await fetch(urls.get(n), { method: "PUT", body: file.slice(start, start + upload.part_size) });
+      if (!put.ok) throw new Error(`S3 refused part ${n} (${put.status})`);
+      done.push({ part_number: n, etag: put.headers.get("ETag") });
+      hooks.say(`Uploading ${file.name}: ${Math.round((100 * n) / upload.part_count)} %`);
+    }
+    await api("POST", `${base}/complete`, { parts: done });
+  } catch (err) {
+    await api("DELETE", base).catch(() => {});
+    throw err;
+  }
+}
+
 async function uploadVersion(file) {
   const target = fileId;
   const created = await api("POST", `/files/${target}/versions`, {
     name: file.name, size: file.size, content_type: file.type || "application/octet-stream",
   });
-  const body = new FormData();
-  for (const [k, v] of Object.entries(created.upload.fields)) body.append(k, v);
-  body.append("file", file);
-  const posted = await fetch(created.upload.url, { method: "POST", body });
-  if (!posted.ok) throw new Error(`S3 refused the upload (${posted.status})`);
+  if (created.upload.method === "MULTIPART") {
+    await uploadParts(target, created, file);
+  } else {
+    const body = new FormData();
+    for (const [k, v] of Object.entries(created.upload.fields)) body.append(k, v);
+    body.append("file", file);
+    const posted = await fetch(created.upload.url, { method: "POST", body });
+    if (!posted.ok) throw new Error(`S3 refused the upload (${posted.status})`);
+  }
   hooks.say(`Uploaded ${file.name}; checking it…`);
   for (let i = 0; i < POLL_LIMIT && target === fileId; i += 1) {
     const items = await refresh();

@@ -73,6 +73,7 @@ class State(StrEnum):
     FOLDER = "folder"  # a folder shared with the viewer, a ready file inside (not shared on its own)
     TRASHED_FOLDER = "trashed_folder"  # the same, then the folder moved to the trash
     VERSIONED = "versioned"  # a ready file shared with the viewer, with a second version now current
+    VERSION_MULTIPART = "version_multipart"  # ... with a new version's multipart upload (one part sent)
 
 
 @dataclass(frozen=True)
@@ -280,6 +281,17 @@ CASES: tuple[Case, ...] = (
     Case("POST", "/files/{file_id}/versions/{version_id}/current", State.VERSIONED, (200, NF, NF, 401)),
     Case("POST", "/files/{file_id}/versions/{version_id}/current", State.TRASHED,
          ((409, "file_not_ready"), NF, NF, 401), label="trashed"),
+    Case("POST", "/files/{file_id}/versions/{version_id}/complete", State.VERSION_MULTIPART,
+         (200, NF, NF, 401), lambda w, s: {"parts": [{"part_number": 1, "etag": s.etag or "etag"}]}),
+    Case("POST", "/files/{file_id}/versions/{version_id}/complete", State.READY,
+         ((404, "version_not_found"), NF, NF, 401), lambda w, s: {"parts": [{"part_number": 1, "etag": "e"}]},
+         "the current version"),
+    Case("POST", "/files/{file_id}/versions/{version_id}/parts", State.VERSION_MULTIPART,
+         (200, NF, NF, 401), lambda w, s: {"part_numbers": [1]}, changes=False),
+    Case("GET", "/files/{file_id}/versions/{version_id}/parts", State.VERSION_MULTIPART,
+         (200, NF, NF, 401)),
+    Case("DELETE", "/files/{file_id}/versions/{version_id}", State.VERSION_MULTIPART, (204, NF, NF, 401),
+         label="multipart, aborted"),
     Case("DELETE", "/files/{file_id}/versions/{version_id}", State.VERSIONED, (204, NF, NF, 401)),
     Case("DELETE", "/files/{file_id}/versions/{version_id}", State.READY,
          ((409, "version_is_current"), NF, NF, 401), label="current"),
@@ -369,6 +381,18 @@ class World:
         assert self.ok(owner, "GET", f"/files/{file_id}", 200)["size"] == len(data)
         return str(created["version_id"])
 
+    def multipart_version(self, owner: Account, file_id: str) -> tuple[str, str, str]:
+        """A new version's pending multipart upload (the gateway's threshold is 1 KiB), one part sent."""
+        size = 2048
+        created = self.ok(owner, "POST", f"/files/{file_id}/versions", 201,
+                          {"size": size, "content_type": "text/plain"})
+        upload = created["upload"]
+        assert upload["method"] == "MULTIPART" and len(upload["parts"]) == 1, upload
+        put = requests.put(upload["parts"][0]["url"], data=b"v" * size, timeout=30)
+        assert put.status_code == 200, put.text
+        version_id = str(created["version_id"])
+        return version_id, f"u/{owner.user_id}/{file_id}/v/{version_id}/matrix.txt", put.headers["ETag"]
+
     def multipart_file(self, owner: Account) -> tuple[str, str, str]:
         """A pending multipart upload (threshold lowered for this gateway) with its one part sent."""
         size = 2048
@@ -405,6 +429,8 @@ class World:
         scene = Scene(file_id=file_id, share_id=self.share(owner, file_id, viewer), version_id=file_id)
         if state is State.VERSIONED:
             self.new_version(owner, file_id)
+        if state is State.VERSION_MULTIPART:
+            scene.version_id, scene.pending_key, scene.etag = self.multipart_version(owner, file_id)
         if state is State.ARCHIVE:
             scene.archive_id = self.ready_archive(owner, file_id)
         if state in (State.LINK, State.REVOKED_LINK, State.TRASHED_LINK):

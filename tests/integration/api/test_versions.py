@@ -424,3 +424,47 @@ def test_two_workers_on_the_same_two_versions_promote_each_once(files_api: Api, 
     assert sorted(a["payload"]["data"]["version_id"] for a in added) == sorted(
         [str(v2["version_id"]), str(v3["version_id"])])
     assert all(_exists(s3, k) for k in [*keys, f"u/{alice.user_id}/{file_id}/notes.txt"])
+
+
+def test_a_large_version_goes_up_as_multipart(files_api: Api, s3: Any,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a ready file and a multipart threshold of 1 KiB (one 5 MiB part holds 2 KiB)
+    file_id = _ready_file(files_api)
+    monkeypatch.setenv("MULTIPART_THRESHOLD_BYTES", "1024")
+    reset_caches()
+    data = b"m" * 2048
+
+    # When a new version starts, its one part is PUT, and it is completed
+    body = {"size": len(data), "content_type": "text/plain"}
+    reply = files_api("POST", f"/files/{file_id}/versions", body=body)
+    assert reply.status == 201, reply.body
+    upload, version_id = reply.body["upload"], str(reply.body["version_id"])
+    assert upload["method"] == "MULTIPART" and upload["part_count"] == 1
+    put = requests.put(upload["parts"][0]["url"], data=data, timeout=30)
+    assert put.status_code == 200, put.text
+    stored = files_api("GET", f"/files/{file_id}/versions/{version_id}/parts")
+    assert [p["part_number"] for p in stored.body["parts"]] == [1]
+    signed = files_api("POST", f"/files/{file_id}/versions/{version_id}/parts", body={"part_numbers": [1]})
+    assert signed.status == 200 and len(signed.body["parts"]) == 1
+    done = files_api("POST", f"/files/{file_id}/versions/{version_id}/complete",
+                     body={"parts": [{"part_number": 1, "etag": put.headers["ETag"]}]})
+    assert done.status == 200, done.body
+    again = files_api("POST", f"/files/{file_id}/versions/{version_id}/complete",
+                      body={"parts": [{"part_number": 1, "etag": put.headers["ETag"]}]})
+    assert again.status == 200, again.body  # a retried complete whose first try went through
+    key = f"u/{(files_api.claims or {})['sub']}/{file_id}/v/{version_id}/notes.txt"
+    _process(key, len(data))
+
+    # Then it is the current version, with its bytes
+    assert [v["version_id"] for v in _versions(files_api, file_id) if v["current"]] == [version_id]
+    assert _download(files_api, f"/files/{file_id}/download") == data
+    gone = files_api("GET", f"/files/{file_id}/versions/{version_id}/parts")
+    assert (gone.status, gone.error_code) == (404, "version_not_found")  # it is the file's now
+
+    # And deleting a pending multipart version aborts its upload
+    pending = files_api("POST", f"/files/{file_id}/versions", body=body)
+    pending_id = str(pending.body["version_id"])
+    assert files_api("DELETE", f"/files/{file_id}/versions/{pending_id}").status == 204
+    prefix = f"u/{(files_api.claims or {})['sub']}/{file_id}/v/{pending_id}/"
+    uploads = s3.list_multipart_uploads(Bucket=settings().upload_bucket, Prefix=prefix)
+    assert uploads.get("Uploads", []) == []

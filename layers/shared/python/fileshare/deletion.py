@@ -106,6 +106,9 @@ def purge(file_id: UUID, owner_id: str, *, hinted_key: Any = None) -> Outcome:
     owner = row.owner_id if row is not None else owner_id
     if row is not None and row.upload_id:  # purged before its multipart upload completed
         abort_multipart(row.s3_key, row.upload_id)
+    for version in versions:  # ... or a new version's
+        if version.upload_id:
+            abort_multipart(version.s3_key, version.upload_id)
     # Every version's bytes go before the row (its version rows cascade with it), so a crash
     # leaves the row, and the retry finds the versions again. One request holds up to 1000 keys.
     keys = object_keys(file_id, owner, row, hinted_key, [v.s3_key for v in versions])

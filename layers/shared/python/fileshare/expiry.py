@@ -105,6 +105,9 @@ def abandoned_versions_batch(limit: int = BATCH) -> int:
 
     with transaction() as conn:
         rows = versions_db.abandon_pending(conn, abandoned_after_s(), limit)
+        for row in rows:
+            if row.upload_id:
+                abort_multipart(row.s3_key, row.upload_id)
         if rows:
             delete_objects([k for r in rows for k in (r.s3_key, thumbnail_key_for(r.owner_id, r.file_id,
                                                                                   r.s3_key))])

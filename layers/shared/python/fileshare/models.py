@@ -256,23 +256,27 @@ VersionStatus = Literal["pending", "ready", "rejected"]
 
 
 class VersionCreate(_In):
-    """A new version of a file: its bytes go to S3 with a presigned POST (versions up to 5 GiB)."""
+    """A new version of a file: its bytes go to S3 as a new upload's do (a presigned POST, or
+    multipart from MULTIPART_THRESHOLD_BYTES: then PUT the parts and POST .../complete)."""
 
     name: RawName | None = Field(
         default=None, description="the version's file name (default: the file's); the file takes it when "
                                   "the version becomes current, unless a sibling has it")
-    size: Annotated[int, Field(gt=0, le=5 * 1024**3, description="bytes; a version's single POST takes at "
-                               "most 5 GiB (S3's limit), the deployment and the quota may allow less (413)")]
+    size: Annotated[int, Field(gt=0, le=5 * 1024**4, description="bytes; S3 takes at most 5 TiB, the"
+                               " deployment's MAX_UPLOAD_BYTES and the quota may allow less (413)")]
     content_type: ContentType
     checksum_sha256: Sha256 | None = Field(
-        default=None, description="the version's SHA-256: the POST is signed with it, so S3 refuses bytes "
-                                  "that do not match")
+        default=None, description="the version's SHA-256: a single POST upload is signed with it, so S3 "
+                                  "refuses bytes that do not match")
+    part_checksums: bool = Field(
+        default=False, description="multipart: every part is signed with its SHA-256 (POST "
+                                   ".../versions/{version_id}/parts with checksums), as for a new file")
 
 
 class VersionCreated(BaseModel):
     file_id: UUID
     version_id: UUID
-    upload: PostUpload
+    upload: PostUpload | MultipartUpload
 
 
 class VersionOut(BaseModel):

@@ -1,6 +1,9 @@
 """File versions (issue 14 part 3): upload a new version, list, download one, make one current,
 delete one. The owner's alone: a viewer sees (and downloads) the current version only, so every
 route here is a 404 for anyone but the owner (as a file that is not theirs), like the activity feed.
+A version goes up exactly as a new file does: a presigned POST, or multipart from
+``MULTIPART_THRESHOLD_BYTES`` (``.../versions/{id}/parts`` and ``/complete``; deleting the pending
+version aborts it).
 
 Why explicit version keys rather than S3 bucket versioning: each version is its own immutable
 object (``u/<owner>/<file>/v/<version>/<name>``), so
@@ -31,11 +34,29 @@ from fileshare.db.connection import transaction
 from fileshare.db.files import FileRow
 from fileshare.db.versions import VersionRow, current_version_id
 from fileshare.errors import Conflict, NotFound
-from fileshare.files import check_content_type, check_quota, check_size, sanitize_name
+from fileshare.files import (
+    _abort_quietly,
+    check_content_type,
+    check_quota,
+    check_size,
+    completion_parts,
+    sanitize_name,
+    signed_parts,
+)
 from fileshare.lifecycle import TAKES_VERSIONS, FileStatus, State, VersionStatus
-from fileshare.models import PostUpload, VersionCreate, VersionCreated, VersionList, VersionOut
+from fileshare.models import (
+    CompleteIn,
+    MultipartUpload,
+    PartsIn,
+    PartUrlList,
+    PostUpload,
+    StoredPartList,
+    VersionCreate,
+    VersionCreated,
+    VersionList,
+    VersionOut,
+)
 
-MAX_VERSION_BYTES = 5 * 1024**3  # one presigned POST (S3's single-request limit)
 MAX_VERSIONS = 100  # kept per file (the list is one page)
 
 
@@ -62,29 +83,84 @@ def _version(conn: Any, file_id: uuid.UUID, version_id: uuid.UUID, *, for_update
 
 
 def create_version(user_id: str, file_id: uuid.UUID, request: VersionCreate) -> VersionCreated:
-    """A pending version and its presigned POST; the quota counts every kept version and every
-    pending upload. The processor makes it current once its bytes pass (``file.version_added``)."""
+    """A pending version and how to upload its bytes (a presigned POST, or multipart from the
+    threshold, exactly as a new file); the quota counts every kept version and every pending
+    upload. The processor makes it current once its bytes pass (``file.version_added``)."""
     config = settings()
-    check_size(request.size, min(config.max_upload_bytes, MAX_VERSION_BYTES))
+    check_size(request.size, config.max_upload_bytes)
     check_content_type(request.content_type, config.allowed_content_types)
     version_id = uuid.uuid4()
-    with transaction() as conn:
-        user = users_db.get(conn, user_id, for_update=True)  # serializes one user's quota checks
-        row = _owned(conn, file_id, user_id, for_update=True)
-        assert user is not None  # the file's owner has a row
-        _require_ready(row)
-        name = sanitize_name(request.name) if request.name is not None else row.name
-        if versions_db.count_for_file(conn, file_id) >= MAX_VERSIONS - 1:
-            raise Conflict(f"a file keeps at most {MAX_VERSIONS} versions: delete one first",
-                           code="too_many_versions")
-        used, pending = users_db.usage(conn, user_id)
-        check_quota(user.quota_bytes, used, pending, request.size)
-        key = storage.version_key(user_id, file_id, version_id, name)
-        versions_db.insert_pending(conn, version_id=version_id, file_id=file_id, owner_id=user_id, name=name,
-                                   s3_key=key, size=request.size, content_type=request.content_type)
-    upload = PostUpload.model_validate(storage.presigned_post(
-        key, request.size, request.content_type, checksum_sha256=request.checksum_sha256))
+    with transaction() as conn:  # the name and key first: the multipart upload needs the key
+        owned = _owned(conn, file_id, user_id)
+        name = sanitize_name(request.name) if request.name is not None else owned.name
+    key = storage.version_key(user_id, file_id, version_id, name)
+    # As for a new file: CreateMultipartUpload runs before the transaction, never under the user's
+    # row lock, and is aborted again when the insert is refused.
+    algorithm = "SHA256" if request.part_checksums else None
+    multipart = (storage.start_multipart(key, request.size, request.content_type,
+                                         checksum_algorithm=algorithm)
+                 if request.size >= config.multipart_threshold_bytes else None)
+    try:
+        with transaction() as conn:
+            user = users_db.get(conn, user_id, for_update=True)  # serializes one user's quota checks
+            row = _owned(conn, file_id, user_id, for_update=True)
+            assert user is not None  # the file's owner has a row
+            _require_ready(row)
+            if versions_db.count_for_file(conn, file_id) >= MAX_VERSIONS - 1:
+                raise Conflict(f"a file keeps at most {MAX_VERSIONS} versions: delete one first",
+                               code="too_many_versions")
+            used, pending = users_db.usage(conn, user_id)
+            check_quota(user.quota_bytes, used, pending, request.size)
+            versions_db.insert_pending(conn, version_id=version_id, file_id=file_id, owner_id=user_id,
+                                       name=name, s3_key=key, size=request.size,
+                                       content_type=request.content_type,
+                                       upload_id=multipart["upload_id"] if multipart else None,
+                                       part_checksum_algorithm=algorithm if multipart else None)
+    except BaseException:
+        if multipart is not None:
+            _abort_quietly(key, multipart["upload_id"])
+        raise
+    upload: PostUpload | MultipartUpload
+    if multipart is not None:
+        upload = MultipartUpload.model_validate(multipart)
+    else:
+        upload = PostUpload.model_validate(storage.presigned_post(
+            key, request.size, request.content_type, checksum_sha256=request.checksum_sha256))
     return VersionCreated(file_id=file_id, version_id=version_id, upload=upload)
+
+
+def _pending_multipart(conn: Any, user_id: str, file_id: uuid.UUID, version_id: uuid.UUID, *,
+                       for_update: bool = False) -> tuple[VersionRow, str]:
+    _owned(conn, file_id, user_id)
+    version = _version(conn, file_id, version_id, for_update=for_update)
+    if version.status != VersionStatus.PENDING or not version.upload_id:
+        raise Conflict("this version has no multipart upload in progress", code="not_multipart_pending")
+    return version, version.upload_id
+
+
+def complete_upload(user_id: str, file_id: uuid.UUID, version_id: uuid.UUID,
+                    request: CompleteIn) -> VersionOut:
+    """Complete a version's multipart upload (S3 then emits the event the processor verifies)."""
+    with transaction() as conn:
+        version, upload_id = _pending_multipart(conn, user_id, file_id, version_id, for_update=True)
+        parts = completion_parts(request, int(version.size), version.part_checksum_algorithm)
+        storage.complete_multipart(version.s3_key, upload_id, parts)
+    return _out(version)
+
+
+def sign_parts(user_id: str, file_id: uuid.UUID, version_id: uuid.UUID, request: PartsIn) -> PartUrlList:
+    """Presigned URLs for more parts of a version's unfinished multipart upload."""
+    with transaction() as conn:
+        version, upload_id = _pending_multipart(conn, user_id, file_id, version_id)
+    return signed_parts(request, version.s3_key, upload_id, int(version.size),
+                        version.part_checksum_algorithm)
+
+
+def stored_parts(user_id: str, file_id: uuid.UUID, version_id: uuid.UUID) -> StoredPartList:
+    """What S3 already holds of a version's unfinished multipart upload (resume by skipping it)."""
+    with transaction() as conn:
+        version, upload_id = _pending_multipart(conn, user_id, file_id, version_id)
+    return StoredPartList.model_validate({"parts": storage.list_parts(version.s3_key, upload_id)})
 
 
 def _current_out(conn: Any, row: FileRow) -> VersionOut:
@@ -118,9 +194,9 @@ def download_url(user_id: str, file_id: uuid.UUID, version_id: uuid.UUID) -> str
     """A presigned GET of one version's bytes (the current one too), named as that version."""
     with transaction() as conn:
         row = _owned(conn, file_id, user_id)
+        if row.status != FileStatus.READY:  # a trashed file downloads nothing, as GET .../download
+            raise Conflict(f"the file is {row.status}, not ready", code="file_not_ready")
         if str(version_id) == current_version_id(row):
-            if row.status != FileStatus.READY:
-                raise Conflict(f"the file is {row.status}, not ready", code="file_not_ready")
             key, name, content_type = row.s3_key, row.name, row.content_type
         else:
             version = _version(conn, file_id, version_id)
@@ -174,6 +250,8 @@ def delete_version(user_id: str, file_id: uuid.UUID, version_id: uuid.UUID) -> N
             raise Conflict("this is the current version: make another current first, or trash the file",
                            code="version_is_current")
         version = _version(conn, file_id, version_id, for_update=True)
+        if version.upload_id:  # an unfinished multipart upload: its parts go too
+            storage.abort_multipart(version.s3_key, version.upload_id)
         storage.delete_objects([version.s3_key,
                                 storage.thumbnail_key_for(version.owner_id, file_id, version.s3_key)])
         versions_db.delete(conn, version_id)

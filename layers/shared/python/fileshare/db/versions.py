@@ -44,6 +44,8 @@ class VersionRow:
     thumbnail_key: str | None
     created_at: datetime
     updated_at: datetime
+    upload_id: str | None  # S3 multipart upload id, while pending
+    part_checksum_algorithm: str | None
 
     def __getitem__(self, key: str) -> Any:  # what ``processing._verify`` reads (``row['size']``)
         return getattr(self, key)
@@ -56,16 +58,17 @@ def current_version_id(file: FileRow) -> str:
     """The id of a file's current version: in its key for a later version, the file's own id for
     the first upload (so files from before versions need no migration of their rows)."""
     return storage.version_id_of_key(file.owner_id, file.file_id, file.s3_key) or str(file.file_id)
-_V_COLUMNS = ", ".join("v." + f.name for f in fields(VersionRow))
 P, R, X = VersionStatus.PENDING.value, VersionStatus.READY.value, VersionStatus.REJECTED.value
 
 
 def insert_pending(conn: Connection[Any], *, version_id: UUID, file_id: UUID, owner_id: str, name: str,
-                   s3_key: str, size: int, content_type: str) -> VersionRow:
+                   s3_key: str, size: int, content_type: str, upload_id: str | None = None,
+                   part_checksum_algorithm: str | None = None) -> VersionRow:
     row = typed.one(conn, VersionRow,
-        "INSERT INTO file_versions (version_id, file_id, owner_id, name, s3_key, size, content_type, status)"
-        f" VALUES (%s, %s, %s, %s, %s, %s, %s, '{P}') RETURNING {COLUMNS}",
-        (version_id, file_id, owner_id, name, s3_key, size, content_type))
+        "INSERT INTO file_versions (version_id, file_id, owner_id, name, s3_key, size, content_type, status,"
+        f" upload_id, part_checksum_algorithm) VALUES (%s, %s, %s, %s, %s, %s, %s, '{P}', %s, %s)"
+        f" RETURNING {COLUMNS}",
+        (version_id, file_id, owner_id, name, s3_key, size, content_type, upload_id, part_checksum_algorithm))
     assert row is not None
     return row
 
@@ -117,7 +120,7 @@ def mark_ready(conn: Connection[Any], version_id: UUID, *, checksum_sha256: str 
     """pending -> ready with what verification found (None: no longer pending)."""
     return typed.one(conn, VersionRow,
         f"UPDATE file_versions SET status = '{R}', checksum_sha256 = %s, s3_checksum = %s, content_type = %s,"
-        " thumbnail_key = %s, verified_etag = %s, updated_at = now()"
+        " thumbnail_key = %s, verified_etag = %s, upload_id = NULL, updated_at = now()"
         f" WHERE version_id = %s AND status = '{P}' RETURNING {COLUMNS}",
         (checksum_sha256, s3_checksum, content_type, thumbnail_key, etag, version_id))
 
@@ -128,7 +131,7 @@ def mark_rejected(conn: Connection[Any], version_id: UUID, reason: str, *,
     row is not in ``from_status`` any more."""
     return typed.one(conn, VersionRow,
         f"UPDATE file_versions SET status = '{X}', reject_reason = %s, thumbnail_key = NULL,"
-        " updated_at = now() WHERE version_id = %s AND status = %s"
+        " upload_id = NULL, updated_at = now() WHERE version_id = %s AND status = %s"
         f" RETURNING {COLUMNS}", (reason, version_id, from_status.value))
 
 
@@ -162,11 +165,14 @@ def delete(conn: Connection[Any], version_id: UUID) -> bool:
 
 
 def abandon_pending(conn: Connection[Any], older_than_s: int, limit: int) -> list[VersionRow]:
-    """Version uploads pending for more than ``older_than_s`` -> rejected (``upload_abandoned``)."""
+    """Version uploads pending for more than ``older_than_s`` -> rejected (``upload_abandoned``),
+    returned with the multipart ``upload_id`` they had (the caller aborts it)."""
+    columns = ", ".join("due.upload_id" if f.name == "upload_id" else "v." + f.name
+                        for f in fields(VersionRow))
     return typed.many(conn, VersionRow,
-        f"WITH due AS (SELECT version_id FROM file_versions WHERE status = '{P}'"
+        f"WITH due AS (SELECT version_id, upload_id FROM file_versions WHERE status = '{P}'"
         " AND created_at <= now() - make_interval(secs => %s) ORDER BY created_at LIMIT %s"
         " FOR UPDATE SKIP LOCKED)"
-        f" UPDATE file_versions v SET status = '{X}', reject_reason = 'upload_abandoned', updated_at = now()"
-        f" FROM due WHERE v.version_id = due.version_id RETURNING {_V_COLUMNS}",
+        f" UPDATE file_versions v SET status = '{X}', reject_reason = 'upload_abandoned', upload_id = NULL,"
+        f" updated_at = now() FROM due WHERE v.version_id = due.version_id RETURNING {columns}",
         (older_than_s, limit))
