@@ -245,7 +245,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="files",
         description="Files API: presigned uploads (POST or multipart), list, read (cached), change, "
-                    "trash, presigned download; the caller's account and usage",
+                    "trash, presigned download, versions; the caller's account and usage",
         memory_mb=512,
         timeout_s=29,  # API Gateway's longest integration: completing a 10 000-part upload takes a while
         routes=(
@@ -259,6 +259,15 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("GET", "/files/{file_id}/parts"),
             Route("DELETE", "/files/{file_id}/upload"),
             Route("GET", "/files/{file_id}/download"),
+            # Versions (fileshare.versions) ride here too: 8 routes on 6 resources, no new function.
+            Route("POST", "/files/{file_id}/versions"),
+            Route("GET", "/files/{file_id}/versions"),
+            Route("GET", "/files/{file_id}/versions/{version_id}/download"),
+            Route("POST", "/files/{file_id}/versions/{version_id}/current"),
+            Route("POST", "/files/{file_id}/versions/{version_id}/complete"),
+            Route("POST", "/files/{file_id}/versions/{version_id}/parts"),
+            Route("GET", "/files/{file_id}/versions/{version_id}/parts"),
+            Route("DELETE", "/files/{file_id}/versions/{version_id}"),
             Route("GET", "/me"),
             # Folders ride on this function (no new function), in 7 routes on 3 resources, because
             # the stack is near CloudFormation's 500 resources: GET /folders?folder_id lists a folder

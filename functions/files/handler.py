@@ -1,4 +1,5 @@
-"""Files API: upload (presigned POST or multipart), list, read, change, trash, download; and /me."""
+"""Files API: upload (presigned POST or multipart), list, read, change, trash, download, versions;
+and /me."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from fileshare import files, folders
+from fileshare import files, folders, versions
 from fileshare.api import caller, create_app, entry_point
 from fileshare.models import (
     CompleteIn,
@@ -31,6 +32,10 @@ from fileshare.models import (
     PartUrlList,
     ShareIn,
     StoredPartList,
+    VersionCreate,
+    VersionCreated,
+    VersionList,
+    VersionOut,
 )
 
 router = Router()
@@ -105,6 +110,86 @@ def trash_file(file_id: FileId) -> Response[None]:
             responses={200: {"description": "the URL"}, 409: {"description": "the file is not ready"}})
 def download_file(file_id: FileId) -> DownloadOut:
     return DownloadOut(url=files.download_url(caller(router).user_id, file_id))
+
+
+# ---- versions (fileshare.versions): the owner's alone; a viewer sees the current version only ----
+
+VersionId = Annotated[UUID, Path(description="the version's id (the first upload's is the file's id)")]
+_NOT_OWNER = "not my file (a viewer too: versions are the owner's) (file_not_found)"
+
+
+@router.post("/<file_id>/versions", summary="Start uploading a new version", tags=["versions"],
+             responses={201: {"description": "the pending version and its presigned POST; it becomes "
+                                             "current once the processor verified it"},
+                        404: {"description": _NOT_OWNER},
+                        409: {"description": "the file is not ready (file_not_ready), or keeps the most "
+                                             "versions it may (too_many_versions)"},
+                        413: {"description": "over the size limit or the quota (every kept version counts)"}})
+def create_version(file_id: FileId, body: Annotated[VersionCreate, Body()]) -> tuple[VersionCreated, int]:
+    return versions.create_version(caller(router).user_id, file_id, body), 201
+
+
+@router.get("/<file_id>/versions", summary="A file's versions, newest first", tags=["versions"],
+            responses={404: {"description": _NOT_OWNER}})
+def list_versions(file_id: FileId) -> VersionList:
+    return versions.list_versions(caller(router).user_id, file_id)
+
+
+@router.get("/<file_id>/versions/<version_id>/download", summary="A short-lived download URL of one version",
+            tags=["versions"],
+            responses={404: {"description": f"{_NOT_OWNER}; no such version (version_not_found)"},
+                       409: {"description": "not ready (file_not_ready, version_not_ready)"}})
+def download_version(file_id: FileId, version_id: VersionId) -> DownloadOut:
+    return DownloadOut(url=versions.download_url(caller(router).user_id, file_id, version_id))
+
+
+@router.post("/<file_id>/versions/<version_id>/current", summary="Make a version the current one",
+             tags=["versions"],
+             responses={200: {"description": "the versions, this one current"},
+                        404: {"description": f"{_NOT_OWNER}; no such version (version_not_found)"},
+                        409: {"description": "the file or the version is not ready "
+                                             "(file_not_ready, version_not_ready)"}})
+def make_current(file_id: FileId, version_id: VersionId) -> VersionList:
+    return versions.make_current(caller(router).user_id, file_id, version_id)
+
+
+@router.post("/<file_id>/versions/<version_id>/complete", summary="Complete a version's multipart upload",
+             tags=["versions"],
+             responses={200: {"description": "the version, its parts assembled (the processor verifies it)"},
+                        404: {"description": f"{_NOT_OWNER}; no such version (version_not_found)"},
+                        409: {"description": "no multipart upload in progress (not_multipart_pending, "
+                                             "upload_not_found)"}})
+def complete_version(file_id: FileId, version_id: VersionId,
+                     body: Annotated[CompleteIn, Body()]) -> VersionOut:
+    return versions.complete_upload(caller(router).user_id, file_id, version_id, body)
+
+
+@router.post("/<file_id>/versions/<version_id>/parts",
+             summary="Sign more parts of a version's multipart upload", tags=["versions"],
+             responses={404: {"description": f"{_NOT_OWNER}; no such version (version_not_found)"},
+                        409: {"description": "no multipart upload in progress"}})
+def sign_version_parts(file_id: FileId, version_id: VersionId,
+                       body: Annotated[PartsIn, Body()]) -> PartUrlList:
+    return versions.sign_parts(caller(router).user_id, file_id, version_id, body)
+
+
+@router.get("/<file_id>/versions/<version_id>/parts",
+            summary="The parts of a version S3 already holds (resume)", tags=["versions"],
+            responses={404: {"description": f"{_NOT_OWNER}; no such version (version_not_found)"},
+                       409: {"description": "no multipart upload in progress"}})
+def list_version_parts(file_id: FileId, version_id: VersionId) -> StoredPartList:
+    return versions.stored_parts(caller(router).user_id, file_id, version_id)
+
+
+@router.delete("/<file_id>/versions/<version_id>", summary="Delete a version (not the current one)",
+               tags=["versions"],
+               responses={204: {"description": "deleted, bytes and thumbnail included (a pending one's "
+                                               "multipart upload is aborted)"},
+                          404: {"description": f"{_NOT_OWNER}; no such version (version_not_found)"},
+                          409: {"description": "the current version (version_is_current)"}})
+def delete_version(file_id: FileId, version_id: VersionId) -> Response[None]:
+    versions.delete_version(caller(router).user_id, file_id, version_id)
+    return Response(status_code=204)
 
 
 @me_router.get("", summary="My account and usage", tags=["account"])

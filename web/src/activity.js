@@ -23,6 +23,8 @@ export function describe(item) {
     case "folder_moved": return `Folder moved to ${d.to_folder ? `“${d.to_folder}”` : "Home"}`;
     case "updated": return d.tags ? `Tags set to ${d.tags.length ? d.tags.join(", ") : "none"}` : "Details changed";
     case "content_replaced": return "Content replaced";
+    case "version_added": return "New version added";
+    case "version_made_current": return `An earlier version made current${d.name ? ` (“${d.name}”)` : ""}`;
     case "trashed": return "Moved to the trash";
     case "restored": return "Restored from the trash";
     case "deleted": return "Deleted for good";

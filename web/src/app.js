@@ -4,6 +4,7 @@
 import { api, ApiError, onSessionChange, refresh, session, setSession, withExpiry } from "./api.js";
 import { createUploader, forgetResumable, resumableUploads } from "./uploads.js";
 import { showActivity, wireActivity } from "./activity.js";
+import { showVersions, wireVersions } from "./versions.js";
 import { refreshArchives, selectBox, showArchive, stopArchives, wireArchives, zipFolder } from "./archives.js";
 import { droppedFiles, listingPath, moveTargets, place, relativePathOf, renderCrumbs } from "./folders.js";
 import { el } from "./dom.js";
@@ -547,6 +548,21 @@ async function refreshLinks() {
   }));
 }
 
+/** The file's current version changed (a new one, or another made current): show what it is now. */
+async function versionChanged() {
+  if (!detailsFile) return;
+  try {
+    const file = await api("GET", `/files/${detailsFile.file_id}`);
+    if (!detailsFile || file.file_id !== detailsFile.file_id) return;
+    detailsFile = file;
+    $("details-title").textContent = file.name;
+    $("edit-name").value = file.name;
+    await Promise.all([showPreview(file).catch(showError), showActivity(file.file_id).catch(showError)]);
+  } catch (err) {
+    showError(err);
+  }
+}
+
 async function openDetails(file) {
   detailsFile = file;
   $("details-title").textContent = file.name;
@@ -559,7 +575,8 @@ async function openDetails(file) {
   $("details-owner").hidden = !mine;
   $("details").showModal();
   await Promise.all([showPreview(file).catch(showError), mine ? refreshShares() : null,
-                     mine ? refreshLinks() : null, mine ? showActivity(file.file_id).catch(showError) : null]);
+                     mine ? refreshLinks() : null, mine ? showActivity(file.file_id).catch(showError) : null,
+                     mine ? showVersions(file.file_id).catch(showError) : null]);
 }
 
 function wireDetails() {
@@ -832,6 +849,7 @@ function start() {
   wireDetails();
   wireNotifications();
   wireActivity(say, showError);
+  wireVersions({ say, showError, formatSize, changed: versionChanged });
   wireFolders();
   window.addEventListener("hashchange", () => {
     if (session()) showView(window.location.hash.slice(1));

@@ -72,6 +72,8 @@ class State(StrEnum):
     ARCHIVE = "archive"  # a ready ZIP archive of the owner's (of a file shared with the viewer)
     FOLDER = "folder"  # a folder shared with the viewer, a ready file inside (not shared on its own)
     TRASHED_FOLDER = "trashed_folder"  # the same, then the folder moved to the trash
+    VERSIONED = "versioned"  # a ready file shared with the viewer, with a second version now current
+    VERSION_MULTIPART = "version_multipart"  # ... with a new version's multipart upload (one part sent)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class Scene:
     etag: str | None = None  # of the multipart upload's one part
     archive_id: str | None = None
     folder_id: str | None = None
+    version_id: str | None = None  # the first upload's (the file's id): current, or kept when VERSIONED
 
     def path(self, route: str) -> str:
         """The declared route with this scene's ids filled in (KeyError: the case names the wrong state)."""
@@ -270,6 +273,35 @@ CASES: tuple[Case, ...] = (
          query="?share_id={share_id}"),
     Case("DELETE", "/folders/{folder_id}/shares", State.MISSING, (FNF, FNF, FNF, 401), label="missing",
          query="?share_id={share_id}"),
+    # ---- versions: the owner's alone (a viewer reads and downloads the current version only) ----
+    Case("POST", "/files/{file_id}/versions", State.READY, (201, NF, NF, 401),
+         lambda w, s: {"size": 10, "content_type": "text/plain"}),
+    Case("POST", "/files/{file_id}/versions", State.TRASHED, ((409, "file_not_ready"), NF, NF, 401),
+         lambda w, s: {"size": 10, "content_type": "text/plain"}, "trashed"),
+    Case("GET", "/files/{file_id}/versions", State.VERSIONED, (200, NF, NF, 401)),
+    Case("GET", "/files/{file_id}/versions", State.MISSING, (NF, NF, NF, 401), label="missing"),
+    Case("GET", "/files/{file_id}/versions/{version_id}/download", State.VERSIONED, (200, NF, NF, 401)),
+    Case("GET", "/files/{file_id}/versions/{version_id}/download", State.TRASHED,
+         ((409, "file_not_ready"), NF, NF, 401), label="trashed"),
+    Case("POST", "/files/{file_id}/versions/{version_id}/current", State.VERSIONED, (200, NF, NF, 401)),
+    Case("POST", "/files/{file_id}/versions/{version_id}/current", State.TRASHED,
+         ((409, "file_not_ready"), NF, NF, 401), label="trashed"),
+    Case("POST", "/files/{file_id}/versions/{version_id}/complete", State.VERSION_MULTIPART,
+         (200, NF, NF, 401), lambda w, s: {"parts": [{"part_number": 1, "etag": s.etag or "etag"}]}),
+    Case("POST", "/files/{file_id}/versions/{version_id}/complete", State.READY,
+         ((404, "version_not_found"), NF, NF, 401), lambda w, s: {"parts": [{"part_number": 1, "etag": "e"}]},
+         "the current version"),
+    Case("POST", "/files/{file_id}/versions/{version_id}/parts", State.VERSION_MULTIPART,
+         (200, NF, NF, 401), lambda w, s: {"part_numbers": [1]}, changes=False),
+    Case("GET", "/files/{file_id}/versions/{version_id}/parts", State.VERSION_MULTIPART,
+         (200, NF, NF, 401)),
+    Case("DELETE", "/files/{file_id}/versions/{version_id}", State.VERSION_MULTIPART, (204, NF, NF, 401),
+         label="multipart, aborted"),
+    Case("DELETE", "/files/{file_id}/versions/{version_id}", State.VERSIONED, (204, NF, NF, 401)),
+    Case("DELETE", "/files/{file_id}/versions/{version_id}", State.READY,
+         ((409, "version_is_current"), NF, NF, 401), label="current"),
+    Case("DELETE", "/files/{file_id}/versions/{version_id}", State.MISSING, (NF, NF, NF, 401),
+         label="missing"),
     # ---- the owner's inbox ----
     Case("POST", "/notifications/{notification_id}/read", State.NOTIFICATION,
          (200, (404, "notification_not_found"), (404, "notification_not_found"), 401)),
@@ -337,6 +369,35 @@ class World:
         assert self.ok(owner, "GET", f"/files/{file_id}", 200)["status"] == "ready"
         return file_id
 
+    def new_version(self, owner: Account, file_id: str) -> str:
+        """A second version, through its presigned POST and the processor: it becomes current."""
+        data = TEXT * 2
+        created = self.ok(owner, "POST", f"/files/{file_id}/versions", 201,
+                          {"size": len(data), "content_type": "text/plain"})
+        upload = created["upload"]
+        posted = requests.post(upload["url"], data=upload["fields"],
+                               files={"file": ("blob", data, "text/plain")}, timeout=30)
+        assert posted.status_code == 204, posted.text
+        from fileshare.config import settings
+
+        result = invoke("processor", sqs_event(s3_notification(settings().upload_bucket,
+                                                               upload["fields"]["key"], len(data))))
+        assert failed_ids(result) == []
+        assert self.ok(owner, "GET", f"/files/{file_id}", 200)["size"] == len(data)
+        return str(created["version_id"])
+
+    def multipart_version(self, owner: Account, file_id: str) -> tuple[str, str, str]:
+        """A new version's pending multipart upload (the gateway's threshold is 1 KiB), one part sent."""
+        size = 2048
+        created = self.ok(owner, "POST", f"/files/{file_id}/versions", 201,
+                          {"size": size, "content_type": "text/plain"})
+        upload = created["upload"]
+        assert upload["method"] == "MULTIPART" and len(upload["parts"]) == 1, upload
+        put = requests.put(upload["parts"][0]["url"], data=b"v" * size, timeout=30)
+        assert put.status_code == 200, put.text
+        version_id = str(created["version_id"])
+        return version_id, f"u/{owner.user_id}/{file_id}/v/{version_id}/matrix.txt", put.headers["ETag"]
+
     def multipart_file(self, owner: Account) -> tuple[str, str, str]:
         """A pending multipart upload (threshold lowered for this gateway) with its one part sent."""
         size = 2048
@@ -360,7 +421,7 @@ class World:
         if state is State.MISSING:
             return Scene(file_id=str(uuid.uuid4()), share_id=str(uuid.uuid4()), link_id=str(uuid.uuid4()),
                          notification_id=str(uuid.uuid4()), archive_id=str(uuid.uuid4()),
-                         folder_id=str(uuid.uuid4()))
+                         folder_id=str(uuid.uuid4()), version_id=str(uuid.uuid4()))
         if state is State.NOTIFICATION:
             return Scene(notification_id=self.notification(owner))
         if state in (State.FOLDER, State.TRASHED_FOLDER):
@@ -370,7 +431,11 @@ class World:
             return Scene(file_id=file_id, share_id=self.share(owner, file_id, viewer), pending_key=key,
                          etag=etag)
         file_id = self.ready_file(owner)
-        scene = Scene(file_id=file_id, share_id=self.share(owner, file_id, viewer))
+        scene = Scene(file_id=file_id, share_id=self.share(owner, file_id, viewer), version_id=file_id)
+        if state is State.VERSIONED:
+            self.new_version(owner, file_id)
+        if state is State.VERSION_MULTIPART:
+            scene.version_id, scene.pending_key, scene.etag = self.multipart_version(owner, file_id)
         if state is State.ARCHIVE:
             scene.archive_id = self.ready_archive(owner, file_id)
         if state in (State.LINK, State.REVOKED_LINK, State.TRASHED_LINK):
@@ -424,11 +489,12 @@ class World:
         return next(i for i in items if i["file_id"] == file_id)
 
     def snapshot(self, scene: Scene) -> dict[str, Any]:
-        """What the owner sees of the scene: the file, its shares and links, the upload, the notice."""
+        """What the owner sees of the scene: the file, its shares, links and versions, the upload,
+        the notice."""
         owner = self.people[Subject.OWNER]
         seen: dict[str, Any] = {}
         if scene.file_id:
-            for suffix in ("", "/shares", "/links"):
+            for suffix in ("", "/shares", "/links", "/versions"):
                 reply = self.call(owner, "GET", f"/files/{scene.file_id}{suffix}")
                 seen[suffix or "file"] = (reply.status_code, reply.json())
         if scene.pending_key:

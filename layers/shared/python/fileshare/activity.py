@@ -19,9 +19,9 @@ Reading: ``GET /files/{id}/activity`` is the owner's alone (anyone else, a viewe
 who opened a link is the owner's business); ``GET /activity/export`` pages through everything
 done to the caller's files, purged ones included (until the retention prune), as JSON or CSV.
 
-Extension point, issue 14 part 3 (versions): when a ``file.version_added`` event exists, add it
-to ``EventType`` and a ``_describe_version_added`` row to ``_DESCRIBERS`` (action
-``version_added``, details: the version id and size); nothing else here changes.
+Versions (issue 14 part 3): ``file.version_added`` (a new version became current) is
+``version_added`` with the version id and size; the owner making an older version current is a
+``file.updated`` with reason ``version_made_current`` and shows as ``version_made_current``.
 """
 
 from __future__ import annotations
@@ -112,6 +112,8 @@ def _updated(event: Event) -> Entry:
         return Entry("content_replaced", _pick(changes, "content_type"))
     if "folder_id" in changes:  # moved between folders (perhaps renamed on the way)
         return Entry("moved", _moved(event, changes, "folder_id"))
+    if event.data.get("reason") == "version_made_current":  # fileshare.versions.make_current
+        return Entry("version_made_current", _pick(changes, "version_id", "name", "size"))
     return Entry("renamed" if "name" in changes else "updated", _pick(changes, "name", "tags", "expires_at"))
 
 
@@ -152,7 +154,7 @@ _DESCRIBERS: dict[str, Callable[[Event], Entry]] = {
     EventType.FOLDER_CREATED: lambda e: Entry("folder_created",
                                               {"folder": True, **_pick(e.data, "parent_id")}),
     EventType.FOLDER_UPDATED: _folder_updated,
-    # EventType.FILE_VERSION_ADDED: _describe_version_added  (issue 14 part 3: see the docstring)
+    EventType.FILE_VERSION_ADDED: lambda e: Entry("version_added", _pick(e.data, "version_id", "size")),
 }
 ACTIVITY_EVENTS = frozenset(_DESCRIBERS)
 

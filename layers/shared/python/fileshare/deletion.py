@@ -19,7 +19,7 @@ so an event can never destroy a file that was restored; a stale event for a file
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -28,10 +28,11 @@ from fileshare import cache, events
 from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import trash as trash_db
+from fileshare.db import versions as versions_db
 from fileshare.db.connection import transaction
 from fileshare.lifecycle import FileStatus
 from fileshare.observability import logger, metrics
-from fileshare.storage import abort_multipart, delete_objects, thumbnail_key
+from fileshare.storage import abort_multipart, delete_objects, thumbnail_key, thumbnail_key_for
 
 PURGE_EVENTS = frozenset({events.EventType.FILE_DELETED, events.EventType.FILE_EXPIRED})  # see lifecycle
 SUPPORTED_VERSIONS = frozenset({1})
@@ -65,15 +66,20 @@ def deletion_event(row: Mapping[str, Any], event_type: events.EventType, reason:
 
 
 def object_keys(file_id: UUID, owner_id: str, row: Mapping[str, Any] | None,
-                hinted_key: Any = None) -> list[str]:
+                hinted_key: Any = None, version_keys: Sequence[str] = ()) -> list[str]:
     """Every S3 key the file may occupy: the original (``u/<owner>/<file_id>/<name>``) and the
-    thumbnail the processor writes (``t/<owner>/<file_id>.webp``). Without the row (a replay after
-    the purge), the event's ``s3_key`` is used only if it lies under this file's own prefix."""
+    thumbnail the processor writes (``t/<owner>/<file_id>.webp``), and for every other version
+    (``version_keys``: each version row's object) that object and its thumbnail. Without the row
+    (a replay after the purge), the event's ``s3_key`` is used only if it lies under this file's
+    own prefix."""
     keys = [thumbnail_key(owner_id, file_id)]
     if row is not None:
         keys += [k for k in (row["s3_key"], row.get("thumbnail_key")) if k]
+        keys.append(thumbnail_key_for(owner_id, file_id, row["s3_key"]))
     elif isinstance(hinted_key, str) and hinted_key.startswith(f"u/{owner_id}/{file_id}/"):
-        keys.append(hinted_key)
+        keys += [hinted_key, thumbnail_key_for(owner_id, file_id, hinted_key)]
+    for key in version_keys:
+        keys += [key, thumbnail_key_for(owner_id, file_id, key)]
     return sorted(set(keys))
 
 
@@ -91,6 +97,7 @@ def purge(file_id: UUID, owner_id: str, *, hinted_key: Any = None) -> Outcome:
     Raises (so the event is retried) when S3 or OpenSearch fail."""
     with transaction() as conn:
         row = files_db.get(conn, file_id)
+        versions = versions_db.list_for_file(conn, file_id) if row is not None else []
     if row is not None and row.status != FileStatus.DELETING:  # REMOVE's only source
         logger.warning("deletion event for a file that is not being deleted; ignored",
                        extra={"file_id": str(file_id), "status": row.status})
@@ -99,7 +106,14 @@ def purge(file_id: UUID, owner_id: str, *, hinted_key: Any = None) -> Outcome:
     owner = row.owner_id if row is not None else owner_id
     if row is not None and row.upload_id:  # purged before its multipart upload completed
         abort_multipart(row.s3_key, row.upload_id)
-    delete_objects(object_keys(file_id, owner, row, hinted_key))
+    for version in versions:  # ... or a new version's
+        if version.upload_id:
+            abort_multipart(version.s3_key, version.upload_id)
+    # Every version's bytes go before the row (its version rows cascade with it), so a crash
+    # leaves the row, and the retry finds the versions again. One request holds up to 1000 keys.
+    keys = object_keys(file_id, owner, row, hinted_key, [v.s3_key for v in versions])
+    for start in range(0, len(keys), 1000):
+        delete_objects(keys[start:start + 1000])
     _delete_search_document(file_id)
     cache.invalidate_file(file_id)  # never raises; the TTL bounds a failed invalidation
     with transaction() as conn:

@@ -46,6 +46,7 @@ class EventType(StrEnum):
     FILE_READY = "file.ready"
     FILE_REJECTED = "file.rejected"
     FILE_UPDATED = "file.updated"
+    FILE_VERSION_ADDED = "file.version_added"  # a new version became current (fileshare.versions)
     FILE_TRASHED = "file.trashed"
     FILE_RESTORED = "file.restored"
     FILE_DELETED = "file.deleted"

@@ -97,6 +97,25 @@ def abandoned_batch(limit: int = BATCH) -> int:
     return len(rows)
 
 
+def abandoned_versions_batch(limit: int = BATCH) -> int:
+    """Reject up to ``limit`` version uploads that never arrived (they reserve quota while pending),
+    deleting any bytes in the same transaction; returns how many. No event: the file is unchanged."""
+    from fileshare.db import versions as versions_db
+    from fileshare.storage import thumbnail_key_for
+
+    with transaction() as conn:
+        rows = versions_db.abandon_pending(conn, abandoned_after_s(), limit)
+        for row in rows:
+            if row.upload_id:
+                abort_multipart(row.s3_key, row.upload_id)
+        if rows:
+            delete_objects([k for r in rows for k in (r.s3_key, thumbnail_key_for(r.owner_id, r.file_id,
+                                                                                  r.s3_key))])
+    if rows:
+        logger.info("abandoned version uploads rejected", extra={"versions": len(rows)})
+    return len(rows)
+
+
 def _discard_uploads(rows: list[FileRow]) -> None:
     """Abort the rows' multipart uploads (one already gone is fine) and delete any objects."""
     for row in rows:
@@ -138,6 +157,16 @@ def sweep(has_time: Callable[[], bool] = lambda: True, batch: int = BATCH) -> Sw
             n = abandoned_batch(batch)
         except Exception:  # S3 down: the rows stay pending; the other steps still run
             logger.exception("could not reject abandoned uploads")
+            result.abandoned_failed += 1
+            break
+        result.abandoned += n
+        if n < batch:
+            break
+    while has_time():
+        try:
+            n = abandoned_versions_batch(batch)
+        except Exception:  # S3 down: the versions stay pending for the next run
+            logger.exception("could not reject abandoned version uploads")
             result.abandoned_failed += 1
             break
         result.abandoned += n

@@ -211,19 +211,25 @@ def _abort_quietly(key: str, upload_id: str) -> None:
 def complete_upload(user_id: str, file_id: uuid.UUID, request: CompleteIn) -> FileOut:
     with transaction() as conn:
         row, upload_id = _pending_multipart(conn, user_id, file_id, for_update=True)
-        numbers = [p.part_number for p in request.parts]
-        expected = storage.expected_parts(int(row.size))
-        if numbers != list(range(1, expected + 1)):
-            raise ValidationFailed(f"expected parts 1..{expected} in order, each once", code="invalid_parts")
-        with_checksums = row.part_checksum_algorithm == "SHA256"
-        if with_checksums and any(p.checksum_sha256 is None for p in request.parts):
-            raise ValidationFailed("this upload checks every part: give each part's checksum_sha256",
-                                   code="part_checksums_required")
-        parts = [(p.part_number, p.etag, p.checksum_sha256 if with_checksums else None)
-                 for p in request.parts]
+        parts = completion_parts(request, int(row.size), row.part_checksum_algorithm)
         storage.complete_multipart(row.s3_key, upload_id, parts)
     cache.invalidate_file(file_id)
     return file_out(to_record(row))
+
+
+def completion_parts(request: CompleteIn, size: int, algorithm: str | None
+                     ) -> list[tuple[int, str, str | None]]:
+    """The parts to complete an upload of ``size`` bytes with: 1..N in order, each once, with its
+    checksum when the upload checks every part (pure; versions complete theirs the same way)."""
+    numbers = [p.part_number for p in request.parts]
+    expected = storage.expected_parts(size)
+    if numbers != list(range(1, expected + 1)):
+        raise ValidationFailed(f"expected parts 1..{expected} in order, each once", code="invalid_parts")
+    with_checksums = algorithm == "SHA256"
+    if with_checksums and any(p.checksum_sha256 is None for p in request.parts):
+        raise ValidationFailed("this upload checks every part: give each part's checksum_sha256",
+                               code="part_checksums_required")
+    return [(p.part_number, p.etag, p.checksum_sha256 if with_checksums else None) for p in request.parts]
 
 
 def _pending_multipart(conn: Any, user_id: str, file_id: uuid.UUID, *,
@@ -239,12 +245,17 @@ def sign_parts(user_id: str, file_id: uuid.UUID, request: PartsIn) -> PartUrlLis
     """Presigned URLs for more parts of the caller's unfinished multipart upload (or fresh ones)."""
     with transaction() as conn:
         row, upload_id = _pending_multipart(conn, user_id, file_id)
-    expected = storage.expected_parts(int(row.size))
+    return signed_parts(request, row.s3_key, upload_id, int(row.size), row.part_checksum_algorithm)
+
+
+def signed_parts(request: PartsIn, key: str, upload_id: str, size: int, algorithm: str | None) -> PartUrlList:
+    """Presigned URLs for the requested parts of one multipart upload (files' and versions')."""
+    expected = storage.expected_parts(size)
     wrong = sorted({n for n in request.part_numbers if n > expected})
     if wrong:
         raise ValidationFailed(f"this upload has parts 1..{expected}; not {wrong[:5]}", code="invalid_parts")
     checksums: dict[int, str] | None = None
-    if row.part_checksum_algorithm == "SHA256":
+    if algorithm == "SHA256":
         if request.checksums is None or len(request.checksums) != len(request.part_numbers):
             raise ValidationFailed("this upload checks every part: give one checksum per part number",
                                    code="part_checksums_required")
@@ -254,8 +265,7 @@ def sign_parts(user_id: str, file_id: uuid.UUID, request: PartsIn) -> PartUrlLis
                                code="part_checksums_unexpected")
     numbers = sorted(set(request.part_numbers))
     return PartUrlList.model_validate(
-        {"parts": storage.sign_parts(row.s3_key, upload_id, row.size, numbers,
-                                     checksums=checksums)})
+        {"parts": storage.sign_parts(key, upload_id, size, numbers, checksums=checksums)})
 
 
 def stored_parts(user_id: str, file_id: uuid.UUID) -> StoredPartList:

@@ -103,6 +103,30 @@ LISTED = _s(P, R, X)  # GET /files (the trash lists the trashed ones)
 STORED = _s(R, T, D)  # occupies the owner's quota (pending uploads reserve it separately)
 HIDDEN_FROM_SEARCH = _s(T, D)
 RESTORABLE_TO = _s(P, R, X)  # what ``status_before_trash`` can hold
+TAKES_VERSIONS = _s(R)  # a new version is accepted, or another made current, only while ready
+
+
+class VersionStatus(StrEnum):
+    """The values of ``file_versions.status`` (migration 0050's CHECK lists exactly these).
+
+    A version is not a file: it never trashes or restores on its own (its file does, and a purge
+    removes every version). ``pending -> ready`` (verified; it becomes the file's current version
+    at once, the old current is kept as a ``ready`` row) or ``pending -> rejected`` (verification
+    failed, over quota, or the file was no longer ready); ``ready -> rejected`` when a kept
+    version's key was written again while its POST was still valid (its bytes are no longer the
+    verified ones). Nothing leaves ``rejected``; deleting a version deletes its row.
+    """
+
+    PENDING = "pending"
+    READY = "ready"
+    REJECTED = "rejected"
+
+
+VERSION_MOVES: Mapping[VersionStatus, frozenset[VersionStatus]] = {
+    VersionStatus.PENDING: frozenset({VersionStatus.READY, VersionStatus.REJECTED}),
+    VersionStatus.READY: frozenset({VersionStatus.REJECTED}),
+    VersionStatus.REJECTED: frozenset(),
+}
 
 
 class IllegalTransition(Conflict):

@@ -253,6 +253,50 @@ class FileCreated(BaseModel):
     upload: PostUpload | MultipartUpload
 
 
+VersionStatus = Literal["pending", "ready", "rejected"]
+
+
+class VersionCreate(_In):
+    """A new version of a file: its bytes go to S3 as a new upload's do (a presigned POST, or
+    multipart from MULTIPART_THRESHOLD_BYTES: then PUT the parts and POST .../complete)."""
+
+    name: RawName | None = Field(
+        default=None, description="the version's file name (default: the file's); the file takes it when "
+                                  "the version becomes current, unless a sibling has it")
+    size: Annotated[int, Field(gt=0, le=5 * 1024**4, description="bytes; S3 takes at most 5 TiB, the"
+                               " deployment's MAX_UPLOAD_BYTES and the quota may allow less (413)")]
+    content_type: ContentType
+    checksum_sha256: Sha256 | None = Field(
+        default=None, description="the version's SHA-256: a single POST upload is signed with it, so S3 "
+                                  "refuses bytes that do not match")
+    part_checksums: bool = Field(
+        default=False, description="multipart: every part is signed with its SHA-256 (POST "
+                                   ".../versions/{version_id}/parts with checksums), as for a new file")
+
+
+class VersionCreated(BaseModel):
+    file_id: UUID
+    version_id: UUID
+    upload: PostUpload | MultipartUpload
+
+
+class VersionOut(BaseModel):
+    version_id: UUID = Field(description="the first upload's version id is the file's id")
+    name: str
+    size: int
+    content_type: str
+    status: VersionStatus = Field(description="pending (bytes on the way), ready, or rejected "
+                                              "(see reject_reason)")
+    reject_reason: str | None = None
+    checksum_sha256: str | None = None
+    created_at: datetime
+    current: bool = Field(description="the version the file shows, lists, shares and downloads")
+
+
+class VersionList(BaseModel):
+    items: list[VersionOut] = Field(description="newest first")
+
+
 class PartsIn(_In):
     part_numbers: Annotated[list[Annotated[int, Field(ge=1, le=10_000)]], Field(min_length=1, max_length=100)]
     checksums: Annotated[list[Sha256], Field(max_length=100)] | None = Field(
@@ -367,6 +411,7 @@ ActivityAction = Literal[
     "uploaded", "upload_rejected", "renamed", "updated", "content_replaced", "trashed", "restored",
     "deleted", "expired", "shared", "share_revoked", "link_created", "link_revoked", "link_downloaded",
     "moved", "folder_created", "folder_renamed", "folder_moved",
+    "version_added", "version_made_current",
 ]
 
 

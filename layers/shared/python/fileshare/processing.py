@@ -59,12 +59,14 @@ from fileshare.cache import invalidate_file
 from fileshare.config import settings
 from fileshare.db import processing as sql
 from fileshare.db import shares as shares_db
+from fileshare.db import versions as versions_db
 from fileshare.db.connection import transaction
 from fileshare.db.files import FileRow
+from fileshare.db.versions import VersionRow, current_version_id
 from fileshare.errors import DependencyUnavailable
-from fileshare.lifecycle import FileStatus, State, Trigger, emits
+from fileshare.lifecycle import TAKES_VERSIONS, FileStatus, State, Trigger, VersionStatus, emits
 from fileshare.observability import logger, metrics
-from fileshare.storage import delete_objects, thumbnail_key
+from fileshare.storage import delete_objects, thumbnail_key_for
 
 UPLOAD_PREFIX = "u/"
 CHUNK_BYTES = 1024 * 1024
@@ -144,6 +146,12 @@ def process_object(obj: S3Object) -> Outcome:
     for _attempt in range(ATTEMPTS):
         with transaction() as conn:
             row = sql.get_by_key(conn, obj.key)
+            version = versions_db.get_by_key(conn, obj.key) if row is None else None
+        if version is not None:
+            try:
+                return _process_version(obj, version)
+            except RowChanged:
+                continue
         if row is None or State.of(row).status is FileStatus.DELETING:
             return _delete_orphan(obj, row)
         logger.append_keys(file_id=str(row.file_id))
@@ -209,7 +217,7 @@ def _gone(obj: S3Object) -> dict[str, Any] | None:
     return None
 
 
-def _verify(response: dict[str, Any], row: FileRow) -> Verified | str:
+def _verify(response: dict[str, Any], row: FileRow | VersionRow) -> Verified | str:
     """Check one GET response's bytes against the row: the verified facts, or a rejection reason."""
     body = response["Body"]
     s3_checksum = response.get("S3Checksum")  # set: a large object verified by S3, only its head read
@@ -321,13 +329,13 @@ def _accept_replaced(row: FileRow, verified: Verified) -> Outcome:
     return Outcome.UPDATED
 
 
-def _store_thumbnail(row: FileRow, image: bytes) -> str | None:
+def _store_thumbnail(row: FileRow | VersionRow, image: bytes) -> str | None:
     webp = media.thumbnail(image)
     if webp is None:
         logger.warning("no thumbnail: image not decodable or too large")
         metrics.add_metric(name="ThumbnailSkipped", unit="Count", value=1)
         return None
-    key = thumbnail_key(row.owner_id, row.file_id)
+    key = thumbnail_key_for(row.owner_id, row.file_id, row.s3_key)  # this version's own
     storage.put_thumbnail(key, webp)
     return key
 
@@ -393,9 +401,10 @@ def _reject(row: FileRow, reason: str) -> Outcome:
 
 def _after_rejected(row: FileRow) -> None:
     """Remove the objects and any search document (raises, so the record is retried), then cache
-    and event, which never fail. The thumbnail key is deterministic, so a file rejected after it
-    had been ready (its object replaced) loses its thumbnail too."""
-    delete_objects([row.s3_key, thumbnail_key(row.owner_id, row.file_id)])
+    and event, which never fail. The thumbnail key is deterministic (per version), so a file
+    rejected after it had been ready (its object replaced) loses its thumbnail too, and the kept
+    versions keep theirs."""
+    delete_objects([row.s3_key, thumbnail_key_for(row.owner_id, row.file_id, row.s3_key)])
     _sync_search(row.file_id)
     invalidate_file(row.file_id)
     events.publish_now([row.file_id])
@@ -441,3 +450,106 @@ def _count(name: str, row: FileRow) -> None:
     if created is not None:
         latency_ms = (time.time() - created.timestamp()) * 1000
         metrics.add_metric(name="UploadToProcessedMs", unit="Milliseconds", value=latency_ms)
+
+
+# ---- a new version of a ready file (``fileshare.versions``) ----------------------------------------
+
+def _process_version(obj: S3Object, version: VersionRow) -> Outcome:
+    """An object under a version's key (``u/<owner>/<file>/v/<version>/<name>``): verify a pending
+    version and make it current, or recognise a duplicate. ``RowChanged``: look again (the
+    version was promoted meanwhile, so its key is the files row's now)."""
+    logger.append_keys(file_id=str(version.file_id), version_id=str(version.version_id))
+    try:
+        match VersionStatus(version.status):
+            case VersionStatus.PENDING:
+                response = _open(obj, int(version.size))
+                if response is None:
+                    return Outcome.IGNORED
+                verified = _verify(response, version)
+                if isinstance(verified, str):
+                    return _reject_version(version, verified)
+                thumb = _store_thumbnail(version, verified.image) if verified.image is not None else None
+                return _finish_version(version, verified, thumb)
+            case VersionStatus.READY:  # a kept version: a duplicate, or its key was written again
+                if version.verified_etag is not None and normalize_etag(obj.etag) == version.verified_etag:
+                    return Outcome.ALREADY_DONE
+                head = storage.head_object(obj.key)
+                if head is None or normalize_etag(head.get("ETag")) == version.verified_etag:
+                    return Outcome.ALREADY_DONE
+                # Its bytes are no longer the verified ones: reject it (a kept version is never
+                # re-verified in place: nothing shows it but its own row).
+                return _reject_version(version, "object_replaced", from_status=VersionStatus.READY)
+            case VersionStatus.REJECTED:
+                delete_objects([version.s3_key, thumbnail_key_for(version.owner_id, version.file_id,
+                                                                  version.s3_key)])
+        return Outcome.ALREADY_DONE
+    finally:
+        logger.remove_keys(["file_id", "version_id"])
+
+
+def _reject_version(version: VersionRow, reason: str, *,
+                    from_status: VersionStatus = VersionStatus.PENDING) -> Outcome:
+    """The version is rejected (the file and its current version are untouched); its bytes and
+    thumbnail go. No event: nothing about the file changed."""
+    with transaction() as conn:
+        rejected = versions_db.mark_rejected(conn, version.version_id, reason, from_status=from_status)
+    if rejected is None:
+        # Not ours to reject any more: rejected meanwhile (its REJECTED case deletes the bytes
+        # again), or promoted or deleted: the key is then the files row's or nobody's, and the
+        # next look decides (never delete what may be the current version's bytes).
+        raise RowChanged
+    delete_objects([version.s3_key, thumbnail_key_for(version.owner_id, version.file_id, version.s3_key)])
+    logger.info("version rejected", extra={"reason": reason})
+    metrics.add_metric(name="VersionsRejected", unit="Count", value=1)
+    return Outcome.REJECTED
+
+
+def _finish_version(version: VersionRow, verified: Verified, thumb: str | None) -> Outcome:
+    """One transaction under the owner's and the file's locks: the quota re-check (every kept
+    version counts), the version ready, the old current kept as a version row, the files row
+    taking the new version's facts, and ``file.version_added`` in the outbox."""
+    from fileshare.db import files as files_db
+    from fileshare.db import folders as folders_db
+
+    reason: str | None = None
+    promoted: FileRow | None = None
+    with transaction() as conn:
+        quota = sql.lock_owner_quota(conn, version.owner_id)
+        file = files_db.get(conn, version.file_id, for_update=True)
+        current = versions_db.get(conn, version.file_id, version.version_id, for_update=True)
+        if current is None:  # promoted by another worker, or deleted: look again from the key
+            promoted_meanwhile = file is not None and file.s3_key == version.s3_key
+            if thumb and not promoted_meanwhile:  # deleted: the thumbnail we wrote is nobody's
+                delete_objects([thumb])
+            raise RowChanged
+        if current.status != VersionStatus.PENDING:
+            return Outcome.ALREADY_DONE
+        used = sql.stored_bytes(conn, version.owner_id, excluding=None)
+        if file is None or State.of(file).status not in TAKES_VERSIONS:
+            reason = "file_not_ready"
+        elif quota is not None and used + int(version.size) > quota:
+            reason = "quota_exceeded"
+        else:
+            ready = versions_db.mark_ready(conn, version.version_id, checksum_sha256=verified.checksum,
+                                           content_type=verified.content_type, thumbnail_key=thumb,
+                                           etag=verified.etag, s3_checksum=verified.s3_checksum)
+            assert ready is not None  # locked and pending
+            versions_db.archive_current(conn, file, UUID(current_version_id(file)))
+            name = version.name
+            if file.folder_id is not None and folders_db.file_name_taken(conn, file.folder_id, name,
+                                                                         besides=file.file_id):
+                name = file.name  # a sibling has the new name: the file keeps its own
+            promoted = versions_db.promote(conn, ready, name=name)
+            events.record(conn, events.Event(
+                type=events.EventType.FILE_VERSION_ADDED, file_id=file.file_id, owner_id=file.owner_id,
+                data={"version_id": str(version.version_id), "name": promoted.name, "size": promoted.size,
+                      "content_type": promoted.content_type, "checksum_sha256": verified.checksum,
+                      "previous_version_id": current_version_id(file)}))
+    if promoted is None:
+        assert reason is not None
+        return _reject_version(version, reason)
+    invalidate_file(promoted.file_id)
+    events.publish_now([promoted.file_id])
+    _sync_search(promoted.file_id)
+    metrics.add_metric(name="VersionsAdded", unit="Count", value=1)
+    return Outcome.READY

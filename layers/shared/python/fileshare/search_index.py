@@ -284,8 +284,8 @@ def search_document(row: Mapping[str, Any], readers: list[str]) -> dict[str, Any
 # creates a document for a pending file: that is the processor's job once the file is verified.
 
 SYNCING: frozenset[str] = frozenset({
-    EventType.FILE_UPDATED, EventType.FILE_TRASHED, EventType.FILE_RESTORED, EventType.FILE_DELETED,
-    EventType.FILE_EXPIRED, EventType.SHARE_CREATED, EventType.SHARE_REVOKED,
+    EventType.FILE_UPDATED, EventType.FILE_VERSION_ADDED, EventType.FILE_TRASHED, EventType.FILE_RESTORED,
+    EventType.FILE_DELETED, EventType.FILE_EXPIRED, EventType.SHARE_CREATED, EventType.SHARE_REVOKED,
 })
 
 

@@ -34,6 +34,33 @@ def thumbnail_key(owner_id: str, file_id: object) -> str:
     return f"{THUMBNAIL_PREFIX}{owner_id}/{file_id}.webp"
 
 
+VERSION_SEGMENT = "v"  # u/<owner>/<file>/v/<version>/<name>: a later version's key
+
+
+def version_key(owner_id: str, file_id: object, version_id: object, safe_name: str) -> str:
+    """The one key a later version's bytes may be written to (its own, immutable: explicit version
+    keys, not S3 bucket versioning)."""
+    return f"u/{owner_id}/{file_id}/{VERSION_SEGMENT}/{version_id}/{safe_name}"
+
+
+def version_id_of_key(owner_id: str, file_id: object, key: str) -> str | None:
+    """The version id in a later version's key; None for the first upload's key."""
+    prefix = f"u/{owner_id}/{file_id}/{VERSION_SEGMENT}/"
+    if not key.startswith(prefix):
+        return None
+    version, sep, _name = key[len(prefix):].partition("/")
+    return version if sep and version else None
+
+
+def thumbnail_key_for(owner_id: str, file_id: object, key: str) -> str:
+    """Where the thumbnail of the version stored at ``key`` lives: ``thumbnail_key`` for the first
+    upload, ``t/<owner>/<file>/<version>.webp`` for a later one (so versions never share one)."""
+    version = version_id_of_key(owner_id, file_id, key)
+    if version is None:
+        return thumbnail_key(owner_id, file_id)
+    return f"{THUMBNAIL_PREFIX}{owner_id}/{file_id}/{version}.webp"
+
+
 def _s3() -> Any:
     from fileshare.aws import client
 

@@ -37,16 +37,18 @@ def lock_owner_quota(conn: Connection[Any], owner_id: str) -> int | None:
     return int(row["quota_bytes"]) if row else None
 
 
-def stored_bytes(conn: Connection[Any], owner_id: str, *, excluding: UUID) -> int:
-    """Bytes the owner's other files occupy in storage (ready, trashed or being deleted).
+def stored_bytes(conn: Connection[Any], owner_id: str, *, excluding: UUID | None) -> int:
+    """Bytes the owner's other files occupy in storage (ready, trashed or being deleted), plus
+    every kept version (``file_versions`` rows that are ready).
 
     Same definition as ``db.users.usage``'s first value: pending uploads of other files reserve
     nothing here, so an abandoned upload cannot get a real one rejected.
     """
     row = conn.execute(
-        "SELECT coalesce(sum(size), 0) AS used FROM files"
-        f" WHERE owner_id = %s AND file_id <> %s AND status IN ({status_list(STORED)})",
-        (owner_id, excluding)).fetchone()
+        "SELECT (SELECT coalesce(sum(size), 0) FROM files"
+        f"  WHERE owner_id = %s AND file_id IS DISTINCT FROM %s AND status IN ({status_list(STORED)}))"
+        " + (SELECT coalesce(sum(size), 0) FROM file_versions WHERE owner_id = %s AND status = 'ready')"
+        " AS used", (owner_id, excluding, owner_id)).fetchone()
     return int(row["used"]) if row else 0
 
 

@@ -45,10 +45,14 @@ def get(conn: Connection[Any], user_id: str, *, for_update: bool = False) -> Use
 
 
 def usage(conn: Connection[Any], user_id: str) -> tuple[int, int]:
-    """(bytes stored, bytes reserved by pending uploads). Trashed files still occupy storage."""
+    """(bytes stored, bytes reserved by pending uploads). Trashed files still occupy storage, and
+    so does every kept version of a file (``file_versions``: ready ones stored, pending reserved)."""
     row = conn.execute(
         f"SELECT coalesce(sum(size) FILTER (WHERE status IN ({status_list(STORED)})), 0) AS used,"
         f"       coalesce(sum(size) FILTER (WHERE status = '{FileStatus.PENDING.value}'), 0) AS pending"
         " FROM files WHERE owner_id = %s", (user_id,)).fetchone()
     assert row is not None
-    return int(row["used"]), int(row["pending"])
+    from fileshare.db import versions
+
+    kept, reserved = versions.usage(conn, user_id)
+    return int(row["used"]) + kept, int(row["pending"]) + reserved
