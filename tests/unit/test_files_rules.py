@@ -15,6 +15,7 @@ from fileshare.files import (
     check_expiry,
     check_quota,
     check_size,
+    completed_before,
     list_cursor,
     sanitize_name,
 )
@@ -178,3 +179,21 @@ def test_file_out_is_the_public_shape() -> None:
     assert set(out.model_dump()) == {"file_id", "name", "size", "content_type", "status", "checksum_sha256",
                                      "s3_checksum", "tags", "created_at", "expires_at", "owner_id",
                                      "thumbnail_url", "folder_id"}
+
+
+def test_a_retried_complete_is_recognised_by_the_multipart_etag_only() -> None:
+    import hashlib
+
+    part_md5s = [hashlib.md5(b"one", usedforsecurity=False).hexdigest(),
+                 hashlib.md5(b"two", usedforsecurity=False).hexdigest()]
+    whole = hashlib.md5(b"".join(bytes.fromhex(m) for m in part_md5s), usedforsecurity=False).hexdigest()
+    etags = [f'"{m}"' for m in part_md5s]
+    assert completed_before("ready", f"{whole}-2", etags)
+    assert completed_before("ready", f'"{whole}-2"', part_md5s)
+    assert not completed_before("ready", f"{whole}-3", etags)  # another part count
+    assert not completed_before("ready", f"{whole}-2", etags[::-1])  # the same parts in another order
+    assert not completed_before("pending", f"{whole}-2", etags)  # not verified yet: complete it
+    assert not completed_before("rejected", f"{whole}-2", etags)
+    assert not completed_before("ready", None, etags)
+    assert not completed_before("ready", f"{whole}-2", ["not hex"])
+    assert not completed_before("ready", f"{whole}-0", [])

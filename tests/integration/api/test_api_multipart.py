@@ -147,3 +147,31 @@ def test_a_post_upload_has_no_parts(files_api: Api) -> None:
                                ("DELETE", f"/files/{file_id}/upload", None)):
         got = files_api(method, path, body=body)
         assert got.status == 409 and got.error_code == "not_multipart_pending", (method, got.body)
+
+
+def test_a_retried_complete_of_a_file_already_processed_answers_the_file(
+        small_parts: None, files_api: Api, s3: Any, db: Any) -> None:
+    from fileshare.config import settings
+
+    # Given a two-part upload that completed (its client saw a timeout and did not hear so)
+    data = b"a" * PART + b"tail"
+    created = start(files_api, len(data))
+    upload, file_id = created["upload"], created["file_id"]
+    etags = [put_part(upload["parts"][n - 1]["url"], chunk(data, n)) for n in (1, 2)]
+    body = {"parts": [{"part_number": n, "etag": etags[n - 1]} for n in (1, 2)]}
+    assert files_api("POST", f"/files/{file_id}/complete", body=body).status == 200
+    # ... and the processor verified it (what it records: status ready, the object's ETag)
+    key = db.execute("SELECT s3_key FROM files WHERE file_id = %s", (file_id,)).fetchone()["s3_key"]
+    etag = s3.head_object(Bucket=settings().upload_bucket, Key=key)["ETag"].strip('"')
+    assert etag.endswith("-2")
+    db.execute("UPDATE files SET status = 'ready', verified_etag = %s, upload_id = NULL,"
+               " checksum_sha256 = 'x' WHERE file_id = %s", (etag, file_id))
+
+    # When the client retries the same complete, it hears the file, as the first try would have said
+    again = files_api("POST", f"/files/{file_id}/complete", body=body)
+    assert again.status == 200, again.body
+    assert again.body["file_id"] == file_id and again.body["status"] == "ready"
+    # But other parts are not that object: still a 409
+    swapped = {"parts": [{"part_number": 1, "etag": etags[1]}, {"part_number": 2, "etag": etags[0]}]}
+    other = files_api("POST", f"/files/{file_id}/complete", body=swapped)
+    assert (other.status, other.error_code) == (409, "not_multipart_pending")

@@ -7,6 +7,7 @@ cache entry is dropped after the commit.
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 import uuid
 from collections.abc import Mapping
@@ -210,11 +211,29 @@ def _abort_quietly(key: str, upload_id: str) -> None:
 
 def complete_upload(user_id: str, file_id: uuid.UUID, request: CompleteIn) -> FileOut:
     with transaction() as conn:
-        row, upload_id = _pending_multipart(conn, user_id, file_id, for_update=True)
+        row = access.require_owner(conn, files_db.get(conn, file_id, for_update=True), user_id)
+        if row.status != FileStatus.PENDING and completed_before(
+                row.status, row.verified_etag, [p.etag for p in request.parts]):
+            return file_out(to_record(row))
+        row, upload_id = _pending_multipart(conn, user_id, file_id)
         parts = completion_parts(request, int(row.size), row.part_checksum_algorithm)
         storage.complete_multipart(row.s3_key, upload_id, parts)
     cache.invalidate_file(file_id)
     return file_out(to_record(row))
+
+
+def completed_before(status: str, verified_etag: str | None, part_etags: list[str]) -> bool:
+    """Whether these parts make up the object the processor already verified: a client retrying a
+    complete whose first try went through (it saw a timeout) gets the file, not a 409. A multipart
+    ETag is the MD5 of the parts' MD5s and their count, so it proves these are the same parts."""
+    if status != FileStatus.READY or not verified_etag or not part_etags:
+        return False
+    try:
+        digests = b"".join(bytes.fromhex(etag.strip().strip('"')) for etag in part_etags)
+    except ValueError:
+        return False
+    expected = f"{hashlib.md5(digests, usedforsecurity=False).hexdigest()}-{len(part_etags)}"
+    return verified_etag.strip().strip('"') == expected
 
 
 def completion_parts(request: CompleteIn, size: int, algorithm: str | None
