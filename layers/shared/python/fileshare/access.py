@@ -15,7 +15,7 @@ from typing import Any
 
 from fileshare.db import folders as folders_db
 from fileshare.db import shares as shares_db
-from fileshare.errors import Forbidden, NotFound
+from fileshare.errors import Forbidden, NotFound, ValidationFailed
 from fileshare.lifecycle import OWNER_VISIBLE, VIEWER_VISIBLE
 
 OWNER_VISIBLE_STATUSES: frozenset[str] = OWNER_VISIBLE
@@ -41,3 +41,15 @@ def require_owner[R: Mapping[str, Any]](conn: Any, row: R | None, user_id: str) 
     if row is not None and is_viewer(conn, row, user_id):
         raise Forbidden("only the file's owner may do this", code="owner_only")
     raise NotFound("file not found", code="file_not_found")
+
+
+def share_recipient(conn: Any, sharer_id: str, email: str, *, what: str) -> str:
+    """The user id ``sharer_id`` shares a ``what`` ("file", "folder") with: someone with an account
+    under ``email`` who is not the sharer (422 ``unknown_recipient`` / ``cannot_share_with_self``)."""
+    recipient = shares_db.user_by_email(conn, email)
+    if recipient is None:
+        raise ValidationFailed("no user has this email address; they need an account first",
+                               code="unknown_recipient")
+    if recipient.user_id == sharer_id:
+        raise ValidationFailed(f"you cannot share a {what} with yourself", code="cannot_share_with_self")
+    return recipient.user_id

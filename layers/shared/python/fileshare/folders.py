@@ -31,10 +31,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from fileshare import cache, events, lifecycle
+from fileshare import access, cache, events, lifecycle
 from fileshare.config import settings
 from fileshare.db import folders as folders_db
-from fileshare.db import shares as shares_db
 from fileshare.db import users as users_db
 from fileshare.db.connection import transaction
 from fileshare.db.files import FileRow
@@ -343,18 +342,13 @@ def _share_event(event_type: events.EventType, folder: FolderRow, **data: Any) -
 def share_folder(user_id: str, folder_id: uuid.UUID, request: ShareIn) -> FolderShareOut:
     with transaction() as conn:
         folder = _own(conn, folder_id, user_id, for_update=True)
-        recipient = shares_db.user_by_email(conn, request.email)
-        if recipient is None:
-            raise ValidationFailed("no user has this email address; they need an account first",
-                                   code="unknown_recipient")
-        if recipient.user_id == user_id:
-            raise ValidationFailed("you cannot share a folder with yourself", code="cannot_share_with_self")
+        recipient_id = access.share_recipient(conn, user_id, request.email, what="folder")
         share = folders_db.insert_share(conn, share_id=uuid.uuid4(), folder_id=folder_id,
-                                        grantee_id=recipient.user_id, permission=request.permission)
+                                        grantee_id=recipient_id, permission=request.permission)
         if share is None:
             raise Conflict("the folder is already shared with this user", code="already_shared")
         events.record(conn, _share_event(events.EventType.SHARE_CREATED, folder, share_id=share.share_id,
-                                         recipient_id=recipient.user_id, permission=request.permission))
+                                         recipient_id=recipient_id, permission=request.permission))
     events.publish_now([folder_id])
     return _share_out(share)
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 import uuid
 
 from fileshare import cache, cursor, events
-from fileshare.access import require_owner
+from fileshare.access import require_owner, share_recipient
 from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
 from fileshare.db.files import FileRow
-from fileshare.errors import Conflict, NotFound, ValidationFailed
+from fileshare.errors import Conflict, NotFound
 from fileshare.files import file_out, new_event, to_record
 from fileshare.models import FileList, ShareIn, ShareList, ShareOut
 from fileshare.observability import logger, metrics
@@ -44,22 +44,17 @@ def share_file(user_id: str, file_id: uuid.UUID, request: ShareIn) -> ShareOut:
     with transaction() as conn:
         row = require_owner(conn, shares_db.lock_file(conn, file_id), user_id)
         _require_shareable(row)
-        recipient = shares_db.user_by_email(conn, request.email)
-        if recipient is None:
-            raise ValidationFailed("no user has this email address; they need an account first",
-                                   code="unknown_recipient")
-        if recipient.user_id == user_id:
-            raise ValidationFailed("you cannot share a file with yourself", code="cannot_share_with_self")
+        recipient_id = share_recipient(conn, user_id, request.email, what="file")
         cap = settings().max_shares_per_file
         if shares_db.count_for_file(conn, file_id) >= cap:  # counted under the file's row lock
             raise Conflict(f"a file can be shared with at most {cap} users; revoke one first",
                            code="too_many_shares")
         share = shares_db.insert(conn, share_id=uuid.uuid4(), file_id=file_id,
-                                 grantee_id=recipient.user_id, permission=request.permission)
+                                 grantee_id=recipient_id, permission=request.permission)
         if share is None:
             raise Conflict("the file is already shared with this user", code="already_shared")
         events.record(conn, new_event(events.EventType.SHARE_CREATED, row, share_id=share.share_id,
-                                      recipient_id=recipient.user_id, permission=request.permission,
+                                      recipient_id=recipient_id, permission=request.permission,
                                       name=row.name))
     _after_change(file_id)
     metrics.add_metric(name="SharesCreated", unit="Count", value=1)
