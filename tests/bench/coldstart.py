@@ -44,7 +44,9 @@ RATIO_GOAL_API, RATIO_GOAL_OTHER = 0.6, 0.8
 AS_DEPLOYED = {"POWERTOOLS_TRACE_DISABLED": "false"}  # tracing on, as CDK configures every function
 CLUSTER_ARN = "arn:aws:kafka:us-east-1:000000000000:cluster/fileshare-local/bench"
 
-#: The route each API function's first invoke goes to; others fall back to their first GET route.
+#: The route each API function's first invoke goes to; others fall back to their first GET route
+#: (``tests/unit/test_coldstart_probes.py`` fails an API function without one: a placeholder path
+#: parameter would be a 422 from validation, and the first invoke would measure no real work).
 API_PROBES: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "meta": ("GET", "/health", None),
     "auth": ("POST", "/auth/login", {"email": "nobody-bench@example.com", "password": "Not-a-user-1"}),
@@ -54,6 +56,8 @@ API_PROBES: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "public_link": ("GET", "/s/{token}", None),
     "notifications": ("GET", "/notifications", None),
     "trash": ("GET", "/trash", None),
+    "activity": ("GET", "/files/{uuid}/activity", None),  # a real id: the first invoke reaches the DB
+    "archives": ("GET", "/archives/{uuid}", None),
 }
 
 

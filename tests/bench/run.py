@@ -119,7 +119,11 @@ class Config:
         """A generous bound on the whole run; past it the bench gives up (it must stop by itself)."""
         seconds = 60.0
         if "cold" in self.phases:
-            seconds += self.cold_rounds * 14 * 4.0
+            # every declared function and the baseline twice, each up to ~5 s on a busy machine
+            # (the quiet wait of up to 3 s, the spawn and import, two invokes)
+            from infra.declaration import FUNCTIONS
+
+            seconds += self.cold_rounds * (len(FUNCTIONS) + 2) * 5.0
         if GATEWAY_PHASES & set(self.phases):
             seconds += 60 + 60  # start, setup and the idle waits
         if "api" in self.phases:
