@@ -99,9 +99,11 @@ def after_restore() -> list[str]:
         search.client.cache_clear()
         reset.append("opensearch")
     events = sys.modules.get("fileshare.events")
-    if events is not None and events._producer is not None:
-        _quietly(events.reset_producer)
-        reset.append("kafka producer")
+    if events is not None:
+        had_producer = events._producer is not None
+        _quietly(events.reset_producer)  # also the inline-publish breaker's monotonic deadline
+        if had_producer:
+            reset.append("kafka producer")
     aws = sys.modules.get("fileshare.aws")
     if aws is not None and aws.client.cache_info().currsize:
         aws.client.cache_clear()
