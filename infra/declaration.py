@@ -204,6 +204,15 @@ class Function:
             return f"{self.name}-failures"
         return None
 
+    @property
+    def snap_start(self) -> bool:
+        """SnapStart in AWS: the API functions, whose cold start a caller waits on (Powertools'
+        validation, psycopg and the models are most of it; infra/README.md, "Cold starts and
+        SnapStart"). Consumers and schedules run behind a queue, a topic or a timer: nobody waits on
+        their init, and each published version's snapshot costs caching for no visible gain. CDK
+        publishes a version behind a ``live`` alias for these; ``make bench`` marks them."""
+        return bool(self.routes)
+
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(

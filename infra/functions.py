@@ -91,6 +91,9 @@ class BuiltFunction:
     role: iam.Role
     log_group: logs.LogGroup
     failure_queue: sqs.Queue | None
+    #: What invokers target: the ``live`` alias of the published version with SnapStart, else the
+    #: function itself ($LATEST).
+    target: lambda_.IFunction
 
 
 class Functions(Construct):
@@ -179,12 +182,19 @@ class Functions(Construct):
             vpc=self._network.vpc if security_group else None,
             vpc_subnets=self._network.subnets if security_group else None,
             security_groups=[security_group] if security_group else None,
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if spec.snap_start else None,
+            # a replaced version is deleted: each version with SnapStart keeps a cached snapshot
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY)
+            if spec.snap_start else None,
         )
+        target: lambda_.IFunction = function
+        if spec.snap_start:  # SnapStart restores published versions only: invokers use the alias
+            target = lambda_.Alias(scope, "Live", alias_name="live", version=function.current_version)
         nag.ack_runtime(function)
         nag.skip_function_checks(function, failures_reason(spec))
         failure_queue = self._triggers(spec, scope, function, role, code_dir)
         self._ack_role(role, spec)
-        return BuiltFunction(spec, function, role, log_group, failure_queue)
+        return BuiltFunction(spec, function, role, log_group, failure_queue, target)
 
     def _base_environment(self, spec: Function) -> dict[str, str]:
         config = self._config

@@ -111,7 +111,7 @@ class FileshareStack(Stack):
             config=config,
             user_pool=self.identity.user_pool,
             routes=[
-                (route, built.function)
+                (route, built.target)
                 for built in self.functions.built.values()
                 for route in built.spec.routes
             ],

@@ -44,7 +44,9 @@ RATIO_GOAL_API, RATIO_GOAL_OTHER = 0.6, 0.8
 AS_DEPLOYED = {"POWERTOOLS_TRACE_DISABLED": "false"}  # tracing on, as CDK configures every function
 CLUSTER_ARN = "arn:aws:kafka:us-east-1:000000000000:cluster/fileshare-local/bench"
 
-#: The route each API function's first invoke goes to; others fall back to their first GET route.
+#: The route each API function's first invoke goes to; others fall back to their first GET route
+#: (``tests/unit/test_coldstart_probes.py`` fails an API function without one: a placeholder path
+#: parameter would be a 422 from validation, and the first invoke would measure no real work).
 API_PROBES: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "meta": ("GET", "/health", None),
     "auth": ("POST", "/auth/login", {"email": "nobody-bench@example.com", "password": "Not-a-user-1"}),
@@ -54,6 +56,8 @@ API_PROBES: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "public_link": ("GET", "/s/{token}", None),
     "notifications": ("GET", "/notifications", None),
     "trash": ("GET", "/trash", None),
+    "activity": ("GET", "/files/{uuid}/activity", None),  # a real id: the first invoke reaches the DB
+    "archives": ("GET", "/archives/{uuid}", None),
 }
 
 
@@ -186,11 +190,17 @@ def measure_cold_starts(env: Mapping[str, str], *, rounds: int = 3, pause_s: flo
                 reference.close()
     results = {name: _aggregate(probes.get(name, ""), runs) for name, runs in samples.items()}
     base = results[BASELINE]["init_ms"]
+    base_request = results[BASELINE]["cold_request_ms"]
     for name, result in results.items():
         fn = next((f for f in FUNCTIONS if f.name == name), None)
         goal = RATIO_GOAL_API if (fn is None or fn.routes) else RATIO_GOAL_OTHER
         result["ratio"] = round(result["init_ms"] / base, 2) if base and result["init_ms"] else None
+        # Init Duration + the first invoke against the baseline's: what a cold caller waits, so an
+        # import moved from init into the first invoke (X-Ray, boto3) shows here, not as a gain
+        result["cold_request_ratio"] = (round(result["cold_request_ms"] / base_request, 2)
+                                        if base_request and result["cold_request_ms"] else None)
         result["ratio_goal"] = None if name == BASELINE else goal
+        result["snap_start"] = bool(fn and fn.snap_start)  # in AWS its Init runs at publish, not here
     return results
 
 

@@ -15,12 +15,17 @@ _RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 
 
 
 def _function_names(template: dict[str, Any]) -> dict[str, str]:
-    """Function logical id -> declared name (FunctionName is ``fileshare-<stage>-<name>``)."""
+    """Function (or its SnapStart alias's) logical id -> declared name (FunctionName is
+    ``fileshare-<stage>-<name>``; an alias names its function by Ref)."""
     names = {}
     for lid, res in resources(template, "AWS::Lambda::Function").items():
         match = re.fullmatch(r"fileshare-(?:dev|prod)-(.+)", str(res["Properties"].get("FunctionName", "")))
         if match:
             names[lid] = match.group(1)
+    for lid, res in resources(template, "AWS::Lambda::Alias").items():
+        function = logical_id(res["Properties"]["FunctionName"])
+        if function in names:
+            names[lid] = names[function]
     return names
 
 
