@@ -24,7 +24,10 @@ LOCK_PLATFORM := aarch64-manylinux_2_34
 
 $(CDK_STAMP):
 	@mkdir -p $(CDK_PREFIX)
-	npm install --prefix $(CDK_PREFIX) --no-audit --no-fund --loglevel=error aws-cdk@$(CDK_CLI_VERSION)
+	@# --prefix also moves npm's global config to $(CDK_PREFIX)/etc/npmrc; keep the machine's
+	@# (its registry and CA settings) by naming it, as read without --prefix
+	npm install --prefix $(CDK_PREFIX) --globalconfig "$$(npm config get globalconfig)" \
+		--no-audit --no-fund --loglevel=error aws-cdk@$(CDK_CLI_VERSION)
 	@rm -f $(CDK_PREFIX)/.cdk-*; touch $@
 
 cdk-tooling: $(CDK_STAMP) ## install the pinned aws-cdk CLI into .local/node (git-ignored)
