@@ -145,11 +145,15 @@ def test_completing_a_multipart_upload_fits_the_files_function(monkeypatch: pyte
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    storage._s3_for_complete.cache_clear()
+    from fileshare.aws import client
+
+    client.cache_clear()
     try:
         config = storage._s3_for_complete().meta.config
+        assert storage._s3_for_complete() is storage._s3_for_complete()  # one per process
+        assert storage._s3_for_complete() is not client("s3")  # not the default budget's
     finally:
-        storage._s3_for_complete.cache_clear()
+        client.cache_clear()
     (files_function,) = [f for f in FUNCTIONS if f.name == "files"]
     worst = (config.connect_timeout + config.read_timeout) * config.retries["total_max_attempts"]
     assert worst < files_function.timeout_s, (worst, files_function.timeout_s)

@@ -7,12 +7,10 @@ import { showActivity, wireActivity } from "./activity.js";
 import { showVersions, wireVersions } from "./versions.js";
 import { refreshArchives, selectBox, showArchive, stopArchives, wireArchives, zipFolder } from "./archives.js";
 import { droppedFiles, listingPath, moveTargets, place, relativePathOf, renderCrumbs } from "./folders.js";
-import { el } from "./dom.js";
+import { $, el } from "./dom.js";
 
 const LIST_POLL_MS = 1500; // while a file is pending (live status without a manual refresh)
 const NOTIFY_POLL_MS = 10000;
-
-const $ = (id) => document.getElementById(id);
 
 function say(text, kind = "info") {
   const box = $("message");

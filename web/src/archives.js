@@ -5,14 +5,13 @@
 // the whole folder (POST /archives {folder_id}). "My archives" lists my recent jobs (GET /archives),
 // a failed one with its reason.
 import { api } from "./api.js";
+import { $ } from "./dom.js";
 
 const POLL_MS = 1000;
 const selected = new Map(); // file_id -> name, across "My files" and "Shared with me"
 let pollTimer = null;
 let current = null; // the archive being shown
 let ui = null; // { el, say, showError, formatSize } from app.js
-
-const $ = (id) => document.getElementById(id);
 
 function updateSelection() {
   const count = selected.size;

@@ -1,6 +1,9 @@
 // Building page elements without innerHTML: every value goes in as an attribute or a text node, so
 // nothing a file name or an API answer holds is ever parsed as markup.
 
+/** The page element with this id. */
+export const $ = (id) => document.getElementById(id);
+
 /**
  * `el("li", { class: "x", text: "hi", onclick: f }, child, ...)`: a new element. `text` sets its
  * text, `on<event>` adds a listener, `true` sets an empty attribute; `null`, `undefined` and `false`

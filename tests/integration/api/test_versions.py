@@ -460,6 +460,18 @@ def test_a_large_version_goes_up_as_multipart(files_api: Api, s3: Any,
     assert _download(files_api, f"/files/{file_id}/download") == data
     gone = files_api("GET", f"/files/{file_id}/versions/{version_id}/parts")
     assert (gone.status, gone.error_code) == (404, "version_not_found")  # it is the file's now
+    # a complete retried after the promotion gets the version, now current; other parts a 409
+    late = files_api("POST", f"/files/{file_id}/versions/{version_id}/complete",
+                     body={"parts": [{"part_number": 1, "etag": put.headers["ETag"]}]})
+    assert (late.status, late.body["version_id"], late.body["current"]) == (200, version_id, True), late.body
+    wrong = files_api("POST", f"/files/{file_id}/versions/{version_id}/complete",
+                      body={"parts": [{"part_number": 1, "etag": '"' + "0" * 32 + '"'}]})
+    assert (wrong.status, wrong.error_code) == (409, "not_multipart_pending"), wrong.body
+    # and once another version is current, the retry still answers with this one, kept
+    assert files_api("POST", f"/files/{file_id}/versions/{file_id}/current").status == 200
+    kept = files_api("POST", f"/files/{file_id}/versions/{version_id}/complete",
+                     body={"parts": [{"part_number": 1, "etag": put.headers["ETag"]}]})
+    assert (kept.status, kept.body["version_id"], kept.body["current"]) == (200, version_id, False), kept.body
 
     # And deleting a pending multipart version aborts its upload
     pending = files_api("POST", f"/files/{file_id}/versions", body=body)

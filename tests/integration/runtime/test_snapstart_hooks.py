@@ -109,18 +109,26 @@ def test_hooks_are_registered_only_when_lambda_initializes_for_a_snapshot() -> N
 
 
 def test_after_restore_in_this_process_drops_the_pool_and_the_cache_client() -> None:
+    from fileshare import storage
+    from fileshare.aws import client as aws_client
     from fileshare.cache import redis_client
     from fileshare.db.connection import transaction
+    from fileshare.search_index import client as search_client
 
     with transaction() as conn:
         before = conn.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"]  # type: ignore[index]
     client = redis_client()
     assert client is not None and client.ping()
+    search = search_client()
+    assert search.ping()
+    s3, s3_for_complete = aws_client("s3"), storage._s3_for_complete()
     random.seed(3)
     expected = random.random()
     random.seed(3)
     reset = snapstart.after_restore()
-    assert {"random", "database pool", "redis"} <= set(reset)
+    assert {"random", "database pool", "redis", "opensearch", "boto3 clients"} <= set(reset)
+    assert search_client() is not search and search_client().ping()
+    assert aws_client("s3") is not s3 and storage._s3_for_complete() is not s3_for_complete
     assert random.random() != expected
     with transaction() as conn:
         assert conn.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"] != before  # type: ignore[index]

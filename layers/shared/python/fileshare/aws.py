@@ -14,9 +14,13 @@ from fileshare.config import settings
 
 
 @cache
-def client(service: str) -> Any:
-    """One client per service per process. Endpoints follow AWS SDK env conventions
-    (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>), which boto3 reads itself."""
+def client(service: str, *, read_timeout_s: float = timeouts.AWS_READ_TIMEOUT_S,
+           connect_timeout_s: float = timeouts.AWS_CONNECT_TIMEOUT_S,
+           max_attempts: int = timeouts.AWS_MAX_ATTEMPTS) -> Any:
+    """One client per service (and budget) per process. Endpoints follow AWS SDK env conventions
+    (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>), which boto3 reads itself. The default budget is
+    ``fileshare.timeouts``'; a call that waits on S3 for longer (CompleteMultipartUpload) asks for
+    its own, and ``client.cache_clear()`` (SnapStart's after-restore hook) forgets them all."""
     import boto3
     from botocore.config import Config
 
@@ -24,8 +28,8 @@ def client(service: str) -> Any:
         region_name=settings().region,
         s3={"addressing_style": "path"} if settings().aws_endpoint_url else {},
         signature_version="s3v4" if service == "s3" else None,
-        retries={"mode": "standard", "total_max_attempts": timeouts.AWS_MAX_ATTEMPTS},  # incl. the first
-        connect_timeout=timeouts.AWS_CONNECT_TIMEOUT_S,
-        read_timeout=timeouts.AWS_READ_TIMEOUT_S,
+        retries={"mode": "standard", "total_max_attempts": max_attempts},  # incl. the first
+        connect_timeout=connect_timeout_s,
+        read_timeout=read_timeout_s,
     )
     return boto3.session.Session().client(service, config=config)

@@ -93,7 +93,7 @@ def after_restore() -> list[str]:
             limiter.reset()  # its scripts and degraded-until clocks, and the client cache
         cache.redis_client.cache_clear()
         reset.append("redis")
-    search = sys.modules.get("fileshare.search_client")
+    search = sys.modules.get("fileshare.search_index")
     if search is not None and search.client.cache_info().currsize:
         _quietly(lambda: search.client().close())
         search.client.cache_clear()
@@ -107,7 +107,7 @@ def after_restore() -> list[str]:
     aws = sys.modules.get("fileshare.aws")
     if aws is not None and aws.client.cache_info().currsize:
         aws.client.cache_clear()
-        reset.append("boto3 clients")
+        reset.append("boto3 clients")  # the longer-budget clients for completes too
     log.info("snapstart: restored", extra={"reset": reset})
     return reset
 

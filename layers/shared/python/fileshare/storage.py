@@ -12,7 +12,6 @@ import time
 import unicodedata
 from collections import OrderedDict
 from contextlib import suppress
-from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -187,19 +186,13 @@ def expected_parts(size: int) -> int:
 COMPLETE_READ_TIMEOUT_S = 25  # under the files function's 29 s (API Gateway's longest integration)
 
 
-@lru_cache(maxsize=1)
 def _s3_for_complete() -> Any:
     """S3 assembles the object while CompleteMultipartUpload waits (seconds for thousands of parts):
     a longer read timeout, and one attempt: a complete retried while the first is still running is
     not safe everywhere (LocalStack assembled an empty object), and the caller can retry the route."""
-    import boto3
-    from botocore.config import Config
+    from fileshare.aws import client
 
-    config = Config(region_name=settings().region,
-                    s3={"addressing_style": "path"} if settings().aws_endpoint_url else {},
-                    signature_version="s3v4", retries={"mode": "standard", "total_max_attempts": 1},
-                    connect_timeout=2, read_timeout=COMPLETE_READ_TIMEOUT_S)
-    return boto3.session.Session().client("s3", config=config)
+    return client("s3", read_timeout_s=COMPLETE_READ_TIMEOUT_S, connect_timeout_s=2, max_attempts=1)
 
 
 def complete_multipart(key: str, upload_id: str, parts: list[tuple[int, str, str | None]]) -> None:

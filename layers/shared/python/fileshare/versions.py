@@ -39,6 +39,7 @@ from fileshare.files import (
     check_content_type,
     check_quota,
     check_size,
+    completed_before,
     completion_parts,
     sanitize_name,
     signed_parts,
@@ -140,8 +141,20 @@ def _pending_multipart(conn: Any, user_id: str, file_id: uuid.UUID, version_id: 
 
 def complete_upload(user_id: str, file_id: uuid.UUID, version_id: uuid.UUID,
                     request: CompleteIn) -> VersionOut:
-    """Complete a version's multipart upload (S3 then emits the event the processor verifies)."""
+    """Complete a version's multipart upload (S3 then emits the event the processor verifies).
+    A retry of a complete that went through (the client saw a timeout) answers with the version
+    as it is now, current or kept, when the parts are the ones the processor verified; any other
+    parts are a 409, as for a new file (``files.completed_before``)."""
+    etags = [p.etag for p in request.parts]
     with transaction() as conn:
+        row = _owned(conn, file_id, user_id, for_update=True)
+        if str(version_id) == current_version_id(row):
+            if completed_before(row.status, row.verified_etag, etags):
+                return _current_out(conn, row)
+            raise Conflict("this version has no multipart upload in progress", code="not_multipart_pending")
+        kept = _version(conn, file_id, version_id)
+        if completed_before(kept.status, kept.verified_etag, etags):
+            return _out(kept)
         version, upload_id = _pending_multipart(conn, user_id, file_id, version_id, for_update=True)
         parts = completion_parts(request, int(version.size), version.part_checksum_algorithm)
         storage.complete_multipart(version.s3_key, upload_id, parts)

@@ -15,7 +15,6 @@ import io
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
-from functools import lru_cache
 from typing import Any
 
 from fileshare.config import settings
@@ -33,18 +32,12 @@ def _s3() -> Any:
 COMPLETE_READ_TIMEOUT_S = 300  # S3 assembles thousands of parts while the call waits; < the archiver's 900 s
 
 
-@lru_cache(maxsize=1)
 def _s3_for_complete() -> Any:
     """CompleteMultipartUpload of a big archive: a long read timeout and one attempt (a retry
     overlapping a completion still running is not safe everywhere; see ``storage._s3_for_complete``)."""
-    import boto3
-    from botocore.config import Config
+    from fileshare.aws import client
 
-    config = Config(region_name=settings().region,
-                    s3={"addressing_style": "path"} if settings().aws_endpoint_url else {},
-                    signature_version="s3v4", retries={"mode": "standard", "total_max_attempts": 1},
-                    connect_timeout=5, read_timeout=COMPLETE_READ_TIMEOUT_S)
-    return boto3.session.Session().client("s3", config=config)
+    return client("s3", read_timeout_s=COMPLETE_READ_TIMEOUT_S, connect_timeout_s=5, max_attempts=1)
 
 
 def error_code(exc: BaseException) -> str:
