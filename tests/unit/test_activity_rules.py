@@ -78,6 +78,8 @@ def test_coarse_client_keeps_families_network_and_a_valid_country_only() -> None
         reason="object_replaced"), "content_replaced", {"content_type": "image/png"}),
     (ev(EventType.FILE_VERSION_ADDED, version_id="v", name="a.txt", size=9, content_type="text/plain",
         checksum_sha256="c", previous_version_id="p"), "version_added", {"version_id": "v", "size": 9}),
+    (ev(EventType.FILE_VERSION_REJECTED, version_id="v", name="a.txt", reason="size_mismatch"),
+     "version_rejected", {"version_id": "v", "reason": "size_mismatch"}),
     (ev(EventType.FILE_UPDATED, changes={"version_id": "v", "size": 9, "content_type": "text/plain"},
         reason="version_made_current"), "version_made_current", {"version_id": "v", "size": 9}),
     (ev(EventType.FILE_TRASHED, trashed_at="2026-01-01T00:00:00Z"), "trashed", {}),

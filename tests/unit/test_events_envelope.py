@@ -40,7 +40,8 @@ def test_each_event_gets_its_own_id() -> None:
 
 def test_all_design_event_types_exist() -> None:
     assert {t.value for t in EventType} == {
-        "file.ready", "file.rejected", "file.updated", "file.version_added", "file.trashed", "file.restored",
+        "file.ready", "file.rejected", "file.updated", "file.version_added", "file.version_rejected",
+        "file.trashed", "file.restored",
         "file.deleted", "file.expired", "share.created", "share.revoked", "link.created", "link.downloaded",
         "link.revoked", "archive.requested", "zip.ready", "archive.failed", "folder.created",
         "folder.updated"}

@@ -32,6 +32,11 @@ def event(kind: EventType, **data: object) -> Event:
     (EventType.FILE_DELETED, {"name": "old.zip", "reason": "trash_retention"},
      "“old.zip” was permanently deleted after its time in the trash ran out."),
     (EventType.FILE_EXPIRED, {}, "A file reached its expiry date and was deleted."),
+    (EventType.FILE_VERSION_ADDED, {"name": "plan.md", "version_id": "v"},
+     "A new version of “plan.md” is ready and is now the current one."),
+    (EventType.FILE_VERSION_REJECTED, {"name": "plan.md", "reason": "quota_exceeded"},
+     "Your new version “plan.md” was rejected: it would exceed your storage quota."
+     " The file keeps its current version."),
 ])
 def test_owner_notices(kind: EventType, data: dict[str, object], words: str) -> None:
     ev = event(kind, **data)

@@ -24,6 +24,7 @@ export function describe(item) {
     case "updated": return d.tags ? `Tags set to ${d.tags.length ? d.tags.join(", ") : "none"}` : "Details changed";
     case "content_replaced": return "Content replaced";
     case "version_added": return "New version added";
+    case "version_rejected": return `New version rejected${d.reason ? ` (${String(d.reason).replace(/_/g, " ")})` : ""}`;
     case "version_made_current": return `An earlier version made current${d.name ? ` (“${d.name}”)` : ""}`;
     case "trashed": return "Moved to the trash";
     case "restored": return "Restored from the trash";

@@ -165,6 +165,9 @@ def test_upload_list_download_make_current_and_delete(files_api: Api, alice: Use
     added = db.execute("SELECT payload FROM outbox WHERE aggregate_id = %s AND type = 'file.version_added'",
                        (file_id,)).fetchall()
     assert [a["payload"]["data"]["version_id"] for a in added] == [v2_id]
+    # which the notifier turns into a notice in the owner's inbox
+    assert _notified(alice, added[0]["payload"]) == (
+        "A new version of “notes v2.txt” is ready and is now the current one.")
 
     # A duplicate S3 event for the kept v1 changes nothing (its bytes are not an orphan)
     _process(f"u/{alice.user_id}/{file_id}/notes.txt", len(V1))
@@ -219,7 +222,20 @@ def test_quota_counts_every_version_kept(files_api: Api, alice: User, db: Any) -
     assert files_api("GET", "/me").body["used_bytes"] == 200
 
 
-def test_a_rejected_version_leaves_the_current_one(files_api: Api, s3: Any) -> None:
+def _notified(user: User, payload: dict[str, Any]) -> str:
+    """Deliver one outbox event as the notifier does (idempotent: twice) and return the newest
+    message in ``user``'s inbox about it."""
+    from fileshare import notifications
+    from fileshare.events import Event
+
+    event = Event.model_validate(payload)
+    assert notifications.deliver(event) is notifications.Outcome.DELIVERED
+    assert notifications.deliver(event) is notifications.Outcome.DUPLICATE
+    inbox = notifications.list_notifications(user.user_id, unread_only=True, limit=50, after=None).items
+    return next(n.message for n in inbox if n.file_id == event.file_id and n.type == event.type.value)
+
+
+def test_a_rejected_version_leaves_the_current_one(files_api: Api, alice: User, s3: Any, db: Any) -> None:
     # Given a ready file, and a "PNG" version whose bytes are text
     file_id = _ready_file(files_api)
     bad = _new_version(files_api, file_id, b"not a picture at all", content_type="image/png")
@@ -238,6 +254,13 @@ def test_a_rejected_version_leaves_the_current_one(files_api: Api, s3: Any) -> N
     for method, suffix in (("GET", "/download"), ("POST", "/current")):
         reply = files_api(method, f"/files/{file_id}/versions/{bad['version_id']}{suffix}")
         assert (reply.status, reply.error_code) == (409, "version_not_ready")
+    # and the owner is told: one file.version_rejected with the reason, a notice, a feed entry
+    told = db.execute("SELECT payload FROM outbox WHERE aggregate_id = %s AND type = 'file.version_rejected'",
+                      (file_id,)).fetchall()
+    assert [t["payload"]["data"]["version_id"] for t in told] == [str(bad["version_id"])]
+    reason = told[0]["payload"]["data"]["reason"]
+    assert reason == listed[0]["reject_reason"]
+    assert _notified(alice, told[0]["payload"]).startswith("Your new version “notes.txt” was rejected: ")
 
 
 def test_purge_removes_every_version_and_thumbnail(files_api: Api, alice: User, s3: Any,
@@ -361,6 +384,13 @@ def test_the_sweeper_gives_up_a_version_upload_that_never_arrived(files_api: Api
     listed = {v["version_id"]: v for v in _versions(files_api, file_id)}
     gone = listed[str(version["version_id"])]
     assert (gone["status"], gone["reject_reason"]) == ("rejected", "upload_abandoned")
+    told = db.execute("SELECT payload FROM outbox WHERE aggregate_id = %s AND type = 'file.version_rejected'",
+                      (file_id,)).fetchall()
+    assert [t["payload"]["data"] for t in told] == [
+        {"version_id": str(version["version_id"]), "name": "notes.txt", "reason": "upload_abandoned"}]
+    assert _notified(alice, told[0]["payload"]) == (
+        "Your new version “notes.txt” was rejected: its bytes did not arrive in time."
+        " The file keeps its current version.")
     assert listed[file_id]["current"] and listed[str(reserved.body["version_id"])]["status"] == "pending"
     from fileshare.db import versions as versions_db
 

@@ -21,7 +21,8 @@ done to the caller's files, purged ones included (until the retention prune), as
 
 Versions (issue 14 part 3): ``file.version_added`` (a new version became current) is
 ``version_added`` with the version id and size; the owner making an older version current is a
-``file.updated`` with reason ``version_made_current`` and shows as ``version_made_current``.
+``file.updated`` with reason ``version_made_current`` and shows as ``version_made_current``; a new
+version that failed its checks (``file.version_rejected``) is ``version_rejected`` with its reason.
 """
 
 from __future__ import annotations
@@ -155,6 +156,8 @@ _DESCRIBERS: dict[str, Callable[[Event], Entry]] = {
                                               {"folder": True, **_pick(e.data, "parent_id")}),
     EventType.FOLDER_UPDATED: _folder_updated,
     EventType.FILE_VERSION_ADDED: lambda e: Entry("version_added", _pick(e.data, "version_id", "size")),
+    EventType.FILE_VERSION_REJECTED: lambda e: Entry("version_rejected",
+                                                     _pick(e.data, "version_id", "reason")),
 }
 ACTIVITY_EVENTS = frozenset(_DESCRIBERS)
 

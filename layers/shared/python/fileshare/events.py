@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from kafka import KafkaProducer
     from psycopg import Connection
 
+    from fileshare.db.versions import VersionRow
+
 ENVELOPE_VERSION = 1
 _LOCK_NAMESPACE = 0x4F42  # "OB": first key of the two-key advisory lock, per-file second key
 _BREAKER_OPEN_S = 15.0  # after a failed inline publish, leave events to the relay for this long
@@ -47,6 +49,7 @@ class EventType(StrEnum):
     FILE_REJECTED = "file.rejected"
     FILE_UPDATED = "file.updated"
     FILE_VERSION_ADDED = "file.version_added"  # a new version became current (fileshare.versions)
+    FILE_VERSION_REJECTED = "file.version_rejected"  # a new version failed its checks (the file is unchanged)
     FILE_TRASHED = "file.trashed"
     FILE_RESTORED = "file.restored"
     FILE_DELETED = "file.deleted"
@@ -95,6 +98,12 @@ def file_rejected(row: Mapping[str, Any]) -> Event:
     """``file.rejected`` for a files row whose ``reject_reason`` is set."""
     return Event(type=EventType.FILE_REJECTED, file_id=row["file_id"], owner_id=row["owner_id"],
                  data={"name": row["name"], "reason": row["reject_reason"]})
+
+
+def version_rejected(row: VersionRow) -> Event:
+    """``file.version_rejected`` for a ``file_versions`` row whose ``reject_reason`` is set."""
+    return Event(type=EventType.FILE_VERSION_REJECTED, file_id=row.file_id, owner_id=row.owner_id,
+                 data={"version_id": str(row.version_id), "name": row.name, "reason": row.reject_reason})
 
 
 def record(conn: Connection[Any], event: Event) -> int:

@@ -99,7 +99,8 @@ def abandoned_batch(limit: int = BATCH) -> int:
 
 def abandoned_versions_batch(limit: int = BATCH) -> int:
     """Reject up to ``limit`` version uploads that never arrived (they reserve quota while pending),
-    deleting any bytes in the same transaction; returns how many. No event: the file is unchanged."""
+    deleting any bytes in the same transaction; returns how many. Each tells its owner
+    (``file.version_rejected``, ``upload_abandoned``); the file itself is unchanged."""
     from fileshare.db import versions as versions_db
     from fileshare.storage import thumbnail_key_for
 
@@ -111,7 +112,10 @@ def abandoned_versions_batch(limit: int = BATCH) -> int:
         if rows:
             delete_objects([k for r in rows for k in (r.s3_key, thumbnail_key_for(r.owner_id, r.file_id,
                                                                                   r.s3_key))])
+        for row in rows:
+            events.record(conn, events.version_rejected(row))
     if rows:
+        events.publish_now([r.file_id for r in rows])
         logger.info("abandoned version uploads rejected", extra={"versions": len(rows)})
     return len(rows)
 

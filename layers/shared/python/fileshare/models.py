@@ -424,7 +424,7 @@ ActivityAction = Literal[
     "uploaded", "upload_rejected", "renamed", "updated", "content_replaced", "trashed", "restored",
     "deleted", "expired", "shared", "share_revoked", "link_created", "link_revoked", "link_downloaded",
     "moved", "folder_created", "folder_renamed", "folder_moved",
-    "version_added", "version_made_current",
+    "version_added", "version_made_current", "version_rejected",
 ]
 
 

@@ -47,6 +47,7 @@ from fileshare.observability import logger, metrics
 NOTIFYING: frozenset[str] = frozenset({
     EventType.FILE_READY, EventType.FILE_REJECTED, EventType.SHARE_CREATED, EventType.LINK_DOWNLOADED,
     EventType.FILE_DELETED, EventType.FILE_EXPIRED, EventType.ZIP_READY, EventType.ARCHIVE_FAILED,
+    EventType.FILE_VERSION_ADDED, EventType.FILE_VERSION_REJECTED,
 })
 SUPPORTED_VERSIONS = frozenset({ENVELOPE_VERSION})
 
@@ -107,6 +108,14 @@ def compose(event: Event, *, actor_email: str | None = None) -> Notice | None:
         reason = str(event.data.get("reason") or "it could not be verified")
         subject = f"Your upload {name} was rejected"
         message = f"Your upload {name} was rejected: {_REASONS.get(reason, reason.replace('_', ' '))}."
+    elif kind == EventType.FILE_VERSION_ADDED:
+        subject = f"A new version of {name} is ready"
+        message = f"A new version of {name} is ready and is now the current one."
+    elif kind == EventType.FILE_VERSION_REJECTED:
+        reason = str(event.data.get("reason") or "it could not be verified")
+        subject = f"Your new version {name} was rejected"
+        message = (f"Your new version {name} was rejected: {_REASONS.get(reason, reason.replace('_', ' '))}."
+                   " The file keeps its current version.")
     elif kind == EventType.SHARE_CREATED:
         grantee = event.data.get("recipient_id") or event.data.get("grantee_id")
         if not isinstance(grantee, str) or not grantee or grantee == event.owner_id:

@@ -490,14 +490,17 @@ def _process_version(obj: S3Object, version: VersionRow) -> Outcome:
 def _reject_version(version: VersionRow, reason: str, *,
                     from_status: VersionStatus = VersionStatus.PENDING) -> Outcome:
     """The version is rejected (the file and its current version are untouched); its bytes and
-    thumbnail go. No event: nothing about the file changed."""
+    thumbnail go. ``file.version_rejected`` tells the owner (inbox and feed) why."""
     with transaction() as conn:
         rejected = versions_db.mark_rejected(conn, version.version_id, reason, from_status=from_status)
+        if rejected is not None:
+            events.record(conn, events.version_rejected(rejected))
     if rejected is None:
         # Not ours to reject any more: rejected meanwhile (its REJECTED case deletes the bytes
         # again), or promoted or deleted: the key is then the files row's or nobody's, and the
         # next look decides (never delete what may be the current version's bytes).
         raise RowChanged
+    events.publish_now([version.file_id])
     delete_objects([version.s3_key, thumbnail_key_for(version.owner_id, version.file_id, version.s3_key)])
     logger.info("version rejected", extra={"reason": reason})
     metrics.add_metric(name="VersionsRejected", unit="Count", value=1)
