@@ -18,7 +18,9 @@ files_router = Router()
 FileId = Annotated[UUID, Path(description="the file's id")]
 
 
-@trash_router.get("", summary="List my trash, most recently trashed first", tags=["trash"])
+@trash_router.get("", summary="List my trash, most recently trashed first",
+                  description="Files trashed outside any trashed folder; a trashed folder stands for"
+                              " everything in it (GET /folders?trashed=true)", tags=["trash"])
 def list_trash(limit: Annotated[int, Query(ge=1, le=100)] = 50,
                cursor: Annotated[str | None, Query(max_length=512)] = None) -> trash.TrashList:
     return trash.list_trash(caller(trash_router).user_id, limit, cursor)

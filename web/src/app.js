@@ -718,9 +718,8 @@ async function refreshTrash() {
           await refreshTrash();
         }, { class: "danger" }))));
   });
-  // files that went with a trashed folder come back with it: list only the ones trashed on their own
-  const inFolders = new Set(trashedFolders.map((f) => f.folder_id));
-  const fileRows = items.filter((file) => !inFolders.has(file.folder_id)).map((file) => {
+  // GET /trash leaves out files in a trashed folder (at any depth): its row stands for them
+  const fileRows = items.map((file) => {
     const nameId = `trash-${file.file_id}`;
     return el("tr", { "data-file-id": file.file_id },
       el("td", {}, el("span", { id: nameId, text: file.name })),

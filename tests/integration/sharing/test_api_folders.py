@@ -303,7 +303,15 @@ def test_trashed_folders_are_listed_and_a_file_restored_alone_cannot_clash(world
     old = ready_in(world, alice, top, "Same.txt", index=False)
     assert world.files(alice)("DELETE", f"/files/{old}").status == 204
     ready_in(world, alice, top, "same.TXT", index=False)  # the name is free again, and taken
+    deep = ready_in(world, alice, inner, "deep.txt", index=False)
+    loose = ready_in(world, alice, None, "loose.txt", index=False)
+    assert world.files(alice)("DELETE", f"/files/{loose}").status == 204
     trash_api = Api(_load_handler("trash"), alice.claims)
+
+    def trash_ids() -> list[str]:
+        return [str(i["file_id"]) for i in trash_api("GET", "/trash").body["items"]]
+
+    assert set(trash_ids()) >= {old, loose}
     clash = trash_api("POST", f"/files/{old}/restore")
     assert clash.status == 409 and clash.body["error"]["code"] == "name_taken", clash.body
 
@@ -311,8 +319,17 @@ def test_trashed_folders_are_listed_and_a_file_restored_alone_cannot_clash(world
     listed = world.files(alice)("GET", "/folders", query={"trashed": "true"}).body["items"]
     ids = [i["folder"]["folder_id"] for i in listed]
     assert top in ids and inner not in ids  # the subfolder goes with its parent
+    # and GET /trash shows the folder's files through its row alone: none of top's, none of the
+    # subfolder's (at any depth), not even the one trashed on its own before; a loose file stays
+    listed_files = trash_ids()
+    assert loose in listed_files and old not in listed_files and deep not in listed_files, listed_files
     inside = trash_api("POST", f"/files/{old}/restore")
     assert inside.status == 409 and inside.body["error"]["code"] == "parent_trashed"
+    # once the folder is restored, the file trashed on its own is listed again (the others are back)
+    restored = world.files(alice)("PATCH", f"/folders/{top}", body={"trashed": False})
+    assert restored.status == 200 and not restored.body.get("pending_op"), restored.body
+    after = trash_ids()
+    assert old in after and deep not in after, after
 
 
 def _all_pages(world: World, user: User, which: str) -> tuple[list[str], int]:

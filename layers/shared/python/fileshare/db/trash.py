@@ -23,8 +23,12 @@ from fileshare.lifecycle import FileStatus, Trigger
 
 def list_trashed(conn: Connection[Any], owner_id: str, limit: int,
                  after: tuple[datetime, UUID] | None) -> list[FileRow]:
-    """The owner's trashed files, most recently trashed first, after a keyset position."""
-    sql = f"SELECT {COLUMNS} FROM files WHERE owner_id = %s AND status = '{FileStatus.TRASHED.value}'"
+    """The owner's trashed files outside any trashed folder, most recently trashed first, after a
+    keyset position. A file in a trashed folder (moved there by the folder's trash, or trashed on
+    its own before) is shown by its folder's row (``GET /folders?trashed=true``), at any depth."""
+    sql = (f"SELECT {COLUMNS} FROM files WHERE owner_id = %s AND status = '{FileStatus.TRASHED.value}'"
+           " AND (folder_id IS NULL OR NOT EXISTS"
+           " (SELECT 1 FROM folder_ancestors(files.folder_id) a WHERE a.status <> 'active'))")
     params: list[Any] = [owner_id]
     if after is not None:
         sql += " AND (trashed_at, file_id) < (%s, %s)"
