@@ -95,6 +95,12 @@ def _name(event: Event) -> str:
     return f"“{name}”" if isinstance(name, str) and name.strip() else "a file"
 
 
+def _rejection(event: Event) -> str:
+    """Why an upload or a version was rejected, in words."""
+    reason = str(event.data.get("reason") or "it could not be verified")
+    return _REASONS.get(reason, reason.replace("_", " "))
+
+
 def compose(event: Event, *, actor_email: str | None = None) -> Notice | None:
     """The notice ``event`` gives rise to (None: not a notification). ``actor_email`` is the
     owner's address, used to say who shared a file."""
@@ -105,17 +111,14 @@ def compose(event: Event, *, actor_email: str | None = None) -> Notice | None:
         subject = f"Your upload {name} is ready"
         message = f"{subject}."
     elif kind == EventType.FILE_REJECTED:
-        reason = str(event.data.get("reason") or "it could not be verified")
         subject = f"Your upload {name} was rejected"
-        message = f"Your upload {name} was rejected: {_REASONS.get(reason, reason.replace('_', ' '))}."
+        message = f"{subject}: {_rejection(event)}."
     elif kind == EventType.FILE_VERSION_ADDED:
         subject = f"A new version of {name} is ready"
-        message = f"A new version of {name} is ready and is now the current one."
+        message = f"{subject} and is now the current one."
     elif kind == EventType.FILE_VERSION_REJECTED:
-        reason = str(event.data.get("reason") or "it could not be verified")
         subject = f"Your new version {name} was rejected"
-        message = (f"Your new version {name} was rejected: {_REASONS.get(reason, reason.replace('_', ' '))}."
-                   " The file keeps its current version.")
+        message = f"{subject}: {_rejection(event)}. The file keeps its current version."
     elif kind == EventType.SHARE_CREATED:
         grantee = event.data.get("recipient_id") or event.data.get("grantee_id")
         if not isinstance(grantee, str) or not grantee or grantee == event.owner_id:
