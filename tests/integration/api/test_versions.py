@@ -254,7 +254,8 @@ def test_a_rejected_version_leaves_the_current_one(files_api: Api, alice: User, 
     for method, suffix in (("GET", "/download"), ("POST", "/current")):
         reply = files_api(method, f"/files/{file_id}/versions/{bad['version_id']}{suffix}")
         assert (reply.status, reply.error_code) == (409, "version_not_ready")
-    # and the owner is told: one file.version_rejected with the reason, a notice, a feed entry
+    # and the owner is told: one file.version_rejected with the reason, and a notice (the feed's
+    # version_rejected entry is test_activity_rules')
     told = db.execute("SELECT payload FROM outbox WHERE aggregate_id = %s AND type = 'file.version_rejected'",
                       (file_id,)).fetchall()
     assert [t["payload"]["data"]["version_id"] for t in told] == [str(bad["version_id"])]
