@@ -9,6 +9,7 @@ token's claims under ``requestContext.authorizer.claims``; public routes carry n
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -21,18 +22,23 @@ API_STAGE = "v1"  # the deployed stage (infra/api.py); the local gateway's is "l
 
 @dataclass
 class FakeContext:
-    """The attributes Powertools' Logger reads from a Lambda context."""
+    """The attributes Powertools reads from a Lambda context, and a clock that runs down from
+    ``timeout_ms`` (what the handlers' time budgets read)."""
 
     function_name: str = "test"
     memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:test"
+    invoked_function_arn: str = ""  # the function's ARN
     aws_request_id: str = ""
+    timeout_ms: int = 60_000
 
     def __post_init__(self) -> None:
         self.aws_request_id = self.aws_request_id or str(uuid.uuid4())
+        arn = f"arn:aws:lambda:us-east-1:000000000000:function:{self.function_name}"
+        self.invoked_function_arn = self.invoked_function_arn or arn
+        self._deadline = time.monotonic() + self.timeout_ms / 1000
 
     def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 def event(method: str, path: str, *, resource: str | None = None, body: Any = None,

@@ -23,6 +23,8 @@ from urllib.parse import quote_plus
 
 import psycopg
 
+from tests.support.apigw import FakeContext
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _loaded: dict[str, ModuleType] = {}
 
@@ -36,24 +38,6 @@ def load_handler(function: str) -> ModuleType:
         spec.loader.exec_module(module)
         _loaded[function] = module
     return _loaded[function]
-
-
-@dataclass
-class Context:
-    """The attributes Powertools reads from a Lambda context."""
-
-    function_name: str = "processor"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:processor"
-    aws_request_id: str = ""
-    timeout_ms: int = 60_000
-
-    def __post_init__(self) -> None:
-        self.aws_request_id = self.aws_request_id or str(uuid.uuid4())
-        self._deadline = time.monotonic() + self.timeout_ms / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 def s3_notification(bucket: str, key: str, size: int, etag: str = "", *,
@@ -83,14 +67,14 @@ def sqs_event(*bodies: str, message_ids: list[str] | None = None) -> dict[str, A
 
 
 def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = load_handler(function).lambda_handler(event, Context(function_name=function))
+    result: dict[str, Any] = load_handler(function).lambda_handler(event, FakeContext(function_name=function))
     return result
 
 
 def invoke_in_process(function: str, event: dict[str, Any], barrier: Any, results: Any) -> None:
     """Target of a spawned process: load the handler (cold start), wait for the others, invoke."""
     module = load_handler(function)
-    context = Context(function_name=function)
+    context = FakeContext(function_name=function)
     barrier.wait(timeout=60)
     try:
         results.put(("ok", module.lambda_handler(event, context)))

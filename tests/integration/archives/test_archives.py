@@ -28,7 +28,7 @@ from lambdarun.events import KafkaRecord, msk_event
 from tests.integration.archives.conftest import BUCKET
 from tests.integration.conftest import Api, User, _load_handler
 from tests.support.apigw import FakeContext
-from tests.support.pipeline import Context, end_offsets, records_since
+from tests.support.pipeline import end_offsets, records_since
 
 TOPIC = namespace_of(os.environ).physical("fileshare.events")  # the test namespace's topic
 SES_STORE = f"{os.environ.get('AWS_ENDPOINT_URL', 'http://localhost:4566')}/_aws/ses"
@@ -363,7 +363,7 @@ def test_delete_removes_the_archive_and_the_sweeper_expires_ready_ones(
     db.execute("UPDATE archives SET expires_at = now() - interval '1 second' WHERE archive_id = %s",
                (expiring,))
     counts = sweeper.lambda_handler({"source": "aws.scheduler"},
-                                    Context(function_name="sweeper", timeout_ms=120_000))
+                                    FakeContext(function_name="sweeper", timeout_ms=120_000))
     assert counts["archives_expired"] >= 1
     assert api("GET", f"/archives/{expiring}").body["status"] == "expired"
     assert api("GET", f"/archives/{expiring}/download").status == 410

@@ -24,14 +24,14 @@ from tests.integration.lifecycle.conftest import (
     run_deleter,
     search_doc,
 )
-from tests.support.pipeline import Context
+from tests.support.apigw import FakeContext
 
 pytestmark = pytest.mark.usefixtures("isolated_stack")  # its own bucket and events topic
 
 
 def sweep() -> dict[str, Any]:
     result: dict[str, Any] = _load_handler("sweeper").lambda_handler(
-        {"source": "aws.scheduler"}, Context(function_name="sweeper", timeout_ms=120_000))
+        {"source": "aws.scheduler"}, FakeContext(function_name="sweeper", timeout_ms=120_000))
     return result
 
 

@@ -15,8 +15,8 @@ import pytest
 from fileshare import events
 from fileshare.db.connection import transaction
 from tests.support import rows
+from tests.support.apigw import FakeContext
 from tests.support.pipeline import (
-    Context,
     Pipeline,
     end_offsets,
     failed_ids,
@@ -134,7 +134,7 @@ def test_relay_keeps_each_files_order_and_concurrent_relays_send_each_event_once
     def run() -> None:
         barrier.wait(timeout=30)
         try:
-            relay.lambda_handler({}, Context(function_name="outbox_relay"))
+            relay.lambda_handler({}, FakeContext(function_name="outbox_relay"))
         except BaseException as exc:
             errors.append(exc)
 

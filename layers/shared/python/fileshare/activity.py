@@ -40,6 +40,7 @@ from fileshare import access, cursor
 from fileshare.consumers import wanted_event
 from fileshare.db import activity as sql
 from fileshare.db import files as files_db
+from fileshare.db import users as users_db
 from fileshare.db.activity import ActivityRow
 from fileshare.db.connection import transaction
 from fileshare.errors import NotFound
@@ -194,7 +195,7 @@ def record(event: Event) -> Outcome:
     with transaction() as conn:
         if event.type in (EventType.SHARE_CREATED, EventType.SHARE_REVOKED):
             grantee = event.data.get("recipient_id")
-            details["recipient"] = sql.user_email(conn, grantee) if isinstance(grantee, str) else None
+            details["recipient"] = users_db.email_of(conn, grantee) if isinstance(grantee, str) else None
         name = _text(event.data.get("name")) or _text(details.get("name"))
         if name is None:  # e.g. a retag: the event names no file, the row (if any) does
             row = files_db.get(conn, event.file_id)

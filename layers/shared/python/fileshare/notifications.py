@@ -38,6 +38,7 @@ from fileshare.config import settings
 from fileshare.consumers import wanted_event
 from fileshare.db import email_limits as limits_db
 from fileshare.db import notifications as sql
+from fileshare.db import users as users_db
 from fileshare.db.connection import transaction
 from fileshare.errors import NotFound
 from fileshare.events import ENVELOPE_VERSION, Event, EventType
@@ -178,11 +179,11 @@ def handle(raw: bytes | str) -> Outcome:
 
 def deliver(event: Event) -> Outcome:
     with transaction() as conn:
-        actor = sql.user_email(conn, event.owner_id) if event.type == EventType.SHARE_CREATED else None
+        actor = users_db.email_of(conn, event.owner_id) if event.type == EventType.SHARE_CREATED else None
         notice = compose(event, actor_email=actor)
         if notice is None:
             return Outcome.IGNORED
-        email = sql.user_email(conn, notice.user_id)
+        email = users_db.email_of(conn, notice.user_id)
         if email is None:  # the account is gone (its inbox went with it): nobody to tell
             logger.info("notification recipient has no account", extra={"event_id": str(event.id)})
             return Outcome.IGNORED
@@ -284,7 +285,7 @@ def flush_digests(limit: int = 100) -> int:
     with transaction() as conn:
         for digest in limits_db.due(conn, settings().link_email_digest_s, limit):
             limits_db.mark_sent(conn, digest.link_id)
-            address = sql.user_email(conn, digest.user_id)
+            address = users_db.email_of(conn, digest.user_id)
             if address is None or not within_daily_cap(conn, digest.user_id):
                 continue
             send_email(address, digest_notice(digest))

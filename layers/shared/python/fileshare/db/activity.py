@@ -75,11 +75,6 @@ def for_owner(conn: Connection[Any], owner_id: str, *, limit: int,
     return typed.many(conn, ActivityRow, sql, params)
 
 
-def user_email(conn: Connection[Any], user_id: str) -> str | None:
-    row = conn.execute("SELECT email FROM users WHERE user_id = %s", (user_id,)).fetchone()
-    return str(row["email"]) if row else None
-
-
 def prune(conn: Connection[Any], retention_days: int, limit: int) -> int:
     """Delete up to ``limit`` activity rows that happened more than ``retention_days`` ago, oldest
     first (the sweeper's housekeeping, one bounded batch per call)."""

@@ -78,8 +78,3 @@ def mark_read(conn: Connection[Any], user_id: str, notification_id: UUID) -> Not
                      "UPDATE notifications SET read_at = coalesce(read_at, now())"
                      f" WHERE notification_id = %s AND user_id = %s RETURNING {COLUMNS}",
                      (notification_id, user_id))
-
-
-def user_email(conn: Connection[Any], user_id: str) -> str | None:
-    row = conn.execute("SELECT email FROM users WHERE user_id = %s", (user_id,)).fetchone()
-    return str(row["email"]) if row else None

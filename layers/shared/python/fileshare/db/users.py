@@ -44,6 +44,12 @@ def get(conn: Connection[Any], user_id: str, *, for_update: bool = False) -> Use
     return typed.one(conn, UserRow, sql, (user_id,))
 
 
+def email_of(conn: Connection[Any], user_id: str) -> str | None:
+    """The account's address; None when there is no such account (any more)."""
+    row = conn.execute("SELECT email FROM users WHERE user_id = %s", (user_id,)).fetchone()
+    return str(row["email"]) if row else None
+
+
 def usage(conn: Connection[Any], user_id: str) -> tuple[int, int]:
     """(bytes stored, bytes reserved by pending uploads). Trashed files still occupy storage, and
     so does every kept version of a file (``file_versions``: ready ones stored, pending reserved)."""
