@@ -130,13 +130,22 @@ def create_version(user_id: str, file_id: uuid.UUID, request: VersionCreate) -> 
     return VersionCreated(file_id=file_id, version_id=version_id, upload=upload)
 
 
-def _pending_multipart(conn: Any, user_id: str, file_id: uuid.UUID, version_id: uuid.UUID, *,
-                       for_update: bool = False) -> tuple[VersionRow, str]:
-    _owned(conn, file_id, user_id)
-    version = _version(conn, file_id, version_id, for_update=for_update)
+def _not_multipart_pending() -> Conflict:
+    return Conflict("this version has no multipart upload in progress", code="not_multipart_pending")
+
+
+def _multipart_upload_id(version: VersionRow) -> str:
+    """The id of the version's unfinished multipart upload; a 409 when it has none."""
     if version.status != VersionStatus.PENDING or not version.upload_id:
-        raise Conflict("this version has no multipart upload in progress", code="not_multipart_pending")
-    return version, version.upload_id
+        raise _not_multipart_pending()
+    return version.upload_id
+
+
+def _pending_multipart(conn: Any, user_id: str, file_id: uuid.UUID,
+                       version_id: uuid.UUID) -> tuple[VersionRow, str]:
+    _owned(conn, file_id, user_id)
+    version = _version(conn, file_id, version_id)
+    return version, _multipart_upload_id(version)
 
 
 def complete_upload(user_id: str, file_id: uuid.UUID, version_id: uuid.UUID,
@@ -146,16 +155,16 @@ def complete_upload(user_id: str, file_id: uuid.UUID, version_id: uuid.UUID,
     as it is now, current or kept, when the parts are the ones the processor verified; any other
     parts are a 409, as for a new file (``files.completed_before``)."""
     etags = [p.etag for p in request.parts]
-    with transaction() as conn:
+    with transaction() as conn:  # the file's row, then the version's: the processor's lock order
         row = _owned(conn, file_id, user_id, for_update=True)
         if str(version_id) == current_version_id(row):
             if completed_before(row.status, row.verified_etag, etags):
                 return _current_out(conn, row)
-            raise Conflict("this version has no multipart upload in progress", code="not_multipart_pending")
-        kept = _version(conn, file_id, version_id)
-        if completed_before(kept.status, kept.verified_etag, etags):
-            return _out(kept)
-        version, upload_id = _pending_multipart(conn, user_id, file_id, version_id, for_update=True)
+            raise _not_multipart_pending()
+        version = _version(conn, file_id, version_id, for_update=True)
+        if completed_before(version.status, version.verified_etag, etags):
+            return _out(version)
+        upload_id = _multipart_upload_id(version)
         parts = completion_parts(request, int(version.size), version.part_checksum_algorithm)
         storage.complete_multipart(version.s3_key, upload_id, parts)
     return _out(version)
