@@ -36,6 +36,10 @@ def main() -> int:
     try:
         if args.command == "up":
             started = time.monotonic()
+            if not only:  # before the bootstrap runs: its calls are checked against its role too
+                from lambdarun.iam import roles
+
+                print(f"iam: roles of the synthesized dev stage in {roles.ensure()}", flush=True)
             for outcome in stack.up(only):
                 print(stack.status_line(outcome.service, outcome.how, outcome.seconds), flush=True)
             if not only:

@@ -26,6 +26,16 @@ for _key, _value in load_env_file(TEST_ENV).items():
     if _key not in os.environ or os.environ[_key] == _dev.get(_key):
         os.environ[_key] = _value
 
+# The local IAM gate (lambdarun.iam): handler calls made in this process are checked against the
+# calling function's synthesized role (tests/integration's Api acts as the function it calls);
+# worker processes of the local runtime check theirs by themselves.
+from lambdarun.iam import hooks, roles  # noqa: E402
+
+if os.environ.get("FILESHARE_IAM", "on") != "off" and roles.ROLES_FILE.exists():
+    os.environ.setdefault(hooks.ROLES_ENV, str(roles.ROLES_FILE))
+    os.environ.setdefault(hooks.USAGE_ENV, str(roles.USAGE_DIR))
+    hooks.install_from_env()
+
 # tests/restart stops and restarts the whole (shared) stack: `make test` runs it as a separate,
 # final step with FILESHARE_STACK_RESTART=1 (`make test-restart` alone); a plain `pytest` leaves it out.
 collect_ignore_glob = [] if os.environ.get("FILESHARE_STACK_RESTART") == "1" else ["restart/*"]

@@ -49,10 +49,28 @@ def _error(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
     }
 
 
+def _install_iam_gate() -> None:
+    """Check this function's AWS calls against its synthesized role (``lambdarun.iam``), when the
+    runtime asks for it (``FILESHARE_IAM_ROLES``). The gate's modules are imported from the repo,
+    then the repo leaves ``sys.path``: the handler sees only its code, the layer and the venv."""
+    if not os.environ.get("FILESHARE_IAM_ROLES"):
+        return
+    local_dir, repo_root = os.path.dirname(_SCRIPT_DIR), os.path.dirname(os.path.dirname(_SCRIPT_DIR))
+    sys.path.extend([local_dir, repo_root])
+    try:
+        from lambdarun.iam import hooks
+
+        hooks.install_from_env(os.environ["AWS_LAMBDA_FUNCTION_NAME"])
+    finally:
+        sys.path.remove(local_dir)
+        sys.path.remove(repo_root)
+
+
 def main() -> None:
     code_dir, layer_dir, handler_spec, fd_in, fd_out = sys.argv[1:6]
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runtime's to handle
     sys.path[:] = [code_dir, layer_dir] + [p for p in sys.path if p and p != _SCRIPT_DIR]
+    _install_iam_gate()
     os.chdir(code_dir)
     requests = os.fdopen(int(fd_in), "rb")
     replies = os.fdopen(int(fd_out), "wb")

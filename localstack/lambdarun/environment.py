@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from infra.declaration import REQUIRED_SETTINGS_ENV, RESOURCES, Function, Uses, required_settings
+from lambdarun.iam.policy import ACCOUNT_ID
 
-ACCOUNT_ID = "000000000000"
+__all__ = ["ACCOUNT_ID", "function_env", "load_env_file"]
 
 #: Variables that point at a resource; a function sees them only if it declares the resource.
 USES_ENV: dict[Uses, tuple[str, ...]] = {use: resource.env for use, resource in RESOURCES.items()}
@@ -79,4 +80,15 @@ def function_env(fn: Function, base_env: Mapping[str, str], code_dir: Path) -> d
         }
     )
     env.pop("PYTHONPATH", None)
+    env.update(iam_env(base_env))
     return env
+
+
+def iam_env(base_env: Mapping[str, str]) -> dict[str, str]:
+    """What turns on the local IAM gate in a worker (``lambdarun.iam``): the roles file ``make up``
+    synthesized, unless ``FILESHARE_IAM=off`` (in the shell or the stack env) turns it off."""
+    from lambdarun.iam.roles import ROLES_FILE, USAGE_DIR
+
+    if os.environ.get("FILESHARE_IAM", base_env.get("FILESHARE_IAM", "on")) == "off" or not ROLES_FILE.exists():
+        return {}
+    return {"FILESHARE_IAM_ROLES": str(ROLES_FILE), "FILESHARE_IAM_USAGE_DIR": str(USAGE_DIR)}

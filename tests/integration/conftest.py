@@ -17,6 +17,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from fileshare.config import settings
+from lambdarun.iam.hooks import acting_as
 from tests.support.apigw import Reply, call, claims_for, event
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,8 +48,13 @@ class Api:
 
     def __call__(self, method: str, path: str, *, body: Any = None, query: dict[str, str] | None = None,
                  raw_body: str | None = None) -> Reply:
-        return call(self.module.lambda_handler,
-                    event(method, path, body=body, query=query, claims=self.claims, raw_body=raw_body))
+        with acting_as(self.function):  # its AWS calls are checked against the function's role
+            return call(self.module.lambda_handler,
+                        event(method, path, body=body, query=query, claims=self.claims, raw_body=raw_body))
+
+    @property
+    def function(self) -> str:
+        return self.module.__name__.removeprefix("fn_").removesuffix("_handler")
 
     def as_user(self, user: User | None) -> Api:
         return Api(self.module, user.claims if user else None)
