@@ -363,12 +363,13 @@ class Data(Construct):
         )
 
     # --- access: what a function that uses one of these stores is granted, and its environment ----------
-    def _kafka_client(self, role: iam.Role, sg: ec2.SecurityGroup, topic_actions: list[str]
-                      ) -> dict[str, str]:
-        """MSK IAM access for one kind of Kafka client: connect to the cluster, ``topic_actions`` on
-        the events topic; the env the shared layer's Kafka client config reads."""
+    def _kafka_client(self, role: iam.Role, sg: ec2.SecurityGroup, topic_actions: list[str],
+                      cluster_actions: tuple[str, ...] = ()) -> dict[str, str]:
+        """MSK IAM access for one kind of Kafka client: connect to the cluster (and ``cluster_actions``
+        on it), ``topic_actions`` on the events topic; the env the shared layer's Kafka client config
+        reads."""
         self._network.allow(sg, self._network.kafka_sg, 9098, "MSK (IAM)")
-        connect = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"]
+        connect = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster", *cluster_actions]
         role.add_to_policy(iam.PolicyStatement(actions=connect, resources=[self.kafka_cluster_arn]))
         role.add_to_policy(iam.PolicyStatement(actions=topic_actions,
                                                resources=[self.topic_arn(EVENTS_TOPIC)]))
@@ -408,7 +409,10 @@ class Data(Construct):
             )
             return {"OPENSEARCH_URL": self.opensearch_url, "OPENSEARCH_AUTH": "sigv4"}
         if use is Uses.EVENTS_PUBLISH:
-            return self._kafka_client(role, sg, ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"])
+            # kafka-python 3's producers are idempotent by default (InitProducerId), which MSK IAM
+            # allows only with WriteDataIdempotently on the cluster, not the topic.
+            return self._kafka_client(role, sg, ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"],
+                                      cluster_actions=("kafka-cluster:WriteDataIdempotently",))
         if use is Uses.EVENTS_ADMIN:  # the bootstrap: create the topics, grow their partitions
             return self._kafka_client(role, sg, [
                 "kafka-cluster:CreateTopic", "kafka-cluster:DescribeTopic", "kafka-cluster:AlterTopic",

@@ -78,7 +78,8 @@ RESOURCES: dict[Uses, Resource] = {
     Uses.EVENTS_PUBLISH: Resource(
         env=("KAFKA_BOOTSTRAP_SERVERS", "KAFKA_SECURITY", "EVENTS_TOPIC"),
         required=("KAFKA_BOOTSTRAP_SERVERS",),
-        grant="kafka-cluster:Connect and WriteData on the events topic (MSK IAM, 9098)",
+        grant="kafka-cluster:Connect and WriteDataIdempotently on the cluster, WriteData on the events "
+              "topic (MSK IAM, 9098)",
         local="Kafka on 127.0.0.1:9092, plaintext",
     ),
     Uses.EVENTS_ADMIN: Resource(
@@ -290,8 +291,10 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("DELETE", "/folders/{folder_id}/shares"),
         ),
         # BUCKET_WRITE: presigned POSTs and multipart uploads are signed with this function's role.
+        # BUCKET_DELETE: deleting a version (fileshare.versions) removes its object and thumbnail at
+        # once with DeleteObjects (s3:DeleteObject per key), and aborts a pending version's upload.
         uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.EVENTS_PUBLISH, Uses.BUCKET_READ,
-                        Uses.BUCKET_WRITE}),
+                        Uses.BUCKET_WRITE, Uses.BUCKET_DELETE}),
     ),
     Function(
         name="search",

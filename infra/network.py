@@ -21,8 +21,9 @@ ENDPOINTS_BY_USE: dict[Uses, tuple[str, ...]] = {
 }
 # Secret rotation (Aurora) always needs Secrets Manager.
 BASE_ENDPOINTS = ("SECRETS_MANAGER",)
-# Lambda's MSK event source mapping and the topics custom resource need these without a NAT.
-KAFKA_ENDPOINTS = ("LAMBDA_", "STS", "KAFKA", "SECRETS_MANAGER")
+# Lambda's MSK event source mapping and the topics custom resource need these without a NAT; SQS:
+# the mappings' pollers send records that exhausted their retries to the on-failure queues.
+KAFKA_ENDPOINTS = ("LAMBDA_", "STS", "KAFKA", "SECRETS_MANAGER", "SQS")
 
 
 VPC_CIDR = "10.40.0.0/16"  # a literal, so rules and cdk-nag can read it (the VPC has no peers)

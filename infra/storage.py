@@ -33,9 +33,13 @@ BUCKET_ACTIONS = {
 USE_PREFIXES: dict[Uses, tuple[str, ...]] = {Uses.ARCHIVE_OBJECTS: (ARCHIVE_PREFIX,)}
 
 
+#: The uses that read objects, and so get s3:ListBucket on their prefixes (a missing key is a 404).
+LISTING_USES = frozenset({Uses.BUCKET_READ, Uses.ARCHIVE_OBJECTS})
+MAX_RECEIVE_COUNT = 5
+
+
 def use_prefixes(use: Uses) -> tuple[str, ...]:
     return USE_PREFIXES.get(use, OBJECT_PREFIXES)
-MAX_RECEIVE_COUNT = 5
 
 
 class QueueWithDlq(Construct):
@@ -173,12 +177,23 @@ class Storage(Construct):
         the function gets (``infra.declaration.RESOURCES`` lists them)."""
         if use not in BUCKET_ACTIONS:
             raise ValueError(f"the bucket does not grant {use!r}")
+        prefixes = use_prefixes(use)
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=list(BUCKET_ACTIONS[use]),
-                resources=[f"{self.bucket_arn}/{prefix}*" for prefix in use_prefixes(use)],
+                resources=[f"{self.bucket_arn}/{prefix}*" for prefix in prefixes],
             )
         )
+        if use in LISTING_USES:
+            # Without s3:ListBucket S3 answers 403 AccessDenied for a missing key, and "object gone"
+            # must be a 404. Listing is limited to the prefixes the use already reads.
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["s3:ListBucket"],
+                    resources=[self.bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
+                )
+            )
         return {"UPLOAD_BUCKET": self.bucket_name}
 
     def _notify(self, queue: sqs.Queue) -> None:

@@ -19,9 +19,17 @@ def _bucket(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def _s3_resources(template: dict[str, Any], name: str) -> list[str]:
+    """What the role reaches in S3: object ARNs, and for s3:ListBucket the bucket with each prefix
+    its ``s3:prefix`` condition allows (``<bucket>/u/*``)."""
     _, fn = function_by_name(template, name)
-    return [str(r) for s in role_statements(template, ref_id(fn["Properties"]["Role"]))
-            if any(a.startswith("s3:") for a in as_list(s["Action"])) for r in as_list(s["Resource"])]
+    found = []
+    for s in role_statements(template, ref_id(fn["Properties"]["Role"])):
+        if not any(a.startswith("s3:") for a in as_list(s["Action"])):
+            continue
+        listed = s.get("Condition", {}).get("StringLike", {}).get("s3:prefix")
+        found += [f"{r}/{p}" if listed else str(r)
+                  for r in as_list(s["Resource"]) for p in as_list(listed or [""])]
+    return found
 
 
 def test_the_bucket_expires_archives_under_a(assembly: Assembly) -> None:
