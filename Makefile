@@ -17,7 +17,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 # Debian's docker-compose validates localstack/compose.yml without an engine (`make compose-check`).
 COMPOSE_DEB_VERSION := 1.29.2-3
 
-.PHONY: help venv up dev test test-restart bench-restart test-unit down status logs reset lint compose-check openapi bench fuzz web screenshots trace test-big-upload
+.PHONY: help venv up dev test test-restart bench-restart test-unit down status logs reset lint compose-check openapi bench fuzz web screenshots trace test-big-upload iam-report
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^[^:]*:([a-z-]+):.*## /\1\t/; s/^([a-z-]+):.*## /\1\t/'
@@ -59,9 +59,13 @@ test-big-upload: up web ## the 1 GiB browser upload (reload + dropped connection
 dev: up web ## bring up the stack and serve the API and web page on http://localhost:8080
 	$(PYTHON) localstack/serve.py
 
+# Every AWS call a function makes is checked against its synthesized role (lambdarun.iam; FILESHARE_IAM=off
+# turns it off); the run's usage table is printed after pytest (`make iam-report` prints it again).
 test: up web ## run every test (unit, integration on the real local stack, infra, browser), then the restart test
 	$(MANAGE) apt chromium
+	rm -rf .local/iam/usage
 	$(PYTHON) -m pytest
+	$(PYTHON) localstack/lambdarun/iam/report.py --markdown
 	$(MAKE) --no-print-directory test-restart
 
 # Last, on its own: it stops and restarts every service (SIGTERM, then SIGKILL) and checks nothing
@@ -108,6 +112,9 @@ trace: venv ## one file's timeline across every function from the local logs (ma
 
 bench-restart: up ## time `make down` and `make up` with FILES (default 1000) files stored (stops the stack)
 	$(PYTHON) tests/bench/restart.py --files $${FILES:-1000} $(ARGS)
+
+iam-report: venv ## per function: AWS actions the last runs used against those its role grants (.local/iam/usage)
+	$(PYTHON) localstack/lambdarun/iam/report.py $(ARGS)
 
 bench: up ## measure latency, throughput and cold starts on the real local stack (ARGS=--quick for ~1 min)
 	$(PYTHON) tests/bench/run.py $(ARGS)

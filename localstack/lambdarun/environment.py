@@ -89,6 +89,7 @@ def iam_env(base_env: Mapping[str, str]) -> dict[str, str]:
     synthesized, unless ``FILESHARE_IAM=off`` (in the shell or the stack env) turns it off."""
     from lambdarun.iam.roles import ROLES_FILE, USAGE_DIR
 
-    if os.environ.get("FILESHARE_IAM", base_env.get("FILESHARE_IAM", "on")) == "off" or not ROLES_FILE.exists():
+    switch = os.environ.get("FILESHARE_IAM", base_env.get("FILESHARE_IAM", "on"))
+    if switch == "off" or not ROLES_FILE.exists():
         return {}
     return {"FILESHARE_IAM_ROLES": str(ROLES_FILE), "FILESHARE_IAM_USAGE_DIR": str(USAGE_DIR)}

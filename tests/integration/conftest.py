@@ -3,7 +3,6 @@ clients of the real local services (PostgreSQL, Redis, LocalStack S3, moto Cogni
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,20 +16,13 @@ import pytest
 from psycopg.rows import dict_row
 
 from fileshare.config import settings
-from lambdarun.iam.hooks import acting_as
 from tests.support.apigw import Reply, call, claims_for, event
+from tests.support.pipeline import load_handler
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load_handler(function: str) -> ModuleType:
-    """``functions/<function>/handler.py`` under a unique module name (every function has a handler.py)."""
-    path = REPO_ROOT / "functions" / function / "handler.py"
-    spec = importlib.util.spec_from_file_location(f"fn_{function}_handler", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+_load_handler = load_handler  # the one loader (its lambda_handler acts as the function it is)
 
 
 def _require(*names: str) -> None:
@@ -48,13 +40,8 @@ class Api:
 
     def __call__(self, method: str, path: str, *, body: Any = None, query: dict[str, str] | None = None,
                  raw_body: str | None = None) -> Reply:
-        with acting_as(self.function):  # its AWS calls are checked against the function's role
-            return call(self.module.lambda_handler,
-                        event(method, path, body=body, query=query, claims=self.claims, raw_body=raw_body))
-
-    @property
-    def function(self) -> str:
-        return self.module.__name__.removeprefix("fn_").removesuffix("_handler")
+        return call(self.module.lambda_handler,
+                    event(method, path, body=body, query=query, claims=self.claims, raw_body=raw_body))
 
     def as_user(self, user: User | None) -> Api:
         return Api(self.module, user.claims if user else None)

@@ -7,6 +7,7 @@ execution environment would, so concurrency tests do not share a process's state
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -23,6 +24,7 @@ from urllib.parse import quote_plus
 
 import psycopg
 
+from lambdarun.iam.hooks import acting_as
 from tests.support.apigw import FakeContext
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -30,12 +32,23 @@ _loaded: dict[str, ModuleType] = {}
 
 
 def load_handler(function: str) -> ModuleType:
+    """``functions/<function>/handler.py`` as Lambda loads it, under a unique module name (every
+    function has a handler.py), once per test session. Its ``lambda_handler`` acts as the function:
+    the AWS calls it makes are checked against the function's synthesized role (``lambdarun.iam``)."""
     if function not in _loaded:
         path = REPO_ROOT / "functions" / function / "handler.py"
         spec = importlib.util.spec_from_file_location(f"fn_{function}_handler", path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
+        handler = module.lambda_handler
+
+        @functools.wraps(handler)
+        def lambda_handler(event: Any, context: Any) -> Any:
+            with acting_as(function):
+                return handler(event, context)
+
+        module.lambda_handler = lambda_handler  # type: ignore[attr-defined]
         _loaded[function] = module
     return _loaded[function]
 

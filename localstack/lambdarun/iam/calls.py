@@ -92,11 +92,13 @@ def sdk_checks(service: str, operation: str, params: Mapping[str, Any], region: 
         if operation in COGNITO_PUBLIC:
             return []
         pool = str(params.get("UserPoolId", "*"))
-        return [Check(f"cognito-idp:{operation}", f"arn:aws:cognito-idp:{region}:{ACCOUNT_ID}:userpool/{pool}")]
+        return [Check(f"cognito-idp:{operation}",
+                      f"arn:aws:cognito-idp:{region}:{ACCOUNT_ID}:userpool/{pool}")]
     if service == "secretsmanager":
         return [Check(f"secretsmanager:{operation}", str(params.get("SecretId", "*")))]
     if service == "sqs":
-        queue = str(params.get("QueueUrl", "")).rstrip("/").rsplit("/", 1)[-1] or str(params.get("QueueName", "*"))
+        url = str(params.get("QueueUrl", "")).rstrip("/")
+        queue = url.rsplit("/", 1)[-1] or str(params.get("QueueName", "*"))
         return [Check(f"sqs:{operation}", f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{queue}")]
     if service == "sts" and operation == "GetCallerIdentity":
         return []  # needs no permission
@@ -105,8 +107,8 @@ def sdk_checks(service: str, operation: str, params: Mapping[str, Any], region: 
 
 def opensearch_check(method: str, path: str, region: str) -> Check:
     """``es:ESHttp<Method>`` on the domain's path (the domain is ``local``)."""
-    return Check(f"es:ESHttp{method.capitalize()}",
-                 f"arn:aws:es:{region}:{ACCOUNT_ID}:domain/local{'/' + path.lstrip('/') if path.strip('/') else ''}")
+    tail = "/" + path.strip("/") if path.strip("/") else ""
+    return Check(f"es:ESHttp{method.capitalize()}", f"arn:aws:es:{region}:{ACCOUNT_ID}:domain/local{tail}")
 
 
 def kafka_arn(kind: str, cluster_name: str, region: str, name: str = "") -> str:

@@ -41,9 +41,10 @@ from lambdarun.iam.policy import Decision, Role
 ROLES_ENV = "FILESHARE_IAM_ROLES"
 USAGE_ENV = "FILESHARE_IAM_USAGE_DIR"
 _acting: contextvars.ContextVar[str | None] = contextvars.ContextVar("iam_function", default=None)
+#: Services that refuse with AccessDenied/403; the JSON ones answer AccessDeniedException/400.
 _QUERY_PROTOCOL_SERVICES = ("s3", "ses", "sqs", "sts")
 #: The reads S3 answers 403 instead of 404 for a missing key unless the caller may list it.
-_READS_OF_A_KEY = frozenset({"GetObject", "HeadObject", "GetObjectAttributes", "GetObjectTagging"})  # AccessDenied/403; JSON ones AccessDeniedException/400
+_READS_OF_A_KEY = frozenset({"GetObject", "HeadObject", "GetObjectAttributes", "GetObjectTagging"})
 
 
 class Gate:
@@ -91,10 +92,10 @@ class Gate:
                 return name if isinstance(name, str) else f"fileshare-{self.roles_doc['stage']}"
         return "local"
 
-    def decide(self, checks: list[Check]) -> Decision | None:
-        """The first refusal among ``checks`` for the current function (None: all allowed, or no
-        function is acting, or the function has no synthesized role, e.g. a test fixture)."""
-        function = self.current()
+    def decide(self, checks: list[Check], function: str | None = None) -> Decision | None:
+        """The first refusal among ``checks`` for ``function`` (by default the current one; None:
+        all allowed, or no function is acting, or it has no synthesized role, e.g. a test fixture)."""
+        function = function or self.current()
         if function is None:
             return None
         role = self.role(function)
@@ -108,8 +109,8 @@ class Gate:
                 refusal = decision
         return refusal
 
-    def message(self, decision: Decision) -> str:
-        function = self.current() or "?"
+    def message(self, decision: Decision, function: str | None = None) -> str:
+        function = function or self.current() or "?"
         return (f"User: arn:aws:sts::000000000000:assumed-role/fileshare-{function}-role/{function} "
                 f"is not authorized to perform: {decision.action} on resource: \"{decision.resource}\" "
                 f"because {decision.reason}")
@@ -171,7 +172,8 @@ def _install_botocore() -> None:
 def _client_error(service: str, decision: Decision, gate: Gate, operation: str) -> Exception:
     from botocore.exceptions import ClientError
 
-    code, status = ("AccessDenied", 403) if service in _QUERY_PROTOCOL_SERVICES else ("AccessDeniedException", 400)
+    query = service in _QUERY_PROTOCOL_SERVICES
+    code, status = ("AccessDenied", 403) if query else ("AccessDeniedException", 400)
     return ClientError({"Error": {"Code": code, "Message": gate.message(decision)},
                         "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
 
@@ -200,7 +202,8 @@ def _filter_delete_objects(gate: Gate, params: dict[str, Any], context: dict[str
     """Keys the role may not delete leave the request and come back as per-key AccessDenied errors."""
     bucket = str(params.get("Bucket", ""))
     objects = params.get("Delete", {}).get("Objects", [])
-    kept, refused = [], []
+    kept: list[tuple[Any, Decision | None]] = []
+    refused: list[tuple[Any, Decision | None]] = []
     for obj in objects:
         refusal = gate.decide([Check("s3:DeleteObject", s3_object_arn(bucket, str(obj["Key"])))])
         (refused if refusal else kept).append((obj, refusal))
@@ -232,7 +235,9 @@ def _before_call(model: Any, context: dict[str, Any], **_: Any) -> tuple[Any, di
 
 def _after_s3_call(http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any],
                    **_: Any) -> None:
-    if model.name == "DeleteObjects" and context.get("iam_delete_refused") and not context.get("iam_delete_none_left"):
+    if model.name == "DeleteObjects" and context.get("iam_delete_refused"):
+        if context.get("iam_delete_none_left"):
+            return  # _before_call answered it
         parsed.setdefault("Errors", []).extend(context["iam_delete_refused"])
         return
     gate = _installed
@@ -338,8 +343,8 @@ def _install_kafka() -> None:
                 _kafka_refuse([_cluster("WriteDataIdempotently")], errors.ClusterAuthorizationFailedError)
         return producer_send(self, topic, *args, **kwargs)
 
-    kafka.KafkaProducer.__init__ = init  # type: ignore[method-assign]
-    kafka.KafkaProducer.send = send  # type: ignore[method-assign]
+    kafka.KafkaProducer.__init__ = init
+    kafka.KafkaProducer.send = send
 
     admin_init = KafkaAdminClient.__init__
 
@@ -348,7 +353,7 @@ def _install_kafka() -> None:
         _kafka_refuse([_cluster("Connect")], errors.SaslAuthenticationFailedError)
         admin_init(self, *args, **configs)
 
-    KafkaAdminClient.__init__ = admin  # type: ignore[method-assign]
+    KafkaAdminClient.__init__ = admin
     for method, action in (("create_topics", "CreateTopic"), ("describe_topics", "DescribeTopic"),
                            ("create_partitions", "AlterTopic")):
         setattr(KafkaAdminClient, method, _admin_method(getattr(KafkaAdminClient, method), action,
@@ -365,13 +370,46 @@ def _admin_method(original: Callable[..., Any], action: str, error: Callable[[st
     return checked
 
 
-def install_from_env(function: str | None = None) -> Gate | None:
-    """Install the gate this process's environment asks for (``FILESHARE_IAM_ROLES``), if any."""
-    path = os.environ.get(ROLES_ENV, "")
+def event_source_checks(gate: Gate, function: str, *, kafka_topic: str | None = None,
+                        kafka_group: str | None = None, sqs_queue: str | None = None,
+                        failure_queue: str | None = None) -> list[Check]:
+    """What an event source mapping asks of the function's role (Lambda polls with it): for MSK,
+    Connect and DescribeClusterDynamicConfiguration on the cluster, DescribeTopic and ReadData on the
+    topic, DescribeGroup and AlterGroup on the group; for SQS, receive, delete and visibility on the
+    queue; SendMessage on its on-failure queue."""
+    from lambdarun.iam.policy import ACCOUNT_ID
+
+    checks = []
+    if kafka_topic and kafka_group:
+        cluster = kafka_arn("cluster", gate.cluster_name, gate.region)
+        checks += [Check(f"kafka-cluster:{a}", cluster)
+                   for a in ("Connect", "DescribeClusterDynamicConfiguration")]
+        topic = kafka_arn("topic", gate.cluster_name, gate.region, kafka_topic)
+        checks += [Check(f"kafka-cluster:{a}", topic) for a in ("DescribeTopic", "ReadData")]
+        group = kafka_arn("group", gate.cluster_name, gate.region, kafka_group)
+        checks += [Check(f"kafka-cluster:{a}", group) for a in ("DescribeGroup", "AlterGroup")]
+    if sqs_queue:
+        queue = f"arn:aws:sqs:{gate.region}:{ACCOUNT_ID}:{sqs_queue}"
+        checks += [Check(f"sqs:{a}", queue) for a in ("ReceiveMessage", "DeleteMessage",
+                                                       "ChangeMessageVisibility", "GetQueueAttributes")]
+    if failure_queue:
+        checks.append(Check("sqs:SendMessage", f"arn:aws:sqs:{gate.region}:{ACCOUNT_ID}:{failure_queue}"))
+    return checks
+
+
+def gate_from_env(env: Mapping[str, str]) -> Gate | None:
+    """A gate for decisions made outside a function (the event source mappings in serve.py)."""
+    path = env.get(ROLES_ENV, "")
     if not path or path == "off" or not Path(path).exists():
         return None
-    usage = os.environ.get(USAGE_ENV)
-    gate = Gate.from_file(Path(path), os.environ, fixed_function=function,
-                          usage_dir=Path(usage) if usage else None)
-    install(gate)
+    usage = env.get(USAGE_ENV)
+    return Gate.from_file(Path(path), env, usage_dir=Path(usage) if usage else None)
+
+
+def install_from_env(function: str | None = None) -> Gate | None:
+    """Install the gate this process's environment asks for (``FILESHARE_IAM_ROLES``), if any."""
+    gate = gate_from_env(os.environ)
+    if gate is not None:
+        gate.fixed_function = function
+        install(gate)
     return gate

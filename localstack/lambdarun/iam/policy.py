@@ -180,17 +180,17 @@ class Resolver:
         return "local"
 
 
-def _localize(text: str, renames: Mapping[str, str], physical: Any) -> str:
+def _localize(text: str, renames: Mapping[str, str], topics: Mapping[str, str], physical: Any) -> str:
     """Cloud names inside a resolved string -> local ones: the upload bucket's cloud name, the
-    search domain's, the sender's address and domain, and Kafka topic and group names (the events
-    topic the function is configured with, others by ``physical``: the namespace's)."""
+    search domain's, the sender's address and domain, and Kafka topic and group names (``topics``:
+    the events topic the function is configured with; others by ``physical``, the namespace's)."""
     for cloud, local in renames.items():
         text = text.replace(cloud, local)
 
     def kafka_name(match: re.Match[str]) -> str:
         name = match.group(2)
-        if ":topic/" in match.group(1) and name in renames:
-            return match.group(1) + renames[name]
+        if ":topic/" in match.group(1) and name in topics:
+            return match.group(1) + topics[name]
         return match.group(1) + physical(name)
     return re.sub(r"(:(?:topic|group|transactional-id)/[^/]+/[^/]+/)(.+)$", kafka_name, text)
 
@@ -213,16 +213,19 @@ class Role:
         resolved = resolver.resolve(raw)
         renames = {f"fileshare-{roles['stage']}-uploads-{ACCOUNT_ID}-{region}": local["bucket"]}
         for res in roles["resources"].values():
-            if res["Type"] == "AWS::OpenSearchService::Domain" and isinstance(res["Properties"].get("DomainName"), str):
-                renames[f":domain/{res['Properties']['DomainName']}"] = ":domain/local"
+            domain = res["Properties"].get("DomainName")
+            if res["Type"] == "AWS::OpenSearchService::Domain" and isinstance(domain, str):
+                renames[f":domain/{domain}"] = ":domain/local"
+        topics = {}
         if roles.get("events_topic") and local.get("events_topic"):
-            renames[roles["events_topic"]] = local["events_topic"]
+            topics[roles["events_topic"]] = local["events_topic"]
         sender = roles.get("email_sender")
         if isinstance(sender, str) and local.get("email_sender"):
             renames[sender] = local["email_sender"]
-            renames[f"identity/{sender.rsplit('@', 1)[-1]}"] = f"identity/{local['email_sender'].rsplit('@', 1)[-1]}"
+            cloud_domain, local_domain = sender.rsplit("@", 1)[-1], local["email_sender"].rsplit("@", 1)[-1]
+            renames[f"identity/{cloud_domain}"] = f"identity/{local_domain}"
         text = json.dumps(resolved)
-        statements = _walk_strings(json.loads(text), lambda s: _localize(s, renames, physical))
+        statements = _walk_strings(json.loads(text), lambda s: _localize(s, renames, topics, physical))
         return cls(function, statements, frozenset(resolver.unresolved))
 
     def granted_actions(self) -> set[str]:

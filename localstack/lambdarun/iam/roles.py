@@ -24,7 +24,8 @@ _STAMP = IAM_DIR / "roles.inputs"
 
 def inputs_hash() -> str:
     digest = hashlib.sha256()
-    for path in sorted([*(REPO_ROOT / "infra").glob("*.py"), REPO_ROOT / "cdk.json", _HERE.parent / "policy.py"]):
+    inputs = [*(REPO_ROOT / "infra").glob("*.py"), REPO_ROOT / "cdk.json", _HERE.parent / "policy.py"]
+    for path in sorted(inputs):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -36,13 +37,16 @@ def ensure() -> Path:
         return ROLES_FILE
     IAM_DIR.mkdir(parents=True, exist_ok=True)
     outdir = IAM_DIR / "cdk.out"
-    script = ("from infra.app import build_app; "
-              f"build_app(context={{'fileshare:bundle': 'false', 'stage': 'dev'}}, outdir={str(outdir)!r}).synth()")
+    context = {"fileshare:bundle": "false", "stage": "dev"}
+    script = (f"from infra.app import build_app; "
+              f"build_app(context={context!r}, outdir={str(outdir)!r}).synth()")
     env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
            "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "localstack")])}
-    done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"synthesizing the dev stage for the local IAM gate failed:\n{done.stderr[-4000:]}")
+        raise RuntimeError("synthesizing the dev stage for the local IAM gate failed:\n"
+                           + done.stderr[-4000:])
     sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "localstack")]
     from lambdarun.iam.policy import extract
 

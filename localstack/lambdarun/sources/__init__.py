@@ -21,8 +21,10 @@ from infra.declaration import (
     ScheduleTrigger,
     SqsTrigger,
     namespace_of,
+    queue_url_env,
 )
-from lambdarun.environment import region
+from lambdarun.environment import iam_env, region
+from lambdarun.iam.hooks import event_source_checks, gate_from_env
 from lambdarun.runtime import Runtime
 from lambdarun.sources.kafka import KafkaPoller
 from lambdarun.sources.schedule import Schedule
@@ -44,6 +46,8 @@ class EventSources:
         self.threads: list[threading.Thread] = []
         self._sqs: Any = None
         self._lock = threading.Lock()
+        # Lambda polls with the function's role: each mapping is checked against it (lambdarun.iam).
+        self._gate = gate_from_env({**self.env, **iam_env(self.env)})
 
     def _sqs_client(self) -> Any:
         """An SQS client for the local endpoint; never the real AWS one."""
@@ -63,24 +67,50 @@ class EventSources:
                 out.extend(self._runners_for(fn, trigger, aws_region))
         return out
 
+    def _refused(self, fn: Function, **mapping: str | None) -> Callable[[threading.Event], None] | None:
+        """A mapping the function's role may not run: AWS leaves it in a PROBLEM state and polls
+        nothing; here its runner logs the refusal and ends (``lambdarun.iam``)."""
+        if self._gate is None:
+            return None
+        refusal = self._gate.decide(event_source_checks(self._gate, fn.name, **mapping), function=fn.name)
+        if refusal is None:
+            return None
+        message = self._gate.message(refusal, fn.name)
+
+        def refuse(_stop: threading.Event) -> None:
+            log.error("event source mapping of %s not started (PROBLEM: %s)", fn.name, message)
+        return refuse
+
     def _runners_for(self, fn: Function, trigger: Any, aws_region: str
                      ) -> list[tuple[str, Callable[[threading.Event], None]]]:
         invoke = self.runtime.invoke
+        namespace = namespace_of(self.env)
+        failure_queue = namespace.queue(fn.failure_queue) if fn.failure_queue else None
         if isinstance(trigger, SqsTrigger):
+            polled = self.env.get(queue_url_env(trigger.queue), "").rstrip("/").rsplit("/", 1)[-1]
+            refused = self._refused(fn, sqs_queue=polled or namespace.queue(trigger.queue))
+            if refused is not None:
+                return [(f"sqs:{trigger.queue}->{fn.name}", refused)]
             return [(f"sqs:{trigger.queue}->{fn.name}#{i}", self._sqs_runner(fn, trigger, aws_region))
                     for i in range(self.sqs_pollers_per_queue)]
         if isinstance(trigger, KafkaTrigger):
             # The namespace's topic and groups (``fileshare-test.events``, ``fileshare-test-notifier``
             # for the tests), so one namespace's consumers never read another's events.
-            namespace = namespace_of(self.env)
             trigger = replace(trigger, topic=namespace.physical(trigger.topic),
                               consumer_group=namespace.physical(trigger.consumer_group))
+            refused = self._refused(fn, kafka_topic=trigger.topic, kafka_group=trigger.consumer_group,
+                                    failure_queue=failure_queue)
+            if refused is not None:
+                return [(f"kafka:{trigger.topic}->{fn.name}", refused)]
             bootstrap = self.env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
             on_failure = self._sqs_sender(fn.failure_queue) if fn.failure_queue else None
             poller = KafkaPoller(invoke, fn.name, trigger, bootstrap=bootstrap, aws_region=aws_region,
                                  on_failure=on_failure, retry_delay_s=self.kafka_retry_delay_s)
             return [(f"kafka:{trigger.topic}->{fn.name}", poller.run)]
         if isinstance(trigger, ScheduleTrigger):
+            refused = self._refused(fn, failure_queue=failure_queue)
+            if refused is not None:
+                return [(f"schedule->{fn.name}", refused)]
             on_failure = self._sqs_sender(fn.failure_queue) if fn.failure_queue else None
             schedule = Schedule(invoke, fn.name, trigger, aws_region=aws_region, on_failure=on_failure)
             return [(f"schedule:{schedule.interval_s}s->{fn.name}", schedule.run)]

@@ -263,6 +263,11 @@ def runtime_env(port: int, volume_dir: Path = VOLUME_DIR) -> dict[str, str]:
         "DNS_ADDRESS": "0",
         "SKIP_SSL_CERT_DOWNLOAD": "1",
         "DISABLE_EVENTS": "1",
+        # S3 checks SigV4 signatures of presigned URLs and POST policies as AWS does (LocalStack skips
+        # them by default): an edited key or a forged policy is refused, so the presigned policies
+        # are really tested. It validates when the signing secret is "test", which every local
+        # client and function uses (tests/integration/stack/test_s3_signatures.py).
+        "S3_SKIP_SIGNATURE_VALIDATION": "0",
         "SERVICES": ",".join(SERVICES),
         "PYTHONPATH": "",
     }

@@ -23,6 +23,7 @@ import requests
 
 from fileshare.config import settings
 from tests.integration.conftest import Api, User, _load_handler
+from tests.support.iam import without_grant
 from tests.support.pipeline import (
     failed_ids,
     invoke,
@@ -511,3 +512,38 @@ def test_a_large_version_goes_up_as_multipart(files_api: Api, s3: Any,
     prefix = f"u/{(files_api.claims or {})['sub']}/{file_id}/v/{pending_id}/"
     uploads = s3.list_multipart_uploads(Bucket=settings().upload_bucket, Prefix=prefix)
     assert uploads.get("Uploads", []) == []
+
+
+def test_the_gate_refuses_a_version_delete_without_its_grant(files_api: Api) -> None:
+    """The local IAM gate at work: with ``s3:DeleteObject`` taken out of the files role (as it was
+    before files declared BUCKET_DELETE), deleting a version is refused by S3 key by key, the API
+    answers 503 and the version and its bytes stay; with the grant, the same delete succeeds."""
+    file_id = _ready_file(files_api)
+    _new_version(files_api, file_id, V2)
+    (kept,) = [v for v in _versions(files_api, file_id) if not v["current"]]
+    path = f"/files/{file_id}/versions/{kept['version_id']}"
+    with without_grant("files", "s3:DeleteObject"):
+        refused = files_api("DELETE", path)
+    assert refused.status == 503, refused.body
+    assert "AccessDenied" in refused.body["error"]["message"]
+    assert _download(files_api, f"{path}/download") == V1  # the bytes are still there
+    assert files_api("DELETE", path).status == 204
+    assert files_api("GET", f"{path}/download").status == 404
+
+
+def test_a_missing_key_is_404_only_with_list_bucket(s3: Any) -> None:
+    """S3 answers 403, not 404, for a missing key when the role may not ``s3:ListBucket`` under it:
+    the processor's orphan path and the archiver's ``source_missing`` depend on the grant."""
+    from botocore.exceptions import ClientError
+
+    from fileshare.aws import client
+    from lambdarun.iam.hooks import acting_as
+
+    missing = f"u/{uuid.uuid4()}/gone.txt"
+    with acting_as("processor"), pytest.raises(ClientError) as gone:
+        client("s3").head_object(Bucket=settings().upload_bucket, Key=missing)
+    assert gone.value.response["Error"]["Code"] == "404"
+    with without_grant("processor", "s3:ListBucket"), acting_as("processor"), \
+            pytest.raises(ClientError) as hidden:
+        client("s3").head_object(Bucket=settings().upload_bucket, Key=missing)
+    assert hidden.value.response["Error"]["Code"] == "403"
