@@ -21,6 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from fileshare import clientinfo, link_page, links
 from fileshare.api import create_app, entry_point
+from fileshare.config import settings
 from fileshare.errors import DomainError
 
 app = create_app()
@@ -51,8 +52,8 @@ def open_link(token: str,
         return Response(status_code=status, content_type="text/html; charset=utf-8", body=page,
                         headers={**_NO_STORE, "X-Robots-Tag": "noindex"})
     source_ip = event.request_context.identity.source_ip
-    client = clientinfo.coarse(event.headers.get("user-agent"), source_ip,
-                               event.headers.get("cloudfront-viewer-country"))
+    country = event.headers.get("cloudfront-viewer-country") if settings().behind_cloudfront else None
+    client = clientinfo.coarse(event.headers.get("user-agent"), source_ip, country)
     url = links.open_link(token, event.headers.get("x-link-password"), source_ip, client)
     if download and "application/json" in accept:
         return Response(status_code=200, content_type="application/json", body=json.dumps({"url": url}),

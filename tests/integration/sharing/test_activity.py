@@ -53,6 +53,24 @@ def trash_module() -> ModuleType:
     return _load_handler("trash")
 
 
+@pytest.fixture(autouse=True)
+def behind_cloudfront(override_settings: Any) -> None:
+    """The scenario's link download comes through CloudFront (its country header is trusted)."""
+    override_settings(BEHIND_CLOUDFRONT="true")
+
+
+def test_the_viewer_country_is_trusted_only_behind_cloudfront(world: World, alice: User, ip: str,
+                                                              override_settings: Any) -> None:
+    """Without CloudFront in front, anyone can send CloudFront-Viewer-Country: it is not recorded."""
+    override_settings(BEHIND_CLOUDFRONT="false")
+    file_id = uploaded(world, alice, "where.txt")
+    token = str(world.link(alice, file_id)["url"]).rsplit("/", 1)[1]
+    assert download_by_link(world, token, ip).status == 302
+    (downloaded,) = [r["payload"] for r in world.outbox(file_id) if r["payload"]["type"] == "link.downloaded"]
+    assert downloaded["data"]["client"]["browser"] == "Firefox"
+    assert "country" not in downloaded["data"]["client"]
+
+
 def feed_api(module: ModuleType, user: User | None) -> Api:
     return Api(module, user.claims if user else None)
 

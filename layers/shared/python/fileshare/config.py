@@ -37,6 +37,9 @@ class Settings(BaseModel):
     email_sender: str = "no-reply@fileshare.local"
     web_origin: str = "http://localhost:8080"
     public_base_url: str = "http://localhost:8080"
+    # Only CloudFront sets CloudFront-Viewer-Country; without it in front, any client could write the
+    # header, so it is read only when the deployment says the API is reached through CloudFront.
+    behind_cloudfront: bool = False
     max_upload_bytes: int = 5 * 1024**3
     multipart_threshold_bytes: int = 64 * 1024**2
     multipart_part_bytes: int = 16 * 1024**2
@@ -88,6 +91,7 @@ _ENV = {
     "email_sender": ("EMAIL_SENDER",),
     "web_origin": ("WEB_ORIGIN",),
     "public_base_url": ("PUBLIC_BASE_URL",),
+    "behind_cloudfront": ("BEHIND_CLOUDFRONT",),
     "max_upload_bytes": ("MAX_UPLOAD_BYTES",),
     "multipart_threshold_bytes": ("MULTIPART_THRESHOLD_BYTES",),
     "multipart_part_bytes": ("MULTIPART_PART_BYTES",),
@@ -127,7 +131,7 @@ def _from_env() -> dict[str, object]:
             continue
         if field_name == "allowed_content_types":
             values[field_name] = tuple(t.strip() for t in raw.split(",") if t.strip())
-        elif field_name == "local_mode":
+        elif field_name in ("local_mode", "behind_cloudfront"):
             values[field_name] = raw.lower() in ("1", "true", "yes")
         else:
             values[field_name] = raw
