@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import cast
 
@@ -60,6 +61,7 @@ BYTECODE_INVALIDATION_MODE = "unchecked-hash"
 PY313_GLOB = "/root/.pyenv/versions/3.13*/bin/python3.13"  # as the Makefile's PY313 looks for it
 
 
+@cache
 def runtime_python() -> str:
     """The Lambda runtime's Python (3.13) on this machine: ``FILESHARE_PY313``, else the newest pyenv
     3.13, else ``python3.13`` on PATH. Bytecode is only valid for the minor version that wrote it."""

@@ -103,9 +103,17 @@ def test_function_and_shared_layer_assets_carry_bytecode(tmp_path: Path) -> None
     assert not list(meta.rglob("tests")) and not list(shared.rglob(".mypy_cache"))
 
 
-def test_uncompiled_assets_stage_the_sources_alone() -> None:
+def test_uncompiled_assets_stage_the_sources_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``-c fileshare:bundle=false`` (the infra tests' synth) runs no compileall."""
-    code = bundling.function_code(REPO_ROOT / "functions" / "meta", compiled=False)
-    stack = Stack(App(), "Plain")
-    config = code.bind(stack)
-    assert config.s3_location is not None
+    def refuse(root: Path) -> None:
+        raise AssertionError(f"compiled {root}")
+
+    monkeypatch.setattr(bundling, "compile_bytecode", refuse)
+    app = App(outdir=str(tmp_path / "cdk.out"))
+    stack = Stack(app, "Plain")
+    layer = lambda_.LayerVersion(stack, "Shared", code=bundling.shared_layer_code(compiled=False))
+    meta_code = bundling.function_code(REPO_ROOT / "functions" / "meta", compiled=False)
+    lambda_.Function(stack, "Meta", runtime=lambda_.Runtime.PYTHON_3_13, handler="handler.lambda_handler",
+                     code=meta_code, layers=[layer])
+    app.synth()
+    assert not list((tmp_path / "cdk.out").rglob("*.pyc"))
