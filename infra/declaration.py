@@ -250,7 +250,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("POST", "/auth/login", auth=False),
             Route("POST", "/auth/refresh", auth=False),
         ),
-        uses=frozenset({Uses.DATABASE, Uses.USER_POOL}),
+        uses=frozenset({Uses.DATABASE, Uses.USER_POOL, Uses.CACHE}),  # CACHE: the per-IP rate limit
     ),
     Function(
         name="files",
@@ -301,7 +301,8 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Search the caller's files by name, type, tag and date (OpenSearch, ACL-filtered)",
         memory_mb=512,
         routes=(Route("GET", "/search"),),
-        uses=frozenset({Uses.DATABASE, Uses.SEARCH, Uses.BUCKET_READ}),  # BUCKET_READ: thumbnail URLs
+        # BUCKET_READ: thumbnail URLs; CACHE: the per-user rate limit
+        uses=frozenset({Uses.DATABASE, Uses.SEARCH, Uses.BUCKET_READ, Uses.CACHE}),
     ),
     Function(
         name="processor",
@@ -369,7 +370,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("GET", "/notifications"),
             Route("POST", "/notifications/{notification_id}/read"),
         ),
-        uses=frozenset({Uses.DATABASE}),
+        uses=frozenset({Uses.DATABASE, Uses.CACHE}),  # CACHE: the per-user rate limit
     ),
     Function(
         name="activity",
@@ -383,7 +384,7 @@ FUNCTIONS: tuple[Function, ...] = (
         ),
         # One function for the consumer and its routes: the stack is at CloudFormation's resource limit.
         triggers=(KafkaTrigger(EVENTS_TOPIC, consumer_group="fileshare-activity", batch_size=100),),
-        uses=frozenset({Uses.DATABASE}),
+        uses=frozenset({Uses.DATABASE, Uses.CACHE}),  # CACHE: the routes' per-user rate limit
     ),
     Function(
         name="indexer",
@@ -429,8 +430,9 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("DELETE", "/archives/{archive_id}"),
         ),
         # EVENTS_PUBLISH: archive.requested (outbox); ARCHIVE_OBJECTS: the presigned download, and
-        # DELETE removes the archive's object (and aborts a running job's upload).
-        uses=frozenset({Uses.DATABASE, Uses.EVENTS_PUBLISH, Uses.ARCHIVE_OBJECTS}),
+        # DELETE removes the archive's object (and aborts a running job's upload); CACHE: the per-user
+        # rate limit.
+        uses=frozenset({Uses.DATABASE, Uses.EVENTS_PUBLISH, Uses.ARCHIVE_OBJECTS, Uses.CACHE}),
     ),
     Function(
         name="archiver",

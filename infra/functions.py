@@ -108,6 +108,7 @@ class Functions(Construct):
         functions: Sequence[Function],
         code_root: Path,
         layers: Sequence[lambda_.ILayerVersion],
+        compiled: bool,
         network: Network,
         data: Data,
         storage: Storage,
@@ -120,6 +121,7 @@ class Functions(Construct):
         self._storage = storage
         self._identity = identity
         self._layers = list(layers)
+        self._compiled = compiled  # the code asset carries its bytecode (False: fast synth for tests)
         self.built: dict[str, BuiltFunction] = {}
         self.deploy_resources: list[CustomResource] = []  # the API deployment waits for these
         for spec in functions:
@@ -170,7 +172,7 @@ class Functions(Construct):
             runtime=lambda_.Runtime.PYTHON_3_13,
             architecture=lambda_.Architecture.ARM_64,
             handler=spec.handler,
-            code=bundling.function_code(code_dir),
+            code=bundling.function_code(code_dir, compiled=self._compiled),
             layers=self._layers,
             memory_size=spec.memory_mb,
             timeout=Duration.seconds(spec.timeout_s),

@@ -75,7 +75,7 @@ class FileshareStack(Stack):
             "SharedLayer",
             layer_version_name=f"{config.prefix}-shared",
             description="The fileshare domain package (layers/shared/python)",
-            code=bundling.shared_layer_code(),
+            code=bundling.shared_layer_code(compiled=bundle),
             compatible_runtimes=[lambda_.Runtime.PYTHON_3_13],
             compatible_architectures=[lambda_.Architecture.ARM_64],
         )
@@ -97,6 +97,7 @@ class FileshareStack(Stack):
             functions=functions,
             code_root=code_root,
             layers=[dependency_layer, shared_layer],
+            compiled=bundle,
             network=self.network,
             data=self.data,
             storage=self.storage,

@@ -1,6 +1,6 @@
 """``make bench``: Fileshare's numbers against the real local stack, one thing at a time.
 
-    .venv/bin/python tests/bench/run.py [--quick] [--phases cold,api,uploads,links,search,notify] ...
+    .venv/bin/python tests/bench/run.py [--quick] [--phases cold,coldimport,api,uploads,...] ...
 
 Phases, each on an otherwise idle runtime (the bench waits until the pipeline has drained between
 them) so that a number on a 2-core machine measures one thing:
@@ -8,6 +8,9 @@ them) so that a number on a 2-core machine measures one thing:
   cold     before any gateway runs: every declared function (API, SQS, Kafka, scheduled) cold-started
            in a fresh worker process by the runtime's own pool, one at a time (tests/bench/coldstart.py):
            Init Duration (interpreter + import), the import alone, the first invoke, a warm invoke;
+  coldimport each handler's import from staged assets (the layers and code as bundled, read-only) in a
+           fresh ``python3.13 -B``, with the bundled bytecode and without it, and the Powertools
+           baseline's the same way (tests/bench/coldimport.py); needs no service;
   api      (gateway) warm GET /files/{id} p50/p99 in a closed loop of a few keep-alive clients, then
            every read route the same way; per route cold and warm apart (tests/bench/api.py);
   uploads  the web page's upload flow at a sustained --rate for --duration: upload->ready p50/p95/p99,
@@ -58,7 +61,7 @@ if str(REPO_ROOT) not in sys.path:
 
 import requests  # noqa: E402
 
-from tests.bench import api, archive, coldstart, issue4, scale, uploads  # noqa: E402
+from tests.bench import api, archive, coldimport, coldstart, issue4, scale, uploads  # noqa: E402
 from tests.bench.common import (  # noqa: E402
     BENCH_DIR,
     SCHEDULED,
@@ -81,8 +84,8 @@ from tests.support.runtime import TEST_ENV, RuntimeUnavailableError, load_test_e
 
 #: The bench's own gateway gets a high per-user rate limit, so the throttle is not what is measured.
 GATEWAY_ENV_OVERRIDES = {"RATE_LIMIT_PER_MINUTE": "1000000", "IP_RATE_LIMIT_PER_MINUTE": "0"}
-PHASES = ("cold", "api", "uploads", "links", "search", "notify", "scale", "archive")
-GATEWAY_PHASES = frozenset(PHASES) - {"cold", "scale", "archive"}
+PHASES = ("cold", "coldimport", "api", "uploads", "links", "search", "notify", "scale", "archive")
+GATEWAY_PHASES = frozenset(PHASES) - {"cold", "coldimport", "scale", "archive"}
 SCALE_SIZES = {"100k": (10_000, 100_000), "1m": (10_000, 100_000, 1_000_000), "10k": (10_000,)}
 
 TARGET_READY_P99_MS = 1000.0
@@ -124,6 +127,12 @@ class Config:
             from infra.declaration import FUNCTIONS
 
             seconds += self.cold_rounds * (len(FUNCTIONS) + 2) * 5.0
+        if "coldimport" in self.phases:
+            # staging (a first pip build of the layer ~2 min), then every handler and the baseline
+            # twice per round, each up to ~6 s without bytecode on a busy machine (and the quiet wait)
+            from infra.declaration import FUNCTIONS
+
+            seconds += 300 + self.cold_rounds * (len(FUNCTIONS) + 1) * 2 * 9.0
         if GATEWAY_PHASES & set(self.phases):
             seconds += 60 + 60  # start, setup and the idle waits
         if "api" in self.phases:
@@ -150,6 +159,7 @@ class Run:
     setup_errors: list[str] = field(default_factory=list)
     broken: list[str] = field(default_factory=list)
     cold: dict[str, Any] = field(default_factory=dict)
+    coldimport: dict[str, Any] = field(default_factory=dict)
     api: dict[str, Any] = field(default_factory=dict)
     uploads: dict[str, Any] = field(default_factory=dict)
     links: dict[str, Any] = field(default_factory=dict)
@@ -387,6 +397,7 @@ def report(run: Run) -> dict[str, Any]:
         "phase_seconds": run.phase_s,
         "idle_waits": run.idle_waits,
         "cold_starts": run.cold,
+        "cold_imports": run.coldimport,
         "api": {**run.api, "routes_by_phase": routes},
         "uploads": run.uploads,
         "links": run.links,
@@ -405,6 +416,7 @@ def flow_breaks(run: Run) -> list[str]:
     for name, cs in run.cold.items():
         if not cs["all_cold"] or str(cs["outcome"]).startswith("error"):
             problems.append(f"cold start {name}: {cs['outcome']}")
+    problems += coldimport.broken(run.coldimport)
     if run.api.get("errors"):
         problems.append(f"api: {run.api['errors'][0]}")
     if run.archive.get("error"):
@@ -480,6 +492,16 @@ def print_report(result: dict[str, Any], out: Callable[[str], None] = print) -> 
             out(f"  SnapStart in AWS ({', '.join(snap)}): Lambda runs their Init once per published "
                 "version and restores it; a cold caller there waits Restore Duration + the after-restore "
                 "hook + a first invoke already warmed (fileshare.snapstart): not measurable here")
+
+    if result["cold_imports"]:
+        imports = result["cold_imports"]
+        out("")
+        out("(a') cold imports from staged assets: each handler's import in a fresh "
+            f"`{imports['python']} -B`, layers and code read-only, median of {imports['rounds']} round(s); "
+            "'with .pyc' as bundled "
+            "(compileall, unchecked-hash), 'without' the same files minus every .pyc; baseline = the minimal "
+            "Powertools handler, same run, same variant")
+        table(coldimport.report_lines(imports), out)
 
     routes = result["api"].get("routes_by_phase", {})
     api_phases = [p for p in routes if p.startswith("api:") and p != "api: warm-up"]
@@ -609,7 +631,7 @@ def parse_args(argv: list[str] | None) -> Config:
     parser.add_argument("--phases", default=",".join(PHASES),
                         help=f"comma-separated subset of {','.join(PHASES)}")
     parser.add_argument("--cold-rounds", type=int,
-                        help="cold starts per function (median reported) [3; quick 1]")
+                        help="cold starts (and cold imports) per function (median reported) [3; quick 1]")
     parser.add_argument("--clients", type=int, default=4,
                         help="closed-loop clients for the latency phases [%(default)s]")
     parser.add_argument("--api-seconds", type=float, help="seconds per API loop (four loops) [10; quick 3]")
@@ -738,6 +760,11 @@ def main(argv: list[str] | None = None) -> int:
                 _timed(run, "cold", lambda: run.cold.update(
                     coldstart.measure_cold_starts(bench_env(), rounds=config.cold_rounds,
                                                   quiet_limit_s=1.0 if config.quick else 3.0)))
+            if "coldimport" in config.phases:  # no service: staged assets and fresh interpreters
+                _timed(run, "coldimport", lambda: run.coldimport.update(
+                    coldimport.measure_cold_imports(bench_env(), rounds=config.cold_rounds,
+                                                    quiet_limit_s=1.0 if config.quick else 3.0,
+                                                    log=lambda line: print(line, flush=True))))
             if "scale" in config.phases:  # its own database and alias; before the gateway starts
                 _timed(run, "scale", lambda: run.scale.update(
                     scale.run_scale(bench_env(), config.scale_sizes,

@@ -71,3 +71,30 @@ def test_cold_start_fails_on_import(tmp_path: Path) -> None:
     )
     assert proc.returncode != 0
     assert "MissingSettingsError" in proc.stderr and "missing required settings DATABASE_URL" in proc.stderr
+
+
+@pytest.mark.parametrize("fn", [fn for fn in FUNCTIONS if fn.routes], ids=lambda fn: fn.name)
+def test_every_api_function_declares_the_cache_its_rate_limiter_counts_in(fn: Function) -> None:
+    """``fileshare.api.create_app`` installs the per-user and per-IP limiter in every API function;
+    without ``Uses.CACHE`` it has no Redis (it failed open, silently: auth's per-IP limit)."""
+    assert Uses.CACHE in fn.uses
+
+
+def test_a_rate_limit_without_redis_fails_naming_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("REDIS_URL", "RATE_LIMIT_PER_MINUTE", "IP_RATE_LIMIT_PER_MINUTE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(REQUIRED_SETTINGS_ENV, "")  # as in a function that declares nothing
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "auth")
+    config.settings.cache_clear()
+    try:
+        with pytest.raises(config.MissingSettingsError, match=r"auth .*REDIS_URL.*Uses\.CACHE"):
+            config.check_rate_limit_store()
+        monkeypatch.setenv("RATE_LIMIT_PER_MINUTE", "0")
+        monkeypatch.setenv("IP_RATE_LIMIT_PER_MINUTE", "0")
+        config.settings.cache_clear()
+        config.check_rate_limit_store()  # both limits off: nothing to count
+        monkeypatch.delenv("RATE_LIMIT_PER_MINUTE")
+        config.settings.cache_clear()
+        config.check_rate_limit_store({})  # not in a function (make openapi): not checked
+    finally:
+        config.settings.cache_clear()

@@ -30,7 +30,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from psycopg_pool import PoolTimeout
 
 from fileshare import ratelimit, snapstart, telemetry
-from fileshare.config import settings
+from fileshare.config import check_rate_limit_store, settings
 from fileshare.errors import DomainError, Forbidden, RateLimited, Unauthorized
 from fileshare.observability import logger, metrics, tracer
 
@@ -83,6 +83,7 @@ class JsonOnlyValidation(OpenAPIRequestValidationMiddleware):
 
 def create_app(*routers: tuple[Router, str | None]) -> APIGatewayRestResolver:
     """A REST (v1 payload) resolver with validation, CORS for the web origin and our error mapping."""
+    check_rate_limit_store()  # cold start: a limiter without Redis would allow everything, silently
     origin = settings().web_origin
     extra = sorted({settings().public_base_url, origin.replace("localhost", "127.0.0.1")} - {origin})
     app = APIGatewayRestResolver(

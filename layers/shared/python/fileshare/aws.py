@@ -13,6 +13,19 @@ from fileshare import timeouts
 from fileshare.config import settings
 
 
+def s3_options() -> dict[str, str]:
+    """S3 addressing: path-style on a local endpoint (LocalStack); in AWS, virtual-hosted on the
+    region's own host, ``https://<bucket>.s3.<region>.amazonaws.com``.
+
+    Left to itself botocore presigns (GET, PUT, UploadPart, POST) for the *global* host
+    ``<bucket>.s3.amazonaws.com`` whatever the region, unless the addressing style is ``virtual``
+    (``botocore.signers._should_use_global_endpoint``). Outside us-east-1 a bucket younger than a few
+    hours answers the global host with a 307 to its regional one (DNS takes that long), and a
+    browser's CORS preflight cannot follow a redirect: uploads from the page fail. A presigned URL on
+    the regional host never depends on that."""
+    return {"addressing_style": "path"} if settings().aws_endpoint_url else {"addressing_style": "virtual"}
+
+
 @cache
 def client(service: str, *, read_timeout_s: float = timeouts.AWS_READ_TIMEOUT_S,
            connect_timeout_s: float = timeouts.AWS_CONNECT_TIMEOUT_S,
@@ -26,7 +39,7 @@ def client(service: str, *, read_timeout_s: float = timeouts.AWS_READ_TIMEOUT_S,
 
     config = Config(
         region_name=settings().region,
-        s3={"addressing_style": "path"} if settings().aws_endpoint_url else {},
+        s3=s3_options(),
         signature_version="s3v4" if service == "s3" else None,
         retries={"mode": "standard", "total_max_attempts": max_attempts},  # incl. the first
         connect_timeout=connect_timeout_s,

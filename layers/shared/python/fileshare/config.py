@@ -166,3 +166,23 @@ check_required()
 def settings() -> Settings:
     check_required()
     return Settings.model_validate(_from_env())
+
+
+def check_rate_limit_store(environ: Mapping[str, str] = os.environ) -> None:
+    """Fail when a rate limit is on but its counter store (Redis, ``Uses.CACHE``) is not configured.
+
+    Without ``REDIS_URL`` the limiter has nothing to count in and allows every request, silently;
+    every API function installs it (``fileshare.api.create_app``, at cold start), so there this is a
+    missing setting like any other. Checked only in a function (CDK and the local runtime set
+    ``FILESHARE_REQUIRED_SETTINGS``), not where an app is only built (``make openapi``)."""
+    if REQUIRED_SETTINGS_ENV not in environ:
+        return
+    current = settings()
+    limits = {"RATE_LIMIT_PER_MINUTE": current.rate_limit_per_minute,
+              "IP_RATE_LIMIT_PER_MINUTE": current.ip_rate_limit_per_minute}
+    on = [name for name, limit in limits.items() if limit > 0]
+    if on and not current.redis_url:
+        function = environ.get("AWS_LAMBDA_FUNCTION_NAME", "this function")
+        raise MissingSettingsError(
+            f"{function} is missing required setting REDIS_URL: its rate limits ({', '.join(on)}) count "
+            "in Redis; declare Uses.CACHE in infra.declaration (or set the limits to 0 to turn them off)")

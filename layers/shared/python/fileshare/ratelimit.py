@@ -12,7 +12,10 @@ the window ends). API Gateway's usage-plan throttling and, in prod, WAF's per-IP
 whole API in AWS; these limits are per user and per route, which those cannot be.
 
 Redis being down never stops the API: the request is served unlimited, a warning is logged, and
-Redis is left alone for a while (``fileshare.limiter``). A limit of 0 turns that limit off.
+Redis is left alone for a while (``fileshare.limiter``). Redis not configured at all (a function
+without ``Uses.CACHE``) is a configuration error instead: the function fails at cold start
+(``fileshare.config.check_rate_limit_store``), since such a limiter would count nothing, forever,
+without a word. A limit of 0 turns that limit off.
 """
 
 from __future__ import annotations

@@ -99,12 +99,18 @@ class RotatingConnection(psycopg.Connection[Any]):
 
 @lru_cache(maxsize=1)
 def pool() -> ConnectionPool[psycopg.Connection[dict[str, object]]]:
+    """The process's pool: connections that never prepare statements and hold no session state
+    between transactions, so RDS Proxy can multiplex them (see ``prepare_threshold``)."""
     config = settings()
     return ConnectionPool(
         "", connection_class=RotatingConnection, min_size=1, max_size=4, open=True,
         timeout=timeouts.DATABASE_POOL_WAIT_S, max_lifetime=config.database_pool_max_lifetime_s,
         kwargs={"row_factory": dict_row, "autocommit": False,
                 "connect_timeout": timeouts.DATABASE_CONNECT_TIMEOUT_S,
+                # psycopg prepares a query server-side after 5 runs on a connection (PREPARE is
+                # session state): RDS Proxy would pin the client connection to one database
+                # connection for good. None: never prepare (infra/README.md, RDS Proxy pinning).
+                "prepare_threshold": None,
                 # a startup parameter, not a SET: no extra round trip per transaction
                 "options": f"-c statement_timeout={timeouts.DATABASE_STATEMENT_TIMEOUT_MS}"},
         check=ConnectionPool.check_connection,
