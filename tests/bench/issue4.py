@@ -171,7 +171,7 @@ def seeded_files(owner_id: str, count: int, rng: random.Random,
     info: dict[str, Any] = {"docs": count}
     try:
         started = time.monotonic()
-        with (psycopg.connect(database_url) as conn, conn.cursor() as cur,
+        with (psycopg.connect(database_url, options="-c statement_timeout=0") as conn, conn.cursor() as cur,
               cur.copy(f"COPY files ({', '.join(_COLUMNS)}) FROM STDIN") as copy):
             for row in rows:
                 copy.write_row(tuple(row[c] for c in _COLUMNS))

@@ -131,7 +131,9 @@ def seed(url: str, search: Any, files: int, rng: random.Random) -> dict[str, Any
                 if grantee != owner:
                     share_rows.append((uuid.uuid4(), file_id, grantee, "viewer", created))
                     readers[file_id].append(grantee)
-    with psycopg.connect(url, autocommit=True) as conn:  # autocommit: VACUUM runs outside a transaction
+    # autocommit: VACUUM runs outside a transaction; no statement_timeout (the database's 5 s default)
+    # for a bulk load and its VACUUM
+    with psycopg.connect(url, autocommit=True, options="-c statement_timeout=0") as conn:
         _copy(conn, "users", ("user_id", "email", "quota_bytes"),
               ((u, f"{u}@scale.example.com", 10**15) for u in users))
         _copy(conn, "folders", ("folder_id", "owner_id", "parent_id", "name"), iter(folder_rows))

@@ -53,3 +53,22 @@ def test_the_outbox_lock_ends_with_its_transaction() -> None:
         rows = conn.execute("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = %s",
                             (backend,)).fetchone()
         assert rows is not None and rows["n"] == 0  # nothing outlives the transaction in the session
+
+
+def test_the_statement_timeout_is_the_databases_default_not_a_startup_option() -> None:
+    """RDS Proxy refuses a startup ``options`` parameter, so the pool sends none; the bootstrap makes
+    the 5 s timeout the database's default, and a pooled session has it without a SET (which
+    would pin). The migration runner lifts it for its own session only."""
+    from fileshare import timeouts
+    from fileshare.db import migrate
+
+    migrate.set_statement_timeout(os.environ["DATABASE_URL"], timeouts.DATABASE_STATEMENT_TIMEOUT_MS)
+    connection.pool().close()
+    connection.pool.cache_clear()  # new sessions: the default applies to sessions started after it
+    with connection.transaction() as conn:
+        assert conn.info.parameter_status("options") is None
+        row = conn.execute("SHOW statement_timeout").fetchone()
+        assert row is not None and row["statement_timeout"] == "5s"
+        with psycopg.connect(os.environ["DATABASE_URL"]) as other:  # the setting is the database's
+            assert other.execute("SELECT setting FROM pg_settings WHERE name = 'statement_timeout'"
+                                 ).fetchone() == (str(timeouts.DATABASE_STATEMENT_TIMEOUT_MS),)

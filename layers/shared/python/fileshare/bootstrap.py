@@ -44,10 +44,13 @@ def app_topics(events_topic: str | None = None) -> tuple[TopicSpec, ...]:
 
 def migrate_schema() -> list[int]:
     """Apply pending migrations through the runner; returns the versions applied now."""
+    from fileshare import timeouts
     from fileshare.db import migrate
     from fileshare.db.connection import database_url
 
-    return migrate.apply(database_url())
+    applied = migrate.apply(database_url())
+    migrate.set_statement_timeout(database_url(), timeouts.DATABASE_STATEMENT_TIMEOUT_MS)
+    return applied
 
 
 def ensure_search_index() -> str:

@@ -33,7 +33,8 @@ AWS_CONNECT_TIMEOUT_S = 1.0
 AWS_READ_TIMEOUT_S = 3.5
 AWS_MAX_ATTEMPTS = 2
 # PostgreSQL: waiting for a pooled connection (which covers connecting, 2 s) at most 3 s, then a
-# statement may run at most 5 s (``statement_timeout``, sent at connect).
+# statement may run at most 5 s (``statement_timeout``: the database's default, which the bootstrap
+# sets; RDS Proxy refuses it as a startup option).
 DATABASE_POOL_WAIT_S = 3.0
 DATABASE_CONNECT_TIMEOUT_S = 2
 DATABASE_STATEMENT_TIMEOUT_MS = 5_000

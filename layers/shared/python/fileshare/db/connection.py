@@ -111,8 +111,10 @@ def pool() -> ConnectionPool[psycopg.Connection[dict[str, object]]]:
                 # session state): RDS Proxy would pin the client connection to one database
                 # connection for good. None: never prepare (infra/README.md, RDS Proxy pinning).
                 "prepare_threshold": None,
-                # a startup parameter, not a SET: no extra round trip per transaction
-                "options": f"-c statement_timeout={timeouts.DATABASE_STATEMENT_TIMEOUT_MS}"},
+                # No startup options (RDS Proxy refuses them) and no SET (it would pin): the
+                # statement_timeout is the database's default, set by the bootstrap
+                # (fileshare.db.migrate.set_statement_timeout).
+                },
         check=ConnectionPool.check_connection,
     )
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _LOCK_KEY = 0x46534D47  # "FSMG": any constant shared by all runners
@@ -65,6 +66,9 @@ def apply(database_url: str, directory: Path = MIGRATIONS_DIR) -> list[int]:
     migrations = discover(directory)
     applied_now: list[int] = []
     with psycopg.connect(database_url, autocommit=True) as conn:
+        # A migration may run longer than a request's statement_timeout (the database's default,
+        # set_statement_timeout below): lifted for this session only (the bootstrap's own connection).
+        conn.execute("SET statement_timeout = 0")
         conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
@@ -78,6 +82,21 @@ def apply(database_url: str, directory: Path = MIGRATIONS_DIR) -> list[int]:
             if applied:
                 applied_now.append(migration.version)
     return applied_now
+
+
+def set_statement_timeout(database_url: str, timeout_ms: int) -> None:
+    """Make ``timeout_ms`` the database's default ``statement_timeout`` for every new session.
+
+    It is not sent at connect: RDS Proxy refuses a startup ``options`` parameter ("RDS Proxy
+    currently doesn't support command-line options"), and a ``SET`` per session would pin it to one
+    database connection. A database default needs neither; the bootstrap sets it on every deploy
+    (idempotent), after the migrations, as the database's owner.
+    """
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        name = conn.execute("SELECT current_database()").fetchone()
+        assert name is not None
+        conn.execute(sql.SQL("ALTER DATABASE {} SET statement_timeout = {}").format(
+            sql.Identifier(str(name[0])), sql.Literal(int(timeout_ms))))
 
 
 def _recorded(conn: psycopg.Connection[tuple[object, ...]], migration: Migration) -> bool:
