@@ -108,6 +108,8 @@ class Data(Construct):
             "scoped to this secret's ARN, and a customer key would have to be shared with the rotation "
             "function and RDS Proxy for no added protection.",
         )
+        # The instance that serves the cluster's endpoint; the cluster resource alone is no server.
+        self.database_writer = self.cluster.node.find_child("writer")
         assert self.cluster.secret is not None
         self.database_secret = self.cluster.secret
         rotation_sg = network.function_sg(self, "RotationSg", "secret rotation")
@@ -126,6 +128,8 @@ class Data(Construct):
             iam_auth=False,
             idle_client_timeout=Duration.minutes(30),
         )
+        # The proxy serves the database only once its target group (the cluster) is registered.
+        self.proxy_target_group = self.proxy.node.find_child("ProxyTargetGroup")
         self.database_url = f"postgresql://{self.proxy.endpoint}:5432/{DATABASE_NAME}?sslmode=require"
         nag.ack(
             self.cluster,
@@ -178,7 +182,7 @@ class Data(Construct):
         for group in log_groups.values():
             nag.skip_log_group_kms(group)
         # Written by the service; created here (not by CDK's Lambda-backed helper) and scoped to these groups.
-        logs.CfnResourcePolicy(
+        logs_policy = logs.CfnResourcePolicy(
             self,
             "SearchLogsPolicy",
             policy_name=f"{domain_name}-opensearch-logs",
@@ -241,6 +245,8 @@ class Data(Construct):
         domain_arn = stack.format_arn(service="es", resource="domain", resource_name=domain_name)
         cfn_domain = self.search_domain.node.default_child
         assert isinstance(cfn_domain, opensearch.CfnDomain)
+        # The domain checks at creation that it may write its logs: the policy must exist first.
+        cfn_domain.add_dependency(logs_policy)
         nag.skip_checkov(
             cfn_domain,
             "CKV_AWS_317",
