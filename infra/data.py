@@ -76,7 +76,8 @@ class Data(Construct):
             backup=rds.BackupProps(retention=Duration.days(config.backupRetentionDays)),
             cloudwatch_logs_exports=["postgresql"],
             monitoring_interval=Duration.seconds(60),  # enhanced monitoring (OS metrics per instance)
-            removal_policy=RemovalPolicy.SNAPSHOT if config.retainData else RemovalPolicy.DESTROY,
+            # prod keeps the cluster itself (deletion protection is on too), dev deletes it
+            removal_policy=config.removal_policy,
         )
         # The export's log group, created here with retention (instead of CDK's Lambda-backed LogRetention).
         aurora_logs = logs.LogGroup(
@@ -101,8 +102,11 @@ class Data(Construct):
             "RDS enhanced monitoring requires this AWS-managed service-role policy; it only lets RDS "
             "write OS metrics to its own RDSOSMetrics log group.",
         )
+        secret = self.cluster.node.find_child("Secret")  # the DatabaseSecret (cluster.secret: its attachment)
+        # The data's credentials go (and stay) with the data: a retained cluster without them is locked.
+        secret.apply_removal_policy(config.removal_policy)
         nag.skip_checkov(
-            self.cluster.node.find_child("Secret"),  # the DatabaseSecret (cluster.secret is its attachment)
+            secret,
             "CKV_AWS_149",
             "Encrypted with Secrets Manager's AWS-managed key; reads are limited by identity policies "
             "scoped to this secret's ARN, and a customer key would have to be shared with the rotation "
@@ -315,6 +319,7 @@ class Data(Construct):
                 )
             ],
         )
+        self.kafka.apply_removal_policy(config.removal_policy)  # topics hold undelivered events
         self.kafka_cluster_arn = self.kafka.attr_arn
         # Topic and group ARNs: arn:...:topic/<cluster name>/<cluster uuid>/<topic>
         cluster_uuid = Fn.select(2, Fn.split("/", self.kafka_cluster_arn))
