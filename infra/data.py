@@ -103,6 +103,7 @@ class Data(Construct):
             "write OS metrics to its own RDSOSMetrics log group.",
         )
         secret = self.cluster.node.find_child("Secret")  # the DatabaseSecret (cluster.secret: its attachment)
+        assert isinstance(secret, rds.DatabaseSecret)
         # The data's credentials go (and stay) with the data: a retained cluster without them is locked.
         secret.apply_removal_policy(config.removal_policy)
         nag.skip_checkov(
