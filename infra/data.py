@@ -251,7 +251,7 @@ class Data(Construct):
         cfn_domain = self.search_domain.node.default_child
         assert isinstance(cfn_domain, opensearch.CfnDomain)
         # The domain checks at creation that it may write its logs: the policy must exist first.
-        cfn_domain.add_dependency(logs_policy)
+        cfn_domain.node.add_dependency(logs_policy)
         nag.skip_checkov(
             cfn_domain,
             "CKV_AWS_317",

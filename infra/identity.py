@@ -11,6 +11,9 @@ from infra import nag
 from infra.config import StageConfig
 from infra.declaration import Uses
 
+#: Server-side logins all come from the auth function's addresses: see the comment at the user pool.
+THREAT_PROTECTION_MODE = cognito.StandardThreatProtectionMode.AUDIT_ONLY
+
 
 class CognitoUsers(Construct):
     """The Cognito user pool and its app client (construct id "Identity": logical ids unchanged).
@@ -57,9 +60,12 @@ class CognitoUsers(Construct):
                 email_style=cognito.VerificationEmailStyle.CODE,
             ),
             feature_plan=cognito.FeaturePlan.PLUS if threat_protection else cognito.FeaturePlan.ESSENTIALS,
-            standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION
-            if threat_protection
-            else None,
+            # Audit, not full function: logins are server-side (the auth function calls InitiateAuth),
+            # so Cognito sees every user's login come from the function's ENI addresses. Enforcing
+            # risk decisions on that one "device and IP" would block or challenge everyone together
+            # once a few bad passwords are tried; audit records risk for the logs and metrics without
+            # acting on it. Enforcing needs UserContextData (the browser's encoded data) per request.
+            standard_threat_protection_mode=THREAT_PROTECTION_MODE if threat_protection else None,
             deletion_protection=config.retainData,
             removal_policy=config.removal_policy,
         )
@@ -79,7 +85,14 @@ class CognitoUsers(Construct):
             "MFA is optional (TOTP) so that users can register through POST /auth/register without a "
             "second device; enforcing MFA is a product decision tracked separately.",
         )
-        if not threat_protection:
+        if threat_protection:
+            nag.ack(
+                self.user_pool,
+                "AwsSolutions-COG3",
+                "Threat protection runs in audit mode on purpose: logins are server-side (InitiateAuth "
+                "from the auth function), so enforcing would judge every user by the function's IP.",
+            )
+        else:
             for rule in ("AwsSolutions-COG3", "AwsSolutions-COG8"):
                 nag.ack(
                     self.user_pool,
