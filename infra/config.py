@@ -41,7 +41,7 @@ class StageConfig:
     webOrigin: str  # noqa: N815 - mirrors the cdk.json key
     publicBaseUrl: str  # noqa: N815
     alarmEmail: str  # noqa: N815 - empty: no e-mail subscription on the on-call topic
-    emailSender: str  # noqa: N815
+    emailSender: str  # noqa: N815 - empty: Cognito's default email, no notification emails
     logRetentionDays: int  # noqa: N815
     retainData: bool  # noqa: N815 - RETAIN/SNAPSHOT data stores instead of DESTROY
     auroraMinAcu: float  # noqa: N815
@@ -81,6 +81,45 @@ class StageConfig:
     @property
     def is_prod(self) -> bool:
         return self.stage == "prod"
+
+
+class SettingError(ValueError):
+    """A stage setting is missing or unusable; the message names it and how to set it."""
+
+    def __init__(self, stage: str, name: str, problem: str) -> None:
+        super().__init__(
+            f"stage {stage!r}: setting {name!r} {problem}. Set it with -c fileshare:{stage}:{name}=<value> "
+            f"or in cdk.json under context.fileshare.stages.{stage} (infra/README.md, \"Settings\")")
+        self.setting = name
+
+
+#: Domains reserved for documentation and tests (RFC 2606, RFC 6761): nobody can verify them in SES
+#: or receive mail or traffic there.
+PLACEHOLDER_DOMAINS = ("example.com", "example.org", "example.net")
+PLACEHOLDER_TLDS = ("example", "test", "invalid", "localhost")
+
+
+def is_placeholder_domain(domain: str) -> bool:
+    domain = domain.lower().rstrip(".")
+    labels = domain.split(".")
+    return (domain == "localhost" or labels[-1] in PLACEHOLDER_TLDS
+            or any(domain == d or domain.endswith("." + d) for d in PLACEHOLDER_DOMAINS))
+
+
+def check_email_sender(stage: str, sender: str) -> None:
+    """An empty sender is allowed (Cognito's own email, no notification emails); a configured one
+    must be an address on a real domain, which must be a verified SES identity before the deploy."""
+    if not sender:
+        return
+    local, at, domain = sender.rpartition("@")
+    if not at or not local or ("." not in domain and domain != "localhost"):
+        raise SettingError(stage, "emailSender", f"is {sender!r}, not an email address")
+    if is_placeholder_domain(domain):
+        raise SettingError(
+            stage, "emailSender",
+            f"is {sender!r} on the placeholder domain {domain!r}, which SES can never verify (Cognito "
+            "would refuse the user pool). Use an address on a domain verified in SES in this account "
+            "and region, or leave it empty for Cognito's default email and no notification emails")
 
 
 def _flag(scope: Construct, key: str, default: bool) -> bool:
@@ -132,4 +171,6 @@ def stage_config(scope: Construct, stage: str) -> StageConfig:
         elif f.type in ("int", "float") and isinstance(value, str):
             value = float(value) if f.type == "float" else int(value)
         typed[f.name] = value
-    return StageConfig(stage=stage, **typed)
+    config = StageConfig(stage=stage, **typed)
+    check_email_sender(stage, config.emailSender)
+    return config

@@ -109,10 +109,13 @@ RESOURCES: dict[Uses, Resource] = {
         grant="the Cognito admin actions the auth flows need, on this user pool",
         local="moto's Cognito on 127.0.0.1:4599 (AWS_ENDPOINT_URL_COGNITO_IDP)",
     ),
+    # EMAIL_SENDER may be empty: no sender configured (the stage's emailSender), so no emails, the
+    # in-app inbox only (fileshare.notifications logs it); the user pool then uses Cognito's email.
     Uses.EMAIL: Resource(
         env=("EMAIL_SENDER",),
-        required=("EMAIL_SENDER",),
-        grant="ses:SendEmail/SendRawEmail on the sender's domain identity, from that address only",
+        required=(),
+        grant="ses:SendEmail/SendRawEmail on the sender's (existing, verified) domain identity, from that "
+              "address only; nothing when no sender is configured",
         local="LocalStack SES (mails readable at /_aws/ses)",
     ),
 }

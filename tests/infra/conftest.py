@@ -100,10 +100,14 @@ class Assembly:
         return {path: t for stage in self.stages.values() for path, t in stage.files().items()}
 
 
-def synthesize(outdir: Path, **kwargs: Any) -> Assembly:
+#: A configured sender (cdk.json has none: Cognito's email, no notification emails), for the full app.
+FULL_EMAIL_SENDER = "no-reply@mail.fileshare-ci.dev"
+
+
+def synthesize(outdir: Path, context: dict[str, Any] | None = None, **kwargs: Any) -> Assembly:
     from infra.app import build_app
 
-    app = build_app(context={"fileshare:bundle": "false"}, outdir=str(outdir), **kwargs)
+    app = build_app(context={"fileshare:bundle": "false", **(context or {})}, outdir=str(outdir), **kwargs)
     try:
         app.synth()
     except RuntimeError as error:  # cdk-nag (or another validation plugin) reported findings
@@ -133,6 +137,7 @@ def full_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
         )
     return synthesize(
         tmp_path_factory.mktemp("cdk-out-full"),
+        context={f"fileshare:{stage}:emailSender": FULL_EMAIL_SENDER for stage in ("dev", "prod")},
         functions=FULL_FUNCTIONS,
         code_root=code_root,
     )
