@@ -213,7 +213,8 @@ class Data(Construct):
             domain_name=domain_name,
             version=opensearch.EngineVersion.OPENSEARCH_2_19,
             vpc=network.vpc,
-            vpc_subnets=[ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, one_per_az=True)]
+            # two zones (availability_zone_count below), whatever the VPC has
+            vpc_subnets=[ec2.SubnetSelection(subnets=network.vpc.isolated_subnets[:2])]
             if multi_az
             else [ec2.SubnetSelection(subnets=[network.vpc.isolated_subnets[0]])],
             security_groups=[network.search_sg],

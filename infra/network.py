@@ -42,7 +42,7 @@ class Network(Construct):
             "Vpc",
             vpc_name=config.prefix,
             ip_addresses=ec2.IpAddresses.cidr(VPC_CIDR),
-            max_azs=config.maxAzs,
+            availability_zones=list(config.availabilityZones),  # from the settings: no lookup at synth
             nat_gateways=0,
             subnet_configuration=[
                 ec2.SubnetConfiguration(

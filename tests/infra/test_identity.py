@@ -71,7 +71,9 @@ def _render(value: Any) -> str:
 def _cdk_context(extra: dict[str, str]) -> dict[str, Any]:
     from infra.app import _with_cdk_json
 
-    return _with_cdk_json(extra)
+    from .conftest import TEST_SETTINGS
+
+    return _with_cdk_json({**TEST_SETTINGS, **extra})
 
 
 def test_a_configured_sender_sends_through_its_existing_ses_identity() -> None:
