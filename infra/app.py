@@ -28,8 +28,17 @@ def build_app(
 ) -> App:
     """The whole app; ``context`` adds to cdk.json's (tests pass ``fileshare:bundle=false``)."""
     app = App(context=_with_cdk_json(context or {}), outdir=outdir)
-    for stage in cfg.selected_stages(app):
-        config = cfg.stage_config(app, stage)
+    configs = [cfg.stage_config(app, stage) for stage in cfg.selected_stages(app)]
+    zones: dict[str, set[str]] = {}
+    for config in configs:
+        key = f"availability-zones:account={config.account}:region={config.region}"
+        zones.setdefault(key, set()).update(config.availabilityZones)
+    for key, names in zones.items():
+        # The stack's zones are the configured ones: CDK checks the VPC's against them, and this
+        # answers that lookup (which would need credentials) before any stack exists.
+        app.node.set_context(key, sorted(names))
+    for config in configs:
+        stage = config.stage
         FileshareStack(
             app,
             stack_name(stage),

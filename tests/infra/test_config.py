@@ -3,6 +3,7 @@ how to set it, before CloudFormation (or the first hour of traffic) finds out.""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import fields
 from typing import Any
@@ -14,7 +15,7 @@ from infra.app import _with_cdk_json
 from infra.config import SettingError, StageConfig, stage_config
 from infra.declaration import REPO_ROOT
 
-from .conftest import TEST_SETTINGS
+from .conftest import TEST_SETTINGS, Assembly
 
 
 def _config(stage: str, monkeypatch: pytest.MonkeyPatch, **settings: Any) -> StageConfig:
@@ -106,3 +107,10 @@ def test_the_readme_lists_every_setting() -> None:
     section = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
     listed = set(re.findall(r"^\| `(\w+)` \|", section, re.MULTILINE))
     assert listed == {f.name for f in fields(StageConfig)} - {"stage"}
+
+
+def test_synth_looks_nothing_up(assembly: Assembly) -> None:
+    """With an explicit account and region CDK would look the zones up (credentials, network) unless
+    the app answers from the availabilityZones setting; nothing may be left for the CLI to fetch."""
+    manifest = json.loads((assembly.outdir / "manifest.json").read_text())
+    assert not manifest.get("missing"), manifest.get("missing")
