@@ -344,6 +344,9 @@ FUNCTIONS: tuple[Function, ...] = (
         routes=(Route("GET", "/s/{token}", auth=False),),
         # CACHE: wrong-password attempt counters in Redis.
         uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.EVENTS_PUBLISH, Uses.BUCKET_READ}),
+        # The token is the link's secret: no trace records it. Every function's tracer already leaves
+        # responses out (the link page names its token); an exception's message and stack stay out too.
+        environment=(("POWERTOOLS_TRACER_CAPTURE_ERROR", "false"),),
     ),
     Function(
         name="outbox_relay",
