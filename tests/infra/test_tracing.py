@@ -24,3 +24,10 @@ def test_the_public_link_tracer_records_no_payloads(assembly: Assembly, stage: s
     assert env["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
     assert env["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false"
     assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}  # the function still traces
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_checkov_is_told_why_the_stage_is_untraced(assembly: Assembly, stage: str) -> None:
+    (api_stage,) = resources(assembly.templates[stack(stage)], "AWS::ApiGateway::Stage").values()
+    skips = {s["id"]: s["comment"] for s in api_stage["Metadata"]["checkov"]["skip"]}
+    assert "/s/{token}" in skips["CKV_AWS_73"]
