@@ -427,6 +427,7 @@ class Functions(Construct):
             resource.node.add_dependency(
                 self._data.database_writer,
                 self._data.proxy_target_group,
+                *self._network.proxy_to_database,
                 *self._network.interface_endpoints.values(),
             )
             sg = self._security_groups.get(name)

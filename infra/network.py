@@ -102,6 +102,9 @@ class Network(Construct):
         self.search_sg = store_sg("SearchSg", "OpenSearch domain")
         self.kafka_sg = store_sg("KafkaSg", "MSK Serverless")
         self.database_sg.add_ingress_rule(self.proxy_sg, ec2.Port.tcp(5432), "RDS Proxy to Aurora")
+        #: The proxy's path to Aurora: both groups with their rules (CDK's proxy adds its own rules to
+        #: them later, as children of the groups).
+        self.proxy_to_database: list[IConstruct] = [self.proxy_sg, self.database_sg]
         self.proxy_sg.add_egress_rule(self.database_sg, ec2.Port.tcp(5432), "RDS Proxy to Aurora")
         self.proxy_sg.add_egress_rule(
             ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(443), "RDS Proxy to Secrets Manager"

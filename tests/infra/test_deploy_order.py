@@ -53,6 +53,14 @@ def test_the_bootstrap_runs_once_what_it_reaches_serves(assembly: Assembly, stag
               if logical_id(r["Properties"]["GroupId"]) == sg}
     assert len(ingress) == 3 and len(egress) == 3  # proxy 5432, search 443, Kafka 9098
     assert ingress | egress | {sg} <= before
+    # ... and the proxy's own path to Aurora (Aurora's ingress from the proxy, the proxy's egress).
+    (proxy,) = resources(template, "AWS::RDS::DBProxy").values()
+    (proxy_sg,) = refs(proxy["Properties"]["VpcSecurityGroupIds"])
+    proxy_path = {i for i, r in resources(template, "AWS::EC2::SecurityGroupIngress").items()
+                  if logical_id(r["Properties"].get("SourceSecurityGroupId")) == proxy_sg}
+    proxy_path |= {i for i, r in resources(template, "AWS::EC2::SecurityGroupEgress").items()
+                   if logical_id(r["Properties"]["GroupId"]) == proxy_sg}
+    assert len(proxy_path) >= 3 and proxy_path <= before  # Aurora 5432 in and out, Secrets Manager out
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -100,3 +108,11 @@ def test_the_handler_reads_the_variable_cdk_sets() -> None:
     from tests.support.pipeline import load_handler
 
     assert load_handler("bootstrap").CODE_HASH_ENV == CODE_HASH_ENV
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_added_order_makes_no_cycle(assembly: Assembly, stage: str) -> None:
+    """CloudFormation refuses a template whose dependencies loop; nothing waits for itself."""
+    template = assembly.templates[stack(stage)]
+    for lid in (_bootstrap(template)[0], *resources(template, "AWS::Lambda::EventSourceMapping")):
+        assert lid not in created_before(template, lid), lid
