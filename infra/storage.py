@@ -193,7 +193,9 @@ class Storage(Construct):
         )
         if use in LISTING_USES:
             # Without s3:ListBucket S3 answers 403 AccessDenied for a missing key, and "object gone"
-            # must be a 404. Listing is limited to the prefixes the use already reads.
+            # must be a 404. Listing is limited to the prefixes the use already reads. Not yet seen
+            # in an AWS account: AWS documents the 404 for an unconditioned ListBucket; if a missing
+            # key still answers 403 with the s3:prefix condition, that condition is what to revisit.
             role.add_to_policy(
                 iam.PolicyStatement(
                     actions=["s3:ListBucket"],
