@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App
+from aws_cdk import App, Environment
 
 from infra import config as cfg
 from infra import nag
@@ -28,12 +28,24 @@ def build_app(
 ) -> App:
     """The whole app; ``context`` adds to cdk.json's (tests pass ``fileshare:bundle=false``)."""
     app = App(context=_with_cdk_json(context or {}), outdir=outdir)
-    for stage in cfg.selected_stages(app):
+    configs = [cfg.stage_config(app, stage) for stage in cfg.selected_stages(app)]
+    zones: dict[str, set[str]] = {}
+    for config in configs:
+        key = f"availability-zones:account={config.account}:region={config.region}"
+        zones.setdefault(key, set()).update(config.availabilityZones)
+    for key, names in zones.items():
+        # The stack's zones are the configured ones: CDK checks the VPC's against them, and this
+        # answers that lookup (which would need credentials) before any stack exists.
+        app.node.set_context(key, sorted(names))
+    for config in configs:
+        stage = config.stage
         FileshareStack(
             app,
             stack_name(stage),
             stack_name=stack_name(stage),
-            config=cfg.stage_config(app, stage),
+            # explicit, so nothing is looked up or left to the credentials at deploy time
+            env=Environment(account=config.account, region=config.region),
+            config=config,
             functions=functions,
             bundle=cfg.bundling_enabled(app),
             code_root=code_root,

@@ -76,7 +76,8 @@ class Data(Construct):
             backup=rds.BackupProps(retention=Duration.days(config.backupRetentionDays)),
             cloudwatch_logs_exports=["postgresql"],
             monitoring_interval=Duration.seconds(60),  # enhanced monitoring (OS metrics per instance)
-            removal_policy=RemovalPolicy.SNAPSHOT if config.retainData else RemovalPolicy.DESTROY,
+            # prod keeps the cluster itself (deletion protection is on too), dev deletes it
+            removal_policy=config.removal_policy,
         )
         # The export's log group, created here with retention (instead of CDK's Lambda-backed LogRetention).
         aurora_logs = logs.LogGroup(
@@ -101,13 +102,19 @@ class Data(Construct):
             "RDS enhanced monitoring requires this AWS-managed service-role policy; it only lets RDS "
             "write OS metrics to its own RDSOSMetrics log group.",
         )
+        secret = self.cluster.node.find_child("Secret")  # the DatabaseSecret (cluster.secret: its attachment)
+        assert isinstance(secret, rds.DatabaseSecret)
+        # The data's credentials go (and stay) with the data: a retained cluster without them is locked.
+        secret.apply_removal_policy(config.removal_policy)
         nag.skip_checkov(
-            self.cluster.node.find_child("Secret"),  # the DatabaseSecret (cluster.secret is its attachment)
+            secret,
             "CKV_AWS_149",
             "Encrypted with Secrets Manager's AWS-managed key; reads are limited by identity policies "
             "scoped to this secret's ARN, and a customer key would have to be shared with the rotation "
             "function and RDS Proxy for no added protection.",
         )
+        # The instance that serves the cluster's endpoint; the cluster resource alone is no server.
+        self.database_writer = self.cluster.node.find_child("writer")
         assert self.cluster.secret is not None
         self.database_secret = self.cluster.secret
         rotation_sg = network.function_sg(self, "RotationSg", "secret rotation")
@@ -126,6 +133,8 @@ class Data(Construct):
             iam_auth=False,
             idle_client_timeout=Duration.minutes(30),
         )
+        # The proxy serves the database only once its target group (the cluster) is registered.
+        self.proxy_target_group = self.proxy.node.find_child("ProxyTargetGroup")
         self.database_url = f"postgresql://{self.proxy.endpoint}:5432/{DATABASE_NAME}?sslmode=require"
         nag.ack(
             self.cluster,
@@ -178,7 +187,7 @@ class Data(Construct):
         for group in log_groups.values():
             nag.skip_log_group_kms(group)
         # Written by the service; created here (not by CDK's Lambda-backed helper) and scoped to these groups.
-        logs.CfnResourcePolicy(
+        logs_policy = logs.CfnResourcePolicy(
             self,
             "SearchLogsPolicy",
             policy_name=f"{domain_name}-opensearch-logs",
@@ -204,7 +213,8 @@ class Data(Construct):
             domain_name=domain_name,
             version=opensearch.EngineVersion.OPENSEARCH_2_19,
             vpc=network.vpc,
-            vpc_subnets=[ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, one_per_az=True)]
+            # two zones (availability_zone_count below), whatever the VPC has
+            vpc_subnets=[ec2.SubnetSelection(subnets=network.vpc.isolated_subnets[:2])]
             if multi_az
             else [ec2.SubnetSelection(subnets=[network.vpc.isolated_subnets[0]])],
             security_groups=[network.search_sg],
@@ -241,6 +251,8 @@ class Data(Construct):
         domain_arn = stack.format_arn(service="es", resource="domain", resource_name=domain_name)
         cfn_domain = self.search_domain.node.default_child
         assert isinstance(cfn_domain, opensearch.CfnDomain)
+        # The domain checks at creation that it may write its logs: the policy must exist first.
+        cfn_domain.node.add_dependency(logs_policy)
         nag.skip_checkov(
             cfn_domain,
             "CKV_AWS_317",
@@ -309,6 +321,7 @@ class Data(Construct):
                 )
             ],
         )
+        self.kafka.apply_removal_policy(config.removal_policy)  # topics hold undelivered events
         self.kafka_cluster_arn = self.kafka.attr_arn
         # Topic and group ARNs: arn:...:topic/<cluster name>/<cluster uuid>/<topic>
         cluster_uuid = Fn.select(2, Fn.split("/", self.kafka_cluster_arn))

@@ -109,10 +109,13 @@ RESOURCES: dict[Uses, Resource] = {
         grant="the Cognito admin actions the auth flows need, on this user pool",
         local="moto's Cognito on 127.0.0.1:4599 (AWS_ENDPOINT_URL_COGNITO_IDP)",
     ),
+    # EMAIL_SENDER may be empty: no sender configured (the stage's emailSender), so no emails, the
+    # in-app inbox only (fileshare.notifications logs it); the user pool then uses Cognito's email.
     Uses.EMAIL: Resource(
         env=("EMAIL_SENDER",),
-        required=("EMAIL_SENDER",),
-        grant="ses:SendEmail/SendRawEmail on the sender's domain identity, from that address only",
+        required=(),
+        grant="ses:SendEmail/SendRawEmail on the sender's (existing, verified) domain identity, from that "
+              "address only; nothing when no sender is configured",
         local="LocalStack SES (mails readable at /_aws/ses)",
     ),
 }
@@ -342,6 +345,9 @@ FUNCTIONS: tuple[Function, ...] = (
         routes=(Route("GET", "/s/{token}", auth=False),),
         # CACHE: wrong-password attempt counters in Redis.
         uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.EVENTS_PUBLISH, Uses.BUCKET_READ}),
+        # The token is the link's secret: no trace records it. Every function's tracer already leaves
+        # responses out (the link page names its token); an exception's message and stack stay out too.
+        environment=(("POWERTOOLS_TRACER_CAPTURE_ERROR", "false"),),
     ),
     Function(
         name="outbox_relay",

@@ -22,7 +22,7 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import custom_resources as cr
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from infra import bundling, nag
 from infra.config import METRICS_NAMESPACE, StageConfig
@@ -44,6 +44,7 @@ from infra.storage import BUCKET_ACTIONS, Storage, use_prefixes
 
 VPC_USES = frozenset({Uses.DATABASE, Uses.CACHE, Uses.SEARCH, Uses.EVENTS_PUBLISH, Uses.EVENTS_ADMIN})
 SCHEDULE_RETRIES = 2
+CODE_HASH_ENV = "FILESHARE_CODE_HASH"  # functions/bootstrap/handler.py compares it with the CodeHash property
 PROVIDER_FAILURES = (
     "No function-level DLQ: CDK's Provider framework is called by CloudFormation and reports every "
     "error back to it as a failed resource (the deploy rolls back)."
@@ -124,8 +125,12 @@ class Functions(Construct):
         self._compiled = compiled  # the code asset carries its bytecode (False: fast synth for tests)
         self.built: dict[str, BuiltFunction] = {}
         self.deploy_resources: list[CustomResource] = []  # the API deployment waits for these
+        self.deploy_resources_of: dict[CustomResource, str] = {}  # -> the function it runs
+        self._kafka_mappings: list[IConstruct] = []  # they wait for the bootstrap (topics first)
+        self._security_groups: dict[str, ec2.SecurityGroup] = {}
         for spec in functions:
             self.built[spec.name] = self._build(spec, code_root / spec.name)
+        self._order_deploy()
 
     # --- one function ----------------------------------------------------------------------------------
     def _build(self, spec: Function, code_dir: Path) -> BuiltFunction:
@@ -154,6 +159,7 @@ class Functions(Construct):
         security_group: ec2.SecurityGroup | None = None
         if needs_vpc(spec):
             security_group = self._network.function_sg(scope, "Sg", spec.name)
+            self._security_groups[spec.name] = security_group
             add_vpc_access(role)
         for use in sorted(spec.uses, key=lambda u: u.value):
             granted = self._grant(use, spec, role, security_group)
@@ -284,6 +290,7 @@ class Functions(Construct):
                         resources=[data.group_arn(trigger.consumer_group)],
                     )
                 )
+                before = {child.node.path for child in function.node.children}
                 function.add_event_source(
                     sources.ManagedKafkaEventSource(
                         cluster_arn=data.kafka_cluster_arn,
@@ -299,6 +306,8 @@ class Functions(Construct):
                         ),
                     )
                 )
+                self._kafka_mappings += [child for child in function.node.children
+                                         if child.node.path not in before]
                 # CDK attaches AWSLambdaMSKExecutionRole (kafka:Describe*/GetBootstrapBrokers and ENI
                 # actions on "*"); replace it with the same actions scoped to this cluster.
                 cfn_role = role.node.default_child
@@ -315,7 +324,9 @@ class Functions(Construct):
                     )
                 )
             elif isinstance(trigger, DeployTrigger):
-                self.deploy_resources.append(self._deploy_resource(spec, scope, function, code_dir))
+                resource = self._deploy_resource(spec, scope, function, code_dir)
+                self.deploy_resources.append(resource)
+                self.deploy_resources_of[resource] = spec.name
             elif isinstance(trigger, ScheduleTrigger):
                 assert failure_queue is not None
                 function.configure_async_invoke(
@@ -392,13 +403,40 @@ class Functions(Construct):
             "CDK's grantInvoke on the bootstrap function adds its qualified ARNs (<arn>:*); the "
             "framework can invoke this one function only.",
         )
+        data = self._data
+        code_hash = bundling.content_hash(code_dir, bundling.SHARED_LAYER_DIR)
+        function.add_environment(CODE_HASH_ENV, code_hash)  # the handler's own hash (a rollback's differs)
         return CustomResource(
             scope,
             "Deploy",
             service_token=provider.service_token,
             resource_type="Custom::FileshareBootstrap",
-            properties={"CodeHash": bundling.content_hash(code_dir, bundling.SHARED_LAYER_DIR)},
+            properties={
+                "CodeHash": code_hash,
+                # A replaced store has a new identifier, so the bootstrap provisions the new one.
+                "DatabaseEndpoint": data.cluster.cluster_endpoint.hostname,
+                "ProxyEndpoint": data.proxy.endpoint,
+                "SearchEndpoint": data.search_domain.domain_endpoint,
+                "KafkaClusterArn": data.kafka_cluster_arn,
+            },
         )
+
+    def _order_deploy(self) -> None:
+        """Deploy order CloudFormation cannot infer from references: the bootstrap runs once what it
+        reaches serves (the writer instance, the proxy's target, the endpoints, its network rules),
+        and the Kafka mappings start once it has created the topics."""
+        for resource, name in self.deploy_resources_of.items():
+            resource.node.add_dependency(
+                self._data.database_writer,
+                self._data.proxy_target_group,
+                *self._network.proxy_to_database,
+                *self._network.interface_endpoints.values(),
+            )
+            sg = self._security_groups.get(name)
+            if sg is not None:  # its own group (and egress rules), and the stores' ingress from it
+                resource.node.add_dependency(sg, *self._network.ingress_rules(sg))
+            for mapping in self._kafka_mappings:
+                mapping.node.add_dependency(resource)
 
     # --- cdk-nag acknowledgments on the role -----------------------------------------------------------
     def _ack_role(self, role: iam.Role, spec: Function) -> None:

@@ -5,11 +5,15 @@ from __future__ import annotations
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_ses as ses
 from constructs import Construct
 
 from infra import nag
 from infra.config import StageConfig
 from infra.declaration import Uses
+
+#: Server-side logins all come from the auth function's addresses: see the comment at the user pool.
+THREAT_PROTECTION_MODE = cognito.StandardThreatProtectionMode.AUDIT_ONLY
 
 
 class CognitoUsers(Construct):
@@ -42,14 +46,7 @@ class CognitoUsers(Construct):
             # An email change keeps the verified original active until the new one is verified, so
             # nobody can take over an address by setting it on their own account (the client is public).
             keep_original=cognito.KeepOriginalAttrs(email=True),
-            # Codes go out through SES from the deployment's sender (Cognito's default sender is
-            # limited to about 50 mails a day); the sender's domain must be a verified SES identity.
-            email=cognito.UserPoolEmail.with_ses(
-                from_email=config.emailSender,
-                from_name="Fileshare",
-                ses_region=Stack.of(self).region,
-                ses_verified_domain=config.emailSender.rsplit("@", 1)[-1],
-            ),
+            email=self._email(),
             user_verification=cognito.UserVerificationConfig(
                 email_subject="Your Fileshare confirmation code",
                 email_body="Welcome to Fileshare. Your confirmation code is {####}. "
@@ -57,9 +54,12 @@ class CognitoUsers(Construct):
                 email_style=cognito.VerificationEmailStyle.CODE,
             ),
             feature_plan=cognito.FeaturePlan.PLUS if threat_protection else cognito.FeaturePlan.ESSENTIALS,
-            standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION
-            if threat_protection
-            else None,
+            # Audit, not full function: logins are server-side (the auth function calls InitiateAuth),
+            # so Cognito sees every user's login come from the function's ENI addresses. Enforcing
+            # risk decisions on that one "device and IP" would block or challenge everyone together
+            # once a few bad passwords are tried; audit records risk for the logs and metrics without
+            # acting on it. Enforcing needs UserContextData (the browser's encoded data) per request.
+            standard_threat_protection_mode=THREAT_PROTECTION_MODE if threat_protection else None,
             deletion_protection=config.retainData,
             removal_policy=config.removal_policy,
         )
@@ -79,7 +79,14 @@ class CognitoUsers(Construct):
             "MFA is optional (TOTP) so that users can register through POST /auth/register without a "
             "second device; enforcing MFA is a product decision tracked separately.",
         )
-        if not threat_protection:
+        if threat_protection:
+            nag.ack(
+                self.user_pool,
+                "AwsSolutions-COG3",
+                "Threat protection runs in audit mode on purpose: logins are server-side (InitiateAuth "
+                "from the auth function), so enforcing would judge every user by the function's IP.",
+            )
+        else:
             for rule in ("AwsSolutions-COG3", "AwsSolutions-COG8"):
                 nag.ack(
                     self.user_pool,
@@ -88,10 +95,33 @@ class CognitoUsers(Construct):
                     "with full-function threat protection.",
                 )
 
+    def _email(self) -> cognito.UserPoolEmail:
+        """With a configured sender, codes go out through SES from it: its domain must already be a
+        verified SES identity in this account and region (imported, never created here: a domain
+        identity nobody verifies makes Cognito refuse the pool). Without one, Cognito's own email
+        (about 50 mails a day, from no-reply@verificationemail.com) works on day one."""
+        sender = self._config.emailSender
+        if not sender:
+            return cognito.UserPoolEmail.with_cognito()
+        return cognito.UserPoolEmail.with_ses(
+            from_email=sender,
+            from_name="Fileshare",
+            ses_region=Stack.of(self).region,
+            ses_verified_domain=self.sender_identity.email_identity_name,
+        )
+
+    @property
+    def sender_identity(self) -> ses.IEmailIdentity:
+        """The sender's domain as an existing SES identity (configured sender only)."""
+        existing = self.node.try_find_child("Sender")
+        if existing is not None:
+            return existing  # type: ignore[return-value]
+        domain = self._config.emailSender.rsplit("@", 1)[-1]
+        return ses.EmailIdentity.from_email_identity_name(self, "Sender", domain)
+
     def grant(self, use: Uses, role: iam.Role) -> dict[str, str]:
         """Grant ``role`` the user-pool actions (USER_POOL) or sending from the SES sender the pool
         also mails from (EMAIL); returns the variables the function gets."""
-        stack = Stack.of(self)
         if use is Uses.USER_POOL:
             role.add_to_policy(
                 iam.PolicyStatement(
@@ -104,13 +134,14 @@ class CognitoUsers(Construct):
                 "USER_POOL_CLIENT_ID": self.client.user_pool_client_id,
             }
         if use is Uses.EMAIL:
-            domain = self._config.emailSender.rsplit("@", 1)[-1]
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["ses:SendEmail", "ses:SendRawEmail"],
-                    resources=[stack.format_arn(service="ses", resource="identity", resource_name=domain)],
-                    conditions={"StringEquals": {"ses:FromAddress": self._config.emailSender}},
+            sender = self._config.emailSender
+            if sender:  # none configured: EMAIL_SENDER is empty and the notifier keeps to the inbox
+                role.add_to_policy(
+                    iam.PolicyStatement(
+                        actions=["ses:SendEmail", "ses:SendRawEmail"],
+                        resources=[self.sender_identity.email_identity_arn],
+                        conditions={"StringEquals": {"ses:FromAddress": sender}},
+                    )
                 )
-            )
-            return {"EMAIL_SENDER": self._config.emailSender}
+            return {"EMAIL_SENDER": sender}
         raise ValueError(f"the identity construct does not grant {use!r}")

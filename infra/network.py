@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from infra import nag
 from infra.config import StageConfig
@@ -36,12 +36,13 @@ class Network(Construct):
         self, scope: Construct, construct_id: str, *, config: StageConfig, uses: Iterable[Uses], kafka: bool
     ) -> None:
         super().__init__(scope, construct_id)
+        self._ingress: dict[str, list[IConstruct]] = {}  # function SG path -> the rules allow() made
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
             vpc_name=config.prefix,
             ip_addresses=ec2.IpAddresses.cidr(VPC_CIDR),
-            max_azs=config.maxAzs,
+            availability_zones=list(config.availabilityZones),  # from the settings: no lookup at synth
             nat_gateways=0,
             subnet_configuration=[
                 ec2.SubnetConfiguration(
@@ -101,6 +102,9 @@ class Network(Construct):
         self.search_sg = store_sg("SearchSg", "OpenSearch domain")
         self.kafka_sg = store_sg("KafkaSg", "MSK Serverless")
         self.database_sg.add_ingress_rule(self.proxy_sg, ec2.Port.tcp(5432), "RDS Proxy to Aurora")
+        #: The proxy's path to Aurora: both groups with their rules (CDK's proxy adds its own rules to
+        #: them later, as children of the groups).
+        self.proxy_to_database: list[IConstruct] = [self.proxy_sg, self.database_sg]
         self.proxy_sg.add_egress_rule(self.database_sg, ec2.Port.tcp(5432), "RDS Proxy to Aurora")
         self.proxy_sg.add_egress_rule(
             ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(443), "RDS Proxy to Secrets Manager"
@@ -127,4 +131,12 @@ class Network(Construct):
     ) -> None:
         """Open ``port`` from one function to one data store, both directions' rules explicit."""
         function_sg.add_egress_rule(store_sg, ec2.Port.tcp(port), f"to {what}")
+        before = {child.node.path for child in store_sg.node.children}
         store_sg.add_ingress_rule(function_sg, ec2.Port.tcp(port), f"from {function_sg.node.id}")
+        self._ingress.setdefault(function_sg.node.path, []).extend(
+            child for child in store_sg.node.children if child.node.path not in before)
+
+    def ingress_rules(self, function_sg: ec2.SecurityGroup) -> list[IConstruct]:
+        """The data stores' ingress rules :meth:`allow` opened for ``function_sg`` (its egress rules
+        are children of the group itself)."""
+        return list(self._ingress.get(function_sg.node.path, []))

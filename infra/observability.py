@@ -202,7 +202,9 @@ class OnCall(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
         super().__init__(scope, construct_id)
         key = kms.Key(
-            self, "OnCallKey", enable_key_rotation=True, description=f"{config.prefix} on-call topic"
+            self, "OnCallKey", enable_key_rotation=True, description=f"{config.prefix} on-call topic",
+            removal_policy=config.removal_policy,  # dev: scheduled for deletion with the stage
+            pending_window=None if config.retainData else Duration.days(7),
         )
         key.add_to_resource_policy(
             iam.PolicyStatement(

@@ -46,11 +46,19 @@ iac-tooling: $(IAC_STAMP) ## install the pinned cfn-lint and checkov into .local
 gates: iac-tooling ## cfn-lint and checkov on every template in cdk.out, root and *.nested.template.json (after a synth): 0 findings or fail
 	$(SYNTH_PYTHON) -m infra.gates $(CDK_OUT) --tools $(IAC_VENV)/bin
 
+# Offline synth has no credentials: stand-ins for the settings only a deployment knows (infra/README.md,
+# "Settings"); a real deploy passes its own.
+SYNTH_CONTEXT ?= $(foreach s,dev prod,-c fileshare:$(s):account=123456789012 -c fileshare:$(s):region=us-east-1 \
+	-c fileshare:$(s):availabilityZones=us-east-1a$(comma)us-east-1b) \
+	-c fileshare:prod:webOrigin=https://files.fileshare-ci.dev -c fileshare:prod:publicBaseUrl=https://files.fileshare-ci.dev \
+	-c fileshare:prod:alarmEmail=oncall@fileshare-ci.dev
+comma := ,
+
 synth: cdk-tooling iac-tooling $(VENV_STAMP) ## cdk synth both stages offline (pip bundling, cdk-nag, cfn-lint, checkov)
 	@test -x $(SYNTH_PYTHON) || { echo "$(SYNTH_PYTHON) missing: run 'make venv' first"; exit 1; }
 	@start=$$(date +%s); \
 	$(CDK) synth --quiet --no-notices --no-version-reporting --output $(CDK_OUT) \
-		--app "$(SYNTH_PYTHON) app.py" -c stage=all && \
+		--app "$(SYNTH_PYTHON) app.py" -c stage=all $(SYNTH_CONTEXT) && \
 	echo "cdk synth: $$(( $$(date +%s) - start )) s"
 	$(SYNTH_PYTHON) -m infra.grafana
 	$(SYNTH_PYTHON) -m infra.report $(CDK_OUT) --quiet-acks

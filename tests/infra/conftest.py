@@ -100,10 +100,26 @@ class Assembly:
         return {path: t for stage in self.stages.values() for path, t in stage.files().items()}
 
 
-def synthesize(outdir: Path, **kwargs: Any) -> Assembly:
+#: The settings cdk.json cannot know (infra/README.md, "Settings"): what a deploy passes with -c.
+TEST_SETTINGS: dict[str, str] = {
+    **{f"fileshare:{stage}:{name}": value for stage in ("dev", "prod") for name, value in (
+        ("account", "111111111111"), ("region", "us-east-1"),
+        ("availabilityZones", "us-east-1a,us-east-1b"))},
+    "fileshare:prod:webOrigin": "https://files.fileshare-ci.dev",
+    "fileshare:prod:publicBaseUrl": "https://files.fileshare-ci.dev",
+    "fileshare:prod:alarmEmail": "oncall@fileshare-ci.dev",
+}
+PROD_ORIGIN = TEST_SETTINGS["fileshare:prod:webOrigin"]
+
+#: A configured sender (cdk.json has none: Cognito's email, no notification emails), for the full app.
+FULL_EMAIL_SENDER = "no-reply@mail.fileshare-ci.dev"
+
+
+def synthesize(outdir: Path, context: dict[str, Any] | None = None, **kwargs: Any) -> Assembly:
     from infra.app import build_app
 
-    app = build_app(context={"fileshare:bundle": "false"}, outdir=str(outdir), **kwargs)
+    app = build_app(context={"fileshare:bundle": "false", **TEST_SETTINGS, **(context or {})},
+                    outdir=str(outdir), **kwargs)
     try:
         app.synth()
     except RuntimeError as error:  # cdk-nag (or another validation plugin) reported findings
@@ -133,6 +149,7 @@ def full_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
         )
     return synthesize(
         tmp_path_factory.mktemp("cdk-out-full"),
+        context={f"fileshare:{stage}:emailSender": FULL_EMAIL_SENDER for stage in ("dev", "prod")},
         functions=FULL_FUNCTIONS,
         code_root=code_root,
     )

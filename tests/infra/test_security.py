@@ -10,7 +10,7 @@ import pytest
 from infra.declaration import FUNCTIONS, KafkaTrigger
 from infra.observability import throttle_alarms
 
-from .conftest import FULL_FUNCTIONS, Assembly
+from .conftest import FULL_FUNCTIONS, PROD_ORIGIN, Assembly
 from .helpers import (
     STAGES,
     actions_of,
@@ -82,7 +82,7 @@ def test_upload_bucket_cors_lifecycle_and_notifications(assembly: Assembly, stag
     template = assembly.templates[stack(stage)]
     _, bucket = _upload_bucket(template)
     props = bucket["Properties"]
-    origin = "http://localhost:8080" if stage == "dev" else "https://fileshare.example.com"
+    origin = "http://localhost:8080" if stage == "dev" else PROD_ORIGIN
     (rule,) = props["CorsConfiguration"]["CorsRules"]
     assert rule["AllowedOrigins"] == [origin]
     assert "ETag" in rule["ExposedHeaders"]

@@ -34,7 +34,7 @@ class Settings(BaseModel):
     search_alias: str = "files"
     user_pool_id: str | None = None
     user_pool_client_id: str | None = None
-    email_sender: str = "no-reply@fileshare.local"
+    email_sender: str = "no-reply@fileshare.local"  # EMAIL_SENDER set but empty: no emails (inbox only)
     web_origin: str = "http://localhost:8080"
     public_base_url: str = "http://localhost:8080"
     # Only CloudFront sets CloudFront-Viewer-Country; without it in front, any client could write the
@@ -128,6 +128,8 @@ def _from_env() -> dict[str, object]:
     for field_name, names in _ENV.items():
         raw = next((os.environ[n] for n in names if os.environ.get(n)), None)
         if raw is None:
+            if field_name == "email_sender" and os.environ.get("EMAIL_SENDER") == "":
+                values[field_name] = ""  # the deployment has no sender: emails are off
             continue
         if field_name == "allowed_content_types":
             values[field_name] = tuple(t.strip() for t in raw.split(",") if t.strip())

@@ -23,7 +23,9 @@ Exactly one inbox row and one email per event and recipient, with at-least-once 
   for email; the window is one commit long. The inbox row itself is exactly once.
 
 Emails are limited (``_send_email_once``): link downloads are digested per link and period, and
-every recipient has a daily cap; the inbox is not limited.
+every recipient has a daily cap; the inbox is not limited. A deployment without a sender (its
+``emailSender`` is empty, so ``EMAIL_SENDER`` is set but empty) sends no email at all: the inbox
+still gets every notice, and each one logs that it went to the inbox only.
 """
 
 from __future__ import annotations
@@ -209,6 +211,10 @@ def _send_email_once(notice: Notice, event: Event, address: str) -> bool:
     is left once the period is over) and each recipient gets at most ``EMAIL_DAILY_CAP`` emails per
     UTC day. What a limit holds back is still in the inbox; the claim is kept, so no retry sends it.
     """
+    if not settings().email_sender:
+        logger.info("no email sender configured (the stage's emailSender): the notification is in the "
+                    "in-app inbox only", extra={"event_id": str(event.id)})
+        return False
     with transaction() as conn:
         if sql.claim_email(conn, notice.user_id, event.id, notice.type) is None:
             return False  # sent before (or being sent by a concurrent delivery, which we waited for)
@@ -281,6 +287,8 @@ def send_email(address: str, notice: Notice) -> None:
 def flush_digests(limit: int = 100) -> int:
     """Email the downloads left in digests whose period is over (the sweeper, every few minutes);
     how many emails went out. Rows are locked and skipped by concurrent runs."""
+    if not settings().email_sender:  # no sender configured: nothing was digested either
+        return 0
     sent = 0
     with transaction() as conn:
         for digest in limits_db.due(conn, settings().link_email_digest_s, limit):

@@ -1,0 +1,33 @@
+"""No trace records a public link's token (``GET /s/{token}``): API Gateway's stage tracing, whose
+segments carry the request URL, is off, and the public_link function's tracer records neither its
+responses (the link page names the token) nor its errors. ``tests/unit/test_public_link_tracing.py``
+runs the handler under a recording tracer with this environment."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import Assembly
+from .helpers import STAGES, function_by_name, resources, stack
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_stage_traces_request_urls(assembly: Assembly, stage: str) -> None:
+    stages = resources(assembly.templates[stack(stage)], "AWS::ApiGateway::Stage").values()
+    assert stages and all(s["Properties"].get("TracingEnabled", False) is False for s in stages)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_public_link_tracer_records_no_payloads(assembly: Assembly, stage: str) -> None:
+    _, function = function_by_name(assembly.templates[stack(stage)], "public_link")
+    env = function["Properties"]["Environment"]["Variables"]
+    assert env["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+    assert env["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false"
+    assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}  # the function still traces
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_checkov_is_told_why_the_stage_is_untraced(assembly: Assembly, stage: str) -> None:
+    (api_stage,) = resources(assembly.templates[stack(stage)], "AWS::ApiGateway::Stage").values()
+    skips = {s["id"]: s["comment"] for s in api_stage["Metadata"]["checkov"]["skip"]}
+    assert "/s/{token}" in skips["CKV_AWS_73"]
