@@ -140,3 +140,12 @@ def test_a_presigned_url_is_checked_when_it_is_signed(s3_as_reader: Any) -> None
                                                                    "Key": "u/a/b"})
     with pytest.raises(ClientError):
         s3_as_reader.generate_presigned_post("fileshare-test-uploads", "u/a/b")
+
+
+def test_a_stage_without_a_sender_leaves_every_name_alone() -> None:
+    """No emailSender (Cognito's own email, no SES grant): nothing is renamed after the sender."""
+    doc = {**copy.deepcopy(ROLES), "email_sender": ""}
+    reader = role(doc)
+    assert reader.decide("s3:GetObject", "arn:aws:s3:::fileshare-test-uploads/u/a/b").allowed
+    (send,) = sdk_checks("ses", "SendEmail", {"Source": "no-reply@fileshare.local"}, "us-east-1")
+    assert not reader.decide(send.action, send.resource, send.context, send.modelled).allowed

@@ -77,7 +77,8 @@ class Gate:
                  "user_pool_id": self.env.get("USER_POOL_ID", "local"),
                  "queue_prefix": self.namespace.prefix,
                  "email_sender": self.env.get("EMAIL_SENDER", ""),
-                 "events_topic": self.env.get("EVENTS_TOPIC") or self.namespace.events_topic}
+                 "events_topic": self.env.get("EVENTS_TOPIC") or self.namespace.events_topic,
+                 "database_secret_arn": self.env.get("DATABASE_SECRET_ARN", "")}
         key = (function, *local.values())
         if key not in self._roles:
             self._roles[key] = Role.load(self.roles_doc, function, region=self.region, local=local,

@@ -163,8 +163,9 @@ class Resolver:
             name = str(self.resolve(res["Properties"].get("QueueName", lid)))
             local = self.local["queue_prefix"] + name.removeprefix(f"fileshare-{self.stage}")
             return f"https://sqs/{local}" if attr == "Ref" else f"arn:aws:sqs:{region}:{acct}:{local}"
-        if kind.startswith("AWS::SecretsManager::"):
-            return f"arn:aws:secretsmanager:{region}:{acct}:secret:{lid}"
+        if kind.startswith("AWS::SecretsManager::"):  # the database secret the function is given
+            given = self.local.get("database_secret_arn")
+            return given or f"arn:aws:secretsmanager:{region}:{acct}:secret:{lid}"
         self.unresolved.add(lid)
         return f"arn:local:unresolved:{lid}"
 
@@ -220,7 +221,7 @@ class Role:
         if roles.get("events_topic") and local.get("events_topic"):
             topics[roles["events_topic"]] = local["events_topic"]
         sender = roles.get("email_sender")
-        if isinstance(sender, str) and local.get("email_sender"):
+        if isinstance(sender, str) and "@" in sender and local.get("email_sender"):  # no sender: no SES
             renames[sender] = local["email_sender"]
             cloud_domain, local_domain = sender.rsplit("@", 1)[-1], local["email_sender"].rsplit("@", 1)[-1]
             renames[f"identity/{cloud_domain}"] = f"identity/{local_domain}"

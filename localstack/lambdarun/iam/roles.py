@@ -20,11 +20,12 @@ IAM_DIR = Path(os.environ.get("FILESHARE_LOCAL_DIR", REPO_ROOT / ".local")) / "i
 ROLES_FILE = IAM_DIR / "roles.json"
 USAGE_DIR = IAM_DIR / "usage"
 _STAMP = IAM_DIR / "roles.inputs"
+LOCAL_EMAIL_SENDER = "no-reply@fileshare.local"  # fileshare.config's default, which LocalStack SES verifies
 
 
 def inputs_hash() -> str:
     digest = hashlib.sha256()
-    inputs = [*(REPO_ROOT / "infra").glob("*.py"), REPO_ROOT / "cdk.json", _HERE.parent / "policy.py"]
+    inputs = [*(REPO_ROOT / "infra").glob("*.py"), REPO_ROOT / "cdk.json", _HERE.parent / "policy.py", _HERE]
     for path in sorted(inputs):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
@@ -37,7 +38,12 @@ def ensure() -> Path:
         return ROLES_FILE
     IAM_DIR.mkdir(parents=True, exist_ok=True)
     outdir = IAM_DIR / "cdk.out"
-    context = {"fileshare:bundle": "false", "stage": "dev"}
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    # The stage as the local stack is: its account id (policy.ACCOUNT_ID), region, and a configured
+    # sender (LocalStack SES verifies it), so the roles carry the SES grant a deployment with one has.
+    context = {"fileshare:bundle": "false", "stage": "dev", "fileshare:dev:account": "000000000000",
+               "fileshare:dev:region": region, "fileshare:dev:availabilityZones": f"{region}a,{region}b",
+               "fileshare:dev:emailSender": os.environ.get("EMAIL_SENDER") or LOCAL_EMAIL_SENDER}
     script = (f"from infra.app import build_app; "
               f"build_app(context={context!r}, outdir={str(outdir)!r}).synth()")
     env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
