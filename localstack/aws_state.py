@@ -775,6 +775,9 @@ def main(argv: list[str] | None = None) -> None:
     state = StateDir(args.state_dir.resolve())
     state.install()
     state.start()
+    import s3_post_signatures
+
+    s3_post_signatures.install()
     from localstack.runtime.main import main as localstack_main
 
     localstack_main()

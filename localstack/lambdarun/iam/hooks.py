@@ -78,7 +78,8 @@ class Gate:
                  "queue_prefix": self.namespace.prefix,
                  "email_sender": self.env.get("EMAIL_SENDER", ""),
                  "events_topic": self.env.get("EVENTS_TOPIC") or self.namespace.events_topic,
-                 "database_secret_arn": self.env.get("DATABASE_SECRET_ARN", "")}
+                 "database_secret_arn": self.env.get("DATABASE_SECRET_ARN", ""),
+                 "upload_queue": self.env.get("UPLOAD_QUEUE_URL", "").rstrip("/").rsplit("/", 1)[-1]}
         key = (function, *local.values())
         if key not in self._roles:
             self._roles[key] = Role.load(self.roles_doc, function, region=self.region, local=local,

@@ -162,6 +162,8 @@ class Resolver:
         if kind == "AWS::SQS::Queue":
             name = str(self.resolve(res["Properties"].get("QueueName", lid)))
             local = self.local["queue_prefix"] + name.removeprefix(f"fileshare-{self.stage}")
+            if name == f"fileshare-{self.stage}-uploads" and self.local.get("upload_queue"):
+                local = self.local["upload_queue"]  # the queue the processor is given (a test's own)
             return f"https://sqs/{local}" if attr == "Ref" else f"arn:aws:sqs:{region}:{acct}:{local}"
         if kind.startswith("AWS::SecretsManager::"):  # the database secret the function is given
             given = self.local.get("database_secret_arn")
