@@ -191,23 +191,30 @@ def test_public_link_with_password_and_limit_page_counts_nothing(new_browser: Ca
     expect(listed).to_contain_text("password")
     expect(listed).to_contain_text("0 of 2 downloads")
 
-    # Then a stranger's browser opening the link gets a page: name, size, password prompt, Download
+    # Then a stranger's browser opening the link gets a password prompt and nothing about the file
     page_url = owner.base_url + "/s/" + url.rsplit("/s/", 1)[1]
+    locked_heading = stranger.page.get_by_role("heading", name="This link is protected by a password")
     for _ in range(2):
         stranger.page.goto(page_url)
-        expect(stranger.page.get_by_role("heading", name=doc.name)).to_be_visible()
+        expect(locked_heading).to_be_visible()
     expect(stranger.page.get_by_label("Password")).to_be_visible()
+    assert doc.name not in stranger.page.content()
     assert not stranger.axe(), stranger.axe()
     # And loading the page (twice) counted no download
     dialog.get_by_role("button", name="Close").click()
     row(owner.page, doc.name).get_by_role("button", name="Details").click()
     expect(dialog.locator("#links li")).to_contain_text("0 of 2 downloads")
 
-    # When the stranger gives a wrong password, then the right one, and presses Download
+    # When the stranger gives a wrong password, then the right one: the file's page, then Download
     stranger.page.get_by_label("Password").fill("wrong")
-    stranger.page.get_by_role("button", name="Download").click()
+    stranger.page.get_by_role("button", name="Unlock").click()
     expect(stranger.page.locator("#status")).to_contain_text("wrong password")
+    assert doc.name not in stranger.page.content()
     stranger.page.get_by_label("Password").fill("open sesame")
+    stranger.page.get_by_role("button", name="Unlock").click()
+    expect(stranger.page.get_by_role("heading", name=doc.name)).to_be_visible()
+    expect(stranger.page.get_by_label("Password")).to_have_count(0)
+    assert not stranger.axe(), stranger.axe()
     with stranger.page.expect_download() as info:
         stranger.page.get_by_role("button", name="Download").click()
     assert Path(info.value.path()).read_bytes() == doc.read_bytes()
