@@ -238,8 +238,8 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         name="auth",
-        description="Sign up and confirm with the emailed code, log in, refresh tokens, reset a "
-                    "forgotten password, through the Cognito user pool",
+        description="Sign up and confirm with the emailed code, log in, refresh tokens, log out, "
+                    "reset a forgotten password, through the Cognito user pool",
         memory_mb=256,
         routes=(
             Route("POST", "/auth/register", auth=False),
@@ -249,6 +249,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("POST", "/auth/reset", auth=False),
             Route("POST", "/auth/login", auth=False),
             Route("POST", "/auth/refresh", auth=False),
+            Route("POST", "/auth/logout", auth=False),
         ),
         uses=frozenset({Uses.DATABASE, Uses.USER_POOL}),
     ),

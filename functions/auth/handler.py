@@ -1,10 +1,11 @@
 """Auth API (public routes): sign up and confirm with the emailed code, log in, refresh tokens,
-reset a forgotten password, through the Cognito user pool (which mails the codes through SES)."""
+log out, reset a forgotten password, through the Cognito user pool (which mails the codes through SES)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
@@ -75,6 +76,15 @@ def login(body: Annotated[Credentials, Body()]) -> Tokens:
              responses={200: {"description": "new tokens"}, 401: {"description": "invalid refresh token"}})
 def refresh(body: Annotated[RefreshIn, Body()]) -> Tokens:
     return identity.refresh(body.refresh_token)
+
+
+@router.post("/logout", summary="Log out: revoke the refresh token (every session of the user)",
+             tags=["auth"],
+             responses={204: {"description": "signed out (also for a token already revoked or unknown); "
+                                             "the refresh token is refused from now on"}})
+def logout(body: Annotated[RefreshIn, Body()]) -> Response[None]:
+    identity.logout(body.refresh_token)
+    return Response(status_code=204)
 
 
 app = create_app((router, "/auth"))

@@ -314,11 +314,18 @@ def test_account_flows_and_silent_token_refresh(browser: Browser) -> None:
     page.get_by_role("link", name="My files").click()
     assert search.input_value() == "half typed"
 
-    # Log out
-    page.get_by_role("button", name="Log out").click()
+    # Log out: the session is forgotten and its refresh token revoked in Cognito
+    refresh_token = page.evaluate(
+        "() => JSON.parse(sessionStorage.getItem('fileshare.tokens')).refresh_token")
+    with page.expect_response(lambda r: r.url.endswith("/auth/logout")) as logout:
+        page.get_by_role("button", name="Log out").click()
+    assert logout.value.status == 204
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     expect(page.locator("#message")).to_have_text("You are logged out.")
     assert page.evaluate("() => sessionStorage.getItem('fileshare.tokens')") is None
+    refused = requests.post(f"{browser.base_url}/auth/refresh", json={"refresh_token": refresh_token},
+                            timeout=10)
+    assert refused.status_code == 401, refused.text
 
     # Forgotten password: a reset code by email, a new password, log in with it
     if ("POST", "/auth/forgot") not in {(r.method, r.path) for r, _fn in all_routes()}:

@@ -151,8 +151,14 @@ function wireAuth() {
     }
   });
   $("logout").addEventListener("click", () => {
+    // Forget the session here at once, and revoke its refresh token in Cognito (POST /auth/logout).
+    const refreshToken = session() && session().refresh_token;
     setSession(null);
     say("You are logged out.");
+    if (refreshToken) {
+      api("POST", "/auth/logout", { refresh_token: refreshToken }, { auth: false }).catch(() =>
+        say("You are logged out on this device, but the server could not be reached to end the session."));
+    }
   });
 }
 

@@ -167,6 +167,9 @@ CASES: tuple[Case, ...] = (
          lambda w, s: {"refresh_token": w.people[Subject.OWNER].refresh_token}),
     Case("POST", "/auth/refresh", State.NONE, ((401, "invalid_credentials"),) * 4,
          lambda w, s: {"refresh_token": "not-a-refresh-token"}, "bad token"),
+    # a real logout would sign the owner out of the other cases: tests/integration/api/test_api_auth.py
+    Case("POST", "/auth/logout", State.NONE, (204, 204, 204, 204),
+         lambda w, s: {"refresh_token": "not-a-refresh-token"}, "unknown token"),
     Case("GET", "/s/{token}", State.LINK, (302, 302, 302, 302)),
     Case("GET", "/s/{token}", State.REVOKED_LINK, (LNF,) * 4, label="revoked"),
     Case("GET", "/s/{token}", State.TRASHED_LINK, (LNF,) * 4, label="file trashed"),

@@ -209,3 +209,25 @@ def test_wrong_password_or_unknown_user_is_401(auth_api: Api) -> None:
 def test_bad_refresh_token_is_401(auth_api: Api) -> None:
     reply = auth_api("POST", "/auth/refresh", body={"refresh_token": "not-a-token"})
     assert reply.status == 401 and reply.error_code == "invalid_credentials"
+
+
+def test_logout_revokes_the_refresh_token(auth_api: Api) -> None:
+    email = fresh_email()
+    register_and_confirm(auth_api, email)
+    tokens = login(auth_api, email)
+    assert auth_api("POST", "/auth/refresh", body={"refresh_token": tokens["refresh_token"]}).status == 200
+    # When the user logs out with their refresh token
+    out = auth_api("POST", "/auth/logout", body={"refresh_token": tokens["refresh_token"]})
+    assert out.status == 204, out.body
+    # Then Cognito refuses that refresh token (and so does the API), and logging out again is no error
+    refused = auth_api("POST", "/auth/refresh", body={"refresh_token": tokens["refresh_token"]})
+    assert refused.status == 401 and refused.error_code == "invalid_credentials"
+    assert auth_api("POST", "/auth/logout", body={"refresh_token": tokens["refresh_token"]}).status == 204
+    # And a new login works as before
+    assert auth_api("POST", "/auth/refresh", body={"refresh_token": login(auth_api, email)["refresh_token"]}
+                    ).status == 200
+
+
+def test_logout_with_a_token_that_was_never_issued_is_accepted(auth_api: Api) -> None:
+    assert auth_api("POST", "/auth/logout", body={"refresh_token": "not-a-token"}).status == 204
+    assert auth_api("POST", "/auth/logout", body={}).status == 422

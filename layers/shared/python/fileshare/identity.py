@@ -216,6 +216,23 @@ def refresh(refresh_token: str) -> Tokens:
     return _sync_user(_authenticate("REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": refresh_token}, refresh_token))
 
 
+def logout(refresh_token: str) -> None:
+    """Revoke ``refresh_token`` in Cognito, so /auth/refresh refuses it (401) from now on.
+
+    Cognito's per-token RevokeToken is not in moto 5.2.5 (the local pool answers it with a 500), so
+    the revocation both places share is a global sign-out: the token is exchanged for an access
+    token and GlobalSignOut (authorized by that token, no IAM) revokes every refresh token of the
+    user, every session included; the user logs in again on each device. Issued id tokens stay
+    valid at the API until they expire (at most an hour), as JWTs checked by signature do.
+    A token already revoked or never issued is no error: there is nothing left to sign out."""
+    try:
+        tokens = _authenticate("REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": refresh_token}, refresh_token)
+    except Unauthorized:
+        log.info("logout with a refresh token that is no longer valid ignored")
+        return
+    _cognito_call("global_sign_out", AccessToken=tokens.access_token)
+
+
 def create_account(email: str, password: str) -> str:
     """Register with Cognito; returns the user id. The users row appears at confirmation, for the
     verified address only. An address already on a row (a confirmed account, or a Cognito user
