@@ -251,7 +251,8 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("POST", "/auth/refresh", auth=False),
             Route("POST", "/auth/logout", auth=False),
         ),
-        uses=frozenset({Uses.DATABASE, Uses.USER_POOL}),
+        # EMAIL: registering a taken address mails its owner instead of answering 409
+        uses=frozenset({Uses.DATABASE, Uses.USER_POOL, Uses.EMAIL}),
     ),
     Function(
         name="files",

@@ -99,7 +99,9 @@ function wireAuth() {
       const created = await api("POST", "/auth/register", { email, password }, { auth: false });
       if (created && created.confirmation_required) {
         authMode("confirm", email);
-        say(`Account created. We sent a confirmation code to ${email}.`);
+        // The same answer whether the address is new or already has an account (its owner is mailed).
+        say(`Account created: check ${email} for the confirmation code. `
+          + "If the address already had an account, the email says so; log in instead.");
       } else {
         authMode("login", email);
         say("Account created. You can log in now.");
@@ -123,7 +125,7 @@ function wireAuth() {
     const email = $("confirm-email").value;
     try {
       await api("POST", "/auth/resend", { email }, { auth: false });
-      say(`We sent a new code to ${email}.`);
+      say(`If ${email} has an account waiting for confirmation, we sent it a new code.`);
     } catch (err) {
       showError(err);
     }
