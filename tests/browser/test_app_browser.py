@@ -128,6 +128,26 @@ def test_files_thumbnails_preview_rename_tags_search_and_quota(browser: Browser,
     assert not browser.console_errors, browser.console_errors
 
 
+def test_an_svg_previews_as_an_image_though_s3_serves_it_inert(browser: Browser, tmp_path: Path) -> None:
+    """Downloads of SVG are application/octet-stream attachments; the preview shows it as an <img>
+    (which runs no script) from the fetched bytes."""
+    from playwright.sync_api import expect
+
+    page = browser.page
+    signed_in(browser)
+    drawing = tmp_path / f"drawing-{uuid.uuid4().hex[:6]}.svg"
+    drawing.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30">'
+                       '<rect width="40" height="30" fill="red"/>'
+                       '<script>document.title = "script ran"</script></svg>')
+    upload_ready(page, drawing)
+    row(page, drawing.name).get_by_role("button", name="Details").click()
+    preview = page.get_by_role("img", name=f"Preview of {drawing.name}")
+    expect(preview).to_be_visible()
+    page.wait_for_function("(img) => img.complete && img.naturalWidth === 40", arg=preview.element_handle())
+    assert page.title() != "script ran"
+    assert not browser.console_errors, browser.console_errors
+
+
 def test_share_with_a_person_shared_with_me_and_revoke(new_browser: Callable[..., Browser],
                                                        tmp_path: Path) -> None:
     from playwright.sync_api import expect

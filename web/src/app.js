@@ -510,7 +510,14 @@ async function showPreview(file) {
     return;
   }
   const { url } = await api("GET", `/files/${file.file_id}/download`);
-  if (type.startsWith("image/")) {
+  if (type === "image/svg+xml") {
+    // S3 serves SVG inert (application/octet-stream); as an <img> it runs no script, so show it so.
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`Preview failed (HTTP ${response.status}).`);
+    const blob = new Blob([await response.arrayBuffer()], { type: "image/svg+xml" });
+    box.append(el("img", { src: URL.createObjectURL(blob), alt: `Preview of ${file.name}`,
+                           class: "preview-image" }));
+  } else if (type.startsWith("image/")) {
     box.append(el("img", { src: url, alt: `Preview of ${file.name}`, class: "preview-image" }));
   } else {
     // The download URL says "attachment"; fetch the bytes (CORS GET from S3) to show them inline.
