@@ -290,11 +290,13 @@ def create_account(email: str, password: str) -> str:
         return str(uuid.uuid4())
     try:
         return register(email, password)
-    except Conflict:  # a Cognito user without a row: unconfirmed (or a row lost by hand)
+    except Conflict:  # a Cognito user without a row: unconfirmed (or confirmed, its row not made yet)
         try:
             _cognito_call("resend_confirmation_code", ClientId=_client_id(), Username=email)
-        except (ClientError, ValidationFailed, RateLimited):  # confirmed after all, gone, or limited
+        except ValidationFailed:  # confirmed after all: tell the owner (no row to count a cap on)
             _mail_taken_address(None, email)
+        except (ClientError, RateLimited):  # gone meanwhile, or Cognito's resend limit: mail nothing
+            log.info("a taken, unconfirmed address could not get a new code")
         return str(uuid.uuid4())
 
 
