@@ -251,8 +251,9 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("POST", "/auth/refresh", auth=False),
             Route("POST", "/auth/logout", auth=False),
         ),
-        # EMAIL: registering a taken address mails its owner instead of answering 409
-        uses=frozenset({Uses.DATABASE, Uses.USER_POOL, Uses.EMAIL}),
+        # EMAIL: registering a taken address mails its owner instead of answering 409; CACHE: the
+        # per-IP limits of these public routes, and the decoy a taken address's registration leaves
+        uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.USER_POOL, Uses.EMAIL}),
     ),
     Function(
         name="files",

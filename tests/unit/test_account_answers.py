@@ -41,3 +41,36 @@ def test_mailing_a_code_is_silent_when_only_an_account_could_be_refused(
     monkeypatch.setattr(identity, "_client_id", lambda: "client")
     identity.resend_confirmation("someone@example.com")
     identity.forgot_password("someone@example.com")
+
+
+class _FakeRedis:
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def set(self, key: str, value: str, ex: int) -> None:
+        assert ex == identity.DECOY_TTL_S
+        self.values[key] = value
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+
+def test_a_decoy_matches_its_password_only_and_keeps_no_plain_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fileshare import cache
+
+    fake = _FakeRedis()
+    monkeypatch.setattr(cache, "redis_client", lambda: fake)
+    identity._remember_decoy("Someone@Example.com", "Probing-Horse-42")
+    assert identity._is_decoy("someone@example.com", "Probing-Horse-42")
+    assert not identity._is_decoy("someone@example.com", "Probing-Horse-43")
+    assert not identity._is_decoy("other@example.com", "Probing-Horse-42")
+    stored = " ".join(fake.values) + " ".join(fake.values.values())
+    assert "someone" not in stored.lower() and "Probing" not in stored
+
+
+def test_without_redis_there_is_no_decoy_and_no_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fileshare import cache
+
+    monkeypatch.setattr(cache, "redis_client", lambda: None)
+    identity._remember_decoy("someone@example.com", "Probing-Horse-42")
+    assert not identity._is_decoy("someone@example.com", "Probing-Horse-42")

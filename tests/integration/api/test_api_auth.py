@@ -206,9 +206,9 @@ def test_registering_a_taken_address_answers_as_a_new_one_and_mails_the_owner(
     assert len(notice) == 1, notice
     text = str(notice[0]["Body"].get("text_part"))
     assert "already has one" in text and "log in" in text and "Forgot password" in text
-    login(auth_api, confirmed)  # the old password still works
-    assert auth_api("POST", "/auth/login", body={"email": confirmed, "password": "Another-Horse-7"}
-                    ).status == 401
+    login(auth_api, confirmed)  # the old password still works; the tried one logs nobody in
+    tried = auth_api("POST", "/auth/login", body={"email": confirmed, "password": "Another-Horse-7"})
+    assert (tried.status, tried.error_code) == (403, "user_not_confirmed")  # as after a new sign-up
     assert db.execute("SELECT count(*) AS n FROM users").fetchone()["n"] <= users_before + 1  # new's none
     assert db.execute("SELECT 1 FROM users WHERE user_id = %s", (replies[confirmed].body["user_id"],)
                       ).fetchone() is None
@@ -299,3 +299,21 @@ def test_logout_revokes_the_refresh_token(auth_api: Api) -> None:
 def test_logout_with_a_token_that_was_never_issued_is_accepted(auth_api: Api) -> None:
     assert auth_api("POST", "/auth/logout", body={"refresh_token": "not-a-token"}).status == 204
     assert auth_api("POST", "/auth/logout", body={}).status == 422
+
+
+def test_logging_in_after_registering_a_taken_address_answers_as_for_a_new_one(auth_api: Api) -> None:
+    """Register an address with a password of one's own, then log in with it: a new address says
+    "confirm first" (403), and so must a taken one, or the pair of calls tells it is taken."""
+    confirmed, unconfirmed, new = fresh_email(), fresh_email(), fresh_email()
+    register_and_confirm(auth_api, confirmed)
+    auth_api("POST", "/auth/register", body={"email": unconfirmed, "password": PASSWORD})
+    probe = "Probing-Horse-42"
+    answers = []
+    for address in (confirmed, unconfirmed, new):
+        assert auth_api("POST", "/auth/register", body={"email": address, "password": probe}).status == 201
+        answers.append(answer(auth_api("POST", "/auth/login", body={"email": address, "password": probe})))
+    assert len(set(answers)) == 1 and answers[0][0] == 403, answers
+    # while the owners' own passwords still log in, and another wrong password is still a 401
+    login(auth_api, confirmed)
+    wrong = auth_api("POST", "/auth/login", body={"email": confirmed, "password": "Other-Horse-43"})
+    assert (wrong.status, wrong.error_code) == (401, "invalid_credentials")

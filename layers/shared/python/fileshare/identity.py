@@ -15,9 +15,12 @@ at LocalStack, which has no Cognito; so the endpoint is passed explicitly from t
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import logging
 import re
+import secrets
 import uuid
 from functools import lru_cache
 from typing import Any
@@ -227,7 +230,16 @@ def _sync_user(tokens: Tokens) -> Tokens:
 
 
 def login(email: str, password: str) -> Tokens:
-    return _sync_user(_authenticate("USER_PASSWORD_AUTH", {"USERNAME": email, "PASSWORD": password}))
+    """Tokens for the address and password. A wrong password that is the one someone registered a
+    taken address with (a decoy) answers as an unconfirmed sign-up does (403 ``user_not_confirmed``),
+    as it would for a new address; so registering then logging in cannot tell an address is taken."""
+    try:
+        tokens = _authenticate("USER_PASSWORD_AUTH", {"USERNAME": email, "PASSWORD": password})
+    except Unauthorized:
+        if _is_decoy(email, password):
+            raise Forbidden("confirm the account first", code="user_not_confirmed") from None
+        raise
+    return _sync_user(tokens)
 
 
 def refresh(refresh_token: str) -> Tokens:
@@ -269,6 +281,49 @@ def check_password_policy(password: str) -> None:
 
 TAKEN_SUBJECT = "Someone tried to register with your address"
 
+#: How long a decoy answers logins: as long as a real sign-up's code would stay valid.
+DECOY_TTL_S = 24 * 3600
+_DECOY_PREFIX = "fs:decoy:v1:"
+_DECOY_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def _decoy_key(email: str) -> str:
+    return _DECOY_PREFIX + hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def _remember_decoy(email: str, password: str) -> None:
+    """Keep the password a taken address was registered with (salted scrypt, in Redis, for
+    DECOY_TTL_S), so ``login`` answers it as a pending sign-up. Redis down: logged, not kept."""
+    from fileshare.cache import redis_client
+
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_DECOY_SCRYPT)
+    client = redis_client()
+    try:
+        if client is not None:
+            client.set(_decoy_key(email), f"{salt.hex()}${digest.hex()}", ex=DECOY_TTL_S)
+            return
+    except Exception:  # Redis down: the decoy is lost, the answer is not
+        log.warning("the registration decoy could not be kept", exc_info=True)
+        return
+    log.warning("no Redis: the registration decoy is not kept")
+
+
+def _is_decoy(email: str, password: str) -> bool:
+    from fileshare.cache import redis_client
+
+    client = redis_client()
+    try:
+        stored = client.get(_decoy_key(email)) if client is not None else None
+    except Exception:  # Redis down: no decoy
+        log.warning("the registration decoy could not be read", exc_info=True)
+        return False
+    if not stored:
+        return False
+    salt, _, digest = str(stored).partition("$")
+    actual = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), dklen=32, **_DECOY_SCRYPT)
+    return hmac.compare_digest(actual, bytes.fromhex(digest))
+
 
 def create_account(email: str, password: str) -> str:
     """Register with Cognito; returns the user id. The users row appears at confirmation, for the
@@ -276,7 +331,8 @@ def create_account(email: str, password: str) -> str:
 
     A taken address answers exactly as a new one (a fresh id no account has; nothing is created):
     a confirmed account's owner is mailed that someone tried to register, an unconfirmed one gets a
-    new confirmation code, as a new registration would."""
+    new confirmation code, as a new registration would; the password given is kept as a decoy, so
+    logging in with it answers "confirm first" as it would after a new registration."""
     from botocore.exceptions import ClientError
 
     from fileshare.db import shares as shares_db
@@ -286,11 +342,13 @@ def create_account(email: str, password: str) -> str:
     with transaction() as conn:
         taken = shares_db.user_by_email(conn, email)
     if taken:
+        _remember_decoy(email, password)
         _mail_taken_address(taken.user_id, taken.email)
         return str(uuid.uuid4())
     try:
         return register(email, password)
     except Conflict:  # a Cognito user without a row: unconfirmed (or confirmed, its row not made yet)
+        _remember_decoy(email, password)
         try:
             _cognito_call("resend_confirmation_code", ClientId=_client_id(), Username=email)
         except ValidationFailed:  # confirmed after all: tell the owner (no row to count a cap on)
