@@ -241,8 +241,8 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         name="auth",
-        description="Sign up and confirm with the emailed code, log in, refresh tokens, reset a "
-                    "forgotten password, through the Cognito user pool",
+        description="Sign up and confirm with the emailed code, log in, refresh tokens, log out, "
+                    "reset a forgotten password, through the Cognito user pool",
         memory_mb=256,
         routes=(
             Route("POST", "/auth/register", auth=False),
@@ -252,8 +252,11 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("POST", "/auth/reset", auth=False),
             Route("POST", "/auth/login", auth=False),
             Route("POST", "/auth/refresh", auth=False),
+            Route("POST", "/auth/logout", auth=False),
         ),
-        uses=frozenset({Uses.DATABASE, Uses.USER_POOL, Uses.CACHE}),  # CACHE: the per-IP rate limit
+        # EMAIL: registering a taken address mails its owner instead of answering 409; CACHE: the
+        # per-IP limits of these public routes, and the decoy a taken address's registration leaves
+        uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.USER_POOL, Uses.EMAIL}),
     ),
     Function(
         name="files",

@@ -3,9 +3,10 @@ the shared resolver (with its request validation, as every function's) and the l
 and S3 presigning on the first hit.
 
 Who gets what:
-- a browser (``Accept`` names ``text/html``) without ``download``: a small page (file name, size, a
-  password prompt where needed, a Download button); loading it counts nothing, so a chat app's
-  link preview consumes no download;
+- a browser (``Accept`` names ``text/html``) without ``download``: a small page (file name, size,
+  type, a Download button); loading it counts nothing, so a chat app's link preview consumes no
+  download. A link with a password shows only a password prompt until the request carries the
+  right one (``X-Link-Password``; a wrong one is a 401 page, counted as a download's would be);
 - ``?download=1`` with ``Accept: application/json`` (the page's button): ``200 {"url"}``, one download;
 - every other caller (API clients, ``curl``, ``?download=1`` otherwise): ``302`` to a short-lived
   presigned GET, one download; refusals are 401/404/410/429 JSON errors.
@@ -22,7 +23,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from fileshare import clientinfo, link_page, links
 from fileshare.api import create_app, entry_point
 from fileshare.config import settings
-from fileshare.errors import DomainError
+from fileshare.errors import DomainError, RateLimited, Unauthorized
 
 app = create_app()
 _NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -32,7 +33,9 @@ _NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
          description="A browser (Accept: text/html) without `download` gets an HTML page that counts "
                      "nothing. `download=1` with Accept: application/json answers 200 {\"url\"}; any other "
                      "request answers 302 to the presigned download. Both of those count one download.",
-         responses={200: {"description": "the link page (text/html), or {url} for download=1 with JSON"},
+         responses={200: {"description": "the link page (text/html; a link with a password shows nothing "
+                                         "about the file until X-Link-Password is right), or {url} for "
+                                         "download=1 with JSON"},
                     302: {"description": "redirect to a presigned download valid for one minute"},
                     401: {"description": "password_required or wrong_password"},
                     404: {"description": "unknown or revoked link, or the file is not available"},
@@ -43,15 +46,20 @@ def open_link(token: str,
               ) -> Response[str]:
     event = app.current_event
     accept = (event.headers.get("accept") or "").lower()
+    source_ip = event.request_context.identity.source_ip
     if not download and "text/html" in accept:
         try:
-            page = link_page.render(token, links.peek_link(token))
-            status = 200
+            page = link_page.render(token, links.peek_link(token, event.headers.get("x-link-password"),
+                                                           source_ip))
+            status, headers = 200, {}
+        except (Unauthorized, RateLimited) as refusal:  # a wrong password: the locked page again
+            page, status = link_page.render_locked(token, refusal.message), refusal.status
+            headers = ({"Retry-After": str(refusal.retry_after_s)} if isinstance(refusal, RateLimited)
+                       else {})
         except DomainError as refusal:
-            page, status = link_page.render_refusal(refusal.message), refusal.status
+            page, status, headers = link_page.render_refusal(refusal.message), refusal.status, {}
         return Response(status_code=status, content_type="text/html; charset=utf-8", body=page,
-                        headers={**_NO_STORE, "X-Robots-Tag": "noindex"})
-    source_ip = event.request_context.identity.source_ip
+                        headers={**_NO_STORE, "X-Robots-Tag": "noindex", **headers})
     country = event.headers.get("cloudfront-viewer-country") if settings().behind_cloudfront else None
     client = clientinfo.coarse(event.headers.get("user-agent"), source_ip, country)
     url = links.open_link(token, event.headers.get("x-link-password"), source_ip, client)

@@ -128,6 +128,26 @@ def test_files_thumbnails_preview_rename_tags_search_and_quota(browser: Browser,
     assert not browser.console_errors, browser.console_errors
 
 
+def test_an_svg_previews_as_an_image_though_s3_serves_it_inert(browser: Browser, tmp_path: Path) -> None:
+    """Downloads of SVG are application/octet-stream attachments; the preview shows it as an <img>
+    (which runs no script) from the fetched bytes."""
+    from playwright.sync_api import expect
+
+    page = browser.page
+    signed_in(browser)
+    drawing = tmp_path / f"drawing-{uuid.uuid4().hex[:6]}.svg"
+    drawing.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30">'
+                       '<rect width="40" height="30" fill="red"/>'
+                       '<script>document.title = "script ran"</script></svg>')
+    upload_ready(page, drawing)
+    row(page, drawing.name).get_by_role("button", name="Details").click()
+    preview = page.get_by_role("img", name=f"Preview of {drawing.name}")
+    expect(preview).to_be_visible()
+    page.wait_for_function("(img) => img.complete && img.naturalWidth === 40", arg=preview.element_handle())
+    assert page.title() != "script ran"
+    assert not browser.console_errors, browser.console_errors
+
+
 def test_share_with_a_person_shared_with_me_and_revoke(new_browser: Callable[..., Browser],
                                                        tmp_path: Path) -> None:
     from playwright.sync_api import expect
@@ -191,23 +211,30 @@ def test_public_link_with_password_and_limit_page_counts_nothing(new_browser: Ca
     expect(listed).to_contain_text("password")
     expect(listed).to_contain_text("0 of 2 downloads")
 
-    # Then a stranger's browser opening the link gets a page: name, size, password prompt, Download
+    # Then a stranger's browser opening the link gets a password prompt and nothing about the file
     page_url = owner.base_url + "/s/" + url.rsplit("/s/", 1)[1]
+    locked_heading = stranger.page.get_by_role("heading", name="This link is protected by a password")
     for _ in range(2):
         stranger.page.goto(page_url)
-        expect(stranger.page.get_by_role("heading", name=doc.name)).to_be_visible()
+        expect(locked_heading).to_be_visible()
     expect(stranger.page.get_by_label("Password")).to_be_visible()
+    assert doc.name not in stranger.page.content()
     assert not stranger.axe(), stranger.axe()
     # And loading the page (twice) counted no download
     dialog.get_by_role("button", name="Close").click()
     row(owner.page, doc.name).get_by_role("button", name="Details").click()
     expect(dialog.locator("#links li")).to_contain_text("0 of 2 downloads")
 
-    # When the stranger gives a wrong password, then the right one, and presses Download
+    # When the stranger gives a wrong password, then the right one: the file's page, then Download
     stranger.page.get_by_label("Password").fill("wrong")
-    stranger.page.get_by_role("button", name="Download").click()
+    stranger.page.get_by_role("button", name="Unlock").click()
     expect(stranger.page.locator("#status")).to_contain_text("wrong password")
+    assert doc.name not in stranger.page.content()
     stranger.page.get_by_label("Password").fill("open sesame")
+    stranger.page.get_by_role("button", name="Unlock").click()
+    expect(stranger.page.get_by_role("heading", name=doc.name)).to_be_visible()
+    expect(stranger.page.get_by_label("Password")).to_have_count(0)
+    assert not stranger.axe(), stranger.axe()
     with stranger.page.expect_download() as info:
         stranger.page.get_by_role("button", name="Download").click()
     assert Path(info.value.path()).read_bytes() == doc.read_bytes()
@@ -307,11 +334,18 @@ def test_account_flows_and_silent_token_refresh(browser: Browser) -> None:
     page.get_by_role("link", name="My files").click()
     assert search.input_value() == "half typed"
 
-    # Log out
-    page.get_by_role("button", name="Log out").click()
+    # Log out: the session is forgotten and its refresh token revoked in Cognito
+    refresh_token = page.evaluate(
+        "() => JSON.parse(sessionStorage.getItem('fileshare.tokens')).refresh_token")
+    with page.expect_response(lambda r: r.url.endswith("/auth/logout")) as logout:
+        page.get_by_role("button", name="Log out").click()
+    assert logout.value.status == 204
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     expect(page.locator("#message")).to_have_text("You are logged out.")
     assert page.evaluate("() => sessionStorage.getItem('fileshare.tokens')") is None
+    refused = requests.post(f"{browser.base_url}/auth/refresh", json={"refresh_token": refresh_token},
+                            timeout=10)
+    assert refused.status_code == 401, refused.text
 
     # Forgotten password: a reset code by email, a new password, log in with it
     if ("POST", "/auth/forgot") not in {(r.method, r.path) for r, _fn in all_routes()}:

@@ -51,13 +51,13 @@ class World:
         return user
 
     def ready_file(self, owner: User, name: str = "shared notes.txt", data: bytes = TEXT, *,
-                   index: bool = True) -> str:
+                   index: bool = True, content_type: str = "text/plain") -> str:
         reply = self.files(owner)("POST", "/files", body={"name": name, "size": len(data),
-                                                          "content_type": "text/plain"})
+                                                          "content_type": content_type})
         assert reply.status == 201, reply.body
         upload = reply.body["upload"]
         posted = requests.post(upload["url"], data=upload["fields"],
-                               files={"file": ("blob", data, "text/plain")}, timeout=30)
+                               files={"file": ("blob", data, content_type)}, timeout=30)
         assert posted.status_code == 204, posted.text
         file_id = reply.body["file_id"]
         self.db.execute("UPDATE files SET status = 'ready', checksum_sha256 = 'x'"

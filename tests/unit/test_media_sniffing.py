@@ -94,3 +94,20 @@ def test_allow_list_is_checked_against_the_sniffed_type() -> None:
 ])
 def test_category(content_type: str, expected: str) -> None:
     assert media.category(content_type) == expected
+
+
+@pytest.mark.parametrize("content_type", [
+    "text/html", "TEXT/HTML; charset=utf-8", "application/xhtml+xml", "image/svg+xml", "text/xml",
+    "application/xml", "application/atom+xml", "text/javascript", "application/x-javascript",
+    "application/ecmascript", "text/xsl",
+])
+def test_active_types_are_recognised(content_type: str) -> None:
+    assert media.is_active(content_type)
+
+
+@pytest.mark.parametrize("content_type", [
+    "text/plain", "text/csv", "image/png", "image/jpeg", "application/pdf", "application/json",
+    "application/octet-stream", "application/zip", "video/mp4",
+])
+def test_passive_types_are_served_as_they_are(content_type: str) -> None:
+    assert not media.is_active(content_type)

@@ -99,7 +99,9 @@ function wireAuth() {
       const created = await api("POST", "/auth/register", { email, password }, { auth: false });
       if (created && created.confirmation_required) {
         authMode("confirm", email);
-        say(`Account created. We sent a confirmation code to ${email}.`);
+        // The same answer whether the address is new or already has an account (its owner is mailed).
+        say(`Account created: check ${email} for the confirmation code. `
+          + "If the address already had an account, the email says so; log in instead.");
       } else {
         authMode("login", email);
         say("Account created. You can log in now.");
@@ -123,7 +125,7 @@ function wireAuth() {
     const email = $("confirm-email").value;
     try {
       await api("POST", "/auth/resend", { email }, { auth: false });
-      say(`We sent a new code to ${email}.`);
+      say(`If ${email} has an account waiting for confirmation, we sent it a new code.`);
     } catch (err) {
       showError(err);
     }
@@ -151,8 +153,14 @@ function wireAuth() {
     }
   });
   $("logout").addEventListener("click", () => {
+    // Forget the session here at once, and revoke its refresh token in Cognito (POST /auth/logout).
+    const refreshToken = session() && session().refresh_token;
     setSession(null);
     say("You are logged out.");
+    if (refreshToken) {
+      api("POST", "/auth/logout", { refresh_token: refreshToken }, { auth: false }).catch(() =>
+        say("You are logged out on this device, but the server could not be reached to end the session."));
+    }
   });
 }
 
@@ -502,7 +510,14 @@ async function showPreview(file) {
     return;
   }
   const { url } = await api("GET", `/files/${file.file_id}/download`);
-  if (type.startsWith("image/")) {
+  if (type === "image/svg+xml") {
+    // S3 serves SVG inert (application/octet-stream); as an <img> it runs no script, so show it so.
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`Preview failed (HTTP ${response.status}).`);
+    const blob = new Blob([await response.arrayBuffer()], { type: "image/svg+xml" });
+    box.append(el("img", { src: URL.createObjectURL(blob), alt: `Preview of ${file.name}`,
+                           class: "preview-image" }));
+  } else if (type.startsWith("image/")) {
     box.append(el("img", { src: url, alt: `Preview of ${file.name}`, class: "preview-image" }));
   } else {
     // The download URL says "attachment"; fetch the bytes (CORS GET from S3) to show them inline.

@@ -4,6 +4,7 @@ password, and an email change that must not hijack another person's address."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -176,11 +177,78 @@ def test_an_unverified_email_claim_is_refused(files_module: Any) -> None:
     assert reply.status == 403 and reply.error_code == "email_not_verified"
 
 
-def test_duplicate_email_is_409(auth_api: Api) -> None:
-    email = fresh_email()
-    assert auth_api("POST", "/auth/register", body={"email": email, "password": PASSWORD}).status == 201
-    again = auth_api("POST", "/auth/register", body={"email": email, "password": PASSWORD})
-    assert again.status == 409 and again.error_code == "email_taken"
+def answer(reply: Any) -> tuple[int, str]:
+    """A reply as an observer compares it: status and body (JSON), ids replaced by their version."""
+    body = dict(reply.body) if isinstance(reply.body, dict) else reply.body
+    if isinstance(body, dict) and "user_id" in body:
+        body["user_id"] = str(uuid.UUID(body["user_id"]).version)
+    return reply.status, json.dumps(body, sort_keys=True)
+
+
+def test_registering_a_taken_address_answers_as_a_new_one_and_mails_the_owner(
+        auth_api: Api, db: Any) -> None:
+    confirmed, unconfirmed, new = fresh_email(), fresh_email(), fresh_email()
+    owner_id = register_and_confirm(auth_api, confirmed)
+    assert auth_api("POST", "/auth/register", body={"email": unconfirmed, "password": PASSWORD}).status == 201
+    codes_before = len(mailbox.messages_to(unconfirmed, subject_contains="confirmation code"))
+    users_before = db.execute("SELECT count(*) AS n FROM users").fetchone()["n"]
+
+    # When someone registers the confirmed, the unconfirmed and a new address
+    replies = {address: auth_api("POST", "/auth/register",
+                                 body={"email": address, "password": "Another-Horse-7"})
+               for address in (confirmed, unconfirmed, new)}
+    # Then all three answers are the same: 201, a fresh id, confirmation required
+    assert {answer(r) for r in replies.values()} == {
+        (201, json.dumps({"confirmation_required": True, "user_id": "4"}))}
+    assert replies[confirmed].body["user_id"] != owner_id
+    # And the confirmed account's owner is told by mail, nothing else changed: same password, no row
+    notice = mailbox.messages_to(confirmed, subject_contains="tried to register")
+    assert len(notice) == 1, notice
+    text = str(notice[0]["Body"].get("text_part"))
+    assert "already has one" in text and "log in" in text and "Forgot password" in text
+    login(auth_api, confirmed)  # the old password still works; the tried one logs nobody in
+    tried = auth_api("POST", "/auth/login", body={"email": confirmed, "password": "Another-Horse-7"})
+    assert (tried.status, tried.error_code) == (403, "user_not_confirmed")  # as after a new sign-up
+    assert db.execute("SELECT count(*) AS n FROM users").fetchone()["n"] <= users_before + 1  # new's none
+    assert db.execute("SELECT 1 FROM users WHERE user_id = %s", (replies[confirmed].body["user_id"],)
+                      ).fetchone() is None
+    # And the unconfirmed one's owner gets a new confirmation code, which confirms the account
+    code = mailbox.confirmation_code(unconfirmed, not_before=codes_before)
+    assert auth_api("POST", "/auth/confirm", body={"email": unconfirmed, "code": code}).status == 200
+
+
+def test_a_weak_password_is_refused_alike_for_taken_and_new_addresses(auth_api: Api) -> None:
+    taken = fresh_email()
+    register_and_confirm(auth_api, taken)
+    for address in (taken, fresh_email()):
+        reply = auth_api("POST", "/auth/register", body={"email": address, "password": "alllowercase1"})
+        assert (reply.status, reply.error_code) == (422, "weak_password"), address
+        reset = auth_api("POST", "/auth/reset", body={"email": address, "code": "123456", "password": "weak"})
+        assert (reset.status, reset.error_code) == (422, "weak_password"), address
+    assert mailbox.messages_to(taken, subject_contains="tried to register") == []
+
+
+def test_confirm_answers_alike_for_unknown_confirmed_and_wrong_codes(auth_api: Api) -> None:
+    confirmed, unconfirmed = fresh_email(), fresh_email()
+    register_and_confirm(auth_api, confirmed)
+    auth_api("POST", "/auth/register", body={"email": unconfirmed, "password": PASSWORD})
+    real_code = mailbox.confirmation_code(unconfirmed)
+    wrong_code = "000000" if real_code != "000000" else "111111"
+    replies = [auth_api("POST", "/auth/confirm", body={"email": address, "code": code})
+               for address, code in ((fresh_email(), "123456"), (confirmed, "123456"),
+                                     (confirmed, wrong_code), (unconfirmed, wrong_code))]
+    assert len({answer(r) for r in replies}) == 1, [answer(r) for r in replies]
+    assert (replies[0].status, replies[0].error_code) == (422, "invalid_code")
+
+
+def test_resend_and_forgot_answer_alike_for_every_address(auth_api: Api) -> None:
+    confirmed, unconfirmed = fresh_email(), fresh_email()
+    register_and_confirm(auth_api, confirmed)
+    auth_api("POST", "/auth/register", body={"email": unconfirmed, "password": PASSWORD})
+    for route in ("/auth/resend", "/auth/forgot"):
+        replies = [auth_api("POST", route, body={"email": address})
+                   for address in (confirmed, unconfirmed, fresh_email())]
+        assert {answer(r) for r in replies} == {(202, json.dumps({"accepted": True}))}, route
 
 
 @pytest.mark.parametrize(("body", "code"), [
@@ -209,3 +277,43 @@ def test_wrong_password_or_unknown_user_is_401(auth_api: Api) -> None:
 def test_bad_refresh_token_is_401(auth_api: Api) -> None:
     reply = auth_api("POST", "/auth/refresh", body={"refresh_token": "not-a-token"})
     assert reply.status == 401 and reply.error_code == "invalid_credentials"
+
+
+def test_logout_revokes_the_refresh_token(auth_api: Api) -> None:
+    email = fresh_email()
+    register_and_confirm(auth_api, email)
+    tokens = login(auth_api, email)
+    assert auth_api("POST", "/auth/refresh", body={"refresh_token": tokens["refresh_token"]}).status == 200
+    # When the user logs out with their refresh token
+    out = auth_api("POST", "/auth/logout", body={"refresh_token": tokens["refresh_token"]})
+    assert out.status == 204, out.body
+    # Then Cognito refuses that refresh token (and so does the API), and logging out again is no error
+    refused = auth_api("POST", "/auth/refresh", body={"refresh_token": tokens["refresh_token"]})
+    assert refused.status == 401 and refused.error_code == "invalid_credentials"
+    assert auth_api("POST", "/auth/logout", body={"refresh_token": tokens["refresh_token"]}).status == 204
+    # And a new login works as before
+    assert auth_api("POST", "/auth/refresh", body={"refresh_token": login(auth_api, email)["refresh_token"]}
+                    ).status == 200
+
+
+def test_logout_with_a_token_that_was_never_issued_is_accepted(auth_api: Api) -> None:
+    assert auth_api("POST", "/auth/logout", body={"refresh_token": "not-a-token"}).status == 204
+    assert auth_api("POST", "/auth/logout", body={}).status == 422
+
+
+def test_logging_in_after_registering_a_taken_address_answers_as_for_a_new_one(auth_api: Api) -> None:
+    """Register an address with a password of one's own, then log in with it: a new address says
+    "confirm first" (403), and so must a taken one, or the pair of calls tells it is taken."""
+    confirmed, unconfirmed, new = fresh_email(), fresh_email(), fresh_email()
+    register_and_confirm(auth_api, confirmed)
+    auth_api("POST", "/auth/register", body={"email": unconfirmed, "password": PASSWORD})
+    probe = "Probing-Horse-42"
+    answers = []
+    for address in (confirmed, unconfirmed, new):
+        assert auth_api("POST", "/auth/register", body={"email": address, "password": probe}).status == 201
+        answers.append(answer(auth_api("POST", "/auth/login", body={"email": address, "password": probe})))
+    assert len(set(answers)) == 1 and answers[0][0] == 403, answers
+    # while the owners' own passwords still log in, and another wrong password is still a 401
+    login(auth_api, confirmed)
+    wrong = auth_api("POST", "/auth/login", body={"email": confirmed, "password": "Other-Horse-43"})
+    assert (wrong.status, wrong.error_code) == (401, "invalid_credentials")

@@ -66,23 +66,63 @@ def test_a_browser_gets_a_page_that_counts_nothing(world: World, alice: User, ip
     assert downloads(world, link["link_id"]) == 1
 
 
-def test_the_page_asks_for_the_password_and_escapes_the_name(world: World, alice: User, ip: str) -> None:
+def test_a_password_link_shows_nothing_about_the_file_until_the_password_is_right(
+        world: World, alice: User, ip: str) -> None:
     file_id = world.ready_file(alice, index=False)
     name = "<img src=x onerror=alert(1)> & co.txt"
     renamed = world.files(alice)("PATCH", f"/files/{file_id}", body={"name": name})
     assert renamed.status == 200, renamed.body
+    escaped_name = "&lt;img src=x onerror=alert(1)&gt; &amp; co.txt"
     link = world.link(alice, file_id, password="open sesame")
-    page = request(world, token_of(link), accept=BROWSER_ACCEPT, ip=ip)
-    assert page.status == 200
-    html = str(page.body)
-    assert 'type="password"' in html
-    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt; &amp; co.txt" in html
-    wrong = request(world, token_of(link), accept="application/json", download=True, password="nope", ip=ip)
+    token = token_of(link)
+    secrets_of_the_file = (escaped_name, "co.txt", "text/plain", "84 B", "Download</button>")
+
+    # When a browser opens it without a password, or with a wrong one
+    locked = request(world, token, accept=BROWSER_ACCEPT, ip=ip)
+    wrong_page = request(world, token, accept=BROWSER_ACCEPT, password="nope", ip=ip)
+    # Then it gets a password prompt and nothing about the file: no name, size or type
+    assert locked.status == 200 and wrong_page.status == 401
+    for page in (locked, wrong_page):
+        html = str(page.body)
+        assert page.headers["content-type"].startswith("text/html")
+        assert 'type="password"' in html and ">Unlock</button>" in html
+        assert "<title>Protected link - Fileshare</title>" in html
+        for fact in secrets_of_the_file:
+            assert fact not in html, fact
+    assert "wrong password" in str(wrong_page.body)
+
+    # When the page is asked again with the right password
+    unlocked = request(world, token, accept=BROWSER_ACCEPT, password="open sesame", ip=ip)
+    # Then it is the same page as an open link's (name escaped, size, type, Download button)
+    assert unlocked.status == 200
+    html = str(unlocked.body)
+    assert "<img" not in html and f"<h1>{escaped_name}</h1>" in html
+    assert "84 B &middot; text/plain" in html and ">Download</button>" in html
+    assert 'type="password"' not in html
+    open_link = world.link(alice, file_id)
+    open_page = request(world, token_of(open_link), accept=BROWSER_ACCEPT, ip=ip)
+    assert html.replace(token, "TOKEN") == str(open_page.body).replace(token_of(open_link), "TOKEN")
+    # And the download needs the password too; viewing the page counted none
+    assert downloads(world, link["link_id"]) == 0
+    wrong = request(world, token, accept="application/json", download=True, password="nope", ip=ip)
     assert (wrong.status, wrong.error_code) == (401, "wrong_password")
-    right = request(world, token_of(link), accept="application/json", download=True, password="open sesame",
+    right = request(world, token, accept="application/json", download=True, password="open sesame",
                     ip=ip)
     assert right.status == 200 and "X-Amz-Signature=" in right.body["url"]
     assert downloads(world, link["link_id"]) == 1
+
+
+def test_wrong_passwords_on_the_page_are_limited_like_downloads(world: World, alice: User, ip: str) -> None:
+    from fileshare.links import PASSWORD_ATTEMPTS_PER_LINK
+
+    file_id = world.ready_file(alice, index=False)
+    token = token_of(world.link(alice, file_id, password="open sesame"))
+    for _ in range(PASSWORD_ATTEMPTS_PER_LINK):
+        assert request(world, token, accept=BROWSER_ACCEPT, password="nope", ip=ip).status == 401
+    limited = request(world, token, accept=BROWSER_ACCEPT, password="open sesame", ip=ip)
+    assert limited.status == 429 and int(limited.headers["retry-after"]) > 0
+    html = str(limited.body)
+    assert 'type="password"' in html and "shared notes.txt" not in html
 
 
 @pytest.mark.parametrize("accept", [None, "application/json", "*/*"])

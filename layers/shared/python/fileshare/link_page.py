@@ -1,6 +1,11 @@
-"""The small HTML page a browser gets for ``GET /s/{token}``: file name, size, a password field when
-the link has one, and a Download button. Loading it counts nothing; the button asks
-``GET /s/{token}?download=1`` (JSON) for the presigned URL, which is what counts a download.
+"""The small HTML page a browser gets for ``GET /s/{token}``: file name, size, type and a Download
+button. Loading it counts nothing; the button asks ``GET /s/{token}?download=1`` (JSON) for the
+presigned URL, which is what counts a download.
+
+A link with a password first shows a locked page: a password field and nothing about the file.
+Its script asks the page again with the password (``X-Link-Password``, checked and limited as a
+download's) and swaps in the unlocked card, the same as an open link's; the download then sends
+the same password.
 
 Self-contained (inline style and script, no external asset), so it works wherever the API runs.
 Every value is HTML-escaped; the token goes into the script as JSON.
@@ -35,25 +40,48 @@ padding:.5rem 1.2rem;border-radius:6px;border:1px solid #1a56b0;background:#1a56
 _SCRIPT = """
 (() => {
   const token = %s;
-  const form = document.getElementById("download-form");
-  const status = document.getElementById("status");
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    status.className = "muted";
-    status.textContent = "Preparing the download...";
-    const headers = { Accept: "application/json" };
-    const password = document.getElementById("link-password");
-    if (password) headers["X-Link-Password"] = password.value;
+  const link = `/s/${encodeURIComponent(token)}`;
+  let password = null;
+  const say = (text, kind = "muted") => {
+    const status = document.getElementById("status");
+    status.className = kind;
+    status.textContent = text;
+  };
+  async function unlock() {
+    const given = document.getElementById("link-password").value;
+    say("Checking the password...");
     try {
-      const response = await fetch(`/s/${encodeURIComponent(token)}?download=1`, { headers });
+      const response = await fetch(link, { headers: { Accept: "text/html", "X-Link-Password": given } });
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      if (!response.ok) {
+        const reason = page.getElementById("status");
+        throw new Error((reason && reason.textContent) || `HTTP ${response.status}`);
+      }
+      password = given;
+      document.title = page.title;
+      document.querySelector(".card").replaceWith(page.querySelector(".card"));
+      document.querySelector("#download-form button").focus();
+    } catch (err) {
+      say(`Cannot unlock: ${err.message}`, "error");
+    }
+  }
+  async function download() {
+    say("Preparing the download...");
+    const headers = { Accept: "application/json" };
+    if (password !== null) headers["X-Link-Password"] = password;
+    try {
+      const response = await fetch(`${link}?download=1`, { headers });
       const body = await response.json().catch(() => ({}));
       if (!response.ok) throw new Error((body.error && body.error.message) || `HTTP ${response.status}`);
-      status.textContent = "Your download has started.";
+      say("Your download has started.");
       window.location.assign(body.url);
     } catch (err) {
-      status.className = "error";
-      status.textContent = `Cannot download: ${err.message}`;
+      say(`Cannot download: ${err.message}`, "error");
     }
+  }
+  document.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    if (ev.target.id === "unlock-form") unlock(); else download();
   });
 })();
 """
@@ -69,20 +97,41 @@ def _document(title: str, body: str, script: str = "") -> str:
     )
 
 
+def _script(token: str) -> str:
+    return "<script>" + _SCRIPT % json.dumps(token).replace("<", "\\u003c") + "</script>"
+
+
 def render(token: str, link: dict[str, Any]) -> str:
-    """The page for an open link (``link`` as ``links.peek_link`` returns it)."""
+    """The page for a link that can be opened (``link`` as ``links.peek_link`` returns it): the
+    locked page while it is ``locked``, else the file's name, size, type and a Download button."""
+    if link.get("locked"):
+        return render_locked(token)
     name = escape(str(link["name"]))
-    password = ("<label for=\"link-password\">Password</label>"
-                "<input id=\"link-password\" name=\"password\" type=\"password\" required"
-                " autocomplete=\"current-password\">") if link["has_password"] else ""
     facts = f"{escape(human_size(int(link['size'])))} &middot; {escape(str(link['content_type']))}"
     button = "<button type=\"submit\">Download</button>"
     body = (f"<p class=\"muted\">Shared with you on Fileshare</p><h1>{name}</h1>"
             f"<p class=\"muted\">{facts}</p>"
-            f"<form id=\"download-form\" novalidate>{password}{button}</form>"
+            f"<form id=\"download-form\" novalidate>{button}</form>"
             "<p id=\"status\" role=\"status\" aria-live=\"polite\"></p>")
-    script = "<script>" + _SCRIPT % json.dumps(token).replace("<", "\\u003c") + "</script>"
-    return _document(str(link["name"]), body, script)
+    return _document(str(link["name"]), body, _script(token))
+
+
+_UNLOCK_FIELD = ("<label for=\"link-password\">Password</label>"
+                 "<input id=\"link-password\" name=\"password\" type=\"password\" required"
+                 " autocomplete=\"current-password\">")
+
+
+def render_locked(token: str, error: str | None = None) -> str:
+    """The page of a link with a password before the right one is given: a password field and
+    nothing about the file (no name, size or type); ``error`` says why the last try failed."""
+    status = (f"<p id=\"status\" role=\"status\" aria-live=\"polite\" class=\"error\">{escape(error)}</p>"
+              if error else "<p id=\"status\" role=\"status\" aria-live=\"polite\"></p>")
+    body = ("<p class=\"muted\">Shared with you on Fileshare</p>"
+            "<h1>This link is protected by a password</h1>"
+            "<p class=\"muted\">Enter the password you were given to see the file.</p>"
+            f"<form id=\"unlock-form\" novalidate>{_UNLOCK_FIELD}"
+            f"<button type=\"submit\">Unlock</button></form>{status}")
+    return _document("Protected link", body, _script(token))
 
 
 def render_refusal(message: str) -> str:

@@ -219,12 +219,31 @@ def _usable_link(token: str) -> links_db.LinkWithFile:
     return link
 
 
-def peek_link(token: str) -> dict[str, Any]:
-    """What the link page shows (file name, size, type, whether a password is needed), counting
-    nothing: neither a download nor a password attempt. Raises the refusal, as ``open_link``."""
+def _check_password(link: links_db.LinkWithFile, password: str | None, source_ip: str | None) -> None:
+    """Raise unless ``password`` is the link's (counted and limited per link and source IP)."""
+    if link.password_hash is None:
+        return
+    if not password:
+        raise Unauthorized("this link needs a password (X-Link-Password)", code="password_required")
+    attempt = take_attempt(link.link_id, source_ip)
+    if not verify_password(password, link.password_hash):
+        metrics.add_metric(name="LinkWrongPassword", unit="Count", value=1)
+        raise Unauthorized("wrong password", code="wrong_password")
+    limiter.give_back(attempt)
+
+
+def peek_link(token: str, password: str | None = None, source_ip: str | None = None) -> dict[str, Any]:
+    """What the link page shows, counting no download: the file's name, size and type, and whether
+    a password is needed. A link with a password is ``locked`` (nothing about the file) until the
+    right ``password`` comes with the request; a wrong one is checked and limited as for a download
+    (401 ``wrong_password``, 429). Raises the refusal, as ``open_link``."""
     link = _usable_link(token)
+    has_password = link.password_hash is not None
+    if has_password and not password:
+        return {"has_password": True, "locked": True}
+    _check_password(link, password, source_ip)
     return {"name": link.name, "size": link.size, "content_type": link.content_type,
-            "has_password": link.password_hash is not None}
+            "has_password": has_password, "locked": False}
 
 
 def open_link(token: str, password: str | None, source_ip: str | None,
@@ -233,14 +252,7 @@ def open_link(token: str, password: str | None, source_ip: str | None,
     ``client`` (``fileshare.clientinfo.coarse``) goes into the ``link.downloaded`` event as is."""
     link = _usable_link(token)
     link_id = link.link_id
-    if link.password_hash is not None:
-        if not password:
-            raise Unauthorized("this link needs a password (X-Link-Password)", code="password_required")
-        attempt = take_attempt(link_id, source_ip)
-        if not verify_password(password, link.password_hash):
-            metrics.add_metric(name="LinkWrongPassword", unit="Count", value=1)
-            raise Unauthorized("wrong password", code="wrong_password")
-        limiter.give_back(attempt)
+    _check_password(link, password, source_ip)
     with transaction() as conn:
         file_row = shares_db.lock_file(conn, link.file_id)  # per-file order of outbox events
         downloads = links_db.count_download(conn, link_id)

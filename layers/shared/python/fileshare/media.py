@@ -94,6 +94,25 @@ def normalize(content_type: str) -> str:
     return _ALIASES.get(base, base)
 
 
+#: Types a browser runs or renders as a page of the origin that served them (markup, script, SVG,
+#: XML that can carry XHTML or XSLT). Served as INERT_TYPE, attachment only (``storage.presigned_get``).
+_ACTIVE = frozenset({
+    "text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml",
+    "text/xsl", "application/xslt+xml", "text/javascript", "application/javascript",
+    "application/x-javascript", "text/ecmascript", "application/ecmascript", "text/jscript",
+    "application/vnd.wap.xhtml+xml", "text/x-component", "application/x-shockwave-flash",
+    "multipart/x-mixed-replace",
+})
+INERT_TYPE = "application/octet-stream"
+
+
+def is_active(content_type: str) -> bool:
+    """Whether a browser would run or render ``content_type`` (any ``+xml`` or ``/xml`` type too)."""
+    ct = normalize(content_type)
+    return (ct in _ACTIVE or ct.endswith(("+xml", "/xml")) or "javascript" in ct
+            or "ecmascript" in ct or ct.startswith("text/html"))
+
+
 def sniff(head: bytes) -> str | None:
     """The MIME type the first bytes reveal, or None when they carry no known signature."""
     import filetype

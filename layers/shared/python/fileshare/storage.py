@@ -15,7 +15,7 @@ from contextlib import suppress
 from typing import Any
 from urllib.parse import quote
 
-from fileshare import telemetry
+from fileshare import media, telemetry
 from fileshare.config import settings
 from fileshare.errors import Conflict, DependencyUnavailable, ValidationFailed
 
@@ -237,8 +237,15 @@ def content_disposition(name: str) -> str:
 
 def presigned_get(key: str, *, download_name: str | None = None, content_type: str | None = None,
                   expires_in: int | None = None) -> str:
-    """A presigned GET, valid ``expires_in`` seconds (default: the configured presign TTL)."""
+    """A presigned GET, valid ``expires_in`` seconds (default: the configured presign TTL).
+
+    Active content (``media.is_active``: HTML, SVG, XML, script) is answered as
+    ``application/octet-stream`` and an attachment whatever the caller asked, so the bucket's
+    origin never renders or runs an uploaded page."""
     params: dict[str, Any] = {"Bucket": settings().upload_bucket, "Key": key}
+    if content_type and media.is_active(content_type):
+        content_type = media.INERT_TYPE
+        download_name = download_name if download_name is not None else "download"
     if download_name is not None:
         params["ResponseContentDisposition"] = content_disposition(download_name)
     if content_type:
