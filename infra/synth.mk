@@ -46,7 +46,7 @@ iac-tooling: $(IAC_STAMP) ## install the pinned cfn-lint and checkov into .local
 gates: iac-tooling ## cfn-lint and checkov on every template in cdk.out, root and *.nested.template.json (after a synth): 0 findings or fail
 	$(SYNTH_PYTHON) -m infra.gates $(CDK_OUT) --tools $(IAC_VENV)/bin
 
-synth: cdk-tooling iac-tooling $(VENV_STAMP) ## cdk synth both stages offline (pip bundling, cdk-nag, cfn-lint, checkov)
+synth: cdk-tooling iac-tooling $(VENV_STAMP) $(WEB_BUNDLE) ## cdk synth both stages offline (pip bundling, the web bundle, cdk-nag, cfn-lint, checkov)
 	@test -x $(SYNTH_PYTHON) || { echo "$(SYNTH_PYTHON) missing: run 'make venv' first"; exit 1; }
 	@start=$$(date +%s); \
 	$(CDK) synth --quiet --no-notices --no-version-reporting --output $(CDK_OUT) \

@@ -2,13 +2,14 @@
 the link has one, and a Download button. Loading it counts nothing; the button asks
 ``GET /s/{token}?download=1`` (JSON) for the presigned URL, which is what counts a download.
 
-Self-contained (inline style and script, no external asset), so it works wherever the API runs.
-Every value is HTML-escaped; the token goes into the script as JSON.
+Its style and script are static files of the web app (``web/link-page.css``, ``web/link-page.js``),
+served from the same origin as ``/s/*`` (CloudFront in AWS, the gateway locally), so the page runs
+under the CSP of ``infra/web_headers.py`` with no inline code; the script reads the token from the
+URL. Every value is HTML-escaped.
 """
 
 from __future__ import annotations
 
-import json
 from html import escape
 from typing import Any
 
@@ -21,50 +22,18 @@ def human_size(size: int) -> str:
     return f"{int(value)} {units[unit]}" if unit == 0 else f"{value:.1f} {units[unit]}"
 
 
-_STYLE = """
-body{margin:0;font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1d2430;
-background:#f5f7fa;line-height:1.45}main{max-width:32rem;margin:2rem auto;padding:0 1rem}
-.card{background:#fff;border:1px solid #d3d9e2;border-radius:8px;padding:1.25rem 1.5rem}
-h1{font-size:1.2rem;margin:0 0 .25rem;overflow-wrap:anywhere}p{margin:.25rem 0}.muted{color:#525b69}
-label{display:block;font-weight:600;margin:.75rem 0 .25rem}input{width:100%;padding:.45rem .6rem;
-border:1px solid #8a94a3;border-radius:6px;font:inherit}button{margin-top:1rem;font:inherit;
-padding:.5rem 1.2rem;border-radius:6px;border:1px solid #1a56b0;background:#1a56b0;color:#fff;cursor:pointer}
-:focus-visible{outline:3px solid #5b8fe6;outline-offset:2px}.error{color:#a8231b}
-"""
-
-_SCRIPT = """
-(() => {
-  const token = %s;
-  const form = document.getElementById("download-form");
-  const status = document.getElementById("status");
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    status.className = "muted";
-    status.textContent = "Preparing the download...";
-    const headers = { Accept: "application/json" };
-    const password = document.getElementById("link-password");
-    if (password) headers["X-Link-Password"] = password.value;
-    try {
-      const response = await fetch(`/s/${encodeURIComponent(token)}?download=1`, { headers });
-      const body = await response.json().catch(() => ({}));
-      if (!response.ok) throw new Error((body.error && body.error.message) || `HTTP ${response.status}`);
-      status.textContent = "Your download has started.";
-      window.location.assign(body.url);
-    } catch (err) {
-      status.className = "error";
-      status.textContent = `Cannot download: ${err.message}`;
-    }
-  });
-})();
-"""
+#: Served with the web app (web/), so the page needs no inline style or script under the CSP.
+STYLESHEET = "/link-page.css"
+SCRIPT = "/link-page.js"
 
 
 def _document(title: str, body: str, script: str = "") -> str:
     return (
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        "<meta name=\"robots\" content=\"noindex\"><link rel=\"icon\" href=\"data:,\">"
-        f"<title>{escape(title)} - Fileshare</title><style>{_STYLE}</style></head>"
+        "<meta name=\"robots\" content=\"noindex\">"
+        "<link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">"
+        f"<title>{escape(title)} - Fileshare</title><link rel=\"stylesheet\" href=\"{STYLESHEET}\"></head>"
         f"<body><main><div class=\"card\">{body}</div></main>{script}</body></html>"
     )
 
@@ -81,8 +50,7 @@ def render(token: str, link: dict[str, Any]) -> str:
             f"<p class=\"muted\">{facts}</p>"
             f"<form id=\"download-form\" novalidate>{password}{button}</form>"
             "<p id=\"status\" role=\"status\" aria-live=\"polite\"></p>")
-    script = "<script>" + _SCRIPT % json.dumps(token).replace("<", "\\u003c") + "</script>"
-    return _document(str(link["name"]), body, script)
+    return _document(str(link["name"]), body, f"<script src=\"{SCRIPT}\"></script>")
 
 
 def render_refusal(message: str) -> str:
