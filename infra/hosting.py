@@ -155,7 +155,8 @@ class Hosting(Construct):
             additional_behaviors={pattern: api_behavior for pattern in self.api_patterns},
             domain_names=[config.domainName] if config.domainName else None,
             certificate=certificate,
-            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            # with the default *.cloudfront.net certificate CloudFront fixes the policy (CDK warns)
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 if certificate else None,
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
         )
