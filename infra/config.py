@@ -63,6 +63,10 @@ class StageConfig:
     apiBurstLimit: int  # noqa: N815
     waf: bool
     wafRateLimitPer5Min: int  # noqa: N815
+    # The web origin's custom domain and its ACM certificate (us-east-1, for CloudFront); both empty:
+    # the distribution's own *.cloudfront.net domain (infra/hosting.py).
+    domainName: str  # noqa: N815
+    certificateArn: str  # noqa: N815
 
     @property
     def prefix(self) -> str:

@@ -214,7 +214,10 @@ class Functions(Construct):
             "POWERTOOLS_LOGGER_LOG_EVENT": "false",
             "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
             "WEB_ORIGIN": config.webOrigin,
-            "PUBLIC_BASE_URL": config.publicBaseUrl,
+            # empty without a custom domain: the functions read it from the web bucket (infra/hosting.py)
+            **({"PUBLIC_BASE_URL": config.publicBaseUrl} if config.publicBaseUrl else {}),
+            # CloudFront (infra/hosting.py) is in front of every route: CloudFront-* headers are its own
+            "BEHIND_CLOUDFRONT": "true",
         }
 
     # --- Uses -> env + IAM + network: each resource's construct grants access to itself ----------------

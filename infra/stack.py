@@ -8,6 +8,7 @@ budget."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from infra.config import SERVICE, StageConfig
 from infra.data import Data
 from infra.declaration import FUNCTIONS_DIR, Function, KafkaTrigger, SqsTrigger
 from infra.functions import Functions, needs_vpc
+from infra.hosting import Hosting
 from infra.identity import CognitoUsers
 from infra.network import Network
 from infra.observability import Observability, OnCall
@@ -59,6 +61,14 @@ class FileshareStack(Stack):
         untaggable = ["AWS::RDS::DBProxyTargetGroup"]  # CloudFormation rejects Tags there
         Tags.of(self).add("service", SERVICE, exclude_resource_types=untaggable)
         Tags.of(self).add("stage", config.stage, exclude_resource_types=untaggable)
+        # The web origin (infra/hosting.py) decides where links point: the custom domain, whose name every
+        # origin setting takes; else the distribution's domain, which the functions read from the web
+        # bucket's config.json (in their environment it would be a cycle: distribution -> API -> functions).
+        if config.domainName:
+            origin = f"https://{config.domainName}"
+            config = dataclasses.replace(config, webOrigin=origin, publicBaseUrl=origin)
+        else:
+            config = dataclasses.replace(config, publicBaseUrl="")
         self.config = config
 
         dependency_layer = lambda_.LayerVersion(
@@ -122,6 +132,24 @@ class FileshareStack(Stack):
         # this to a DependsOn of the whole nested API stack on the bootstrap custom resource.
         for resource in self.functions.deploy_resources:
             self.api.api.deployment_stage.node.add_dependency(resource)
+        # The web origin: CloudFront in front of the web bucket, the API's routes and /s/* (the root:
+        # the web bucket is stateful and named types stay here; it references the nested API's outputs).
+        self.hosting = Hosting(
+            self,
+            "Hosting",
+            config=config,
+            api=self.api.api,
+            routes=[route for built in self.functions.built.values() for route in built.spec.routes],
+            upload_bucket_name=self.storage.bucket_name,
+            user_pool_id=self.identity.user_pool.user_pool_id,
+            user_pool_client_id=self.identity.client.user_pool_client_id,
+            access_logs=self.storage.access_logs,
+            bundle=bundle,
+        )
+        self.storage.allow_web_origin(self.hosting.origin)
+        if not config.domainName:
+            for built in self.functions.built.values():
+                self.hosting.grant_config_read(built.function, built.role)
         # The on-call topic (and its KMS key) stay in the root; alarms and dashboard are nested.
         self.oncall = OnCall(self, "Observability", config=config)
         observability_stack = NestedStack(
@@ -131,6 +159,10 @@ class FileshareStack(Stack):
             observability_stack, "Observability", config=config, functions=functions, topic=self.oncall.topic
         )
 
+        CfnOutput(self, "WebUrl", value=f"{self.hosting.origin}/", key="WebUrl",
+                  description="Open this: the web app, its API and public links on one origin")
+        CfnOutput(self, "DistributionDomain", value=self.hosting.distribution.distribution_domain_name,
+                  key="DistributionDomain", description="Point the custom domain's DNS (CNAME/alias) here")
         CfnOutput(self, "ApiUrl", value=self.api.api.url, key="ApiUrl")
         CfnOutput(self, "UserPoolId", value=self.identity.user_pool.user_pool_id, key="UserPoolId")
         CfnOutput(

@@ -137,20 +137,6 @@ class Storage(Construct):
             versioned=False,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="uploads/",
-            cors=[
-                s3.CorsRule(
-                    allowed_origins=[config.webOrigin],
-                    allowed_methods=[
-                        s3.HttpMethods.POST,
-                        s3.HttpMethods.PUT,
-                        s3.HttpMethods.GET,
-                        s3.HttpMethods.HEAD,
-                    ],
-                    allowed_headers=["*"],
-                    exposed_headers=["ETag", "Location"],
-                    max_age=3000,
-                )
-            ],
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="abort-incomplete-multipart", abort_incomplete_multipart_upload_after=Duration.days(1)
@@ -178,6 +164,18 @@ class Storage(Construct):
         upload = self.queues.get(UPLOAD_QUEUE)
         if upload is not None:
             self._notify(upload.queue)
+
+    def allow_web_origin(self, origin: str) -> None:
+        """The browser uploads and downloads from ``origin`` (the web origin, ``infra/hosting.py``):
+        presigned POST/PUT/GET cross-origin, exposing ETag (multipart) and Location."""
+        self.bucket.add_cors_rule(
+            allowed_origins=[origin],
+            allowed_methods=[s3.HttpMethods.POST, s3.HttpMethods.PUT, s3.HttpMethods.GET,
+                             s3.HttpMethods.HEAD],
+            allowed_headers=["*"],
+            exposed_headers=["ETag", "Location"],
+            max_age=3000,
+        )
 
     def grant(self, use: Uses, role: iam.Role) -> dict[str, str]:
         """Grant ``role`` the object actions of ``use`` on the object prefixes; returns the variables

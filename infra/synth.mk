@@ -54,7 +54,7 @@ SYNTH_CONTEXT ?= $(foreach s,dev prod,-c fileshare:$(s):account=123456789012 -c 
 	-c fileshare:prod:alarmEmail=oncall@fileshare-ci.dev
 comma := ,
 
-synth: cdk-tooling iac-tooling $(VENV_STAMP) ## cdk synth both stages offline (pip bundling, cdk-nag, cfn-lint, checkov)
+synth: cdk-tooling iac-tooling $(VENV_STAMP) $(WEB_BUNDLE) ## cdk synth both stages offline (pip bundling, the web bundle, cdk-nag, cfn-lint, checkov)
 	@test -x $(SYNTH_PYTHON) || { echo "$(SYNTH_PYTHON) missing: run 'make venv' first"; exit 1; }
 	@start=$$(date +%s); \
 	$(CDK) synth --quiet --no-notices --no-version-reporting --output $(CDK_OUT) \

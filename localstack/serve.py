@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         if authorizer.settings is None:
             log.warning("no Cognito settings (COGNITO_JWKS_URL, USER_POOL_CLIENT_ID): protected routes"
                         " answer 401")
-        gateway = Gateway(runtime, authorizer=authorizer, host=args.host, port=args.port, origins=origins)
+        gateway = Gateway(runtime, authorizer=authorizer, host=args.host, port=args.port, origins=origins,
+                          env=os.environ)
         gateway.start()
         log.info("gateway on %s (%d routes, web page from %s)", gateway.url,
                  sum(len(fn.routes) for fn in runtime.functions.values()), gateway.web_dir)

@@ -1,5 +1,10 @@
 """The local API Gateway: REST proxy events, Cognito authorizer, CORS, and the web page at ``/``.
 
+It is the local CloudFront too: one origin serves the page, ``/config.json`` (built from the
+namespace's env by ``infra.web_headers``, as the deploy writes it from the stack's values), the API
+and ``/s/*``, and every response carries the headers of ``infra.web_headers.security_headers`` (the
+CSP with LocalStack's S3 origin), so the browser tests run under the production CSP.
+
 Gateway-made errors carry both API Gateway's ``{"message": ...}`` and the project's error envelope
 ``{"error": {"code", "message"}}``, so clients written for either read them (in AWS the same body
 comes from GatewayResponses). Unknown paths are 404 and known paths with another method 405 (API
@@ -15,12 +20,13 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from infra import web_headers
 from infra.declaration import REPO_ROOT
 from lambdarun.auth import CognitoAuthorizer, UnauthorizedError
 from lambdarun.events import MalformedResponseError, parse_proxy_response, rest_event
@@ -54,8 +60,12 @@ class Gateway:
 
     def __init__(self, runtime: Runtime, *, authorizer: CognitoAuthorizer, host: str = "127.0.0.1",
                  port: int = 8080, web_dir: Path = REPO_ROOT / "web",
-                 origins: Iterable[str] = DEFAULT_ORIGINS) -> None:
+                 origins: Iterable[str] = DEFAULT_ORIGINS, env: Mapping[str, str] | None = None) -> None:
+        """``env``: the namespace's variables, for ``/config.json`` and the CSP's S3 origin."""
         self.runtime = runtime
+        env = env if env is not None else {}
+        self.page_config = json.dumps(web_headers.local_page_config(env)).encode()
+        self.security_headers = tuple(web_headers.security_headers(web_headers.local_s3_origin(env)).items())
         self.authorizer = authorizer
         self.web_dir = web_dir.resolve()
         self.origins = frozenset(o.rstrip("/") for o in origins)
@@ -190,6 +200,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, [("Content-Type", ctype), ("Cache-Control", "no-cache")], text.encode(), cors,
                        request_id)
             return
+        if path == web_headers.CONFIG_PATH and method in ("GET", "HEAD"):
+            self._send(200, [("Content-Type", "application/json"), ("Cache-Control", "no-cache")],
+                       self.gateway.page_config, cors, request_id, head=method == "HEAD")
+            return
         match = self.gateway.runtime.routes.match(method, path)
         self._api_started = started if match.resource is not None else None
         if match.function is not None and match.route is not None and match.resource is not None:
@@ -278,9 +292,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._api_started = None
         self.send_response(status)
         names = {name.lower() for name, _ in headers}
-        for name, value in headers:
-            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+        skipped = {"content-length", "connection", "transfer-encoding"}
+        skipped |= {name.lower() for name, _ in self.gateway.security_headers}
+        for name, value in headers:  # the web origin's security headers override the function's
+            if name.lower() not in skipped:
                 self.send_header(name, value)
+        for name, value in self.gateway.security_headers:
+            self.send_header(name, value)
         for name, value in cors:
             if name.lower() not in names:
                 self.send_header(name, value)

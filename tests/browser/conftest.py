@@ -5,6 +5,10 @@ never collides with ``make dev`` on :8080), with the multipart threshold and par
 S3's 5 MiB minimum so a few MiB exercise the multipart path. The bucket's CORS rule is extended
 with that origin (additively; the provisioned origins stay). The page must have been bundled
 (``make web``); axe-core comes from the same npm install.
+
+The gateway sends the production headers (``infra.web_headers``: the CSP with LocalStack's S3 origin),
+and every browser records CSP violations (the ``securitypolicyviolation`` event and Chromium's
+console report): a test that caused one fails at teardown.
 """
 
 from __future__ import annotations
@@ -39,6 +43,11 @@ PASSWORD = "Br0wser!Passw0rd"
 WAIT_MS = 30_000  # how long to wait for the page to reach a state (a limit, not a timing assertion)
 PART_BYTES = 5 * 1024 * 1024  # S3's smallest part size
 DESKTOP = {"width": 1280, "height": 860}
+CSP_MARK = "csp-violation:"
+# In every page and frame of a browser context, before the page's own scripts.
+CSP_LISTENER = ("document.addEventListener('securitypolicyviolation', (e) => console.warn("
+                f"'{CSP_MARK} ' + e.effectiveDirective + ' blocked ' + e.blockedURI + ' at ' + e.sourceFile"
+                " + ':' + e.lineNumber));")
 PHONE = {"width": 375, "height": 740}
 
 
@@ -126,6 +135,7 @@ class Browser:
     page: Any
     base_url: str
     console_errors: list[str]
+    csp_violations: list[str]
 
     def open(self, path: str = "/") -> Any:
         self.page.goto(self.base_url + path)
@@ -134,7 +144,9 @@ class Browser:
     def axe(self) -> list[dict[str, Any]]:
         """axe-core's serious and critical violations on the page as it is now."""
         if not self.page.evaluate("() => typeof window.axe !== 'undefined'"):
-            self.page.add_script_tag(path=str(AXE))
+            # evaluated through the DevTools protocol: an injected <script> would be inline script,
+            # which the page's CSP blocks (and the test would then fail on the violation)
+            self.page.evaluate(AXE.read_text())
         result = self.page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']}))"
                                     ".violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
                                     " nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))")
@@ -158,14 +170,27 @@ def new_browser(chromium: Any, web: Gateway) -> Iterator[Callable[..., Browser]]
         page = context.new_page()
         page.set_default_timeout(WAIT_MS)
         errors: list[str] = []
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        violations: list[str] = []
+        context.add_init_script(CSP_LISTENER)
+
+        def on_console(msg: Any) -> None:
+            if msg.type == "error":
+                errors.append(msg.text)
+            if CSP_MARK in msg.text or "Content Security Policy" in msg.text:
+                violations.append(msg.text)
+
+        page.on("console", on_console)
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("dialog", lambda dialog: dialog.accept())  # "Delete forever?" confirmations
-        return Browser(context, page, web.url, errors)
+        browsers.append(Browser(context, page, web.url, errors, violations))
+        return browsers[-1]
 
+    browsers: list[Browser] = []
     yield make
     for context in contexts:
         context.close()
+    violations = [v for b in browsers for v in b.csp_violations]
+    assert not violations, f"CSP violations: {violations}"
 
 
 @pytest.fixture

@@ -73,8 +73,23 @@ def function_by_name(template: dict[str, Any], name: str) -> tuple[str, dict[str
     raise KeyError(name)
 
 
-def role_statements(template: dict[str, Any], role_lid: str) -> list[dict[str, Any]]:
-    """Statements of every policy attached to ``role_lid``."""
+def is_web_config(resource: Any) -> bool:
+    """The web bucket's ``config.json``, which every function may read without a custom domain
+    (``infra/hosting.py``: where public links point); not a grant of any ``Uses``."""
+    return str(resource).endswith(("/config.json", "/config.json']]}"))
+
+
+def _without_web_config(statement: dict[str, Any]) -> dict[str, Any] | None:
+    """``statement`` without the config.json read (CDK merges it into other s3:GetObject statements)."""
+    if as_list(statement.get("Action")) != ["s3:GetObject"]:
+        return statement
+    kept = [r for r in as_list(statement.get("Resource", [])) if not is_web_config(r)]
+    return {**statement, "Resource": kept} if kept else None
+
+
+def role_statements(template: dict[str, Any], role_lid: str, *,
+                    web_config: bool = False) -> list[dict[str, Any]]:
+    """Statements of every policy attached to ``role_lid`` (the web config read only with ``web_config``)."""
     out = []
     for res in resources(template, "AWS::IAM::Policy").values():
         if role_lid in refs(res["Properties"].get("Roles", [])):
@@ -82,7 +97,9 @@ def role_statements(template: dict[str, Any], role_lid: str) -> list[dict[str, A
     role = template["Resources"][role_lid]["Properties"]
     for policy in role.get("Policies", []):
         out += policy["PolicyDocument"]["Statement"]
-    return out
+    if web_config:
+        return out
+    return [kept for s in out if (kept := _without_web_config(s)) is not None]
 
 
 def actions_of(statements: list[dict[str, Any]]) -> set[str]:

@@ -37,12 +37,25 @@ def test_dev_deletes_everything_and_empties_its_buckets(assembly: Assembly) -> N
     assert pool["Properties"].get("DeletionProtection", "INACTIVE") == "INACTIVE"
 
 
+def _web_buckets(template: dict[str, Any]) -> set[str]:
+    """The buckets the stack deploys the web app into (content rebuilt by every deploy, not data)."""
+    return {logical_id(r["Properties"]["DestinationBucketName"])
+            for r in resources(template, "Custom::CDKBucketDeployment").values()}
+
+
 def test_prod_retains_the_data_and_its_credentials(assembly: Assembly) -> None:
     template = assembly.templates[stack("prod")]
+    web = _web_buckets(template)
+    assert web
     for type_ in ("AWS::MSK::ServerlessCluster", "AWS::SecretsManager::Secret", "AWS::S3::Bucket",
                   "AWS::RDS::DBCluster", "AWS::OpenSearchService::Domain", "AWS::Cognito::UserPool"):
         found = resources(template, type_)
         assert found, type_
         for lid, res in found.items():
+            if lid in web:
+                assert _policies(res) == ("Delete", "Delete"), lid
+                continue
             assert _policies(res) == ("Retain", "Retain"), (type_, lid)
-    assert not resources(template, "Custom::S3AutoDeleteObjects")  # nothing empties a prod bucket
+    emptied = {logical_id(r["Properties"]["BucketName"])
+               for r in resources(template, "Custom::S3AutoDeleteObjects").values()}
+    assert emptied == web  # nothing empties a prod data bucket

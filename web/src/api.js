@@ -6,10 +6,22 @@
 const TOKENS_KEY = "fileshare.tokens";
 const REFRESH_MARGIN_S = 60; // refresh this long before the id token expires
 const NETWORK_RETRIES_MS = [500, 1500, 4000];
-// Where the API is: same origin locally (the gateway serves the page); in AWS the page's host sets
-// <meta name="fileshare-api" content="https://api.example.org/v1"> (its origin is the API's CORS origin).
-const API_BASE = (document.querySelector('meta[name="fileshare-api"]')?.getAttribute("content") || "")
-  .replace(/\/$/, "");
+// Where the API is and the stage's ids: /config.json, written at deploy time from the stack's own
+// values (served locally by the gateway from the namespace's env; infra/web_headers.py builds both).
+// "api" is "" when the API is on the page's origin (CloudFront routes it; the gateway locally).
+let apiBase = "";
+const configReady = fetch("/config.json", { headers: { Accept: "application/json" } })
+  .then((response) => (response.ok ? response.json() : {}))
+  .then((config) => {
+    apiBase = String(config.api || "").replace(/\/$/, "");
+    return config;
+  })
+  .catch(() => ({})); // no config file: the API is on the same origin
+
+/** The page's config (/config.json), once it has been read. */
+export function pageConfig() {
+  return configReady;
+}
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -88,9 +100,10 @@ async function call(method, path, body, { auth = true, signal, headers: extra, r
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (auth && tokens && tokens.id_token) headers.Authorization = `Bearer ${tokens.id_token}`;
   let response;
+  await configReady;
   for (let attempt = 0; ; attempt += 1) {
     try {
-      response = await fetch(API_BASE + path, {
+      response = await fetch(apiBase + path, {
         method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body),
       });
       break;

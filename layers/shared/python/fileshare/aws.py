@@ -37,6 +37,7 @@ def client(service: str, *, read_timeout_s: float = timeouts.AWS_READ_TIMEOUT_S,
     import boto3
     from botocore.config import Config
 
+    local = bool(settings().aws_endpoint_url)
     config = Config(
         region_name=settings().region,
         s3=s3_options(),
@@ -45,4 +46,8 @@ def client(service: str, *, read_timeout_s: float = timeouts.AWS_READ_TIMEOUT_S,
         connect_timeout=connect_timeout_s,
         read_timeout=read_timeout_s,
     )
-    return boto3.session.Session().client(service, config=config)
+    # In AWS, S3 (and so every presigned URL) is the bucket's regional host, in every region: botocore
+    # would presign the global s3.amazonaws.com outside us-east-1, and the web origin's CSP allows
+    # exactly the regional one (infra/web_headers.py).
+    endpoint = f"https://s3.{settings().region}.amazonaws.com" if service == "s3" and not local else None
+    return boto3.session.Session().client(service, config=config, endpoint_url=endpoint)

@@ -37,6 +37,9 @@ class Settings(BaseModel):
     email_sender: str = "no-reply@fileshare.local"  # EMAIL_SENDER set but empty: no emails (inbox only)
     web_origin: str = "http://localhost:8080"
     public_base_url: str = "http://localhost:8080"
+    # In AWS without a custom domain: the web bucket whose config.json names the distribution's domain
+    # (public_base_url() reads it; CDK cannot put that domain in the environment without a cycle).
+    web_config_bucket: str | None = None
     # Only CloudFront sets CloudFront-Viewer-Country; without it in front, any client could write the
     # header, so it is read only when the deployment says the API is reached through CloudFront.
     behind_cloudfront: bool = False
@@ -92,6 +95,7 @@ _ENV = {
     "web_origin": ("WEB_ORIGIN",),
     "public_base_url": ("PUBLIC_BASE_URL",),
     "behind_cloudfront": ("BEHIND_CLOUDFRONT",),
+    "web_config_bucket": ("WEB_CONFIG_BUCKET",),
     "max_upload_bytes": ("MAX_UPLOAD_BYTES",),
     "multipart_threshold_bytes": ("MULTIPART_THRESHOLD_BYTES",),
     "multipart_part_bytes": ("MULTIPART_PART_BYTES",),
@@ -188,3 +192,28 @@ def check_rate_limit_store(environ: Mapping[str, str] = os.environ) -> None:
         raise MissingSettingsError(
             f"{function} is missing required setting REDIS_URL: its rate limits ({', '.join(on)}) count "
             "in Redis; declare Uses.CACHE in infra.declaration (or set the limits to 0 to turn them off)")
+
+
+WEB_CONFIG_KEY = "config.json"  # written by the deploy (infra/hosting.py, infra/web_headers.page_config)
+
+
+def public_base_url() -> str:
+    """Where public links and emails point: ``PUBLIC_BASE_URL``, or, when the deployment has no custom
+    domain, the ``publicBaseUrl`` of the web bucket's ``config.json`` (the CloudFront distribution's
+    domain, known only once it exists: the functions cannot get it in their environment, since the
+    distribution routes to the API that routes to them)."""
+    current = settings()
+    if not current.web_config_bucket:
+        return current.public_base_url.rstrip("/")
+    return _deployed_public_base_url(current.web_config_bucket)
+
+
+@lru_cache(maxsize=4)
+def _deployed_public_base_url(bucket: str) -> str:
+    """Read once per process (the deploy that changes the domain also publishes new functions)."""
+    import json
+
+    from fileshare.aws import client
+
+    body = client("s3").get_object(Bucket=bucket, Key=WEB_CONFIG_KEY)["Body"].read()
+    return str(json.loads(body)["publicBaseUrl"]).rstrip("/")

@@ -7,13 +7,14 @@ Its script asks the page again with the password (``X-Link-Password``, checked a
 download's) and swaps in the unlocked card, the same as an open link's; the download then sends
 the same password.
 
-Self-contained (inline style and script, no external asset), so it works wherever the API runs.
-Every value is HTML-escaped; the token goes into the script as JSON.
+Its style and script are static files of the web app (``web/link-page.css``, ``web/link-page.js``),
+served from the same origin as ``/s/*`` (CloudFront in AWS, the gateway locally), so the page runs
+under the CSP of ``infra/web_headers.py`` with no inline code; the script reads the token from the
+URL. Every value is HTML-escaped.
 """
 
 from __future__ import annotations
 
-import json
 from html import escape
 from typing import Any
 
@@ -26,84 +27,29 @@ def human_size(size: int) -> str:
     return f"{int(value)} {units[unit]}" if unit == 0 else f"{value:.1f} {units[unit]}"
 
 
-_STYLE = """
-body{margin:0;font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1d2430;
-background:#f5f7fa;line-height:1.45}main{max-width:32rem;margin:2rem auto;padding:0 1rem}
-.card{background:#fff;border:1px solid #d3d9e2;border-radius:8px;padding:1.25rem 1.5rem}
-h1{font-size:1.2rem;margin:0 0 .25rem;overflow-wrap:anywhere}p{margin:.25rem 0}.muted{color:#525b69}
-label{display:block;font-weight:600;margin:.75rem 0 .25rem}input{width:100%;padding:.45rem .6rem;
-border:1px solid #8a94a3;border-radius:6px;font:inherit}button{margin-top:1rem;font:inherit;
-padding:.5rem 1.2rem;border-radius:6px;border:1px solid #1a56b0;background:#1a56b0;color:#fff;cursor:pointer}
-:focus-visible{outline:3px solid #5b8fe6;outline-offset:2px}.error{color:#a8231b}
-"""
-
-_SCRIPT = """
-(() => {
-  const token = %s;
-  const link = `/s/${encodeURIComponent(token)}`;
-  let password = null;
-  const say = (text, kind = "muted") => {
-    const status = document.getElementById("status");
-    status.className = kind;
-    status.textContent = text;
-  };
-  async function unlock() {
-    const given = document.getElementById("link-password").value;
-    say("Checking the password...");
-    try {
-      const response = await fetch(link, { headers: { Accept: "text/html", "X-Link-Password": given } });
-      const page = new DOMParser().parseFromString(await response.text(), "text/html");
-      if (!response.ok) {
-        const reason = page.getElementById("status");
-        throw new Error((reason && reason.textContent) || `HTTP ${response.status}`);
-      }
-      password = given;
-      document.title = page.title;
-      document.querySelector(".card").replaceWith(page.querySelector(".card"));
-      document.querySelector("#download-form button").focus();
-    } catch (err) {
-      say(`Cannot unlock: ${err.message}`, "error");
-    }
-  }
-  async function download() {
-    say("Preparing the download...");
-    const headers = { Accept: "application/json" };
-    if (password !== null) headers["X-Link-Password"] = password;
-    try {
-      const response = await fetch(`${link}?download=1`, { headers });
-      const body = await response.json().catch(() => ({}));
-      if (!response.ok) throw new Error((body.error && body.error.message) || `HTTP ${response.status}`);
-      say("Your download has started.");
-      window.location.assign(body.url);
-    } catch (err) {
-      say(`Cannot download: ${err.message}`, "error");
-    }
-  }
-  document.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    if (ev.target.id === "unlock-form") unlock(); else download();
-  });
-})();
-"""
+#: Served with the web app (web/), so the page needs no inline style or script under the CSP.
+STYLESHEET = "/link-page.css"
+SCRIPT = "/link-page.js"
 
 
 def _document(title: str, body: str, script: str = "") -> str:
     return (
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        "<meta name=\"robots\" content=\"noindex\"><link rel=\"icon\" href=\"data:,\">"
-        f"<title>{escape(title)} - Fileshare</title><style>{_STYLE}</style></head>"
+        "<meta name=\"robots\" content=\"noindex\">"
+        "<link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">"
+        f"<title>{escape(title)} - Fileshare</title><link rel=\"stylesheet\" href=\"{STYLESHEET}\"></head>"
         f"<body><main><div class=\"card\">{body}</div></main>{script}</body></html>"
     )
 
 
-def _script(token: str) -> str:
-    return "<script>" + _SCRIPT % json.dumps(token).replace("<", "\\u003c") + "</script>"
+_SCRIPT_TAG = f"<script src=\"{SCRIPT}\"></script>"
 
 
 def render(token: str, link: dict[str, Any]) -> str:
     """The page for a link that can be opened (``link`` as ``links.peek_link`` returns it): the
-    locked page while it is ``locked``, else the file's name, size, type and a Download button."""
+    locked page while it is ``locked``, else the file's name, size, type and a Download button.
+    (``token`` is not written into the page: its script reads it from the URL.)"""
     if link.get("locked"):
         return render_locked(token)
     name = escape(str(link["name"]))
@@ -113,7 +59,7 @@ def render(token: str, link: dict[str, Any]) -> str:
             f"<p class=\"muted\">{facts}</p>"
             f"<form id=\"download-form\" novalidate>{button}</form>"
             "<p id=\"status\" role=\"status\" aria-live=\"polite\"></p>")
-    return _document(str(link["name"]), body, _script(token))
+    return _document(str(link["name"]), body, _SCRIPT_TAG)
 
 
 _UNLOCK_FIELD = ("<label for=\"link-password\">Password</label>"
@@ -131,7 +77,7 @@ def render_locked(token: str, error: str | None = None) -> str:
             "<p class=\"muted\">Enter the password you were given to see the file.</p>"
             f"<form id=\"unlock-form\" novalidate>{_UNLOCK_FIELD}"
             f"<button type=\"submit\">Unlock</button></form>{status}")
-    return _document("Protected link", body, _script(token))
+    return _document("Protected link", body, _SCRIPT_TAG)
 
 
 def render_refusal(message: str) -> str:

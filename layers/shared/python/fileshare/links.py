@@ -29,7 +29,7 @@ from typing import Any
 
 from fileshare import events, limiter, storage
 from fileshare.access import require_owner
-from fileshare.config import settings
+from fileshare.config import public_base_url, settings
 from fileshare.db import links as links_db
 from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
@@ -66,7 +66,7 @@ def is_token_shaped(token: str) -> bool:
 
 
 def link_url(token: str) -> str:
-    return f"{settings().public_base_url.rstrip('/')}/s/{token}"
+    return f"{public_base_url()}/s/{token}"
 
 
 def _b64(raw: bytes) -> str:

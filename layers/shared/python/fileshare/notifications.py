@@ -36,7 +36,7 @@ from enum import StrEnum
 from typing import Any
 
 from fileshare import cursor
-from fileshare.config import settings
+from fileshare.config import public_base_url, settings
 from fileshare.consumers import wanted_event
 from fileshare.db import email_limits as limits_db
 from fileshare.db import notifications as sql
@@ -150,13 +150,13 @@ def compose(event: Event, *, actor_email: str | None = None) -> Notice | None:
         subject = f"Your archive {name} is ready"
         message = f"Your archive {name}{count} is ready to download."
         return Notice(user_id=recipient, type=kind.value, file_id=event.file_id, subject=subject,
-                      message=message, url=f"{settings().public_base_url}/?archive={event.file_id}")
+                      message=message, url=f"{public_base_url()}/?archive={event.file_id}")
     elif kind == EventType.ARCHIVE_FAILED:  # file_id is the archive's id
         reason = str(event.data.get("reason") or "")
         subject = f"Your archive {name} could not be made"
         message = f"Your archive {name} could not be made: {_ARCHIVE_REASONS.get(reason, 'an error')}."
         return Notice(user_id=recipient, type=kind.value, file_id=event.file_id, subject=subject,
-                      message=message, url=f"{settings().public_base_url}/?archive={event.file_id}")
+                      message=message, url=f"{public_base_url()}/?archive={event.file_id}")
     else:
         return None
     return Notice(user_id=recipient, type=kind.value, file_id=event.file_id, subject=subject, message=message)
@@ -304,7 +304,7 @@ def flush_digests(limit: int = 100) -> int:
 
 
 def _email_body(notice: Notice) -> str:
-    return (f"{notice.message}\n\nOpen Fileshare: {notice.url or settings().public_base_url}\n\n"
+    return (f"{notice.message}\n\nOpen Fileshare: {notice.url or public_base_url()}\n\n"
             "You receive this email because of activity on your Fileshare account.\n")
 
 
