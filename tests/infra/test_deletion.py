@@ -39,8 +39,9 @@ def test_dev_deletes_everything_and_empties_its_buckets(assembly: Assembly) -> N
 
 def _web_buckets(template: dict[str, Any]) -> set[str]:
     """The buckets the stack deploys the web app into (content rebuilt by every deploy, not data)."""
-    return {logical_id(r["Properties"]["DestinationBucketName"])
-            for r in resources(template, "Custom::CDKBucketDeployment").values()}
+    found = {logical_id(r["Properties"]["DestinationBucketName"])
+             for r in resources(template, "Custom::CDKBucketDeployment").values()}
+    return {lid for lid in found if lid is not None}
 
 
 def test_prod_retains_the_data_and_its_credentials(assembly: Assembly) -> None:
