@@ -34,13 +34,15 @@ def origin_of(url: str) -> str:
 
 def content_security_policy(s3_origin: str) -> str:
     """Only what the page and the link page use: their own scripts and styles, the API on the same
-    origin, the bucket for uploads, downloads and thumbnails, and ``blob:`` frames (the PDF preview
-    shows fetched bytes). No inline script or style, no plugins, no framing, no ``<base>``."""
+    origin, the bucket for uploads, downloads and thumbnails, ``blob:`` frames (the PDF preview shows
+    fetched bytes) and ``blob:`` images (an SVG previews from its fetched bytes as an ``<img>``, where
+    no script runs, since S3 serves it inert). No inline script or style, no plugins, no framing, no
+    ``<base>``."""
     directives = (
         ("default-src", "'none'"),
         ("script-src", "'self'"),
         ("style-src", "'self'"),
-        ("img-src", f"'self' {s3_origin}"),
+        ("img-src", f"'self' blob: {s3_origin}"),
         ("connect-src", f"'self' {s3_origin}"),
         ("frame-src", "blob:"),
         ("form-action", "'self'"),

@@ -19,7 +19,7 @@ def test_the_csp_allows_only_the_page_itself_and_the_upload_bucket() -> None:
     directives = dict(d.split(" ", 1) for d in web_headers.content_security_policy(s3).split("; "))
     assert directives == {
         "default-src": "'none'", "script-src": "'self'", "style-src": "'self'",
-        "img-src": f"'self' {s3}", "connect-src": f"'self' {s3}", "frame-src": "blob:",
+        "img-src": f"'self' blob: {s3}", "connect-src": f"'self' {s3}", "frame-src": "blob:",
         "form-action": "'self'", "frame-ancestors": "'none'", "object-src": "'none'", "base-uri": "'none'",
     }
     assert "unsafe" not in web_headers.content_security_policy(s3)

@@ -16,6 +16,24 @@ from tests.integration.conftest import Api, User, _load_handler
 from tests.support.sharing import TEXT, World
 
 
+def index_events(world: World, file_id: str) -> list[Any]:
+    """The indexer on every outbox event of ``file_id``, as its MSK mapping delivers them; the
+    batchItemFailures it reports. (A gateway's indexer may do the same at any time: it is idempotent.)"""
+    import json
+    import time
+
+    from lambdarun.events import KafkaRecord, msk_event
+    from tests.support.apigw import FakeContext
+
+    values = [json.dumps(r["payload"]).encode() for r in world.outbox(file_id)]
+    records = [KafkaRecord(settings().events_topic, 0, i, int(time.time() * 1000), 0, None, value, ())
+               for i, value in enumerate(values)]
+    event = msk_event(records, cluster_arn="arn:aws:kafka:us-east-1:000000000000:cluster/t/1",
+                      bootstrap="127.0.0.1:9092")
+    result = _load_handler("indexer").lambda_handler(event, FakeContext(function_name="indexer"))
+    return list(result.get("batchItemFailures", []))
+
+
 def make_folder(world: World, user: User, name: str, parent: str | None = None) -> str:
     body: dict[str, Any] = {"name": name} | ({"parent_id": parent} if parent else {})
     reply = world.files(user)("POST", "/folders", body=body)
@@ -193,6 +211,8 @@ def test_a_folder_share_reaches_everything_inside_until_revoked(world: World, al
     assert moved.status == 200 and moved.body["folder_id"] is None
     assert viewer("GET", f"/files/{deep}").status == 404
     assert deep not in search_ids(world, bob, "zanzibar")
+    # and the indexer, on the move's event, rewrites its document (the files function writes no index)
+    assert index_events(world, deep) == []
     assert world.opensearch.get(index=settings().search_alias, id=deep)["_source"].get("folder_id") is None
 
     # Revoking cuts all of it at once
