@@ -114,7 +114,7 @@ RESOURCES: dict[Uses, Resource] = {
     Uses.EMAIL: Resource(
         env=("EMAIL_SENDER",),
         required=(),
-        grant="ses:SendEmail/SendRawEmail on the sender's (existing, verified) domain identity, from that "
+        grant="ses:SendEmail on the sender's (existing, verified) domain identity, from that "
               "address only; nothing when no sender is configured",
         local="LocalStack SES (mails readable at /_aws/ses)",
     ),

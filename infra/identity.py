@@ -125,7 +125,8 @@ class CognitoUsers(Construct):
         if use is Uses.USER_POOL:
             role.add_to_policy(
                 iam.PolicyStatement(
-                    actions=["cognito-idp:AdminGetUser", "cognito-idp:ListUsers"],
+                    # AdminGetUser only (fileshare.identity); ListUsers was granted and never called
+                    actions=["cognito-idp:AdminGetUser"],
                     resources=[self.user_pool.user_pool_arn],
                 )
             )
@@ -138,7 +139,8 @@ class CognitoUsers(Construct):
             if sender:  # none configured: EMAIL_SENDER is empty and the notifier keeps to the inbox
                 role.add_to_policy(
                     iam.PolicyStatement(
-                        actions=["ses:SendEmail", "ses:SendRawEmail"],
+                        # SendEmail only: nothing sends raw MIME (make iam-report found it unused)
+                        actions=["ses:SendEmail"],
                         resources=[self.sender_identity.email_identity_arn],
                         conditions={"StringEquals": {"ses:FromAddress": sender}},
                     )
