@@ -34,6 +34,10 @@ UNUSED_BUT_NEEDED: dict[str, str] = {
     "kafka:ListScramSecrets": "CDK's MSK event source grant adds it unconditionally; the mapping "
                               "authenticates with IAM and never calls it",
     "sweeper/ses:SendEmail": "the links' download digests, which a run may not reach",
+    "archiver/s3:DeleteObject": "a failed job's partial archive is deleted (archiving.py), which a run "
+                                "may not reach",
+    "sharing/s3:GetObject": "thumbnail URLs (presigned GET) of images in /shared-with-me",
+    "trash/s3:GetObject": "thumbnail URLs (presigned GET) of images in the trash list",
     **{f"{fn}/s3:GetObject": _WEB_CONFIG for fn in ("activity", "auth", "bootstrap", "deleter", "indexer",
                                                      "meta", "notifications", "notifier", "outbox_relay",
                                                      "sweeper")},
