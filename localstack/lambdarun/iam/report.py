@@ -36,6 +36,9 @@ UNUSED_BUT_NEEDED: dict[str, str] = {
     "sweeper/ses:SendEmail": "the links' download digests, which a run may not reach",
     "archiver/s3:DeleteObject": "a failed job's partial archive is deleted (archiving.py), which a run "
                                 "may not reach",
+    **{f"bootstrap/{a}": "a search index rebuild (scroll and bulk, then the old index deleted), "
+                         "only when the mapping's version changes"
+       for a in ("es:ESHttpPost", "es:ESHttpDelete")},
     "sharing/s3:GetObject": "thumbnail URLs (presigned GET) of images in /shared-with-me",
     "trash/s3:GetObject": "thumbnail URLs (presigned GET) of images in the trash list",
     **{f"{fn}/s3:GetObject": _WEB_CONFIG for fn in ("activity", "auth", "bootstrap", "deleter", "indexer",
