@@ -26,6 +26,7 @@ from constructs import Construct
 from infra import nag, web_headers
 from infra.config import StageConfig
 from infra.declaration import REPO_ROOT, Route
+from infra.storage import skip_auto_delete_checks
 
 WEB_DIR = REPO_ROOT / "web"
 WEB_BUNDLE = WEB_DIR / "dist" / "app.js"
@@ -89,6 +90,7 @@ class Hosting(Construct):
             removal_policy=RemovalPolicy.DESTROY,
             auto_delete_objects=True,
         )
+        skip_auto_delete_checks(Stack.of(self))
         nag.skip_checkov(
             self.bucket,
             "CKV_AWS_21",

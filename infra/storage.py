@@ -158,9 +158,6 @@ class Storage(Construct):
         )
         self.bucket_arn = stack.format_arn(service="s3", region="", account="", resource=self.bucket_name)
 
-        if not config.retainData:
-            _skip_auto_delete_checks(stack)
-
         upload = self.queues.get(UPLOAD_QUEUE)
         if upload is not None:
             self._notify(upload.queue)
@@ -237,14 +234,15 @@ class Storage(Construct):
         cfn_bucket.node.add_dependency(policy)
 
 
-def _skip_auto_delete_checks(stack: Stack) -> None:
+def skip_auto_delete_checks(stack: Stack) -> None:
     """checkov's function checks do not apply to CDK's own auto-delete-objects handler (one per stack,
-    called by CloudFormation only when the stage is torn down)."""
+    called by CloudFormation only when the stage is torn down). Called once, by ``Hosting``: its web
+    bucket empties itself in every stage, so the handler always exists (the dev data buckets share it)."""
     handler = stack.node.find_child("Custom::S3AutoDeleteObjectsCustomResourceProvider").node.find_child(
         "Handler")
     reasons = {
-        "CKV_AWS_115": "CDK's auto-delete-objects handler runs only while CloudFormation deletes a dev "
-                       "bucket; reserving concurrency for it would take capacity from the functions.",
+        "CKV_AWS_115": "CDK's auto-delete-objects handler runs only while CloudFormation deletes a bucket "
+                       "it empties; reserving concurrency for it would take capacity from the functions.",
         "CKV_AWS_116": "CDK's auto-delete-objects handler is invoked synchronously by CloudFormation "
                        "(a custom resource), which reports its failure; a DLQ would never receive one.",
         "CKV_AWS_117": "CDK's auto-delete-objects handler calls only the S3 API and CloudFormation's "
