@@ -97,12 +97,16 @@ def sdk_checks(service: str, operation: str, params: Mapping[str, Any], region: 
     if service == "secretsmanager":
         return [Check(f"secretsmanager:{operation}", str(params.get("SecretId", "*")))]
     if service == "sqs":
-        url = str(params.get("QueueUrl", "")).rstrip("/")
-        queue = url.rsplit("/", 1)[-1] or str(params.get("QueueName", "*"))
+        queue = queue_name(str(params.get("QueueUrl", ""))) or str(params.get("QueueName", "*"))
         return [Check(f"sqs:{operation}", f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{queue}")]
     if service == "sts" and operation == "GetCallerIdentity":
         return []  # needs no permission
     return [Check(f"{service}:{operation}", "*")]
+
+
+def queue_name(url: str) -> str:
+    """An SQS queue's name from its URL (its last path segment); "" for no URL."""
+    return url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def opensearch_check(method: str, path: str, region: str) -> Check:

@@ -32,10 +32,11 @@ from lambdarun.iam.calls import (
     kafka_arn,
     list_bucket_check,
     opensearch_check,
+    queue_name,
     s3_object_arn,
     sdk_checks,
 )
-from lambdarun.iam.policy import Decision, Role
+from lambdarun.iam.policy import Decision, Resolver, Role
 
 #: Set by the local runtime for a worker (the roles file made at ``make up``); "off" disables.
 ROLES_ENV = "FILESHARE_IAM_ROLES"
@@ -79,20 +80,17 @@ class Gate:
                  "email_sender": self.env.get("EMAIL_SENDER", ""),
                  "events_topic": self.env.get("EVENTS_TOPIC") or self.namespace.events_topic,
                  "database_secret_arn": self.env.get("DATABASE_SECRET_ARN", ""),
-                 "upload_queue": self.env.get("UPLOAD_QUEUE_URL", "").rstrip("/").rsplit("/", 1)[-1]}
+                 "upload_queue": queue_name(self.env.get("UPLOAD_QUEUE_URL", ""))}
         key = (function, *local.values())
         if key not in self._roles:
             self._roles[key] = Role.load(self.roles_doc, function, region=self.region, local=local,
                                          physical=self.namespace.physical)
         return self._roles[key]
 
-    @property
+    @functools.cached_property
     def cluster_name(self) -> str:
-        for res in self.roles_doc["resources"].values():
-            if res["Type"].startswith("AWS::MSK::"):
-                name = res["Properties"].get("ClusterName")
-                return name if isinstance(name, str) else f"fileshare-{self.roles_doc['stage']}"
-        return "local"
+        """The MSK cluster's name in the ARNs the resolver writes (so a call's ARN matches them)."""
+        return Resolver(self.roles_doc["stage"], self.region, self.roles_doc["resources"], {}).cluster_name
 
     def decide(self, checks: list[Check], function: str | None = None) -> Decision | None:
         """The first refusal among ``checks`` for ``function`` (by default the current one; None:

@@ -24,6 +24,7 @@ from infra.declaration import (
     queue_url_env,
 )
 from lambdarun.environment import iam_env, region
+from lambdarun.iam.calls import queue_name
 from lambdarun.iam.hooks import event_source_checks, gate_from_env
 from lambdarun.runtime import Runtime
 from lambdarun.sources.kafka import KafkaPoller
@@ -87,7 +88,7 @@ class EventSources:
         namespace = namespace_of(self.env)
         failure_queue = namespace.queue(fn.failure_queue) if fn.failure_queue else None
         if isinstance(trigger, SqsTrigger):
-            polled = self.env.get(queue_url_env(trigger.queue), "").rstrip("/").rsplit("/", 1)[-1]
+            polled = queue_name(self.env.get(queue_url_env(trigger.queue), ""))
             refused = self._refused(fn, sqs_queue=polled or namespace.queue(trigger.queue))
             if refused is not None:
                 return [(f"sqs:{trigger.queue}->{fn.name}", refused)]
