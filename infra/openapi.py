@@ -149,7 +149,9 @@ def build() -> dict[str, Any]:
                 _error_responses(path, operation, (method, path) in protected)
             document["paths"].setdefault(path, {}).update(operations)
         document["components"]["schemas"].update(schema.get("components", {}).get("schemas", {}))
-    for unused in ("HTTPValidationError", "ValidationError"):
+    # Powertools' validation schemas: no operation refers to them (validation errors use the error
+    # envelope), and ResponseValidationError refers to the ValidationError removed here.
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         document["components"]["schemas"].pop(unused, None)
     document["components"]["schemas"].update(_error_schemas())
     _add_links(document)
