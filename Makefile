@@ -10,19 +10,19 @@ PY313 ?= $(shell for p in $$(ls -d /root/.pyenv/versions/3.13*/bin/python3.13 2>
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 MANAGE := $(PYTHON) localstack/manage.py
-REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
+REQ_HASH := $(shell cat requirements.txt requirements-dev.txt cli/pyproject.toml | sha256sum | cut -c1-12)
 VENV_STAMP := $(VENV)/.installed-$(REQ_HASH)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
 # Debian's docker-compose validates localstack/compose.yml without an engine (`make compose-check`).
 COMPOSE_DEB_VERSION := 1.29.2-3
 
-.PHONY: help venv up dev test test-restart bench-restart test-unit down status logs reset lint compose-check openapi bench fuzz web screenshots trace test-big-upload iam-report
+.PHONY: help venv up dev test test-restart bench-restart test-unit down status logs reset lint compose-check openapi client client-check bench fuzz web screenshots trace test-big-upload iam-report
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^[^:]*:([a-z-]+):.*## /\1\t/; s/^([a-z-]+):.*## /\1\t/'
 
-$(VENV_STAMP): requirements.txt requirements-dev.txt
+$(VENV_STAMP): requirements.txt requirements-dev.txt cli/pyproject.toml
 	@test -n "$(PY313)" || { echo "Python 3.13 not found (looked for python3.13 and /root/.pyenv/versions/3.13*)"; exit 1; }
 	@test -x $(PYTHON) || $(PY313) -m venv $(VENV)
 	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
@@ -93,7 +93,7 @@ logs: venv ## tail of each service's log (make logs S=kafka for one)
 reset: venv ## stop everything and delete all local data and state (downloads are kept)
 	$(MANAGE) reset
 
-lint: venv compose-check ## ruff, mypy and the compose file
+lint: venv compose-check client-check ## ruff, mypy, the compose file and the CLI's generated client
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m mypy .
 
@@ -105,6 +105,14 @@ compose-check: venv ## validate localstack/compose.yml with docker-compose confi
 
 openapi: venv ## regenerate functions/meta/openapi.json from the API functions' code
 	PYTHONPATH=layers/shared/python:localstack:. $(PYTHON) -m infra.openapi
+
+# The CLI (cli/) is built on a client generated from that document by openapi-python-client, pinned in
+# cli/generate-requirements.txt and installed into a venv of its own under .local/opt.
+client: venv ## regenerate the CLI's API client (cli/src/fileshare_api_client) from functions/meta/openapi.json
+	$(PYTHON) cli/generate.py
+
+client-check: venv ## fail if the CLI's generated client is not what today's openapi.json generates
+	$(PYTHON) cli/generate.py --check
 
 trace: venv ## one file's timeline across every function from the local logs (make trace FILE=<file_id>)
 	@test -n "$(FILE)" || { echo "usage: make trace FILE=<file_id>"; exit 2; }

@@ -1,0 +1,232 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error_envelope import ErrorEnvelope
+from ...models.folder_out import FolderOut
+from ...models.folder_patch import FolderPatch
+from ...types import Response
+
+
+def _get_kwargs(
+    folder_id: UUID,
+    *,
+    body: FolderPatch,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "patch",
+        "url": "/folders/{folder_id}".format(
+            folder_id=quote(str(folder_id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorEnvelope | FolderOut | None:
+    if response.status_code == 200:
+        response_200 = FolderOut.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 202:
+        response_202 = FolderOut.from_dict(response.json())
+
+        return response_202
+
+    if response.status_code == 400:
+        response_400 = ErrorEnvelope.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorEnvelope.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = ErrorEnvelope.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = ErrorEnvelope.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = ErrorEnvelope.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = ErrorEnvelope.from_dict(response.json())
+
+        return response_415
+
+    if response.status_code == 422:
+        response_422 = ErrorEnvelope.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = ErrorEnvelope.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = ErrorEnvelope.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorEnvelope | FolderOut]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    folder_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: FolderPatch,
+) -> Response[ErrorEnvelope | FolderOut]:
+    """Rename, move or restore a folder
+
+    Args:
+        folder_id (UUID): the folder's id
+        body (FolderPatch): Rename and/or move; only the fields present change (``parent_id:
+            null`` moves to the root).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorEnvelope | FolderOut]
+    """
+
+    kwargs = _get_kwargs(
+        folder_id=folder_id,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    folder_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: FolderPatch,
+) -> ErrorEnvelope | FolderOut | None:
+    """Rename, move or restore a folder
+
+    Args:
+        folder_id (UUID): the folder's id
+        body (FolderPatch): Rename and/or move; only the fields present change (``parent_id:
+            null`` moves to the root).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorEnvelope | FolderOut
+    """
+
+    return sync_detailed(
+        folder_id=folder_id,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    folder_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: FolderPatch,
+) -> Response[ErrorEnvelope | FolderOut]:
+    """Rename, move or restore a folder
+
+    Args:
+        folder_id (UUID): the folder's id
+        body (FolderPatch): Rename and/or move; only the fields present change (``parent_id:
+            null`` moves to the root).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorEnvelope | FolderOut]
+    """
+
+    kwargs = _get_kwargs(
+        folder_id=folder_id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    folder_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: FolderPatch,
+) -> ErrorEnvelope | FolderOut | None:
+    """Rename, move or restore a folder
+
+    Args:
+        folder_id (UUID): the folder's id
+        body (FolderPatch): Rename and/or move; only the fields present change (``parent_id:
+            null`` moves to the root).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorEnvelope | FolderOut
+    """
+
+    return (
+        await asyncio_detailed(
+            folder_id=folder_id,
+            client=client,
+            body=body,
+        )
+    ).parsed

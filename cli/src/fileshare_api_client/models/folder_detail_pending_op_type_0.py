@@ -1,0 +1,10 @@
+from enum import StrEnum
+
+
+class FolderDetailPendingOpType0(StrEnum):
+    PURGE = "purge"
+    RESTORE = "restore"
+    TRASH = "trash"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+
+class FolderItemKind(StrEnum):
+    FILE = "file"
+    FOLDER = "folder"
+
+    def __str__(self) -> str:
+        return str(self.value)

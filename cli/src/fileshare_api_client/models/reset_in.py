@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+
+T = TypeVar("T", bound="ResetIn")
+
+
+@_attrs_define
+class ResetIn:
+    """
+    Attributes:
+        email (str):
+        code (str):
+        password (str):
+    """
+
+    email: str
+    code: str
+    password: str
+
+    def to_dict(self) -> dict[str, Any]:
+        email = self.email
+
+        code = self.code
+
+        password = self.password
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update(
+            {
+                "email": email,
+                "code": code,
+                "password": password,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        email = d.pop("email")
+
+        code = d.pop("code")
+
+        password = d.pop("password")
+
+        reset_in = cls(
+            email=email,
+            code=code,
+            password=password,
+        )
+
+        return reset_in

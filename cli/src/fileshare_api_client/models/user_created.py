@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+T = TypeVar("T", bound="UserCreated")
+
+
+@_attrs_define
+class UserCreated:
+    """
+    Attributes:
+        user_id (str):
+        confirmation_required (bool): true: the account is usable once confirmed with the code emailed to the address
+            (POST /auth/confirm)
+    """
+
+    user_id: str
+    confirmation_required: bool
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        user_id = self.user_id
+
+        confirmation_required = self.confirmation_required
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "user_id": user_id,
+                "confirmation_required": confirmation_required,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        user_id = d.pop("user_id")
+
+        confirmation_required = d.pop("confirmation_required")
+
+        user_created = cls(
+            user_id=user_id,
+            confirmation_required=confirmation_required,
+        )
+
+        user_created.additional_properties = d
+        return user_created
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,3 @@
+from fileshare_cli.main import main
+
+main()
