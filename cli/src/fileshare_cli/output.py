@@ -33,7 +33,7 @@ class Meter(Protocol):
     def reset(self, completed: int) -> None: ...
 
 
-class _Silent:
+class Silent:
     def advance(self, count: int) -> None:
         pass
 
@@ -56,10 +56,10 @@ class _Bar:
 def meter(description: str, total: int, *, enabled: bool) -> Iterator[Meter]:
     """A byte progress bar on a terminal's stderr; a silent meter anywhere else."""
     if not (enabled and sys.stderr.isatty()):
-        yield _Silent()
+        yield Silent()
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-               TimeRemainingColumn())
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(binary_units=True),
+               TransferSpeedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=stderr, transient=False) as progress:
         yield _Bar(progress, progress.add_task(description, total=total))
 

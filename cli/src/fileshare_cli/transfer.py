@@ -53,17 +53,14 @@ from fileshare_api_client.types import UNSET
 from fileshare_cli import config
 from fileshare_cli.api import Api
 from fileshare_cli.errors import ApiError, CliError, Exit, TransferError
-from fileshare_cli.output import Meter, meter
+from fileshare_cli.output import Meter, Silent, meter
 
 SIGN_BATCH_MAX = 100  # part URLs one POST /files/{id}/parts may ask for
 ATTEMPTS = 3  # per part PUT: network errors and S3 5xx are retried with backoff
 CHUNK = 1024 * 1024
 WHOLE_FILE_CHECKSUM_MAX = 64 * 1024 * 1024  # the API's default MULTIPART_THRESHOLD_BYTES
 S3_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
-
-
-def sha256_b64(data: bytes) -> str:
-    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+_NO_METER = Silent()
 
 
 def file_sha256_b64(path: Path) -> str:
@@ -248,30 +245,49 @@ def _post(plan: PostUpload, path: Path, size: int, content_type: str, progress: 
                             error="storage_refused", status=reply.status_code)
 
 
-def _read_part(path: Path, state: UploadState, number: int) -> bytes:
+def _part_sha256(path: Path, state: UploadState, number: int) -> str:
+    digest = hashlib.sha256()
+    for chunk in _part_chunks(path, state, number, [0], _NO_METER):
+        digest.update(chunk)
+    return base64.b64encode(digest.digest()).decode()
+
+
+def _part_chunks(path: Path, state: UploadState, number: int, sent: list[int], bar: Meter) -> Iterator[bytes]:
+    """The part's bytes from the file, a chunk at a time (counted into ``sent`` and the bar)."""
+    left = state.part_length(number)
     with path.open("rb") as src:
         src.seek(state.part_size * (number - 1))
-        data = src.read(state.part_length(number))
-    if len(data) != state.part_length(number):
-        raise CliError(f"{path} changed while it was being uploaded", error="file_changed",
-                       exit_code=Exit.USAGE)
-    return data
+        while left:
+            chunk = src.read(min(CHUNK, left))
+            if not chunk:
+                raise CliError(f"{path} changed while it was being uploaded", error="file_changed",
+                               exit_code=Exit.USAGE)
+            left -= len(chunk)
+            sent[0] += len(chunk)
+            bar.advance(len(chunk))
+            yield chunk
 
 
-def _put_part(http: httpx.Client, path: Path, state: UploadState, part: PartUrl) -> tuple[int, str]:
-    data = _read_part(path, state, part.part_number)
+def _put_part(http: httpx.Client, path: Path, state: UploadState, part: PartUrl,
+              bar: Meter) -> tuple[int, str]:
+    """PUT one part, streamed from the file (its length declared, so nothing is held in memory)."""
     signed = part.headers  # the part's x-amz-checksum-sha256, which its URL signs
     headers = dict(signed.additional_properties) if isinstance(signed, PartUrlHeadersType0) else {}
+    headers["Content-Length"] = str(state.part_length(part.part_number))
     delay = 1.0
     for attempt in range(1, ATTEMPTS + 1):
+        sent = [0]
         try:
-            reply = http.put(part.url, content=data, headers=headers)
+            reply = http.put(part.url, content=_part_chunks(path, state, part.part_number, sent, bar),
+                             headers=headers)
         except httpx.TransportError as exc:
+            bar.advance(-sent[0])
             if attempt == ATTEMPTS:
                 raise TransferError(f"part {part.part_number}: {exc}", error="storage_unreachable") from exc
         else:
             if reply.status_code < 300 and reply.headers.get("etag"):
                 return part.part_number, reply.headers["etag"]
+            bar.advance(-sent[0])
             if reply.status_code < 500 or attempt == ATTEMPTS:
                 raise TransferError(f"storage refused part {part.part_number} ({reply.status_code}): "
                                     f"{reply.text[:300]}", error="storage_refused", status=reply.status_code)
@@ -297,10 +313,10 @@ def _multipart(api: Api, path: Path, state: UploadState, state_file: Path, optio
           ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="part") as pool):
         bar.reset(sum(state.part_length(n) for n in state.parts))
         for batch in _batches(pending, batch_size):
-            checksums = {n: sha256_b64(_read_part(path, state, n)) for n in batch}
+            checksums = {n: _part_sha256(path, state, n) for n in batch}
             signed = api.call(sign_parts_files_file_id_parts_post, file_id,
                               body=PartsIn(part_numbers=batch, checksums=[checksums[n] for n in batch])).parts
-            running: set[Future[tuple[int, str]]] = {pool.submit(_put_part, http, path, state, p)
+            running: set[Future[tuple[int, str]]] = {pool.submit(_put_part, http, path, state, p, bar)
                                                      for p in signed}
             try:
                 while running:
@@ -309,7 +325,6 @@ def _multipart(api: Api, path: Path, state: UploadState, state_file: Path, optio
                         number, etag = future.result()
                         state.parts[number] = (etag, checksums[number])
                         config.write_private(state_file, state.to_json())  # this part survives a crash
-                        bar.advance(state.part_length(number))
                         sent += 1
             except BaseException:
                 for future in running:
