@@ -7,13 +7,17 @@ import hashlib
 import json
 import re
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
-from fileshare_cli import config, main, transfer
-from fileshare_cli.errors import ApiError, Exit, exit_for_status
+from fileshare_api_client import AuthenticatedClient
+from fileshare_api_client.api.account import get_me_me_get
+from fileshare_cli import api, config, main, transfer
+from fileshare_cli.errors import ApiError, CliError, Exit, exit_for_status
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -88,3 +92,33 @@ def test_the_resume_state_survives_a_round_trip_and_knows_the_last_part_is_short
     again = transfer.UploadState.from_json(json.loads(json.dumps(state.to_json())))
     assert again == state
     assert [state.part_length(n) for n in (1, 2, 3)] == [5, 5, 2]
+
+
+def _client(handler: Callable[[httpx.Request], httpx.Response]) -> AuthenticatedClient:
+    return AuthenticatedClient(base_url="http://api.test", token="t", raise_on_unexpected_status=True,
+                               httpx_args={"transport": httpx.MockTransport(handler)})
+
+
+def test_an_error_envelope_becomes_the_exit_class_of_its_status() -> None:
+    envelope = {"error": {"code": "rate_limited", "message": "later"}}
+    with pytest.raises(ApiError) as raised:
+        api.call(_client(lambda _: httpx.Response(429, json=envelope)), get_me_me_get)
+    error = raised.value
+    assert (error.exit_code, error.error, error.message) == (Exit.CONFLICT, "rate_limited", "later")
+
+
+def test_a_status_the_document_does_not_list_is_a_server_error_that_says_so() -> None:
+    client = _client(lambda _: httpx.Response(418, text="teapot"))
+    with pytest.raises(CliError) as raised:
+        api.call(client, get_me_me_get)
+    assert (raised.value.exit_code, raised.value.error, raised.value.status) == (Exit.SERVER,
+                                                                                 "undocumented_status", 418)
+
+
+def test_an_unreachable_api_is_a_server_error() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    with pytest.raises(CliError) as raised:
+        api.call(_client(refuse), get_me_me_get)
+    assert (raised.value.exit_code, raised.value.error) == (Exit.SERVER, "network")

@@ -7,7 +7,8 @@ multipart from 5 MiB in 5 MiB parts) and two accounts registered through the API
 LocalStack's SES), when the command logs in (and out), uploads a small file (presigned POST) and a large one
 (multipart, parallel parts), lists, searches, shares, links, downloads and trashes, then every step
 exits 0 with the JSON the API documents and the bytes come back the same; failures exit with their
-class's code (usage 2, auth 3, not found 4, conflict 5). An upload killed (SIGKILL) after some parts is run
+class's code (usage 2, auth 3, not found 4, conflict 5). The session is refreshed before its id
+token expires and after a refused one. An upload killed (SIGKILL) after some parts is run
 again and completes with the right bytes, sending only the parts S3 did not hold.
 
 Files become ``ready`` by the processor handler invoked here with the S3 notification of their
@@ -267,3 +268,29 @@ def test_an_upload_killed_after_some_parts_resumes_where_it_stopped(terminal: Te
     back = terminal.ok("download", recorded["file_id"], "-o", str(tmp_path / "back.bin"))
     assert back["sha256"] == hashlib.sha256(data).hexdigest()
     assert (tmp_path / "back.bin").read_bytes() == data
+
+
+def test_the_session_is_refreshed_before_it_expires_and_after_a_refused_token(terminal: Terminal) -> None:
+    sessions = terminal.home / "config" / "fileshare" / "sessions.json"
+
+    def session() -> dict[str, Any]:
+        return dict(json.loads(sessions.read_text())[terminal.api])
+
+    def rewrite(**changes: Any) -> None:
+        sessions.write_text(json.dumps({terminal.api: {**session(), **changes}}))
+
+    # Given: a session whose id token is about to expire
+    rewrite(expires_at=time.time() + 5)
+    # When: a command runs, then the id token is refreshed first (and saved, still 0600)
+    assert terminal.ok("whoami")["email"] == session()["email"]
+    assert session()["expires_at"] > time.time() + 600
+    assert stat.S_IMODE(sessions.stat().st_mode) == 0o600
+    # Given: an id token the API refuses although it has not expired (revoked, tampered)
+    rewrite(id_token="not-a-token")
+    # Then: the 401 makes the command refresh once and try again
+    assert terminal.ok("whoami")["email"] == session()["email"]
+    assert session()["id_token"] != "not-a-token"
+    # And: a refresh token the API refuses ends the session with the auth exit code
+    rewrite(id_token="not-a-token", refresh_token="not-a-refresh-token")
+    ended = terminal.run("--json", "whoami")
+    assert (ended.code, ended.error()["code"]) == (3, "session_expired")
