@@ -8,8 +8,9 @@ LocalStack's SES), when the command logs in (and out), uploads a small file (pre
 (multipart, parallel parts), lists, searches, shares, links, downloads and trashes, then every step
 exits 0 with the JSON the API documents and the bytes come back the same; failures exit with their
 class's code (usage 2, auth 3, not found 4, conflict 5). The session is refreshed before its id
-token expires and after a refused one. An upload killed (SIGKILL) after some parts is run
-again and completes with the right bytes, sending only the parts S3 did not hold.
+token expires and after a refused one. An upload killed (SIGKILL) or interrupted (SIGINT: exit 130)
+after some parts is run again and completes with the right bytes, sending only the parts S3 did not
+hold.
 
 Files become ``ready`` by the processor handler invoked here with the S3 notification of their
 object (the gateway runs no pollers: another checkout's pollers on the shared test namespace would
@@ -127,7 +128,8 @@ def terminal(gateway: Gateway, accounts: tuple[str, str], tmp_path: Path) -> Ter
 
 
 def _process(file: dict[str, Any]) -> None:
-    """Run the processor on the file's object, as its S3 notification would."""
+    """Run the processor on the file's object, as its S3 notification would (a failed record is
+    delivered again, as SQS does: on this shared machine OpenSearch sometimes misses its 3 s budget)."""
     from fileshare.aws import client
     from fileshare.config import settings
 
@@ -135,8 +137,11 @@ def _process(file: dict[str, Any]) -> None:
     prefix = f"u/{file['owner_id']}/{file['file_id']}/"
     objects = client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
     assert len(objects) == 1, objects
-    result = invoke("processor", sqs_event(s3_notification(bucket, objects[0]["Key"], objects[0]["Size"])))
-    assert failed_ids(result) == []
+    event = sqs_event(s3_notification(bucket, objects[0]["Key"], objects[0]["Size"]))
+    for _ in range(3):
+        if not failed_ids(invoke("processor", event)):
+            return
+    raise AssertionError(f"the processor failed on {objects[0]['Key']} three times")
 
 
 def _write(path: Path, size: int) -> bytes:
@@ -233,15 +238,17 @@ def test_failures_exit_with_their_class(terminal: Terminal, gateway: Gateway, ac
     assert "Exit codes:" in terminal.run("--help").stdout
 
 
-def test_an_upload_killed_after_some_parts_resumes_where_it_stopped(terminal: Terminal,
-                                                                    tmp_path: Path) -> None:
+@pytest.mark.parametrize(("stop", "exit_code"), [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGINT, 130)],
+                         ids=["killed", "ctrl-c"])
+def test_an_upload_stopped_after_some_parts_resumes_where_it_stopped(
+        terminal: Terminal, tmp_path: Path, stop: signal.Signals, exit_code: int) -> None:
     # Given: a 12-part upload, one part at a time
     source = tmp_path / "big.bin"
     data = _write(source, 11 * PART + 777)
     proc = subprocess.Popen(terminal.argv("--json", "upload", str(source), "--parallel", "1"),
                             env=terminal.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
-    # When: it is killed (no chance to clean up) once its state file records a part
+    # When: it is killed (no chance to clean up) or interrupted once its state file records a part
     recorded: dict[str, Any] = {}
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:
@@ -252,11 +259,12 @@ def test_an_upload_killed_after_some_parts_resumes_where_it_stopped(terminal: Te
             except ValueError:
                 recorded = {}  # never half-written (atomic rename), but be sure
             if recorded.get("parts"):
-                proc.kill()
+                proc.send_signal(stop)
                 break
         time.sleep(0.01)
-    proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL, "the upload finished before it could be interrupted"
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == exit_code, f"the upload was not stopped: {err.decode()}"
+    recorded = json.loads(terminal.state_files()[0].read_text())  # what it had written when it stopped
     assert 0 < len(recorded["parts"]) < 12
 
     # Then: the same command continues it, sends only what S3 does not hold, and completes
