@@ -188,12 +188,12 @@ def _resume(api: Api, path: Path, state: UploadState, state_file: Path,
     try:
         stored = api.call(list_parts_files_file_id_parts_get, file_id).parts
     except ApiError as exc:
-        if exc.status == 409:  # not an unfinished upload any more: completed before the last state write?
-            try:
+        if exc.status == 409:  # no multipart upload in progress: completed (stopped before the state
+            try:               # file was removed), or aborted (the file is then rejected)
                 current = api.call(get_file_files_file_id_get, file_id)
             except ApiError:
                 return None
-            if current.status != "pending":
+            if current.status in ("pending", "ready"):  # completed: pending until it is processed
                 state_file.unlink(missing_ok=True)
                 return UploadResult(current, "MULTIPART", resumed=True, parts_total=state.part_count)
             return None

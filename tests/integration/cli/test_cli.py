@@ -31,11 +31,14 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import requests
 
+from fileshare_cli import config
+from fileshare_cli.transfer import UploadState, state_path
 from tests.support import mailbox
 from tests.support.pipeline import failed_ids, free_port, invoke, s3_notification, sqs_event
 from tests.support.runtime import TEST_ENV, Gateway, running_gateway
@@ -302,3 +305,23 @@ def test_the_session_is_refreshed_before_it_expires_and_after_a_refused_token(te
     rewrite(id_token="not-a-token", refresh_token="not-a-refresh-token")
     ended = terminal.run("--json", "whoami")
     assert (ended.code, ended.error()["code"]) == (3, "session_expired")
+
+
+def test_an_upload_stopped_after_it_completed_is_not_sent_again(
+        terminal: Terminal, accounts: tuple[str, str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given: a finished multipart upload whose state file is still there (stopped right after complete)
+    source = tmp_path / "done.bin"
+    _write(source, PART + 1)
+    first = terminal.ok("upload", str(source))
+    monkeypatch.setenv("XDG_STATE_HOME", str(terminal.home / "state"))
+    account = SimpleNamespace(base_url=terminal.api, session=SimpleNamespace(email=accounts[0]))
+    left_over = state_path(account, source)  # type: ignore[arg-type]
+    state = UploadState(first["file"]["file_id"], "gone", PART, 2, PART + 1, str(source.resolve()))
+    config.write_private(left_over, state.to_json())
+    # When: the same upload runs again
+    again = terminal.ok("upload", str(source))
+    # Then: it is the same file, nothing was sent, and the state is gone
+    assert again["file"]["file_id"] == first["file"]["file_id"]
+    assert (again["resumed"], again["parts_sent"]) == (True, 0)
+    assert terminal.state_files() == []
