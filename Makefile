@@ -61,17 +61,30 @@ dev: up web ## bring up the stack and serve the API and web page on http://local
 
 # Every AWS call a function makes is checked against its synthesized role (lambdarun.iam; FILESHARE_IAM=off
 # turns it off); the run's usage table is printed after pytest (`make iam-report` prints it again).
+# Each run leaves a junit file per step under $(TEST_REPORTS) and prints where the time went: seconds
+# per test folder and the slowest tests (tests/support/durations.py; --before <xml> compares runs).
+TEST_REPORTS := .local/test-reports
+DURATIONS := $(PYTHON) -m tests.support.durations
+
 test: up web ## run every test (unit, integration on the real local stack, infra, browser), then the restart test
 	$(MANAGE) apt chromium
-	rm -rf .local/iam/usage
-	$(PYTHON) -m pytest
-	$(PYTHON) localstack/lambdarun/iam/report.py --markdown
+	rm -rf .local/iam/usage $(TEST_REPORTS)/junit.xml
+	@mkdir -p $(TEST_REPORTS)
+	@status=0; $(PYTHON) -m pytest --junitxml=$(TEST_REPORTS)/junit.xml || status=$$?; \
+	$(PYTHON) localstack/lambdarun/iam/report.py --markdown; \
+	test ! -f $(TEST_REPORTS)/junit.xml || $(DURATIONS) $(TEST_REPORTS)/junit.xml | tee $(TEST_REPORTS)/durations.txt; \
+	exit $$status
 	$(MAKE) --no-print-directory test-restart
 
 # Last, on its own: it stops and restarts every service (SIGTERM, then SIGKILL) and checks nothing
 # was lost (tests/restart; a plain `pytest` leaves it out, see tests/conftest.py).
 test-restart: up ## stop every service (SIGTERM, then SIGKILL), start again, check the user's data is all there
-	FILESHARE_STACK_RESTART=1 $(PYTHON) -m pytest -p no:randomly tests/restart
+	@mkdir -p $(TEST_REPORTS); rm -f $(TEST_REPORTS)/junit-restart.xml
+	@status=0; FILESHARE_STACK_RESTART=1 $(PYTHON) -m pytest -p no:randomly tests/restart \
+		--junitxml=$(TEST_REPORTS)/junit-restart.xml || status=$$?; \
+	test ! -f $(TEST_REPORTS)/junit-restart.xml || \
+		$(DURATIONS) $(TEST_REPORTS)/junit-restart.xml --slowest 0 | tee $(TEST_REPORTS)/durations-restart.txt; \
+	exit $$status
 
 DURATION ?= 600
 fuzz: up ## schemathesis for DURATION seconds (default 600) with a random seed (tests/contract)

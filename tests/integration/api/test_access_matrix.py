@@ -1,10 +1,14 @@
-"""Issue 4's access matrix: every declared route x {owner, viewer, other, anonymous}, over HTTP.
+"""Issue 4's access matrix: every declared route x {owner, viewer, other, anonymous}.
 
-Everything goes through the real local gateway (``localstack/serve.py --no-sources`` on a free
-port, started with ``tests/support/runtime.py``) with real Cognito id tokens: three accounts are
-registered and logged in through ``/auth/register`` and ``/auth/login``; anonymous means no
-``Authorization`` header. Ready files are made the real way: ``POST /files``, the presigned POST to
-LocalStack S3, then the processor handler with the S3 notification for that object.
+The rules are checked in process (``tests/support/inprocess.py``): each request is routed by the
+local gateway's route table, its real Cognito id token verified by the gateway's authorizer against
+the pool's JWKS, and the function's handler called with the gateway's event, acting as that function
+under the IAM gate. Three accounts are registered and logged in through ``/auth/register`` and
+``/auth/login``; anonymous means no ``Authorization`` header. Ready files are made the real way:
+``POST /files``, the presigned POST to LocalStack S3, then the processor handler with the S3
+notification for that object. What the gateway answers by itself is checked once over real HTTP
+against a gateway of the test's own (``localstack/serve.py --no-sources`` on a free port): the
+authorizer's 401 on every protected route and for every kind of bad token, 404, 405, CORS.
 
 The rules the table pins down (``fileshare.access``):
 - a file that is not yours and not shared with you is ``404``, never ``403``, exactly as if it did
@@ -38,8 +42,10 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from infra.declaration import all_routes
+from lambdarun.gateway import ALLOW_HEADERS, ALLOW_METHODS
 from tests.integration.api.conftest import PASSWORD, fresh_email
 from tests.support import mailbox
+from tests.support.inprocess import InProcessGateway, Response
 from tests.support.pipeline import failed_ids, free_port, invoke, s3_notification, sqs_event
 from tests.support.runtime import TEST_ENV, running_gateway
 
@@ -324,23 +330,19 @@ PARAMS = [(case, subject) for case in CASES for subject in SUBJECTS]
 IDS = [_case_id(case, subject) for case, subject in PARAMS]
 
 
-# ---- the world: a gateway of our own, three accounts, scenes made the real way ----------------
+# ---- the world: the gateway's routing in process, three accounts, scenes made the real way ------
 
 
 class World:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.session = requests.Session()
+    def __init__(self) -> None:
+        self.gateway = InProcessGateway()
         self.people: dict[Subject, Account] = {}
 
     def call(self, who: Account | None, method: str, path: str, *, body: Any = None,
-             token: str | None = None) -> requests.Response:
-        """One request through the gateway; ``token`` overrides the account's id token."""
-        headers = {}
-        if token is not None or who is not None:
-            headers["Authorization"] = token if token is not None else who.id_token  # type: ignore[union-attr]
-        return self.session.request(method, self.url + path, json=body, headers=headers,
-                                    allow_redirects=False, timeout=60)
+             token: str | None = None) -> Response:
+        """One request as the gateway answers it; ``token`` overrides the account's id token."""
+        authorization = token if token is not None else (who.id_token if who is not None else None)
+        return self.gateway.request(method, path, body=body, authorization=authorization)
 
     def ok(self, who: Account | None, method: str, path: str, status: int, body: Any = None) -> Any:
         reply = self.call(who, method, path, body=body)
@@ -534,31 +536,50 @@ def _object_exists(key: str) -> bool:
         raise
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """A gateway of our own (free port, no pollers) and three registered, logged-in accounts.
+#: The stack's settings plus: no per-user rate limit (the matrix makes hundreds of calls a minute as
+#: one owner and from one address; ``test_rate_limit`` and ``test_abuse_limits`` cover the limits) and
+#: a 1 KiB multipart threshold (a multipart upload without 64 MiB of bytes).
+MATRIX_ENV = {"RATE_LIMIT_PER_MINUTE": "0", "IP_RATE_LIMIT_PER_MINUTE": "0",
+              "MULTIPART_THRESHOLD_BYTES": "1024"}
 
-    Its env file is the stack's plus: no per-user rate limit (the matrix makes hundreds of calls
-    a minute as one owner and from one address; ``test_rate_limit`` and ``test_abuse_limits`` cover
-    the limits) and a 1 KiB multipart threshold
-    (a multipart upload without 64 MiB of bytes).
-    """
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    """The matrix's settings in this process, and three registered, logged-in accounts."""
     if not TEST_ENV.exists() or not os.environ.get("USER_POOL_CLIENT_ID"):
         pytest.fail("the local stack is not up (.local/test.env): run `make up`")
-    env_file = tmp_path_factory.mktemp("matrix") / "stack.env"
-    env_file.write_text(TEST_ENV.read_text() + "\nRATE_LIMIT_PER_MINUTE=0\nIP_RATE_LIMIT_PER_MINUTE=0\n"
-                        "MULTIPART_THRESHOLD_BYTES=1024\n")
     from fileshare import search_index
     from fileshare.config import settings
 
-    search_index.ensure_index(search_index.client(), settings().search_alias)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in MATRIX_ENV.items():
+            patch.setenv(name, value)
+        settings.cache_clear()
+        try:
+            search_index.ensure_index(search_index.client(), settings().search_alias)
+            world = World()
+            world.people = {subject: world.account(subject.value) for subject in SUBJECTS
+                            if subject is not Subject.ANON}
+            yield world
+        finally:
+            settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def gateway_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real gateway of our own (free port, no pollers) with the matrix's settings, for what only
+    the gateway answers."""
+    env_file = tmp_path_factory.mktemp("matrix") / "stack.env"
+    env_file.write_text(TEST_ENV.read_text() + "".join(f"\n{k}={v}" for k, v in MATRIX_ENV.items()) + "\n")
     with running_gateway(log_name="serve-access-matrix", reuse=False, port=free_port(),
                          args=["--no-sources", "--env-file", str(env_file)]) as gateway:
-        world = World(gateway.url)
-        world.people = {subject: world.account(subject.value) for subject in SUBJECTS
-                        if subject is not Subject.ANON}
-        yield world
-        world.session.close()
+        yield gateway.url
+
+
+def _http(url: str, method: str, path: str, *, token: str | None = None,
+          headers: dict[str, str] | None = None) -> requests.Response:
+    sent = {**({"Authorization": token} if token is not None else {}), **(headers or {})}
+    return requests.request(method, url + path, headers=sent, allow_redirects=False, timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -580,7 +601,7 @@ def _expected(want: Want) -> tuple[int, str | None]:
     return (want, None) if isinstance(want, int) else want
 
 
-def _check_error_envelope(reply: requests.Response, code: str | None) -> None:
+def _check_error_envelope(reply: Response, code: str | None) -> None:
     """``{"error": {"code", "message"}}`` (``details`` only on validation errors), and the code."""
     body = reply.json()
     assert set(body) == {"error"}, body
@@ -610,8 +631,10 @@ def test_every_declared_route_is_in_the_matrix() -> None:
 
 @pytest.mark.parametrize(("case", "subject"), PARAMS, ids=IDS)
 def test_access_matrix(world: World, scenes: Callable[[State], Scene], case: Case, subject: Subject) -> None:
-    # Given the case's scene (a fresh one when the call could change it)
-    scene = world.build(case.state) if case.fresh else scenes(case.state)
+    # Given the case's scene (a fresh one when the call could change it; the authorizer's refusal of
+    # an anonymous call cannot, and the snapshot below proves it did not)
+    refused_by_authorizer = subject is Subject.ANON and _protected(case.method, case.route)
+    scene = world.build(case.state) if case.fresh and not refused_by_authorizer else scenes(case.state)
     status, code = _expected(case.want[SUBJECTS.index(subject)])
     before = world.snapshot(scene) if case.fresh else None
     who = world.people.get(subject)
@@ -622,7 +645,7 @@ def test_access_matrix(world: World, scenes: Callable[[State], Scene], case: Cas
 
     # Then exactly the expected status, in the expected shape
     assert reply.status_code == status, f"{reply.status_code}: {reply.text[:400]}"
-    if subject is Subject.ANON and _protected(case.method, case.route):
+    if refused_by_authorizer:
         assert reply.json() == GATEWAY_401  # the authorizer's answer: the function never ran
     elif status >= 400:
         _check_error_envelope(reply, code)
@@ -665,7 +688,8 @@ def _sign(claims: dict[str, Any], key: Any) -> str:
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "dummy"})
 
 
-def test_only_a_valid_id_token_passes_the_authorizer(world: World) -> None:
+def test_only_a_valid_id_token_passes_the_authorizer(world: World, gateway_url: str) -> None:
+    """Over real HTTP: the token travels in the header to the gateway's own authorizer."""
     owner, viewer = world.people[Subject.OWNER], world.people[Subject.VIEWER]
     claims = _claims(owner.id_token)
     pool_key = _pool_key()
@@ -675,10 +699,10 @@ def test_only_a_valid_id_token_passes_the_authorizer(world: World) -> None:
     now = int(time.time())
 
     # Given a control: the pool's key with the real claims passes, and is the same caller
-    control = world.call(None, "GET", "/me", token=_sign(claims, pool_key))
+    control = _http(gateway_url, "GET", "/me", token=_sign(claims, pool_key))
     assert control.status_code == 200 and control.json()["user_id"] == owner.user_id, (
         f"moto's bundled key should be the pool's signing key: {control.status_code} {control.text}")
-    assert world.call(None, "GET", "/me", token=owner.id_token).json()["user_id"] == owner.user_id
+    assert _http(gateway_url, "GET", "/me", token=owner.id_token).json()["user_id"] == owner.user_id
 
     refused = {
         "tampered payload": f"{header}.{swapped}.{signature}",
@@ -694,9 +718,56 @@ def test_only_a_valid_id_token_passes_the_authorizer(world: World) -> None:
     }
     for name, token in refused.items():
         for method, path in (("GET", "/me"), ("GET", "/files"), ("DELETE", f"/files/{uuid.uuid4()}")):
-            reply = world.call(None, method, path, token=token)
+            reply = _http(gateway_url, method, path, token=token)
             assert reply.status_code == 401, f"{name} on {method} {path}: {reply.status_code} {reply.text}"
             assert reply.json() == GATEWAY_401, name
+
+
+# ---- what only the gateway answers, over real HTTP ---------------------------------------------------
+
+
+def _concrete(route: str) -> str:
+    return route.format(**{name: str(uuid.uuid4()) for name in ("file_id", "share_id", "link_id", "token",
+                                                                 "notification_id", "archive_id",
+                                                                 "folder_id", "version_id")})
+
+
+def test_the_gateway_answers_for_itself_over_http(world: World, gateway_url: str) -> None:
+    owner = world.people[Subject.OWNER]
+    # Every protected route without a token (or with an empty one): the authorizer's 401, the function
+    # never runs (a DELETE of nothing would be the function's 404)
+    for route, _fn in all_routes():
+        if route.auth:
+            for token in (None, ""):
+                reply = _http(gateway_url, route.method, _concrete(route.path), token=token)
+                assert (reply.status_code, reply.json()) == (401, GATEWAY_401), (route.method, route.path)
+    # and a valid id token gets through to the function
+    me = _http(gateway_url, "GET", "/me", token=owner.id_token)
+    assert me.status_code == 200 and me.json()["user_id"] == owner.user_id, me.text
+
+    # No such path: 404; a declared path with another method: 405 naming the allowed ones
+    missing = _http(gateway_url, "GET", "/no-such-route/x", token=owner.id_token)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found", missing.text
+    wrong = _http(gateway_url, "PUT", "/files", token=owner.id_token)
+    assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed", wrong.text
+    assert set(wrong.headers["Allow"].split(",")) == {"GET", "POST"}
+
+    # CORS: the web origin's preflight is answered by the gateway, another origin's is refused
+    origin = os.environ.get("WEB_ORIGIN") or "http://localhost:8080"  # the namespace's page (serve.py)
+    preflight = _http(gateway_url, "OPTIONS", "/files", headers={
+        "Origin": origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type"})
+    assert preflight.status_code == 204, preflight.text
+    assert preflight.headers["Access-Control-Allow-Origin"] == origin
+    assert preflight.headers["Access-Control-Allow-Methods"] == ALLOW_METHODS
+    assert preflight.headers["Access-Control-Allow-Headers"] == ALLOW_HEADERS
+    foreign = _http(gateway_url, "OPTIONS", "/files", headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    assert foreign.status_code == 403 and "Access-Control-Allow-Origin" not in foreign.headers
+    # and an actual response (a 401 as much as a 200) carries the origin for the browser to read it
+    for token in (owner.id_token, None):
+        reply = _http(gateway_url, "GET", "/files", token=token, headers={"Origin": origin})
+        assert reply.headers["Access-Control-Allow-Origin"] == origin, reply.status_code
 
 
 # ---- what each caller sees: lists and search ------------------------------------------------------
