@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -112,12 +114,22 @@ def npm_report(report: dict[str, Any], lock: str = NPM_LOCK) -> Report:
     return Report(findings, [])
 
 
+def system_ca_env() -> dict[str, str]:
+    """The environment with the system's CA bundle for requests (pip-audit's HTTP client), which
+    otherwise trusts certifi's roots only; a TLS-inspecting proxy's CA is in the system store."""
+    env = dict(os.environ)
+    cafile = ssl.get_default_verify_paths().cafile
+    if cafile and "REQUESTS_CA_BUNDLE" not in env:
+        env["REQUESTS_CA_BUNDLE"] = cafile
+    return env
+
+
 def run_pip_audit(lock: str, requirements: Path) -> Report:
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         result = subprocess.run(  # noqa: S603 - fixed argv
             [sys.executable, "-m", "pip_audit", "--disable-pip", "--require-hashes", "--requirement",
              str(requirements), "--format", "json", "--output", out.name, "--progress-spinner", "off"],
-            capture_output=True, text=True, check=False)
+            capture_output=True, text=True, check=False, env=system_ca_env())
         text = Path(out.name).read_text()
     if not text.strip():
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
