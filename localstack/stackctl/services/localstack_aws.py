@@ -49,7 +49,6 @@ FAILURE_QUEUE_RETENTION_S = 14 * 24 * 3600  # as the CDK stack's on-failure queu
 NOTIFICATION_ID = "uploads-to-queue"
 
 VENV_DIR = OPT_DIR / "localstack-venv"
-WHEEL_DIR = CACHE_DIR / "localstack-dists"  # every wheel and sdist of the lock, for offline re-installs
 STATE_FILE = RUN_DIR / "localstack.json"
 VOLUME_DIR = DATA_DIR / "localstack"
 FILESYSTEM_ROOT = VOLUME_DIR / "fs"  # LocalStack's host-mode root: cache, certificate, catalog
@@ -119,17 +118,11 @@ class LocalStack(Service):
             proc.run([python, "-m", "venv", VENV_DIR])
         pip: list[str | os.PathLike[str]] = [self.venv_python, "-m", "pip"]
         pip_env = {"PIP_CACHE_DIR": str(CACHE_DIR / "pip"), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-        # The files downloaded as published (never rebuilt), so their hashes are the lock's.
-        locked: list[str | os.PathLike[str]] = [
-            "--require-hashes", "--no-deps", "--requirement", REQUIREMENTS]
-        offline: list[str | os.PathLike[str]] = [
-            *pip, "install", "--quiet", "--no-index", "--find-links", WHEEL_DIR, *locked]
-        try:  # a re-install (e.g. after `make reset`) downloads nothing
-            proc.run(offline, env=pip_env)
-        except proc.StackError:
-            WHEEL_DIR.mkdir(parents=True, exist_ok=True)
-            proc.run([*pip, "download", "--quiet", "--dest", WHEEL_DIR, *locked], env=pip_env)
-            proc.run(offline, env=pip_env)
+        # Every file checked against the lock's hashes. One package (airspeed-ext) is an sdist only,
+        # built in an isolated environment whose setuptools comes from the index, so this is online;
+        # pip's cache under .local/cache/pip (kept by `make reset`) serves the files again.
+        proc.run([*pip, "install", "--quiet", "--require-hashes", "--no-deps", "--requirement", REQUIREMENTS],
+                 env=pip_env)
         if self.installed_version() != LOCALSTACK_VERSION:
             raise proc.StackError(f"localstack-core {LOCALSTACK_VERSION} did not install into {VENV_DIR}")
 
