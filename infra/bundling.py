@@ -1,7 +1,7 @@
 """Lambda code and layers, bundled on this machine without Docker.
 
 The dependency layer is ``pip install --require-hashes --no-deps --target`` from ``requirements.lock``
-(every transitive package pinned with its hashes; ``make lock`` regenerates it from requirements.txt)
+(every transitive package pinned with its hashes; ``make lock`` exports it from uv.lock's runtime group)
 for the Lambda platform (arm64, CPython 3.13, manylinux wheels only), cached under
 ``.local/cache/lambda-layers/<hash>`` so it is built once per lock; CDK then stages that folder. With
 ``-c fileshare:bundle=false`` (the tests) no pip runs: the layer holds the lock only, which keeps
@@ -34,7 +34,7 @@ from aws_cdk import aws_lambda as lambda_
 
 from infra.declaration import REPO_ROOT
 
-REQUIREMENTS = REPO_ROOT / "requirements.lock"  # from requirements.txt by `make lock`, with hashes
+REQUIREMENTS = REPO_ROOT / "requirements.lock"  # exported from uv.lock by `make lock`, with hashes
 SHARED_LAYER_DIR = REPO_ROOT / "layers" / "shared"
 CACHE_DIR = REPO_ROOT / ".local" / "cache"
 LAYER_CACHE = CACHE_DIR / "lambda-layers"

@@ -11,7 +11,7 @@
   checkov reports as the skip's comment.
 
 It prints one line per tool and template and exits 1 when either finds anything. No CDK import:
-it reads the cloud assembly only. The tools live in their own venv (``infra/requirements-iac.txt``),
+it reads the cloud assembly only. The tools live in their own venv (uv.lock's ``iac`` group),
 installed by ``infra/synth.mk``.
 """
 

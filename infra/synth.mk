@@ -9,18 +9,12 @@ SYNTH_PYTHON ?= .venv/bin/python
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 
-# cfn-lint and checkov (pinned in infra/requirements-iac.txt) in their own venv: checkov's dependency
-# tree must not meet the app's.
+# cfn-lint and checkov (uv.lock's iac group) in their own venv: checkov's dependency tree must not
+# meet the app's, and the lock resolves that group apart (pyproject.toml, [tool.uv] conflicts).
 IAC_VENV := .local/iac-tools
-IAC_STAMP := $(IAC_VENV)/.installed-$(shell sha256sum infra/requirements-iac.txt | cut -c1-12)
+IAC_STAMP := $(IAC_VENV)/.installed-$(LOCK_HASH)
 
-# requirements.lock: every package of the dependency layer (transitive ones too) with its hashes,
-# resolved for the Lambda platform by uv (pinned); bundling installs it with pip --require-hashes.
-LOCK_VENV := .local/lock-tools
-UV_VERSION := 0.13.8
-LOCK_PLATFORM := aarch64-manylinux_2_34
-
-.PHONY: synth cdk-tooling grafana iac-tooling gates lock
+.PHONY: synth cdk-tooling grafana iac-tooling gates
 
 $(CDK_STAMP):
 	@mkdir -p $(CDK_PREFIX)
@@ -32,10 +26,9 @@ $(CDK_STAMP):
 
 cdk-tooling: $(CDK_STAMP) ## install the pinned aws-cdk CLI into .local/node (git-ignored)
 
-$(IAC_STAMP): infra/requirements-iac.txt
+$(IAC_STAMP): pyproject.toml uv.lock | $(UV_STAMP)
 	@test -n "$(PY313)" || { echo "Python 3.13 not found"; exit 1; }
-	@test -x $(IAC_VENV)/bin/python || $(PY313) -m venv $(IAC_VENV)
-	$(IAC_VENV)/bin/python -m pip install -q --disable-pip-version-check -r infra/requirements-iac.txt
+	UV_PROJECT_ENVIRONMENT=$(IAC_VENV) $(UV) sync --locked --only-group iac --python $(PY313)
 	@rm -f $(IAC_VENV)/.installed-*; touch $@
 
 iac-tooling: $(IAC_STAMP) ## install the pinned cfn-lint and checkov into .local/iac-tools (git-ignored)
@@ -63,14 +56,6 @@ synth: cdk-tooling iac-tooling $(VENV_STAMP) $(WEB_BUNDLE) ## cdk synth both sta
 	$(SYNTH_PYTHON) -m infra.grafana
 	$(SYNTH_PYTHON) -m infra.report $(CDK_OUT) --quiet-acks
 	$(SYNTH_PYTHON) -m infra.gates $(CDK_OUT) --tools $(IAC_VENV)/bin
-
-lock: ## regenerate requirements.lock from requirements.txt (Lambda platform, with hashes)
-	@test -x $(LOCK_VENV)/bin/uv && $(LOCK_VENV)/bin/uv --version | grep -q "$(UV_VERSION)" || { \
-		test -x $(LOCK_VENV)/bin/python || $(PY313) -m venv $(LOCK_VENV); \
-		$(LOCK_VENV)/bin/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION); }
-	$(LOCK_VENV)/bin/uv pip compile requirements.txt --quiet --generate-hashes --only-binary :all: \
-		--python-version 3.13 --python-platform $(LOCK_PLATFORM) --cache-dir .local/cache/uv \
-		--custom-compile-command "make lock" --output-file requirements.lock
 
 grafana: ## regenerate infra/dashboards/fileshare.json from infra/panels.py
 	$(SYNTH_PYTHON) -m infra.grafana

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import jwt
 
+from fileshare.config import cognito_endpoint
 from lambdarun.environment import region
 from lambdarun.events import stringify_claims
 
@@ -24,7 +25,7 @@ class CognitoSettings:
     def from_env(cls, env: Mapping[str, str]) -> CognitoSettings | None:
         """COGNITO_JWKS_URL / COGNITO_ISSUER / USER_POOL_CLIENT_ID, derived from the pool when absent."""
         pool_id = env.get("USER_POOL_ID", "")
-        endpoint = (env.get("AWS_ENDPOINT_URL_COGNITO_IDP") or "").rstrip("/")
+        endpoint = cognito_endpoint(env).rstrip("/")
         jwks_url = env.get("COGNITO_JWKS_URL") or (
             f"{endpoint}/{pool_id}/.well-known/jwks.json" if endpoint and pool_id else ""
         )

@@ -76,6 +76,8 @@ def check(env: dict[str, str]) -> list[Finding]:
     from botocore.config import Config
     from opensearchpy import OpenSearch
 
+    from fileshare.config import cognito_endpoint
+
     findings: list[Finding] = []
     database_url = env["DATABASE_URL"]
     region = env.get("AWS_REGION", "us-east-1")
@@ -86,7 +88,8 @@ def check(env: dict[str, str]) -> list[Finding]:
             "s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=region,
             config=Config(s3={"addressing_style": "path"}), **creds), env["UPLOAD_BUCKET"])],
         lambda: [users_without_login(database_url, boto3.client(
-            "cognito-idp", endpoint_url=env["AWS_ENDPOINT_URL_COGNITO_IDP"], region_name=region, **creds),
+            "cognito-idp", endpoint_url=cognito_endpoint(env) or env["AWS_ENDPOINT_URL_COGNITO_IDP"],
+            region_name=region, **creds),
             env["USER_POOL_ID"])],
         lambda: search_drift(database_url, OpenSearch(hosts=[env["OPENSEARCH_URL"]], timeout=30),
                              env.get("SEARCH_ALIAS", "files")),

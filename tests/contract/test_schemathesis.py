@@ -63,7 +63,7 @@ def _account(url: str) -> tuple[str, str]:
 
 def test_schemathesis_finds_nothing(gateway: Gateway, tmp_path: Path) -> None:
     executable = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
-    assert executable, "schemathesis is not installed (requirements-dev.txt)"
+    assert executable, "schemathesis is not installed (the test group of pyproject.toml; make venv)"
     seed = os.environ.get("FUZZ_SEED", "20261201")
     _, token = _account(gateway.url)
     recipient, recipient_token = _account(gateway.url)  # someone to share with

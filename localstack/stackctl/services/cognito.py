@@ -13,6 +13,7 @@ import json
 import os
 from typing import Any, ClassVar
 
+from fileshare.config import cognito_endpoint
 from infra.declaration import DEV_NAMESPACE, LocalNamespace
 from stackctl import proc
 from stackctl.base import Service
@@ -54,6 +55,11 @@ class Cognito(Service):
     port: ClassVar[int] = 4599
     reuse_env: ClassVar[str] = "AWS_ENDPOINT_URL_COGNITO_IDP"
     start_timeout_s: ClassVar[float] = 30.0
+
+    @property
+    def external_url(self) -> str | None:
+        """Either Cognito variable names a server to reuse (``fileshare.config.COGNITO_ENDPOINT_ENV``)."""
+        return cognito_endpoint(os.environ) or None
 
     def url(self) -> str:
         return self.external_url or f"http://127.0.0.1:{self.port}"

@@ -1,7 +1,9 @@
 """LocalStack (community, host mode, no Docker): S3, SQS, SES, Secrets Manager and SSM.
 
 LocalStack runs from its own Python 3.13 venv under ``.local/opt`` (its pins clash with the
-project's). The community build keeps everything in memory (its ``PERSISTENCE=1`` saves nothing), so
+project's), installed with ``pip --require-hashes`` from ``localstack/requirements.lock`` (the
+``localstack`` group of uv.lock, exported by ``make lock``; the pins and why they stay are in
+pyproject.toml). The community build keeps everything in memory (its ``PERSISTENCE=1`` saves nothing), so
 it is started through ``localstack/aws_state.py``, which keeps S3 objects (bytes and metadata), SQS
 messages, the SES mailbox, secrets and parameters under ``.local/data/localstack/state`` across
 ``make down``/``make up`` and crashes. ``provision()`` stays idempotent (it finds what survived);
@@ -16,6 +18,7 @@ URLs reach the local runtime as ``queue_url_env(<logical name>)`` variables.
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -31,16 +34,8 @@ from stackctl.paths import CACHE_DIR, DATA_DIR, OPT_DIR, REPO_ROOT, RUN_DIR
 if TYPE_CHECKING:
     from infra.declaration import Function
 
-LOCALSTACK_VERSION = "4.14.0"
-# Pins that make 4.14.0 import and start (see LOCAL_STACK.md).
-REQUIREMENTS = (
-    f"localstack-core[runtime]=={LOCALSTACK_VERSION}",
-    "cryptography<44",
-    "pyopenssl<24.3",
-    "service_identity<24.3",
-    "cbor2<5.7",
-    "joserfc<1.1",
-)
+LOCALSTACK_VERSION = "4.14.0"  # as pinned in pyproject.toml's localstack group (tests/infra/test_lock.py)
+REQUIREMENTS = REPO_ROOT / "localstack" / "requirements.lock"  # every package, with its hashes
 SERVICES = ("s3", "sqs", "ses", "secretsmanager", "ssm")
 
 REGION = "us-east-1"
@@ -54,7 +49,6 @@ FAILURE_QUEUE_RETENTION_S = 14 * 24 * 3600  # as the CDK stack's on-failure queu
 NOTIFICATION_ID = "uploads-to-queue"
 
 VENV_DIR = OPT_DIR / "localstack-venv"
-WHEEL_DIR = CACHE_DIR / "localstack-wheels"  # every wheel the venv needs, for offline re-installs
 STATE_FILE = RUN_DIR / "localstack.json"
 VOLUME_DIR = DATA_DIR / "localstack"
 FILESYSTEM_ROOT = VOLUME_DIR / "fs"  # LocalStack's host-mode root: cache, certificate, catalog
@@ -106,9 +100,17 @@ class LocalStack(Service):
     def install(self) -> None:
         if self.reused:
             return
-        if self.installed_version() != LOCALSTACK_VERSION:
+        if self.installed_version() != LOCALSTACK_VERSION or not self._lock_stamp().exists():
             self._install_venv()
+            for stale in VENV_DIR.glob(".lock-*"):
+                stale.unlink()
+            self._lock_stamp().touch()
         self._build_service_catalog()
+
+    def _lock_stamp(self) -> Path:
+        """Marks a venv installed from this very lock: a changed lock (``make lock``) re-installs."""
+        digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:12]
+        return VENV_DIR / f".lock-{digest}"
 
     def _install_venv(self) -> None:
         python = find_python313()
@@ -116,14 +118,11 @@ class LocalStack(Service):
             proc.run([python, "-m", "venv", VENV_DIR])
         pip: list[str | os.PathLike[str]] = [self.venv_python, "-m", "pip"]
         pip_env = {"PIP_CACHE_DIR": str(CACHE_DIR / "pip"), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-        offline: list[str | os.PathLike[str]] = [
-            *pip, "install", "--quiet", "--no-index", "--find-links", WHEEL_DIR, *REQUIREMENTS]
-        try:  # a re-install (e.g. after `make reset`) downloads nothing
-            proc.run(offline, env=pip_env)
-        except proc.StackError:
-            WHEEL_DIR.mkdir(parents=True, exist_ok=True)
-            proc.run([*pip, "wheel", "--quiet", "--wheel-dir", WHEEL_DIR, *REQUIREMENTS], env=pip_env)
-            proc.run(offline, env=pip_env)
+        # Every file checked against the lock's hashes. One package (airspeed-ext) is an sdist only,
+        # built in an isolated environment whose setuptools comes from the index, so this is online;
+        # pip's cache under .local/cache/pip (kept by `make reset`) serves the files again.
+        proc.run([*pip, "install", "--quiet", "--require-hashes", "--no-deps", "--requirement", REQUIREMENTS],
+                 env=pip_env)
         if self.installed_version() != LOCALSTACK_VERSION:
             raise proc.StackError(f"localstack-core {LOCALSTACK_VERSION} did not install into {VENV_DIR}")
 

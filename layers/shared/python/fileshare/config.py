@@ -72,11 +72,21 @@ class Settings(BaseModel):
     archive_max_active: int = 3
 
 
+#: Where the Cognito endpoint is read from, first set wins: the project's name, then the SDK's own
+#: service-specific one (what someone pointing the stack at their own moto would set).
+COGNITO_ENDPOINT_ENV = ("AWS_ENDPOINT_URL_COGNITO_IDP", "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER")
+
+
+def cognito_endpoint(environ: Mapping[str, str]) -> str:
+    """The Cognito endpoint ``environ`` names under either variable (empty: none, i.e. AWS's)."""
+    return next((environ[name] for name in COGNITO_ENDPOINT_ENV if environ.get(name)), "")
+
+
 _ENV = {
     "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
     "local_mode": ("FILESHARE_LOCAL",),
     "aws_endpoint_url": ("AWS_ENDPOINT_URL",),
-    "cognito_endpoint_url": ("AWS_ENDPOINT_URL_COGNITO_IDP",),
+    "cognito_endpoint_url": COGNITO_ENDPOINT_ENV,
     "database_url": ("DATABASE_URL",),
     "database_secret_arn": ("DATABASE_SECRET_ARN",),
     "database_pool_max_lifetime_s": ("DATABASE_POOL_MAX_LIFETIME_SECONDS",),
