@@ -13,7 +13,7 @@ import pytest
 
 from fileshare import activity, clientinfo
 from fileshare.consumers import MalformedEventError
-from fileshare.events import Event, EventType
+from fileshare.event_types import Event, EventType
 from fileshare.models import ActivityClient, ActivityOut
 
 FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"

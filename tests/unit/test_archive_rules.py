@@ -9,7 +9,7 @@ import pytest
 
 from fileshare import archives, archiving, notifications
 from fileshare.errors import ValidationFailed
-from fileshare.events import Event, EventType
+from fileshare.event_types import Event, EventType
 from fileshare.storage import MAX_PARTS, MIN_PART_BYTES
 from fileshare.zipstream import part_size_for
 

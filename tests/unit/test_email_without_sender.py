@@ -11,7 +11,7 @@ import pytest
 
 from fileshare import notifications
 from fileshare.config import settings
-from fileshare.events import Event, EventType
+from fileshare.event_types import Event, EventType
 
 
 @pytest.fixture

@@ -10,16 +10,9 @@ from pydantic import ValidationError
 
 from fileshare import cursor
 from fileshare.errors import TooLarge, ValidationFailed
-from fileshare.files import (
-    check_content_type,
-    check_expiry,
-    check_quota,
-    check_size,
-    completed_before,
-    list_cursor,
-    sanitize_name,
-)
+from fileshare.files import check_expiry, list_cursor
 from fileshare.models import CompleteIn, FileCreate, FileOut, FilePatch
+from fileshare.records import check_content_type, check_quota, check_size, completed_before, sanitize_name
 from fileshare.storage import content_disposition, object_key, part_plan
 
 

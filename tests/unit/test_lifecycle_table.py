@@ -15,7 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from fileshare import lifecycle
 from fileshare.db import transitions
-from fileshare.events import EventType
+from fileshare.event_types import EventType
 from fileshare.lifecycle import GONE, PRIOR, TABLE, FileStatus, IllegalTransition, State, Trigger
 
 MIGRATIONS = Path(lifecycle.__file__).parent / "db" / "migrations"

@@ -483,7 +483,7 @@ class World:
     def notification(self, owner: Account) -> str:
         """A ``file.ready`` notice in the owner's inbox, written by the notifier's own code."""
         from fileshare import notifications
-        from fileshare.events import Event, EventType
+        from fileshare.event_types import Event, EventType
 
         event = Event(type=EventType.FILE_READY, file_id=uuid.uuid4(), owner_id=owner.user_id,
                       data={"name": "notified.txt"})

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from fileshare.events import Event, EventType
+from fileshare.event_types import Event, EventType
 from tests.integration.conftest import Api, User, _load_handler
 
 

@@ -227,7 +227,7 @@ def _notified(user: User, payload: dict[str, Any]) -> str:
     """Deliver one outbox event as the notifier does (idempotent: twice) and return the newest
     message in ``user``'s inbox about it."""
     from fileshare import notifications
-    from fileshare.events import Event
+    from fileshare.event_types import Event
 
     event = Event.model_validate(payload)
     assert notifications.deliver(event) is notifications.Outcome.DELIVERED
@@ -336,7 +336,7 @@ def test_a_version_needs_a_ready_file(files_api: Api, trash_module: ModuleType) 
 def test_the_feed_and_the_search_document_follow_the_current_version(files_api: Api, alice: User, db: Any,
                                                                      opensearch: Any) -> None:
     from fileshare import activity, search_index
-    from fileshare.events import Event
+    from fileshare.event_types import Event
     from tests.support.pipeline import search_doc
 
     activity_api = Api(_load_handler("activity"), alice.claims)

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import requests
 
-from fileshare.events import EventType
+from fileshare.event_types import EventType
 from infra.declaration import namespace_of
 from lambdarun.events import KafkaRecord, msk_event
 from tests.integration.archives.conftest import BUCKET

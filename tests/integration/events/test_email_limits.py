@@ -11,7 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from fileshare import notifications
-from fileshare.events import Event, EventType
+from fileshare.event_types import Event, EventType
 from tests.integration.conftest import User
 from tests.integration.events.conftest import inbox, invoke, mail_to, ready_event
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from fileshare.events import Event, EventType
+from fileshare.event_types import Event, EventType
 from tests.integration.conftest import Api, User
 from tests.integration.events.conftest import LIMIT_S, TOPIC, inbox, invoke, mail_to, ready_event
 

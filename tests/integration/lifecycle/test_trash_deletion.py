@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from fileshare import events
 from fileshare.cache import file_key
 from fileshare.config import settings
+from fileshare.event_types import Event, EventType
 from fileshare.storage import thumbnail_key
 from tests.integration.conftest import Api, User
 from tests.integration.lifecycle.conftest import (
@@ -146,11 +146,11 @@ def test_a_deletion_event_for_a_file_not_being_deleted_is_ignored(files_api: Api
     # Given a ready file and a (stale or forged) file.deleted event naming it
     file_id = ready_image(files_api, db, name="keep me.png")
     row = db.execute("SELECT * FROM files WHERE file_id = %s", (file_id,)).fetchone()
-    stale = events.Event(type=events.EventType.FILE_DELETED, file_id=row["file_id"], owner_id=alice.user_id,
+    stale = Event(type=EventType.FILE_DELETED, file_id=row["file_id"], owner_id=alice.user_id,
                          data={"name": row["name"], "s3_key": row["s3_key"], "reason": "purged"})
 
     # When the deleter receives it, together with an event of another type
-    other = events.Event(type=events.EventType.FILE_UPDATED, file_id=row["file_id"], owner_id=alice.user_id)
+    other = Event(type=EventType.FILE_UPDATED, file_id=row["file_id"], owner_id=alice.user_id)
     result = run_deleter(deleter, msk_event_for(json.loads(stale.to_json()), json.loads(other.to_json())))
 
     # Then nothing is deleted

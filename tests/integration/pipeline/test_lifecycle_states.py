@@ -47,7 +47,7 @@ from fileshare import trash as trash_domain
 from fileshare.config import settings as app_settings
 from fileshare.db.transitions import guard
 from fileshare.errors import Conflict, NotFound
-from fileshare.events import Event, EventType
+from fileshare.event_types import Event, EventType
 from fileshare.lifecycle import FileStatus, State, Trigger
 from fileshare.models import FileCreate
 from fileshare.storage import thumbnail_key

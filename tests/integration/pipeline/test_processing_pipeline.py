@@ -14,7 +14,7 @@ import uuid
 import pytest
 from PIL import Image
 
-from fileshare.events import Event
+from fileshare.event_types import Event
 from tests.support import rows
 from tests.support.pipeline import (
     Pipeline,

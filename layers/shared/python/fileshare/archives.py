@@ -35,11 +35,11 @@ from fileshare.db.connection import transaction
 from fileshare.db.files import FileRow
 from fileshare.db.folders import FolderRow
 from fileshare.errors import Conflict, Gone, NotFound, TooLarge
-from fileshare.events import Event, EventType
-from fileshare.files import sanitize_name
+from fileshare.event_types import Event, EventType
 from fileshare.lifecycle import FileStatus
 from fileshare.models import ArchiveCreate, ArchiveList, ArchiveOut
 from fileshare.observability import logger, metrics
+from fileshare.records import sanitize_name
 
 ARCHIVE_PREFIX = "a/"
 #: A running job whose heartbeat is older than this lost its worker: a redelivery may claim it again

@@ -40,7 +40,7 @@ from fileshare.db.archives import ArchiveRow
 from fileshare.db.connection import transaction
 from fileshare.db.files import FileRow
 from fileshare.errors import Conflict, NotFound, TooLarge
-from fileshare.events import Event, EventType
+from fileshare.event_types import Event, EventType
 from fileshare.observability import logger, metrics
 from fileshare.zipstream import CHUNK_BYTES, MultipartSink, error_code, head, part_size_for, read_ranges
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from fileshare import timeouts
+from fileshare import snapstart, timeouts
 from fileshare.config import settings
 
 
@@ -51,3 +51,12 @@ def client(service: str, *, read_timeout_s: float = timeouts.AWS_READ_TIMEOUT_S,
     # exactly the regional one (infra/web_headers.py).
     endpoint = f"https://s3.{settings().region}.amazonaws.com" if service == "s3" and not local else None
     return boto3.session.Session().client(service, config=config, endpoint_url=endpoint)
+
+
+@snapstart.on_restore
+def _after_restore() -> list[str]:
+    """boto3 clients (their HTTP connections), the longer-budget clients for completes too."""
+    if not client.cache_info().currsize:
+        return []
+    client.cache_clear()
+    return ["boto3 clients"]

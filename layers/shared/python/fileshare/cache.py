@@ -19,6 +19,7 @@ import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from fileshare import snapstart
 from fileshare.config import settings
 from fileshare.observability import logger, metrics
 from fileshare.timeouts import REDIS_TIMEOUT_S
@@ -112,3 +113,15 @@ def invalidate_file(file_id: object) -> None:
     except Exception as exc:
         logger.warning("cache invalidation failed", extra={"error": repr(exc), "file_id": str(file_id)})
         metrics.add_metric(name="CacheErrors", unit="Count", value=1)
+
+
+@snapstart.on_restore
+def _after_restore() -> list[str]:
+    """The Redis client's connections must not outlive the snapshot."""
+    if not redis_client.cache_info().currsize:
+        return []
+    client = redis_client()
+    if client is not None:
+        snapstart.quietly(lambda: client.connection_pool.disconnect(inuse_connections=True))
+    redis_client.cache_clear()
+    return ["redis"]

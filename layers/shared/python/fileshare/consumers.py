@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from fileshare import telemetry
-from fileshare.events import ENVELOPE_VERSION, Event
+from fileshare.event_types import ENVELOPE_VERSION, Event
 from fileshare.observability import logger, metrics, tracer
 
 

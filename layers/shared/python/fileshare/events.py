@@ -1,4 +1,5 @@
-"""Domain events: the versioned envelope, the transactional outbox and the Kafka publisher.
+"""Domain events: the transactional outbox and the Kafka publisher (the types and the envelope are
+``fileshare.event_types``).
 
 A change and the event announcing it are written in one PostgreSQL transaction (``record``). After
 the commit the writer calls ``publish_now`` for a fast path; whatever that could not send (Kafka
@@ -18,16 +19,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
-from enum import StrEnum
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from fileshare import telemetry
+from fileshare import snapstart, telemetry
 from fileshare.config import settings
+from fileshare.event_types import Event
 from fileshare.observability import logger, metrics
 from fileshare.timeouts import KAFKA_INLINE_FLUSH_S, KAFKA_MAX_BLOCK_S
 
@@ -35,75 +33,10 @@ if TYPE_CHECKING:
     from kafka import KafkaProducer
     from psycopg import Connection
 
-    from fileshare.db.versions import VersionRow
-
-ENVELOPE_VERSION = 1
 _LOCK_NAMESPACE = 0x4F42  # "OB": first key of the two-key advisory lock, per-file second key
 _BREAKER_OPEN_S = 15.0  # after a failed inline publish, leave events to the relay for this long
 _INLINE_FLUSH_S = KAFKA_INLINE_FLUSH_S  # the inline path holds a pooled connection while it flushes
 _RELAY_FLUSH_S = 10.0
-
-
-class EventType(StrEnum):
-    FILE_READY = "file.ready"
-    FILE_REJECTED = "file.rejected"
-    FILE_UPDATED = "file.updated"
-    FILE_VERSION_ADDED = "file.version_added"  # a new version became current (fileshare.versions)
-    FILE_VERSION_REJECTED = "file.version_rejected"  # a new version failed its checks (the file is unchanged)
-    FILE_TRASHED = "file.trashed"
-    FILE_RESTORED = "file.restored"
-    FILE_DELETED = "file.deleted"
-    FILE_EXPIRED = "file.expired"
-    SHARE_CREATED = "share.created"
-    SHARE_REVOKED = "share.revoked"
-    LINK_CREATED = "link.created"
-    LINK_DOWNLOADED = "link.downloaded"
-    LINK_REVOKED = "link.revoked"
-    # Archive jobs: the event's ``file_id`` is the archive's id (the Kafka key, one job's order).
-    ARCHIVE_REQUESTED = "archive.requested"
-    ZIP_READY = "zip.ready"
-    ARCHIVE_FAILED = "archive.failed"  # data: name, reason (machine-readable), detail
-    # Folders: the event's ``file_id`` is the folder's id (the Kafka key). ``folder.updated`` is a
-    # rename and/or a move: ``changes`` holds the new name / parent_id, ``previous`` the old ones.
-    FOLDER_CREATED = "folder.created"
-    FOLDER_UPDATED = "folder.updated"
-
-
-class Event(BaseModel):
-    """The envelope every event on ``fileshare.events`` carries (JSON; the Kafka key is file_id).
-
-    ``version`` is the version of ``data`` for this ``type``: a consumer handles the versions it
-    knows and dead-letters the others. Unknown envelope fields are ignored, so adding one is safe.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    type: EventType
-    version: int = Field(default=ENVELOPE_VERSION, ge=1)
-    id: UUID = Field(default_factory=uuid4)
-    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    file_id: UUID
-    owner_id: str = Field(min_length=1)
-    data: dict[str, Any] = Field(default_factory=dict)
-
-    def to_json(self) -> bytes:
-        return self.model_dump_json().encode()
-
-    @classmethod
-    def from_json(cls, raw: bytes | str) -> Event:
-        return cls.model_validate_json(raw)
-
-
-def file_rejected(row: Mapping[str, Any]) -> Event:
-    """``file.rejected`` for a files row whose ``reject_reason`` is set."""
-    return Event(type=EventType.FILE_REJECTED, file_id=row["file_id"], owner_id=row["owner_id"],
-                 data={"name": row["name"], "reason": row["reject_reason"]})
-
-
-def version_rejected(row: VersionRow) -> Event:
-    """``file.version_rejected`` for a ``file_versions`` row whose ``reject_reason`` is set."""
-    return Event(type=EventType.FILE_VERSION_REJECTED, file_id=row.file_id, owner_id=row.owner_id,
-                 data={"version_id": str(row.version_id), "name": row.name, "reason": row.reject_reason})
 
 
 def record(conn: Connection[Any], event: Event) -> int:
@@ -341,3 +274,11 @@ def publish_pending(limit: int = 500) -> int:
     with transaction() as conn:  # rows published meanwhile by someone else are skipped under the locks
         return _publish_files(conn, [UUID(str(r["aggregate_id"])) for r in candidates], limit,
                               kafka=kafka, flush_timeout_s=_RELAY_FLUSH_S)
+
+
+@snapstart.on_restore
+def _after_restore() -> list[str]:
+    """The producer's connections and the inline-publish breaker's monotonic deadline."""
+    had_producer = _producer is not None
+    snapstart.quietly(reset_producer)
+    return ["kafka producer"] if had_producer else []

@@ -27,7 +27,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fileshare import events, limiter, storage
+from fileshare import event_types, events, limiter, storage
 from fileshare.access import require_owner
 from fileshare.config import public_base_url, settings
 from fileshare.db import links as links_db
@@ -137,9 +137,9 @@ def _link_out(row: links_db.LinkRow, url: str | None = None) -> LinkOut:
                    has_password=row.password_hash is not None, created_at=row.created_at)
 
 
-def _link_event(event_type: events.EventType, file_row: FileRow, link: links_db.LinkRow,
-                **data: Any) -> events.Event:
-    return events.Event(type=event_type, file_id=file_row.file_id, owner_id=file_row.owner_id,
+def _link_event(event_type: event_types.EventType, file_row: FileRow, link: links_db.LinkRow,
+                **data: Any) -> event_types.Event:
+    return event_types.Event(type=event_type, file_id=file_row.file_id, owner_id=file_row.owner_id,
                         data={"link_id": link.link_id, "name": file_row.name, **data})
 
 
@@ -158,7 +158,7 @@ def create_link(user_id: str, file_id: uuid.UUID, request: LinkIn) -> LinkOut:
         link = links_db.insert(conn, link_id=uuid.uuid4(), file_id=file_id, token_hash=token_hash(token),
                                password_hash=password_hash, expires_at=expires_at,
                                max_downloads=request.max_downloads)
-        events.record(conn, _link_event(events.EventType.LINK_CREATED, row, link, expires_at=expires_at,
+        events.record(conn, _link_event(event_types.EventType.LINK_CREATED, row, link, expires_at=expires_at,
                                         max_downloads=request.max_downloads,
                                         has_password=password_hash is not None))
     events.publish_now([file_id])
@@ -189,7 +189,7 @@ def revoke_link(user_id: str, link_id: uuid.UUID) -> None:
         revoked = links_db.revoke(conn, link_id)
         if revoked is None:
             raise NotFound("link not found", code="link_not_found")
-        events.record(conn, _link_event(events.EventType.LINK_REVOKED, row, revoked))
+        events.record(conn, _link_event(event_types.EventType.LINK_REVOKED, row, revoked))
     events.publish_now([link.file_id])
     metrics.add_metric(name="LinksRevoked", unit="Count", value=1)
 
@@ -260,7 +260,7 @@ def open_link(token: str, password: str | None, source_ip: str | None,
             current = links_db.by_token_hash(conn, link.token_hash)
             raise _refusal(current, datetime.now(UTC)) or Gone("this link has reached its download limit",
                                                                code="link_used_up")
-        events.record(conn, _link_event(events.EventType.LINK_DOWNLOADED, file_row, link,
+        events.record(conn, _link_event(event_types.EventType.LINK_DOWNLOADED, file_row, link,
                                         downloads=downloads, recipient_id=file_row.owner_id,
                                         **({"client": client} if client else {})))
     events.publish_now([link.file_id])

@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from fileshare import snapstart
+
 FileStatus = Literal["pending", "ready", "rejected", "trashed", "deleting"]
 
 MAX_TAGS = 20
@@ -62,7 +64,7 @@ ContentType = Annotated[
                       pattern=r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$"),
     AfterValidator(_lower),
 ]
-# Raw names are sanitized by the domain (fileshare.files.sanitize_name); this only bounds the input.
+# Raw names are sanitized by the domain (fileshare.records.sanitize_name); this only bounds the input.
 RawName = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 RelativePath = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 # Cognito checks addresses itself; this is a cheap shape check (no email-validator dependency).
@@ -95,6 +97,19 @@ class _Model(BaseModel):
     """
 
     model_config = ConfigDict(defer_build=True)
+
+
+def _build_models() -> None:
+    """Before a snapshot: build every deferred validator (``defer_build``) of the models loaded."""
+    pending: list[type[BaseModel]] = [_Model]
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if model is not _Model:
+            model.model_rebuild(force=True)
+
+
+snapstart.warm(_build_models, name="models")
 
 
 class ErrorBody(_Model):

@@ -43,7 +43,7 @@ from fileshare.db import notifications as sql
 from fileshare.db import users as users_db
 from fileshare.db.connection import transaction
 from fileshare.errors import NotFound
-from fileshare.events import ENVELOPE_VERSION, Event, EventType
+from fileshare.event_types import ENVELOPE_VERSION, Event, EventType
 from fileshare.models import NotificationList, NotificationOut
 from fileshare.observability import logger, metrics
 

@@ -125,6 +125,17 @@ logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME (set per function
 tracer = _tracer()
 metrics = Metrics()  # namespace from POWERTOOLS_METRICS_NAMESPACE; EMF on stdout
 
+
+
+def _import_xray() -> None:
+    """Before a snapshot: import the X-Ray SDK and apply the patches the lazy provider holds."""
+    provider: Any = tracer.provider
+    if hasattr(provider, "_xray"):  # the lazy X-Ray provider: import and patch now
+        provider._xray()
+
+
+snapstart.warm(_import_xray, name="xray")
+
 # SnapStart (the API functions in AWS): warm before the snapshot, reset after each restore. Every
 # function imports this module, so every snapshot gets the hooks; elsewhere this imports nothing.
 snapstart.install()

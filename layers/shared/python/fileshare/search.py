@@ -26,10 +26,10 @@ from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
 from fileshare.db.files import FileRow
 from fileshare.errors import DependencyUnavailable, ValidationFailed
-from fileshare.files import file_out, to_record
 from fileshare.lifecycle import FileStatus
 from fileshare.models import FileList
 from fileshare.observability import logger
+from fileshare.records import file_out, to_record
 
 HIDDEN_STATUSES = (FileStatus.TRASHED.value, FileStatus.DELETING.value)  # = lifecycle.HIDDEN_FROM_SEARCH
 MAX_QUERY_CHARS = 200

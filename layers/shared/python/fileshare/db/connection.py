@@ -22,7 +22,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from fileshare import timeouts
+from fileshare import snapstart, timeouts
 from fileshare.config import settings
 
 log = logging.getLogger(__name__)
@@ -124,3 +124,15 @@ def transaction() -> Iterator[psycopg.Connection[dict[str, object]]]:
     """A pooled connection inside one transaction: committed on success, rolled back on error."""
     with pool().connection() as conn:
         yield conn
+
+
+@snapstart.on_restore
+def _after_restore() -> list[str]:
+    """Pooled connections and the cached secret must not outlive the snapshot."""
+    reset = []
+    if pool.cache_info().currsize:
+        snapstart.quietly(lambda: pool().close(timeout=0))
+        pool.cache_clear()
+        reset.append("database pool")
+    forget_credentials()
+    return [*reset, "database secret"]
