@@ -12,8 +12,8 @@ from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
 
 from fileshare import deletion, event_types
+from fileshare.adapters.observability import logger, metrics, tracer
 from fileshare.consumers import batch_entry_point, envelope
-from fileshare.observability import logger, metrics, tracer
 
 
 @tracer.capture_method

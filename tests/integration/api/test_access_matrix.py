@@ -455,7 +455,7 @@ class World:
 
     def ready_archive(self, owner: Account, file_id: str) -> str:
         """POST /archives, then the archiver's job run here (as its Kafka record would): a ready ZIP."""
-        from fileshare import archiving
+        from fileshare.archives import worker as archiving
 
         archive_id = str(self.ok(owner, "POST", "/archives", 202, {"file_ids": [file_id]})["archive_id"])
         outcome = archiving.run(uuid.UUID(archive_id))
@@ -482,8 +482,8 @@ class World:
 
     def notification(self, owner: Account) -> str:
         """A ``file.ready`` notice in the owner's inbox, written by the notifier's own code."""
-        from fileshare import notifications
         from fileshare.event_types import Event, EventType
+        from fileshare.notifications import notices as notifications
 
         event = Event(type=EventType.FILE_READY, file_id=uuid.uuid4(), owner_id=owner.user_id,
                       data={"name": "notified.txt"})
@@ -522,7 +522,7 @@ class World:
 def _object_exists(key: str) -> bool:
     from botocore.exceptions import ClientError
 
-    from fileshare.aws import client
+    from fileshare.adapters.aws import client
     from fileshare.config import settings
 
     try:
@@ -548,8 +548,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     env_file = tmp_path_factory.mktemp("matrix") / "stack.env"
     env_file.write_text(TEST_ENV.read_text() + "\nRATE_LIMIT_PER_MINUTE=0\nIP_RATE_LIMIT_PER_MINUTE=0\n"
                         "MULTIPART_THRESHOLD_BYTES=1024\n")
-    from fileshare import search_index
     from fileshare.config import settings
+    from fileshare.search import index as search_index
 
     search_index.ensure_index(search_index.client(), settings().search_alias)
     with running_gateway(log_name="serve-access-matrix", reuse=False, port=free_port(),

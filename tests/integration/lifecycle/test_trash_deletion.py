@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from fileshare.cache import file_key
+from fileshare.adapters.cache import file_key
+from fileshare.adapters.storage import thumbnail_key
 from fileshare.config import settings
 from fileshare.event_types import Event, EventType
-from fileshare.storage import thumbnail_key
 from tests.integration.conftest import Api, User
 from tests.integration.lifecycle.conftest import (
     KAFKA,
@@ -69,7 +69,7 @@ def test_trash_restore_purge_lifecycle(files_api: Api, trash_api: Api, search_mo
     assert item["purge_at"] > item["trashed_at"]
 
     # (the indexer marks the document trashed on file.trashed; run its step here, as it would)
-    from fileshare.search_index import sync_file
+    from fileshare.search.index import sync_file
 
     sync_file(uuid.UUID(file_id))
     assert search_doc(file_id)["status"] == "trashed"  # type: ignore[index]
@@ -126,7 +126,7 @@ def test_a_purge_that_crashed_midway_completes_on_retry(files_api: Api, trash_ap
     payload = deletion_payload(db, file_id)
     original = payload["data"]["s3_key"]
     s3.delete_object(Bucket=settings().upload_bucket, Key=original)  # the original went first...
-    from fileshare.search_index import client
+    from fileshare.search.index import client
 
     client().delete(index=settings().search_alias, id=file_id)  # ...and the search document
     assert objects_of(s3, alice.user_id, file_id) == [thumbnail_key(alice.user_id, uuid.UUID(file_id))]

@@ -24,15 +24,15 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from fileshare import cache
+from fileshare.adapters import cache
+from fileshare.adapters.observability import logger, metrics
+from fileshare.adapters.storage import abort_multipart, delete_objects, thumbnail_key, thumbnail_key_for
 from fileshare.db import files as files_db
 from fileshare.db import trash as trash_db
 from fileshare.db import versions as versions_db
 from fileshare.db.connection import transaction
 from fileshare.event_types import Event, EventType
 from fileshare.lifecycle import FileStatus
-from fileshare.observability import logger, metrics
-from fileshare.storage import abort_multipart, delete_objects, thumbnail_key, thumbnail_key_for
 
 PURGE_EVENTS = frozenset({EventType.FILE_DELETED, EventType.FILE_EXPIRED})  # see lifecycle
 SUPPORTED_VERSIONS = frozenset({1})
@@ -114,7 +114,7 @@ def purge(file_id: UUID, owner_id: str, *, hinted_key: Any = None) -> Outcome:
     keys = object_keys(file_id, owner, row, hinted_key, [v.s3_key for v in versions])
     for start in range(0, len(keys), 1000):
         delete_objects(keys[start:start + 1000])
-    from fileshare import search_index  # cold start: opensearch-py only when a file is purged
+    from fileshare.search import index as search_index  # cold start: opensearch-py only when a file is purged
 
     search_index.delete_document(file_id)
     cache.invalidate_file(file_id)  # never raises; the TTL bounds a failed invalidation

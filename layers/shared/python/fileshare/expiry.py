@@ -25,16 +25,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fileshare import cache, event_types, events, records
+from fileshare import event_types, events, records
+from fileshare.adapters import cache
+from fileshare.adapters.observability import logger, metrics
+from fileshare.adapters.storage import abort_multipart, delete_objects, thumbnail_key_for
 from fileshare.config import settings
 from fileshare.db import processing as processing_db
 from fileshare.db import trash as trash_db
+from fileshare.db import versions as versions_db
 from fileshare.db.connection import transaction
 from fileshare.db.files import FileRow
 from fileshare.deletion import Reason, deletion_event, purge
 from fileshare.lifecycle import Trigger, emits
-from fileshare.observability import logger, metrics
-from fileshare.storage import abort_multipart, delete_objects
 
 BATCH = 100
 STALLED_AFTER_S = 3600
@@ -101,9 +103,6 @@ def abandoned_versions_batch(limit: int = BATCH) -> int:
     """Reject up to ``limit`` version uploads that never arrived (they reserve quota while pending),
     deleting any bytes in the same transaction; returns how many. Each tells its owner
     (``file.version_rejected``, ``upload_abandoned``); the file itself is unchanged."""
-    from fileshare.db import versions as versions_db
-    from fileshare.storage import thumbnail_key_for
-
     with transaction() as conn:
         rows = versions_db.abandon_pending(conn, abandoned_after_s(), limit)
         for row in rows:

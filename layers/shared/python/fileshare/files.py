@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from fileshare import access, cache, cursor, event_types, events, folders, lifecycle, records, storage
+from fileshare import access, cursor, event_types, events, folders, lifecycle, records
+from fileshare.adapters import cache, storage
 from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import processing as processing_db
@@ -240,7 +241,7 @@ def update_file(user_id: str, file_id: uuid.UUID, patch: FilePatch) -> FileOut:
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
     if "folder_id" in changed:  # search filters folder grants on the document's folder_id
-        from fileshare import search_index  # cold start: opensearch-py only when a move syncs
+        from fileshare.search import index as search_index  # cold start: opensearch-py only when a move syncs
 
         search_index.sync_quietly([file_id])
     return file_out(to_record(row))

@@ -31,7 +31,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from fileshare import access, cache, cursor, events, lifecycle
+from fileshare import access, cursor, events, lifecycle
+from fileshare.adapters import cache
 from fileshare.config import settings
 from fileshare.db import folders as folders_db
 from fileshare.db import users as users_db
@@ -61,7 +62,6 @@ Op = Literal["trash", "restore", "purge"]
 MAX_DEPTH = 32  # folders below the root; keeps every recursive walk short
 BATCH_SIZE = 200  # files per transaction of a whole-folder operation
 MAX_BATCHES = 10  # batches per call (a call stays well inside the API's time limit)
-MAX_SEARCH_FOLDERS = 10_000  # folders one search filters on (terms filters take up to 65 536)
 
 
 def folder_out(row: FolderRow) -> FolderOut:
@@ -374,11 +374,6 @@ def shared_folders(user_id: str, limit: int = 100, after: str | None = None) -> 
     return _folder_page(rows, limit, lambda r: r.shared_at)
 
 
-def search_folder_ids(conn: Any, user_id: str) -> list[str]:
-    """The folders whose files a search by ``user_id`` may match through folder shares."""
-    return [str(f) for f in folders_db.readable_folder_ids(conn, user_id, MAX_SEARCH_FOLDERS)]
-
-
 # ---- whole-folder trash, restore, purge ------------------------------------------------------
 
 def trash_folder(user_id: str, folder_id: uuid.UUID, *, batch_size: int = BATCH_SIZE,
@@ -497,7 +492,8 @@ def _after_batch(file_ids: list[uuid.UUID], *, restored: bool) -> None:
     if file_ids:
         events.publish_now(file_ids)
     if restored:  # found again at once (the indexer does the same from the events)
-        from fileshare import search_index  # cold start: opensearch-py only when a restore syncs
+        # cold start: opensearch-py only when a restore syncs
+        from fileshare.search import index as search_index
 
         search_index.sync_quietly(file_ids)
 

@@ -29,7 +29,7 @@ is handed out, so every object under ``u/`` should belong to a live row):
 Every status change is a trigger of the lifecycle table (``fileshare.lifecycle``): VERIFY and
 REJECT out of ``pending``, REVERIFY and REJECT_REPLACED for a replaced object of a ``ready`` file,
 each also applying to a trashed file's status before the trash. Every S3 call goes through
-``fileshare.storage``.
+``fileshare.adapters.storage``.
 
 Idempotency and retries (S3 and SQS deliver at least once):
 - every transition is a guarded UPDATE (see ``db.processing``): of two workers on one object, one
@@ -45,6 +45,7 @@ Idempotency and retries (S3 and SQS deliver at least once):
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
 from dataclasses import dataclass
@@ -52,9 +53,14 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from fileshare import event_types, events, media, records, search_index, storage, telemetry
-from fileshare.cache import invalidate_file
+from fileshare import event_types, events, media, records
+from fileshare.adapters import storage, telemetry
+from fileshare.adapters.cache import invalidate_file
+from fileshare.adapters.observability import logger, metrics
+from fileshare.adapters.storage import delete_objects, thumbnail_key_for
 from fileshare.config import settings
+from fileshare.db import files as files_db
+from fileshare.db import folders as folders_db
 from fileshare.db import processing as sql
 from fileshare.db import versions as versions_db
 from fileshare.db.connection import transaction
@@ -62,8 +68,7 @@ from fileshare.db.files import FileRow
 from fileshare.db.versions import VersionRow, current_version_id
 from fileshare.errors import DependencyUnavailable
 from fileshare.lifecycle import TAKES_VERSIONS, FileStatus, State, Trigger, VersionStatus, emits
-from fileshare.observability import logger, metrics
-from fileshare.storage import delete_objects, thumbnail_key_for
+from fileshare.search import index as search_index
 
 UPLOAD_PREFIX = "u/"
 CHUNK_BYTES = 1024 * 1024
@@ -123,8 +128,6 @@ def full_object_sha256_hex(s3_checksum: str | None) -> str | None:
     """The whole-object SHA-256 in hex, when S3's checksum is one (not a checksum of parts)."""
     if not s3_checksum or not s3_checksum.startswith("SHA256:"):
         return None
-    import base64
-
     return base64.b64decode(s3_checksum.split(":", 1)[1]).hex()
 
 
@@ -481,9 +484,6 @@ def _finish_version(version: VersionRow, verified: Verified, thumb: str | None) 
     """One transaction under the owner's and the file's locks: the quota re-check (every kept
     version counts), the version ready, the old current kept as a version row, the files row
     taking the new version's facts, and ``file.version_added`` in the outbox."""
-    from fileshare.db import files as files_db
-    from fileshare.db import folders as folders_db
-
     reason: str | None = None
     promoted: FileRow | None = None
     with transaction() as conn:

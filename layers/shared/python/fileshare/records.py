@@ -9,12 +9,12 @@ import unicodedata
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from fileshare import storage
+from fileshare.adapters import storage
+from fileshare.adapters.observability import logger
 from fileshare.errors import TooLarge, ValidationFailed
 from fileshare.event_types import Event, EventType
 from fileshare.lifecycle import FileStatus
 from fileshare.models import CompleteIn, FileOut, PartsIn, PartUrlList
-from fileshare.observability import logger
 
 if TYPE_CHECKING:
     from fileshare.db.versions import VersionRow

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import uuid
 
-from fileshare import cache, cursor, event_types, events
+from fileshare import cursor, event_types, events
 from fileshare.access import require_owner, share_recipient
+from fileshare.adapters import cache
+from fileshare.adapters.observability import metrics
 from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import shares as shares_db
@@ -26,7 +28,6 @@ from fileshare.db.connection import transaction
 from fileshare.db.files import FileRow
 from fileshare.errors import Conflict, NotFound
 from fileshare.models import FileList, ShareIn, ShareList, ShareOut
-from fileshare.observability import metrics
 from fileshare.records import file_out, new_event, to_record
 
 
@@ -93,7 +94,7 @@ def shared_with_me(user_id: str, limit: int, after: str | None) -> FileList:
 # ---- after a committed change -------------------------------------------------------------------
 
 def _after_change(file_id: uuid.UUID) -> None:
-    from fileshare import search_index  # cold start: opensearch-py only when a share changes
+    from fileshare.search import index as search_index  # cold start: opensearch-py only when a share changes
 
     search_index.sync_readers(file_id)
     cache.invalidate_file(file_id)

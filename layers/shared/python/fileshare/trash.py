@@ -8,7 +8,7 @@ every owner-only action in ``access``).
 Every change and its outbox event share one transaction; after the commit the cache entry is
 dropped, the event published inline and the search document updated.
 
-Search and restore agree through ``fileshare.search_index``: on ``file.trashed`` the indexer marks the
+Search and restore agree through ``fileshare.search.index``: on ``file.trashed`` the indexer marks the
 document ``trashed`` (search excludes it, and re-checks every hit in PostgreSQL in the meantime);
 a restore rewrites the document from the current row inline (and the indexer again on
 ``file.restored``), so the file is found again at once.
@@ -22,7 +22,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from fileshare import access, cache, cursor, event_types, events, folders, lifecycle
+from fileshare import access, cursor, event_types, events, folders, lifecycle
+from fileshare.adapters import cache
 from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import trash as trash_db
@@ -102,7 +103,7 @@ def restore_file(user_id: str, file_id: uuid.UUID) -> FileOut:
             data={"name": restored.name, "status": restored.status}))
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
-    from fileshare import search_index  # cold start: opensearch-py only when a restore syncs
+    from fileshare.search import index as search_index  # cold start: opensearch-py only when a restore syncs
 
     search_index.sync_quietly([file_id])
     return file_out(to_record(restored))

@@ -25,9 +25,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fileshare import access, cache, event_types, events, storage
+from fileshare import access, event_types, events
+from fileshare.adapters import cache, storage
 from fileshare.config import settings
 from fileshare.db import files as files_db
+from fileshare.db import folders as folders_db
 from fileshare.db import users as users_db
 from fileshare.db import versions as versions_db
 from fileshare.db.connection import transaction
@@ -231,8 +233,6 @@ def download_url(user_id: str, file_id: uuid.UUID, version_id: uuid.UUID) -> str
 def make_current(user_id: str, file_id: uuid.UUID, version_id: uuid.UUID) -> VersionList:
     """The file shows ``version_id`` (its name, size, type, checksum, thumbnail; the search document
     follows through the indexer); the version it showed is kept. Already current: nothing changes."""
-    from fileshare.db import folders as folders_db
-
     with transaction() as conn:
         row = _owned(conn, file_id, user_id, for_update=True)
         _require_ready(row)

@@ -22,7 +22,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from fileshare import snapstart, timeouts
+from fileshare import timeouts
+from fileshare.adapters import aws, snapstart
 from fileshare.config import settings
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,7 @@ _secrets_lock = threading.Lock()
 def _secret(stage: str) -> dict[str, Any]:
     with _secrets_lock:
         if stage not in _secrets:
-            from fileshare.aws import client  # boto3 only where the secret is needed
-
-            _secrets[stage] = json.loads(client("secretsmanager").get_secret_value(
+            _secrets[stage] = json.loads(aws.client("secretsmanager").get_secret_value(
                 SecretId=settings().database_secret_arn, VersionStage=stage)["SecretString"])
         return _secrets[stage]
 

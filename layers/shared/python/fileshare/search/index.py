@@ -1,9 +1,9 @@
 """The index side of search: the OpenSearch client, the files index behind its alias, a file's
 document, and the indexer's sync that keeps documents in step with PostgreSQL."""
 
-# The query side (the ACL-filtered search, re-checked in PostgreSQL) is ``fileshare.search``.
+# The query side (the ACL-filtered search, re-checked in PostgreSQL) is ``fileshare.search.query``.
 # opensearch-py is imported at the top of this module: a handler that does not search imports this
-# module only inside the function that needs it (``from fileshare.search_index import client``),
+# module only inside the function that needs it (``from fileshare.search.index import client``),
 # which keeps opensearch-py out of that function's cold start.
 
 from __future__ import annotations
@@ -21,8 +21,11 @@ from uuid import UUID
 from opensearchpy import OpenSearch, RequestsAWSV4SignerAuth, RequestsHttpConnection, helpers
 from opensearchpy.exceptions import ConflictError, NotFoundError, OpenSearchException, RequestError
 
-from fileshare import media, snapstart
+from fileshare import media
+from fileshare.adapters import snapstart
+from fileshare.adapters.observability import logger, metrics
 from fileshare.config import Settings, settings
+from fileshare.consumers import MalformedEventError, envelope
 from fileshare.db import shares as shares_db
 from fileshare.db import typed
 from fileshare.db.connection import transaction
@@ -30,7 +33,6 @@ from fileshare.db.files import COLUMNS, FileRow
 from fileshare.errors import DependencyUnavailable
 from fileshare.event_types import EventType
 from fileshare.lifecycle import FileStatus
-from fileshare.observability import logger, metrics
 from fileshare.timeouts import OPENSEARCH_RETRIES, OPENSEARCH_TIMEOUT_S
 
 log = logging.getLogger(__name__)
@@ -310,10 +312,6 @@ def file_id_of(raw: bytes | str) -> UUID | None:
     Only ``type`` and ``file_id`` are read: the current state comes from PostgreSQL, so the data
     (and its version) does not matter here.
     """
-    # Here, not at the top: the consumers' batch machinery is the indexer's, and the search API
-    # imports this module without needing it.
-    from fileshare.consumers import MalformedEventError, envelope
-
     payload = envelope(raw)
     if payload["type"] not in SYNCING:
         return None

@@ -19,9 +19,9 @@ import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from fileshare import snapstart
+from fileshare.adapters import snapstart
+from fileshare.adapters.observability import logger, metrics
 from fileshare.config import settings
-from fileshare.observability import logger, metrics
 from fileshare.timeouts import REDIS_TIMEOUT_S
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def redis_client() -> Redis | None:
     url = settings().redis_url
     if not url:
         return None
-    import redis  # lazy: only functions that use Redis pay for the import
+    import redis  # cold start: only functions that use Redis pay for the import
 
     return redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_S, socket_timeout=REDIS_TIMEOUT_S,
                                 health_check_interval=30, decode_responses=True)

@@ -19,9 +19,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from fileshare import snapstart
-from fileshare.cache import redis_client
-from fileshare.observability import logger, metrics
+from fileshare.adapters import snapstart
+from fileshare.adapters.cache import redis_client
+from fileshare.adapters.observability import logger, metrics
 
 DEGRADED_S = 30.0
 

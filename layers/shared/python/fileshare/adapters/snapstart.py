@@ -6,7 +6,7 @@ So the hooks do two things:
 
 - before the snapshot (``before_snapshot``): do now what each environment's first request would
   otherwise do, since it costs nothing on any request path: import the X-Ray SDK and apply its
-  patches (lazy in ``fileshare.observability`` for functions without SnapStart), import boto3, and
+  patches (lazy in ``fileshare.adapters.observability`` for functions without SnapStart), import boto3, and
   build the deferred pydantic validators and each route's validation (``warm`` callables, one per
   API app, registered by ``fileshare.api.create_app``);
 - after a restore (``after_restore``): drop what must not be shared by environments resumed from
@@ -99,7 +99,10 @@ def install(environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:
     """Register the hooks with the runtime's ``snapshot_restore_py`` when SnapStart initializes us."""
     if not enabled(environ):
         return False
-    from snapshot_restore_py import register_after_restore, register_before_snapshot
+    from snapshot_restore_py import (  # only the SnapStart runtime has it
+        register_after_restore,
+        register_before_snapshot,
+    )
 
     register_before_snapshot(before_snapshot)
     register_after_restore(after_restore)
@@ -115,4 +118,4 @@ def quietly(fn: Callable[[], Any]) -> None:
 
 
 def _import_boto3() -> None:
-    import boto3  # noqa: F401 - the import is the point (~120 ms), clients stay per environment
+    import boto3  # noqa: F401 - before the snapshot: the import is the point (~120 ms), clients stay per environment
