@@ -93,9 +93,10 @@ logs: venv ## tail of each service's log (make logs S=kafka for one)
 reset: venv ## stop everything and delete all local data and state (downloads are kept)
 	$(MANAGE) reset
 
-lint: venv compose-check ## ruff, mypy and the compose file
+lint: venv compose-check ## ruff, mypy, the import contract (.importlinter) and the compose file
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m mypy .
+	PYTHONPATH=layers/shared/python $(VENV)/bin/lint-imports
 
 compose-check: venv ## validate localstack/compose.yml with docker-compose config (no Docker engine needed)
 	@dpkg-query -W -f='$${Version}' docker-compose 2>/dev/null | grep -qx '$(COMPOSE_DEB_VERSION)' || { \
