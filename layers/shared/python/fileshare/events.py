@@ -49,8 +49,6 @@ def record(conn: Connection[Any], event: Event) -> int:
     return int(seq)
 
 
-
-
 # --- Publishing ----------------------------------------------------------------------------------
 
 

@@ -49,8 +49,7 @@ from fileshare.records import (
     to_record,
 )
 
-# ---- pure rules (unit tested) -------------------------------------------------------------------
-
+# ---- pure rules (unit tested; the shared ones are in fileshare.records) ---------------------------
 
 def check_expiry(expires_at: datetime | None, now: datetime) -> None:
     if expires_at is not None and expires_at <= now:

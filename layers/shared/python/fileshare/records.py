@@ -20,11 +20,7 @@ if TYPE_CHECKING:
     from fileshare.db.versions import VersionRow
 
 MAX_NAME_CHARS = 255
-
-
 MAX_NAME_BYTES = 255  # UTF-8 bytes, like most file systems; keeps the S3 key well under 1024 bytes
-
-
 # What the cache holds: the row minus what no reader needs.
 _RECORD_FIELDS = ("file_id", "owner_id", "name", "s3_key", "size", "content_type", "status",
                   "checksum_sha256", "s3_checksum", "thumbnail_key", "tags", "created_at", "expires_at",

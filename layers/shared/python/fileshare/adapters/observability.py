@@ -130,7 +130,6 @@ tracer = _tracer()
 metrics = Metrics()  # namespace from POWERTOOLS_METRICS_NAMESPACE; EMF on stdout
 
 
-
 def _import_xray() -> None:
     """Before a snapshot: import the X-Ray SDK and apply the patches the lazy provider holds."""
     provider: Any = tracer.provider
