@@ -171,9 +171,10 @@ logs: venv ## tail of each service's log (make logs S=kafka for one)
 reset: venv ## stop everything and delete all local data and state (downloads are kept)
 	$(MANAGE) reset
 
-lint: venv compose-check lock-check audit client-check ## ruff, mypy, the locks, the audits, the compose file and the CLI's generated client
+lint: venv compose-check lock-check audit client-check ## ruff, mypy, the import contract (.importlinter), the locks, the audits, the compose file and the CLI's generated client
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m mypy .
+	PYTHONPATH=layers/shared/python $(VENV)/bin/lint-imports
 
 compose-check: venv ## check localstack/compose.yml without an engine: docker-compose config, and that it runs what the native stack runs
 	@dpkg-query -W -f='$${Version}' docker-compose 2>/dev/null | grep -qx '$(COMPOSE_DEB_VERSION)' || { \

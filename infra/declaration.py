@@ -110,7 +110,7 @@ RESOURCES: dict[Uses, Resource] = {
         local="moto's Cognito on 127.0.0.1:4599 (AWS_ENDPOINT_URL_COGNITO_IDP)",
     ),
     # EMAIL_SENDER may be empty: no sender configured (the stage's emailSender), so no emails, the
-    # in-app inbox only (fileshare.notifications logs it); the user pool then uses Cognito's email.
+    # in-app inbox only (fileshare.notifications.notices logs it); the user pool then uses Cognito's email.
     Uses.EMAIL: Resource(
         env=("EMAIL_SENDER",),
         required=(),

@@ -3,7 +3,7 @@
 Plain data (stdlib only, like ``infra.declaration``): ``infra.observability`` turns it into CloudWatch
 alarms (multi-window, multi-burn-rate for each SLO; thresholds for lost work), ``infra.panels`` into
 dashboard panels, and the local ops page (``lambdarun.ops``) computes the same numbers from the local
-runtime's EMF output. The metric names are the ones ``fileshare.telemetry`` (and the functions)
+runtime's EMF output. The metric names are the ones ``fileshare.adapters.telemetry`` (and the functions)
 emit; the tests fire each through its code path and compare with the synthesized alarms.
 
 Burn rates (Google SRE workbook, chapter 5): an SLO with objective ``o`` has an error budget of
@@ -46,7 +46,7 @@ def app_metric(service: str, name: str, stat: str = "Sum", label: str = "") -> M
 
 
 def api_metric(name: str, stat: str = "Sum", label: str = "") -> MetricSpec:
-    """The whole API's request metrics (``fileshare.telemetry.observe_api``)."""
+    """The whole API's request metrics (``fileshare.adapters.telemetry.observe_api``)."""
     return MetricSpec(NAMESPACE, name, (("api", API_STAGE),), stat, label or name)
 
 

@@ -20,7 +20,7 @@ from infra.declaration import UPLOAD_QUEUE, Uses
 
 UPLOAD_PREFIX = "u/"  # originals: u/<owner>/<file_id>/<name>
 DERIVED_PREFIX = "t/"  # thumbnails; outside u/ so they never retrigger processing
-ARCHIVE_PREFIX = "a/"  # ZIP archives of many files (fileshare.archives); outside u/ like t/
+ARCHIVE_PREFIX = "a/"  # ZIP archives of many files (fileshare.archives.jobs); outside u/ like t/
 ARCHIVE_EXPIRY_DAYS = 2  # backstop: the sweeper deletes an archive after ARCHIVE_TTL_SECONDS (1 day)
 OBJECT_PREFIXES = (UPLOAD_PREFIX, DERIVED_PREFIX)
 BUCKET_ACTIONS = {

@@ -20,7 +20,7 @@ REFERRER_POLICY = "no-referrer"
 
 def s3_regional_origin(bucket: str, region: str) -> str:
     """The upload bucket's regional virtual-hosted origin, as the functions presign it
-    (``fileshare.aws`` asks botocore for the regional endpoint, so us-east-1 is no exception)."""
+    (``fileshare.adapters.aws`` asks botocore for the regional endpoint, so us-east-1 is no exception)."""
     return f"https://{bucket}.s3.{region}.amazonaws.com"
 
 

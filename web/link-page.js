@@ -1,4 +1,4 @@
-// The public link page's script (fileshare/link_page.py): served with the web app, so the page runs
+// The public link page's script (fileshare/links/page.py): served with the web app, so the page runs
 // under a CSP without inline script. A locked page (a link with a password) asks the page again
 // with the password and swaps in the unlocked card; Download then asks for the presigned URL.
 (() => {

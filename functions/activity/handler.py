@@ -6,7 +6,7 @@ costs a role, a log group, a security group and alarms):
 - MSK records (``eventSource`` ``aws:kafka``, consumer group ``fileshare-activity``): each record on
   its own through Powertools' BatchProcessor (``fileshare.consumers.batch_entry_point``); a failing
   record is reported in ``batchItemFailures`` and retried, then dead-lettered to
-  ``activity-failures``. Writing is idempotent per event (``fileshare.activity``).
+  ``activity-failures``. Writing is idempotent per event (``fileshare.activity.feed``).
 - API Gateway: ``GET /files/{file_id}/activity`` (the owner's feed of one file, newest first) and
   ``GET /activity/export`` (everything done to the caller's files, oldest first, JSON or CSV, a
   page at a time: the next page's cursor is ``next_cursor`` in JSON, the ``X-Next-Cursor`` header
@@ -25,11 +25,11 @@ from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fileshare import activity
+from fileshare.activity import feed as activity
+from fileshare.activity.models import ActivityList
+from fileshare.adapters.observability import logger, metrics, tracer
 from fileshare.api import caller, create_app, entry_point
 from fileshare.consumers import batch_entry_point
-from fileshare.models import ActivityList
-from fileshare.observability import logger, metrics, tracer
 
 files_router = Router()
 export_router = Router()

@@ -1,7 +1,7 @@
 """Archiver: consumes ``fileshare.events`` (MSK) and builds the ZIP an ``archive.requested`` asks for.
 
 The job streams ZIP64 into an S3 multipart upload with bounded memory and reports progress on the
-job's row (``fileshare.archiving``). A job that fails for a reason retrying cannot fix (a source
+job's row (``fileshare.archives.worker``). A job that fails for a reason retrying cannot fix (a source
 gone, an S3 error) is marked failed and its record acknowledged; an unexpected error gives the job
 back and fails the record, so Lambda retries it (then the failure queue). Other event types are
 acknowledged unread. Idempotent: a redelivered record of a finished job does nothing.
@@ -12,9 +12,9 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
 
-from fileshare import archiving
+from fileshare.adapters.observability import logger, metrics, tracer
+from fileshare.archives import worker as archiving
 from fileshare.consumers import batch_entry_point
-from fileshare.observability import logger, metrics, tracer
 
 
 @tracer.capture_method

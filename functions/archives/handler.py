@@ -1,9 +1,9 @@
 """Archives API: ask for one ZIP of many files or of a whole folder (an asynchronous job), list one's
 jobs, follow one's progress, download it once ready, delete it. The archiver function builds it
-(``fileshare.archiving``).
+(``fileshare.archives.worker``).
 
 A function of its own rather than more routes on ``files``: it needs BUCKET_DELETE (DELETE removes
-the archive's object) and none of the upload grants, and its domain lives in ``fileshare.archives``.
+the archive's object) and none of the upload grants, and its domain lives in ``fileshare.archives.jobs``.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from fileshare import archives
 from fileshare.api import caller, create_app, entry_point
-from fileshare.models import ArchiveCreate, ArchiveList, ArchiveOut, DownloadOut
+from fileshare.archives import jobs as archives
+from fileshare.archives.models import ArchiveCreate, ArchiveList, ArchiveOut
+from fileshare.models import DownloadOut
 
 router = Router()
 ArchiveId = Annotated[UUID, Path(description="the archive's id")]

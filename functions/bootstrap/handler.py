@@ -21,7 +21,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from fileshare import bootstrap
-from fileshare.observability import logger
+from fileshare.adapters.observability import logger
 
 PHYSICAL_ID = "fileshare-bootstrap"
 CODE_HASH_ENV = "FILESHARE_CODE_HASH"  # set by CDK next to the custom resource's CodeHash property

@@ -11,9 +11,9 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
 
-from fileshare import deletion, events
+from fileshare import deletion, event_types
+from fileshare.adapters.observability import logger, metrics, tracer
 from fileshare.consumers import batch_entry_point, envelope
-from fileshare.observability import logger, metrics, tracer
 
 
 @tracer.capture_method
@@ -21,7 +21,7 @@ def record_handler(record: KafkaEventRecord) -> None:
     message = envelope(record.decoded_value)  # not an envelope: raises (retried, then dead-lettered)
     if message["type"] not in deletion.PURGE_EVENTS:
         return  # not ours (including types this code does not know): acknowledged unread
-    event = events.Event.model_validate(message)  # a malformed deletion event raises likewise
+    event = event_types.Event.model_validate(message)  # a malformed deletion event raises likewise
     outcome = deletion.handle_event(event)
     if outcome is not None:
         metrics.add_metric(name="DeletionEventsHandled", unit="Count", value=1)

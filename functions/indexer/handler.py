@@ -1,7 +1,7 @@
 """Indexer: Kafka (MSK) records from ``fileshare.events`` -> the file's search document re-synced.
 
 For renames, retags, expiry changes, trash, restore, share and unshare (and deletion) it rewrites
-the document from the file's current PostgreSQL row (``fileshare.search_index``): idempotent and
+the document from the file's current PostgreSQL row (``fileshare.search.index``): idempotent and
 order-insensitive. Other event types are acknowledged. A record whose OpenSearch write fails is
 reported in ``batchItemFailures`` and retried; the rest of the batch is committed.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
 
-from fileshare import search_index
+from fileshare.adapters.observability import logger, metrics, tracer
 from fileshare.consumers import batch_entry_point
-from fileshare.observability import logger, metrics, tracer
+from fileshare.search import index as search_index
 
 
 @tracer.capture_method

@@ -26,7 +26,7 @@ def _check_database() -> str:
     global _db
     if not (os.environ.get("DATABASE_URL") or os.environ.get("DATABASE_SECRET_ARN")):
         return "not configured"
-    import psycopg
+    import psycopg  # cold start: the database client only at the first health check
 
     from fileshare.db.connection import connect  # in AWS: RDS Proxy + the secret's (rotating) credentials
 
@@ -48,7 +48,7 @@ def _check_cache() -> str:
     url = os.environ.get("REDIS_URL")
     if not url:
         return "not configured"
-    import redis
+    import redis  # cold start: the cache client only at the first health check
 
     try:
         if _cache is None:
@@ -81,6 +81,7 @@ def openapi() -> Response[str]:
 @app.get("/docs", include_in_schema=False)
 def docs() -> Response[str]:
     """Swagger UI with the document inlined (the assets ship with Powertools: no CDN)."""
+    # cold start: the Swagger page only when asked for
     from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 
     assets = Path(generate_swagger_html.__code__.co_filename).parent

@@ -8,9 +8,9 @@ from uuid import UUID
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from fileshare import notifications
 from fileshare.api import caller, create_app, entry_point
-from fileshare.models import NotificationList, NotificationOut
+from fileshare.notifications import notices as notifications
+from fileshare.notifications.models import NotificationList, NotificationOut
 
 router = Router()
 

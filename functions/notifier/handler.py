@@ -3,7 +3,7 @@
 Each record is handled on its own (Powertools BatchProcessor): a record that raises is reported in
 ``batchItemFailures`` (by partition and offset) and only it (and what follows it in its partition)
 is redelivered; records of other partitions are committed. Event types that are not notifications
-are acknowledged. Delivery is idempotent per event and recipient (``fileshare.notifications``).
+are acknowledged. Delivery is idempotent per event and recipient (``fileshare.notifications.notices``).
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
 
-from fileshare import notifications, telemetry
+from fileshare.adapters import telemetry
+from fileshare.adapters.observability import logger, metrics, tracer
 from fileshare.consumers import batch_entry_point
-from fileshare.observability import logger, metrics, tracer
+from fileshare.notifications import notices as notifications
 
 
 @tracer.capture_method

@@ -14,10 +14,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fileshare import events, telemetry
+from fileshare import events
+from fileshare.adapters import telemetry
+from fileshare.adapters.observability import logger, metrics
 from fileshare.db import outbox
 from fileshare.db.connection import transaction
-from fileshare.observability import logger, metrics
 
 BATCH = 500
 RESERVE_MS = 3_000  # stop starting rounds this close to the timeout

@@ -14,9 +14,10 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from fileshare import processing, telemetry
+from fileshare import processing
+from fileshare.adapters import telemetry
+from fileshare.adapters.observability import logger, metrics, tracer
 from fileshare.consumers import batch_entry_point
-from fileshare.observability import logger, metrics, tracer
 
 
 class MalformedMessageError(ValueError):

@@ -20,10 +20,11 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from fileshare import clientinfo, link_page, links
 from fileshare.api import create_app, entry_point
 from fileshare.config import settings
 from fileshare.errors import DomainError, RateLimited, Unauthorized
+from fileshare.links import clientinfo, links
+from fileshare.links import page as link_page
 
 app = create_app()
 _NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}

@@ -7,9 +7,10 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from fileshare import search, telemetry
+from fileshare.adapters import telemetry
 from fileshare.api import caller, create_app, entry_point
 from fileshare.models import FileList, IsoDateTime
+from fileshare.search import query as search
 
 router = Router()
 

@@ -10,9 +10,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from fileshare import links, sharing
+from fileshare import sharing
 from fileshare.api import caller, create_app, entry_point
-from fileshare.models import FileList, LinkIn, LinkList, LinkOut, ShareIn, ShareList, ShareOut
+from fileshare.links import links
+from fileshare.links.models import LinkIn, LinkList, LinkOut
+from fileshare.models import FileList, ShareIn, ShareList, ShareOut
 
 files_router = Router()
 shared_router = Router()

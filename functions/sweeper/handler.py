@@ -3,7 +3,7 @@ purges are finished; uploads that never arrived are rejected; unfinished whole-f
 continue; then housekeeping (old outbox rows
 and read notifications pruned, link download digests mailed). Bounded batches; stops starting new
 ones close to the timeout. Expired ZIP archives are deleted and archive jobs whose worker vanished
-are failed (``fileshare.archives.sweep``)."""
+are failed (``fileshare.archives.jobs.sweep``)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fileshare import archives, expiry, folders, housekeeping
-from fileshare.observability import logger, metrics
+from fileshare import expiry, folders, housekeeping
+from fileshare.adapters.observability import logger, metrics
+from fileshare.archives import jobs as archives
 
 RESERVE_MS = 10_000  # a batch (and a stalled purge) fits well within this
 

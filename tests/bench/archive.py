@@ -4,9 +4,9 @@ copy of the same bytes").
 
 In-process, on a bucket of its own: ``--archive-mb`` of sources (four objects) are written once, then
 1. raw copy: the same objects read with the same ranged GETs and written with the same multipart
-   sink (``fileshare.zipstream``), one object per source, no ZIP and no database: the transfer alone;
+   sink (``fileshare.archives.zipstream``), one object per source, no ZIP and no database: the transfer alone;
 2. server-side copy: ``CopyObject`` of each source (S3 copies; no byte passes through the process);
-3. archive: ``fileshare.archiving.run`` on a job row made for them (no event is published, so no
+3. archive: ``fileshare.archives.worker.run`` on a job row made for them (no event is published, so no
    running archiver takes the job), i.e. ZIP framing, CRC-32, progress writes and the completion.
 The ratio archive / raw copy says what the archive costs over moving the bytes. Everything it made
 is deleted afterwards.
@@ -35,7 +35,7 @@ def _bucket_env(env: Mapping[str, str]) -> Iterator[Any]:
 
     reset_caches()
     try:
-        from fileshare.aws import client
+        from fileshare.adapters.aws import client
 
         s3 = client("s3")
         try:
@@ -55,12 +55,12 @@ def _mb_s(nbytes: int, seconds: float) -> float:
 
 def run_archive(env: Mapping[str, str], total_mb: int, *,
                 log: Callable[[str], None] = print) -> dict[str, Any]:
-    from fileshare import archiving
-    from fileshare.archives import archive_key
+    from fileshare.archives import rows as archives_db
+    from fileshare.archives import worker as archiving
+    from fileshare.archives.jobs import archive_key
+    from fileshare.archives.zipstream import MultipartSink, head, part_size_for, read_ranges
     from fileshare.config import settings
-    from fileshare.db import archives as archives_db
     from fileshare.db.connection import transaction
-    from fileshare.zipstream import MultipartSink, head, part_size_for, read_ranges
 
     with _bucket_env(env) as s3:
         user_id = f"bench-archive-{uuid.uuid4()}"

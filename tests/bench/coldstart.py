@@ -88,7 +88,7 @@ def _probe_target(fn: Any) -> tuple[str, str, dict[str, Any] | None]:
 
 def probe_event(fn: Any, runtime: Any, env: Mapping[str, str], claims: Mapping[str, str]) -> tuple[str, Any]:
     """(what it is, the event) for ``fn``'s measured first invoke."""
-    from fileshare.events import Event, EventType
+    from fileshare.event_types import Event, EventType
     from infra.declaration import DeployTrigger, KafkaTrigger, ScheduleTrigger, SqsTrigger
     from lambdarun.events import KafkaRecord, msk_event, scheduled_event, sqs_event
 

@@ -128,7 +128,7 @@ SPAN_DAYS = 730
 
 
 def _rows(owner_id: str, count: int, rng: random.Random, now: datetime) -> list[dict[str, Any]]:
-    from fileshare.storage import object_key
+    from fileshare.adapters.storage import object_key
 
     rows = []
     for i in range(count):
@@ -161,8 +161,8 @@ def seeded_files(owner_id: str, count: int, rng: random.Random,
     from opensearchpy import helpers
 
     from fileshare.config import settings
-    from fileshare.search_index import client as search_client
-    from fileshare.search_index import ensure_index, search_document
+    from fileshare.search.index import client as search_client
+    from fileshare.search.index import ensure_index, search_document
 
     rows = _rows(owner_id, count, rng, datetime.now(UTC))
     ids = [str(r["file_id"]) for r in rows]

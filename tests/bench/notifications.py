@@ -91,7 +91,7 @@ def measure_notification_latency(*, count: int = 200, rate_per_s: float = 20.0, 
     import psycopg
     from kafka import KafkaProducer
 
-    from fileshare.events import Event, EventType
+    from fileshare.event_types import Event, EventType
 
     user_id = f"bench-{uuid.uuid4()}"
     producer = KafkaProducer(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"].split(","), acks="all",

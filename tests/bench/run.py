@@ -491,7 +491,7 @@ def print_report(result: dict[str, Any], out: Callable[[str], None] = print) -> 
         if snap:
             out(f"  SnapStart in AWS ({', '.join(snap)}): Lambda runs their Init once per published "
                 "version and restores it; a cold caller there waits Restore Duration + the after-restore "
-                "hook + a first invoke already warmed (fileshare.snapstart): not measurable here")
+                "hook + a first invoke already warmed (fileshare.adapters.snapstart): not measurable here")
 
     if result["cold_imports"]:
         imports = result["cold_imports"]

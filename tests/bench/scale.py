@@ -73,7 +73,7 @@ def fresh_database(base_url: str) -> str:
 def fresh_alias(opensearch_url: str) -> Any:
     from opensearchpy import OpenSearch
 
-    from fileshare.search_index import ensure_index
+    from fileshare.search.index import ensure_index
 
     client = OpenSearch(hosts=[opensearch_url], timeout=120)
     client.indices.delete(index=f"{SCALE_ALIAS}-v*", ignore_unavailable=True)
@@ -93,7 +93,7 @@ def seed(url: str, search: Any, files: int, rng: random.Random) -> dict[str, Any
     import psycopg
     from opensearchpy import helpers
 
-    from fileshare.search_index import search_document
+    from fileshare.search.index import search_document
 
     started = time.monotonic()
     users = [f"scale-{i:07d}" for i in range(max(2, files // FILES_PER_USER))]

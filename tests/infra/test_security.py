@@ -177,9 +177,9 @@ def test_object_grants_are_scoped_to_prefixes(full_assembly: Assembly) -> None:
 
 
 def test_environment_names_match_the_domain_settings(full_assembly: Assembly) -> None:
-    from fileshare.config import _ENV, REQUIRED_SETTINGS_ENV
+    from fileshare.config import REQUIRED_SETTINGS_ENV, env_names
 
-    known = {name for names in _ENV.values() for name in names} | {REQUIRED_SETTINGS_ENV}
+    known = set(env_names()) | {REQUIRED_SETTINGS_ENV}
     template = full_assembly.templates[stack("dev")]
     for fn in FULL_FUNCTIONS:
         _, res = function_by_name(template, fn.name)

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from fileshare.adapters.storage import MAX_PARTS
 from fileshare.models import CompleteIn
-from fileshare.storage import MAX_PARTS
 
 from .conftest import Assembly
 from .helpers import resources, stack

@@ -118,7 +118,7 @@ def db() -> Iterator[psycopg.Connection[dict[str, Any]]]:
 @pytest.fixture(scope="session")
 def opensearch() -> Any:
     """A client of the real OpenSearch, the namespace's files index behind its alias ensured."""
-    from fileshare import search_index
+    from fileshare.search import index as search_index
 
     _require("OPENSEARCH_URL")
     search_index.ensure_index(search_index.client(), settings().search_alias)
@@ -136,7 +136,7 @@ def redis_client() -> Any:
 
 @pytest.fixture
 def s3() -> Any:
-    from fileshare.aws import client
+    from fileshare.adapters.aws import client
 
     return client("s3")
 

@@ -38,7 +38,7 @@ OFFLINE_ENV = {
 
 
 def _forget_clients() -> None:
-    from fileshare import aws
+    from fileshare.adapters import aws
     from fileshare.config import settings
 
     settings.cache_clear()

@@ -200,12 +200,14 @@ _LOCAL_DEFAULTS = {
 
 def reset_caches() -> None:
     """Forget everything built from settings, so changed env vars take effect."""
-    from fileshare import aws, cache, events, search_index
+    from fileshare.adapters import aws, cache
+    from fileshare.adapters import kafka as kafka_adapter
     from fileshare.config import settings
     from fileshare.db import connection
+    from fileshare.search import index as search_index
 
     settings.cache_clear()
-    events.reset_producer()
+    kafka_adapter.reset_producer()
     search_index.client.cache_clear()
     aws.client.cache_clear()
     cache.redis_client.cache_clear()
@@ -274,7 +276,7 @@ def search_doc(file_id: uuid.UUID) -> dict[str, Any] | None:
     from opensearchpy.exceptions import NotFoundError
 
     from fileshare.config import settings
-    from fileshare.search_index import client
+    from fileshare.search.index import client
 
     try:
         doc: dict[str, Any] = client().get(index=settings().search_alias, id=str(file_id))["_source"]
@@ -285,7 +287,7 @@ def search_doc(file_id: uuid.UUID) -> dict[str, Any] | None:
 
 def search_doc_count(file_id: uuid.UUID) -> int:
     from fileshare.config import settings
-    from fileshare.search_index import client
+    from fileshare.search.index import client
 
     client().indices.refresh(index=settings().search_alias)
     body = {"query": {"term": {"file_id": str(file_id)}}}

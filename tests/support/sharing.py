@@ -75,7 +75,7 @@ class World:
     def index(self, file_id: str) -> None:
         """Index the file as the processor does: its row, and readers from ``readers_for``."""
         from fileshare.db.shares import readers_for
-        from fileshare.search_index import search_document
+        from fileshare.search.index import search_document
 
         row = self.db.execute("SELECT * FROM files WHERE file_id = %s", (file_id,)).fetchone()
         readers = readers_for(self.db, uuid.UUID(file_id))

@@ -56,7 +56,7 @@ class _FakeRedis:
 
 
 def test_a_decoy_matches_its_password_only_and_keeps_no_plain_text(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fileshare import cache
+    from fileshare.adapters import cache
 
     fake = _FakeRedis()
     monkeypatch.setattr(cache, "redis_client", lambda: fake)
@@ -69,7 +69,7 @@ def test_a_decoy_matches_its_password_only_and_keeps_no_plain_text(monkeypatch: 
 
 
 def test_without_redis_there_is_no_decoy_and_no_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fileshare import cache
+    from fileshare.adapters import cache
 
     monkeypatch.setattr(cache, "redis_client", lambda: None)
     identity._remember_decoy("someone@example.com", "Probing-Horse-42")

@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fileshare import activity, clientinfo
+from fileshare.activity import feed as activity
+from fileshare.activity.models import ActivityClient, ActivityOut
 from fileshare.consumers import MalformedEventError
-from fileshare.events import Event, EventType
-from fileshare.models import ActivityClient, ActivityOut
+from fileshare.event_types import Event, EventType
+from fileshare.links import clientinfo
 
 FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
 EDGE_WINDOWS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fileshare import archives, archiving, notifications
+from fileshare.adapters.storage import MAX_PARTS, MIN_PART_BYTES
+from fileshare.archives import jobs as archives
+from fileshare.archives import worker as archiving
+from fileshare.archives.zipstream import part_size_for
 from fileshare.errors import ValidationFailed
-from fileshare.events import Event, EventType
-from fileshare.storage import MAX_PARTS, MIN_PART_BYTES
-from fileshare.zipstream import part_size_for
+from fileshare.event_types import Event, EventType
+from fileshare.notifications import notices as notifications
 
 
 def test_entry_names_are_distinct_case_insensitively_and_keep_extensions() -> None:

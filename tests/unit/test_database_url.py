@@ -37,7 +37,7 @@ def test_plain_database_url_is_used_as_is(monkeypatch: pytest.MonkeyPatch) -> No
 def test_secret_credentials_join_the_proxy_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://proxy.example:5432/fileshare?sslmode=require")
     monkeypatch.setenv("DATABASE_SECRET_ARN", "arn:secret")
-    monkeypatch.setattr("fileshare.aws.client", lambda service: _Secrets())
+    monkeypatch.setattr("fileshare.adapters.aws.client", lambda service: _Secrets())
 
     params = conninfo_to_dict(connection.database_url())
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fileshare import notifications
 from fileshare.config import settings
-from fileshare.events import Event, EventType
+from fileshare.event_types import Event, EventType
+from fileshare.notifications import notices as notifications
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from fileshare.events import ENVELOPE_VERSION, Event, EventType
+from fileshare.event_types import ENVELOPE_VERSION, Event, EventType
 
 
 def test_envelope_has_the_contract_fields() -> None:

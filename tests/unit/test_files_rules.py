@@ -9,18 +9,11 @@ import pytest
 from pydantic import ValidationError
 
 from fileshare import cursor
+from fileshare.adapters.storage import content_disposition, object_key, part_plan
 from fileshare.errors import TooLarge, ValidationFailed
-from fileshare.files import (
-    check_content_type,
-    check_expiry,
-    check_quota,
-    check_size,
-    completed_before,
-    list_cursor,
-    sanitize_name,
-)
+from fileshare.files import check_expiry, list_cursor
 from fileshare.models import CompleteIn, FileCreate, FileOut, FilePatch
-from fileshare.storage import content_disposition, object_key, part_plan
+from fileshare.records import check_content_type, check_quota, check_size, completed_before, sanitize_name
 
 
 @pytest.mark.parametrize(("raw", "expected"), [

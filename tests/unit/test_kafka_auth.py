@@ -1,4 +1,4 @@
-"""Kafka clients connect one way: ``fileshare.events.connection_options`` (used by the producer and by
+"""Kafka clients connect one way: ``fileshare.adapters.kafka.connection_options`` (used by the producer and by
 the bootstrap's admin client) gives plaintext locally and, in AWS, SASL_SSL + OAUTHBEARER with tokens
 from aws-msk-iam-sasl-signer-python. The config is built and fed to kafka-python's own OAUTHBEARER
 mechanism, and the token is decoded: a SigV4-presigned ``kafka-cluster:Connect`` for the region."""
@@ -14,7 +14,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.net.sasl.oauth import AbstractTokenProvider, SaslMechanismOAuth
 
-from fileshare import events
+from fileshare.adapters import kafka as kafka_adapter
 from fileshare.config import settings
 
 BOOTSTRAP = "b-1.fileshare.kafka-serverless.eu-west-1.amazonaws.com:9098,b-2.example:9098"
@@ -37,7 +37,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
 def test_iam_config_is_sasl_ssl_oauthbearer_with_a_signed_connect_token(env: pytest.MonkeyPatch) -> None:
     env.setenv("KAFKA_SECURITY", "iam")
     settings.cache_clear()
-    options = events.connection_options("fileshare-test")
+    options = kafka_adapter.connection_options("fileshare-test")
     assert options["bootstrap_servers"] == BOOTSTRAP.split(",")
     assert options["security_protocol"] == "SASL_SSL"
     assert options["sasl_mechanism"] == "OAUTHBEARER"
@@ -72,7 +72,7 @@ def test_the_token_is_reused_until_a_minute_before_expiry(env: pytest.MonkeyPatc
     env.setattr(MSKAuthTokenProvider, "generate_auth_token", staticmethod(sign))
     env.setenv("KAFKA_SECURITY", "iam")
     settings.cache_clear()
-    provider = events.connection_options("fileshare-test")["sasl_oauth_token_provider"]
+    provider = kafka_adapter.connection_options("fileshare-test")["sasl_oauth_token_provider"]
     assert [provider.token(), provider.token()] == ["token-1", "token-1"]  # signed once, then reused
     env.setattr(time, "time", lambda: now + 900 - 61)
     assert provider.token() == "token-1"  # valid for more than a minute still
@@ -84,7 +84,7 @@ def test_the_token_is_reused_until_a_minute_before_expiry(env: pytest.MonkeyPatc
 def test_plaintext_locally_and_no_sasl(env: pytest.MonkeyPatch) -> None:
     env.setenv("KAFKA_SECURITY", "plaintext")
     settings.cache_clear()
-    options = events.connection_options("fileshare-test")
+    options = kafka_adapter.connection_options("fileshare-test")
     assert options == {"bootstrap_servers": BOOTSTRAP.split(","), "client_id": "fileshare-test"}
 
 
@@ -92,12 +92,13 @@ def test_an_unknown_security_mode_fails_loudly(env: pytest.MonkeyPatch) -> None:
     env.setenv("KAFKA_SECURITY", "scram")
     settings.cache_clear()
     with pytest.raises(RuntimeError, match="KAFKA_SECURITY"):
-        events.connection_options("fileshare-test")
+        kafka_adapter.connection_options("fileshare-test")
 
 
 @pytest.mark.parametrize("security", ["iam", "plaintext"])
 def test_every_option_is_one_the_clients_know(env: pytest.MonkeyPatch, security: str) -> None:
     env.setenv("KAFKA_SECURITY", security)
     settings.cache_clear()
-    assert set(events._producer_config()) <= set(KafkaProducer.DEFAULT_CONFIG)
-    assert set(events.connection_options("fileshare-bootstrap")) <= set(KafkaAdminClient.DEFAULT_CONFIG)
+    assert set(kafka_adapter._producer_config()) <= set(KafkaProducer.DEFAULT_CONFIG)
+    admin_options = kafka_adapter.connection_options("fileshare-bootstrap")
+    assert set(admin_options) <= set(KafkaAdminClient.DEFAULT_CONFIG)

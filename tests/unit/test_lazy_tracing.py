@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
 import sys
-from fileshare.observability import tracer
+from fileshare.adapters.observability import tracer
 assert "aws_xray_sdk.core" not in sys.modules, "imported at init"
 import botocore.client
 before = botocore.client.BaseClient._make_api_call

@@ -15,7 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from fileshare import lifecycle
 from fileshare.db import transitions
-from fileshare.events import EventType
+from fileshare.event_types import EventType
 from fileshare.lifecycle import GONE, PRIOR, TABLE, FileStatus, IllegalTransition, State, Trigger
 
 MIGRATIONS = Path(lifecycle.__file__).parent / "db" / "migrations"
@@ -211,8 +211,9 @@ def test_the_api_model_lists_exactly_the_enum() -> None:
 
 
 def test_read_side_sets_follow_the_table() -> None:
-    from fileshare import access, search
+    from fileshare import access
     from fileshare.db import shares
+    from fileshare.search import query as search
 
     assert access.OWNER_VISIBLE_STATUSES == lifecycle.OWNER_VISIBLE
     assert frozenset(shares.VIEWABLE_STATUSES) == lifecycle.VIEWER_VISIBLE

@@ -1,4 +1,4 @@
-"""Link tokens and password hashes (fileshare.links): unguessable, stored hashed, compared safely."""
+"""Link tokens and password hashes (fileshare.links.links): unguessable, stored hashed, compared safely."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from fileshare import links
+from fileshare.links import links
 
 
 def test_tokens_are_43_url_safe_characters_and_never_repeat() -> None:

@@ -9,9 +9,9 @@ import uuid
 import pytest
 
 from fileshare.consumers import MalformedEventError
-from fileshare.events import Event, EventType
-from fileshare.notifications import compose, parse
-from fileshare.search_index import file_id_of, wants_document
+from fileshare.event_types import Event, EventType
+from fileshare.notifications.notices import compose, parse
+from fileshare.search.index import file_id_of, wants_document
 
 OWNER, GRANTEE = "owner-1", "grantee-2"
 

@@ -1,6 +1,6 @@
 """Presigned S3 requests (GET, POST, UploadPart) name the bucket's regional host outside us-east-1:
 a bucket younger than a few hours answers the global host ``<bucket>.s3.amazonaws.com`` with a 307,
-which a browser's CORS preflight cannot follow (``fileshare.aws.s3_options``). Signing is local: no
+which a browser's CORS preflight cannot follow (``fileshare.adapters.aws.s3_options``). Signing is local: no
 request leaves the process."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from fileshare import aws, storage
+from fileshare.adapters import aws, storage
 from fileshare.config import settings
 
 BUCKET = "fileshare-prod-uploads-abc123"

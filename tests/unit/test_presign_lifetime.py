@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from fileshare import storage
+from fileshare.adapters import storage
 from fileshare.config import settings
 
 

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from fileshare import link_page, links
-from fileshare.observability import tracer
+from fileshare.adapters.observability import tracer
+from fileshare.links import links
+from fileshare.links import page as link_page
 from tests.support.apigw import FakeContext, event
 from tests.support.pipeline import REPO_ROOT
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from fileshare import search, search_index
+from fileshare.search import index as search_index
+from fileshare.search import query as search
 
 # Features that need modules the minimal local node lacks (analysis-common, mapper-extras, ...).
 _NOT_CORE = ("search_as_you_type", "edge_ngram", "ngram", "asciifolding", "word_delimiter",

@@ -8,7 +8,7 @@ import pytest
 
 from fileshare import cursor
 from fileshare.errors import ValidationFailed
-from fileshare.search import SearchQuery, build_query
+from fileshare.search.query import SearchQuery, build_query
 
 
 def filters(body: dict) -> list[dict]:

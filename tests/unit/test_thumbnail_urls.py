@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from fileshare import storage
+from fileshare.adapters import storage
 from fileshare.config import settings
 
 

@@ -40,7 +40,7 @@ def test_no_client_can_outlast_its_function(function: Function) -> None:
 
 def test_the_opensearch_client_is_built_with_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     from fileshare.config import Settings
-    from fileshare.search_index import client_from_settings
+    from fileshare.search.index import client_from_settings
 
     client = client_from_settings(Settings(opensearch_url="http://127.0.0.1:9"))
     transport = client.transport
@@ -50,7 +50,7 @@ def test_the_opensearch_client_is_built_with_the_budget(monkeypatch: pytest.Monk
 
 
 def test_the_aws_clients_are_built_with_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fileshare import aws
+    from fileshare.adapters import aws
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
@@ -95,7 +95,8 @@ def test_the_database_pool_is_built_with_the_budget(monkeypatch: pytest.MonkeyPa
 
 
 def test_the_redis_and_kafka_clients_use_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fileshare import cache, events
+    from fileshare import events
+    from fileshare.adapters import cache
     from fileshare.config import settings
 
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")
@@ -110,7 +111,9 @@ def test_the_redis_and_kafka_clients_use_the_budget(monkeypatch: pytest.MonkeyPa
         monkeypatch.undo()  # before anything reads the settings again
         cache.redis_client.cache_clear()
         settings.cache_clear()
-    producer = events._producer_config()
+    from fileshare.adapters import kafka as kafka_adapter
+
+    producer = kafka_adapter._producer_config()
     assert producer["max_block_ms"] == timeouts.KAFKA_MAX_BLOCK_S * 1000
     assert events._INLINE_FLUSH_S == timeouts.KAFKA_INLINE_FLUSH_S
 
@@ -143,11 +146,11 @@ def test_an_aws_timeout_is_a_503_not_a_500() -> None:
 
 def test_completing_a_multipart_upload_fits_the_files_function(monkeypatch: pytest.MonkeyPatch) -> None:
     """The one client with a longer read (S3 assembles the object while it waits): one attempt."""
-    from fileshare import storage
+    from fileshare.adapters import storage
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    from fileshare.aws import client
+    from fileshare.adapters.aws import client
 
     client.cache_clear()
     try:

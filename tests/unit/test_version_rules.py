@@ -7,7 +7,8 @@ import re
 import uuid
 from pathlib import Path
 
-from fileshare import deletion, storage
+from fileshare import deletion
+from fileshare.adapters import storage
 from fileshare.lifecycle import VERSION_MOVES, VersionStatus
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "layers/shared/python/fileshare/db/migrations"

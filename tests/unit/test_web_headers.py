@@ -50,8 +50,9 @@ def test_the_local_config_and_s3_origin_come_from_the_namespace_env() -> None:
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Settings as in AWS: no endpoint override (each test sets what else it needs)."""
-    from fileshare import aws
-    from fileshare.config import _deployed_public_base_url, settings
+    from fileshare.adapters import aws
+    from fileshare.adapters.aws import _deployed_public_base_url
+    from fileshare.config import settings
 
     for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "PUBLIC_BASE_URL", "WEB_CONFIG_BUCKET"):
         monkeypatch.delenv(name, raising=False)
@@ -69,7 +70,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
 def test_presigned_urls_name_the_regional_host_the_csp_allows(aws_env: None, region: str,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from fileshare import aws
+    from fileshare.adapters import aws
     from fileshare.config import settings
 
     monkeypatch.setenv("AWS_REGION", region)
@@ -83,8 +84,10 @@ def test_presigned_urls_name_the_regional_host_the_csp_allows(aws_env: None, reg
 
 def test_without_a_custom_domain_links_point_at_the_deployed_config(aws_env: None,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from fileshare import aws, links
-    from fileshare.config import public_base_url, settings
+    from fileshare.adapters import aws
+    from fileshare.adapters.aws import public_base_url
+    from fileshare.config import settings
+    from fileshare.links import links
 
     reads: list[dict[str, Any]] = []
 

@@ -457,7 +457,7 @@ class World:
 
     def ready_archive(self, owner: Account, file_id: str) -> str:
         """POST /archives, then the archiver's job run here (as its Kafka record would): a ready ZIP."""
-        from fileshare import archiving
+        from fileshare.archives import worker as archiving
 
         archive_id = str(self.ok(owner, "POST", "/archives", 202, {"file_ids": [file_id]})["archive_id"])
         outcome = archiving.run(uuid.UUID(archive_id))
@@ -484,8 +484,8 @@ class World:
 
     def notification(self, owner: Account) -> str:
         """A ``file.ready`` notice in the owner's inbox, written by the notifier's own code."""
-        from fileshare import notifications
-        from fileshare.events import Event, EventType
+        from fileshare.event_types import Event, EventType
+        from fileshare.notifications import notices as notifications
 
         event = Event(type=EventType.FILE_READY, file_id=uuid.uuid4(), owner_id=owner.user_id,
                       data={"name": "notified.txt"})
@@ -524,7 +524,7 @@ class World:
 def _object_exists(key: str) -> bool:
     from botocore.exceptions import ClientError
 
-    from fileshare.aws import client
+    from fileshare.adapters.aws import client
     from fileshare.config import settings
 
     try:
@@ -548,8 +548,8 @@ def world() -> Iterator[World]:
     """The matrix's settings in this process, and three registered, logged-in accounts."""
     if not TEST_ENV.exists() or not os.environ.get("USER_POOL_CLIENT_ID"):
         pytest.fail("the local stack is not up (.local/test.env): run `make up`")
-    from fileshare import search_index
     from fileshare.config import settings
+    from fileshare.search import index as search_index
 
     with pytest.MonkeyPatch.context() as patch:
         for name, value in MATRIX_ENV.items():

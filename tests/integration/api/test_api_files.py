@@ -14,7 +14,7 @@ from urllib.parse import unquote
 import pytest
 import requests
 
-from fileshare.cache import file_key
+from fileshare.adapters.cache import file_key
 from tests.integration.conftest import Api, User
 
 TEXT = b"hello, fileshare\n" * 4
@@ -330,7 +330,7 @@ def test_me_reports_quota_and_stored_bytes(files_api: Api, alice: User, db: Any)
 
 
 def test_reads_and_writes_work_with_redis_down(files_api: Api, override_settings: Any) -> None:
-    from fileshare import cache
+    from fileshare.adapters import cache
 
     file_id = create(files_api).body["file_id"]
     override_settings(REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens there

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from fileshare import storage
+from fileshare.adapters import storage
 from tests.integration.conftest import Api, User
 
 MIB = 1024**2

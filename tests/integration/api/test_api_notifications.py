@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from fileshare.events import Event, EventType
+from fileshare.event_types import Event, EventType
 from tests.integration.conftest import Api, User, _load_handler
 
 
@@ -25,7 +25,7 @@ def notifications_module() -> ModuleType:
 @pytest.fixture
 def inbox_of(db: Any) -> Callable[[User, int], list[uuid.UUID]]:
     """Give ``user`` an account and ``count`` notifications (oldest first); their event ids."""
-    from fileshare import notifications
+    from fileshare.notifications import notices as notifications
 
     def make(user: User, count: int) -> list[uuid.UUID]:
         db.execute("INSERT INTO users (user_id, email, quota_bytes) VALUES (%s, %s, %s)"

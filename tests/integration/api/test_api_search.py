@@ -18,7 +18,7 @@ from tests.integration.conftest import Api, User
 @pytest.fixture
 def indexed(files_module: Any, db: Any, opensearch: Any) -> Any:
     """Create a ready, indexed file for ``user``; returns its id."""
-    from fileshare.search_index import search_document
+    from fileshare.search.index import search_document
 
     def make(user: User, name: str, content_type: str = "text/plain", tags: list[str] | None = None) -> str:
         reply = Api(files_module, user.claims)("POST", "/files", body={

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fileshare import cache
+from fileshare.adapters import cache
 
 
 def test_fill_after_a_miss_is_served_from_cache() -> None:

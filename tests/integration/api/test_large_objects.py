@@ -167,6 +167,6 @@ def test_a_maximum_size_upload_passes_end_to_end(files_api: Api, db: Any) -> Non
         assert row["s3_checksum"].endswith(f"-{count}")
     finally:
         files_api("DELETE", f"/files/{uploaded['file_id']}")
-        from fileshare.aws import client
+        from fileshare.adapters.aws import client
 
         client("s3").delete_object(Bucket=settings().upload_bucket, Key=key)  # 5 GiB: do not keep it

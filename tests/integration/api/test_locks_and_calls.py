@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from fileshare import storage
+from fileshare.adapters import storage
 from tests.integration.conftest import Api, User
 
 

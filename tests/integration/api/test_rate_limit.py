@@ -67,7 +67,7 @@ def test_requests_without_a_caller_are_not_counted(files_api: Api, override_sett
 
 def test_with_redis_down_requests_are_served_and_warned_about_once(
         files_api: Api, override_settings: Any, caplog: pytest.LogCaptureFixture) -> None:
-    from fileshare import cache
+    from fileshare.adapters import cache
 
     override_settings(RATE_LIMIT_PER_MINUTE="2", REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     ratelimit.reset()

@@ -52,7 +52,7 @@ def own_bucket(monkeypatch: pytest.MonkeyPatch, own_topic: str) -> Iterator[None
     and the deleter run exactly when a test invokes them. (On the shared bucket and topic, any
     running gateway's pollers may act first, and one built from code without versions would
     delete a version's bytes as an orphan, or purge a file without its versions.)"""
-    from fileshare.aws import client
+    from fileshare.adapters.aws import client
 
     monkeypatch.setenv("EVENTS_TOPIC", own_topic)
 
@@ -226,8 +226,8 @@ def test_quota_counts_every_version_kept(files_api: Api, alice: User, db: Any) -
 def _notified(user: User, payload: dict[str, Any]) -> str:
     """Deliver one outbox event as the notifier does (idempotent: twice) and return the newest
     message in ``user``'s inbox about it."""
-    from fileshare import notifications
-    from fileshare.events import Event
+    from fileshare.event_types import Event
+    from fileshare.notifications import notices as notifications
 
     event = Event.model_validate(payload)
     assert notifications.deliver(event) is notifications.Outcome.DELIVERED
@@ -335,8 +335,9 @@ def test_a_version_needs_a_ready_file(files_api: Api, trash_module: ModuleType) 
 
 def test_the_feed_and_the_search_document_follow_the_current_version(files_api: Api, alice: User, db: Any,
                                                                      opensearch: Any) -> None:
-    from fileshare import activity, search_index
-    from fileshare.events import Event
+    from fileshare.activity import feed as activity
+    from fileshare.event_types import Event
+    from fileshare.search import index as search_index
     from tests.support.pipeline import search_doc
 
     activity_api = Api(_load_handler("activity"), alice.claims)
@@ -536,7 +537,7 @@ def test_a_missing_key_is_404_only_with_list_bucket(s3: Any) -> None:
     the processor's orphan path and the archiver's ``source_missing`` depend on the grant."""
     from botocore.exceptions import ClientError
 
-    from fileshare.aws import client
+    from fileshare.adapters.aws import client
     from lambdarun.iam.hooks import acting_as
 
     missing = f"u/{uuid.uuid4()}/gone.txt"

@@ -1,4 +1,4 @@
-"""Archive jobs: one ZIP of many files (fileshare.archives, the archiver)."""
+"""Archive jobs: one ZIP of many files (fileshare.archives.jobs, the archiver)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def own_bucket() -> Iterator[str]:
     """A bucket of the archive tests' own, ``UPLOAD_BUCKET`` for each module here (so the running
     stack's pipeline never sees their objects), emptied afterwards (objects and unfinished
     multipart uploads)."""
-    from fileshare.aws import client
+    from fileshare.adapters.aws import client
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("UPLOAD_BUCKET", BUCKET)

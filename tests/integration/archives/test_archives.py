@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import requests
 
-from fileshare.events import EventType
+from fileshare.event_types import EventType
 from infra.declaration import namespace_of
 from lambdarun.events import KafkaRecord, msk_event
 from tests.integration.archives.conftest import BUCKET
@@ -57,7 +57,7 @@ def api(archives_module: ModuleType, alice: User) -> Api:
 @pytest.fixture
 def ready_file(db: Any) -> Callable[..., uuid.UUID]:
     """A ``ready`` file row of ``owner`` with its object in the test bucket (made behind the API)."""
-    from fileshare.aws import client
+    from fileshare.adapters.aws import client
 
     def make(owner: User, name: str, data: bytes) -> uuid.UUID:
         db.execute("INSERT INTO users (user_id, email, quota_bytes) VALUES (%s, %s, %s)"
@@ -249,7 +249,7 @@ def _queued(api: Api, ids: list[uuid.UUID]) -> str:
 
 def test_a_vanished_source_fails_the_job_and_aborts_the_upload(
         api: Api, alice: User, db: Any, ready_file: Callable[..., uuid.UUID], s3: Any) -> None:
-    from fileshare import archiving
+    from fileshare.archives import worker as archiving
 
     first = ready_file(alice, "kept.bin", os.urandom(6 * 1024**2))
     gone = ready_file(alice, "gone.bin", b"bytes that will vanish")
@@ -272,7 +272,8 @@ def test_an_s3_error_mid_way_fails_the_job_with_storage_error_and_nothing_stays(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The multipart upload disappears under the archiver (aborted behind its back after the first
     part): S3's own NoSuchUpload on the next part is the mid-way error."""
-    from fileshare import archiving, zipstream
+    from fileshare.archives import worker as archiving
+    from fileshare.archives import zipstream
 
     source = ready_file(alice, "big.bin", os.urandom(16 * 1024**2))
     archive_id = _queued(api, [source])
@@ -299,7 +300,7 @@ def test_an_s3_error_mid_way_fails_the_job_with_storage_error_and_nothing_stays(
 
 def test_a_file_unshared_before_the_job_runs_fails_it_as_source_unavailable(
         api: Api, alice: User, bob: User, db: Any, ready_file: Callable[..., uuid.UUID], s3: Any) -> None:
-    from fileshare import archiving
+    from fileshare.archives import worker as archiving
 
     theirs = ready_file(bob, "was-shared.txt", b"shared for a moment")
     share(db, theirs, alice)
@@ -314,7 +315,7 @@ def test_a_file_unshared_before_the_job_runs_fails_it_as_source_unavailable(
 
 def test_a_job_whose_worker_died_is_claimed_again_and_its_dead_upload_aborted(
         api: Api, alice: User, db: Any, ready_file: Callable[..., uuid.UUID], s3: Any) -> None:
-    from fileshare import archiving
+    from fileshare.archives import worker as archiving
 
     source = ready_file(alice, "again.txt", b"again\n" * 100)
     archive_id = _queued(api, [source])
@@ -343,7 +344,7 @@ def test_a_job_whose_worker_died_is_claimed_again_and_its_dead_upload_aborted(
 
 def test_delete_removes_the_archive_and_the_sweeper_expires_ready_ones(
         api: Api, alice: User, db: Any, ready_file: Callable[..., uuid.UUID], s3: Any) -> None:
-    from fileshare import archiving
+    from fileshare.archives import worker as archiving
 
     sweeper = _load_handler("sweeper")
     source = ready_file(alice, "keep.txt", b"keep")
@@ -376,7 +377,7 @@ def test_memory_stays_bounded_whatever_the_archive_size(
     (inflight + 1) parts plus a chunk, not near the archive's size."""
     import tracemalloc
 
-    from fileshare import archiving
+    from fileshare.archives import worker as archiving
 
     sources = [ready_file(alice, f"part{i}.bin", os.urandom(16 * 1024**2)) for i in range(4)]
     archive_id = _queued(api, sources)
@@ -394,7 +395,7 @@ def test_a_job_left_queued_is_announced_again_by_the_sweep(
         api: Api, alice: User, db: Any, ready_file: Callable[..., uuid.UUID]) -> None:
     """A job whose archive.requested was never consumed (e.g. published before the archiver's mapping
     existed, which starts at LATEST) gets a second event; a fresh queued job does not."""
-    from fileshare import archives
+    from fileshare.archives import jobs as archives
 
     source = ready_file(alice, "waiting.txt", b"waiting")
     old, fresh = _queued(api, [source]), _queued(api, [source])
@@ -413,7 +414,8 @@ def test_delete_while_the_job_runs_stops_it_and_leaves_nothing(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """DELETE during the build: the worker's next progress write misses (its attempt lost the job),
     so it stops and aborts its upload; no object, no upload, no zip.ready."""
-    from fileshare import archiving, zipstream
+    from fileshare.archives import worker as archiving
+    from fileshare.archives import zipstream
 
     source = ready_file(alice, "cancelled.bin", os.urandom(12 * 1024**2))
     archive_id = _queued(api, [source])
@@ -594,7 +596,7 @@ def test_folder_archive_requests_are_checked(
 def test_the_list_pages_through_my_jobs_newest_first_with_failures_and_without_deleted_ones(
         api: Api, alice: User, bob: User, db: Any, ready_file: Callable[..., uuid.UUID],
         override_settings: Callable[..., None], s3: Any) -> None:
-    from fileshare import archiving
+    from fileshare.archives import worker as archiving
 
     override_settings(ARCHIVE_MAX_ACTIVE="10")
     mine = ready_file(alice, "m.txt", b"m")

@@ -47,7 +47,7 @@ PASSWORD = "Correct-Horse-9"
 MIB = 1024 * 1024
 PART = 5 * MIB  # S3's smallest part; the gateway's threshold and part size for these tests
 GATEWAY_ENV = {"MULTIPART_THRESHOLD_BYTES": str(PART), "MULTIPART_PART_BYTES": str(PART)}
-EXECUTABLE = Path(sys.executable).with_name("fileshare")  # `pip install -e ./cli` (requirements-dev.txt)
+EXECUTABLE = Path(sys.executable).with_name("fileshare")  # cli/, editable (dev group)
 
 
 @dataclass
@@ -133,7 +133,7 @@ def terminal(gateway: Gateway, accounts: tuple[str, str], tmp_path: Path) -> Ter
 def _process(file: dict[str, Any]) -> None:
     """Run the processor on the file's object, as its S3 notification would (a failed record is
     delivered again, as SQS does: on this shared machine OpenSearch sometimes misses its 3 s budget)."""
-    from fileshare.aws import client
+    from fileshare.adapters.aws import client
     from fileshare.config import settings
 
     bucket = settings().upload_bucket

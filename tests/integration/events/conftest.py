@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from fileshare.events import Event, EventType
+from fileshare.event_types import Event, EventType
 from lambdarun.events import KafkaRecord, msk_event
 from tests.integration.conftest import User, _load_handler
 from tests.support.apigw import FakeContext

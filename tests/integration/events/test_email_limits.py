@@ -1,4 +1,4 @@
-"""Email flood limits (``fileshare.notifications``) against the real PostgreSQL and LocalStack SES:
+"""Email flood limits (``fileshare.notifications.notices``) against the real PostgreSQL and LocalStack SES:
 link-download emails are digested per link and period, every recipient has a daily cap, and the
 in-app inbox still gets every notification.
 """
@@ -10,8 +10,8 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from fileshare import notifications
-from fileshare.events import Event, EventType
+from fileshare.event_types import Event, EventType
+from fileshare.notifications import notices as notifications
 from tests.integration.conftest import User
 from tests.integration.events.conftest import inbox, invoke, mail_to, ready_event
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from fileshare.config import settings
-from fileshare.events import Event, EventType
+from fileshare.event_types import Event, EventType
 from lambdarun.events import KafkaRecord, msk_event
 from tests.integration.conftest import Api, User, _load_handler
 from tests.support.apigw import FakeContext
@@ -58,7 +58,7 @@ def document(opensearch: Any, file_id: str) -> dict[str, Any] | None:
 
 def put_document(opensearch: Any, db: Any, file_id: str, **overrides: Any) -> None:
     """Write the document as of the row now, with ``overrides`` (a stale state)."""
-    from fileshare.search_index import search_document
+    from fileshare.search.index import search_document
 
     row = db.execute("SELECT * FROM files WHERE file_id = %s", (file_id,)).fetchone()
     body = {**search_document(row, [row["owner_id"]]), **overrides}
@@ -68,7 +68,7 @@ def put_document(opensearch: Any, db: Any, file_id: str, **overrides: Any) -> No
 def index_hits(opensearch: Any, user: User, q: str | None = None) -> list[str]:
     """What the index itself answers for ``user`` (the search API's query, without its PostgreSQL
     re-check), so the index's own state is what is asserted."""
-    from fileshare.search import SearchQuery, build_query
+    from fileshare.search.query import SearchQuery, build_query
 
     opensearch.indices.refresh(index=settings().search_alias)
     body = build_query(user.user_id, SearchQuery(q=q))

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from fileshare.events import Event, EventType
+from fileshare.event_types import Event, EventType
 from tests.integration.conftest import Api, User
 from tests.integration.events.conftest import LIMIT_S, TOPIC, inbox, invoke, mail_to, ready_event
 
@@ -62,7 +62,7 @@ def test_two_deliveries_of_one_event_at_once_send_one_email(
     """A consumer-group rebalance can hand one record to two consumers at the same time."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from fileshare import notifications
+    from fileshare.notifications import notices as notifications
 
     owner = account(alice)
     ev = ready_event(owner)

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 import requests
 
-from fileshare import events
+from fileshare.adapters import kafka as kafka_adapter
+from fileshare.adapters.storage import thumbnail_key
 from fileshare.config import settings
 from fileshare.processing import Outcome, S3Object, process_object
-from fileshare.storage import thumbnail_key
 from tests.integration.conftest import Api, User, _load_handler
 from tests.support.apigw import FakeContext
 
@@ -70,7 +70,7 @@ def objects_of(s3: Any, owner_id: str, file_id: str) -> list[str]:
 def search_doc(file_id: str) -> dict[str, Any] | None:
     from opensearchpy.exceptions import NotFoundError
 
-    from fileshare.search_index import client
+    from fileshare.search.index import client
 
     try:
         return dict(client().get(index=settings().search_alias, id=file_id)["_source"])
@@ -79,7 +79,7 @@ def search_doc(file_id: str) -> dict[str, Any] | None:
 
 
 def refresh_search() -> None:
-    from fileshare.search_index import client
+    from fileshare.search.index import client
 
     client().indices.refresh(index=settings().search_alias)
 
@@ -132,7 +132,7 @@ def isolated_stack() -> Iterator[None]:
     """
     from kafka.admin import KafkaAdminClient, NewTopic
 
-    from fileshare.aws import client
+    from fileshare.adapters.aws import client
 
     s3 = client("s3")
     try:
@@ -147,10 +147,10 @@ def isolated_stack() -> Iterator[None]:
         mp.setenv("UPLOAD_BUCKET", TEST_BUCKET)
         mp.setenv("EVENTS_TOPIC", topic)
         settings.cache_clear()
-        events.reset_producer()
+        kafka_adapter.reset_producer()
         yield
     settings.cache_clear()
-    events.reset_producer()
+    kafka_adapter.reset_producer()
     if admin is not None:
         admin.delete_topics([topic])
         admin.close()

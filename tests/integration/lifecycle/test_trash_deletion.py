@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from fileshare import events
-from fileshare.cache import file_key
+from fileshare.adapters.cache import file_key
+from fileshare.adapters.storage import thumbnail_key
 from fileshare.config import settings
-from fileshare.storage import thumbnail_key
+from fileshare.event_types import Event, EventType
 from tests.integration.conftest import Api, User
 from tests.integration.lifecycle.conftest import (
     KAFKA,
@@ -69,7 +69,7 @@ def test_trash_restore_purge_lifecycle(files_api: Api, trash_api: Api, search_mo
     assert item["purge_at"] > item["trashed_at"]
 
     # (the indexer marks the document trashed on file.trashed; run its step here, as it would)
-    from fileshare.search_index import sync_file
+    from fileshare.search.index import sync_file
 
     sync_file(uuid.UUID(file_id))
     assert search_doc(file_id)["status"] == "trashed"  # type: ignore[index]
@@ -126,7 +126,7 @@ def test_a_purge_that_crashed_midway_completes_on_retry(files_api: Api, trash_ap
     payload = deletion_payload(db, file_id)
     original = payload["data"]["s3_key"]
     s3.delete_object(Bucket=settings().upload_bucket, Key=original)  # the original went first...
-    from fileshare.search_index import client
+    from fileshare.search.index import client
 
     client().delete(index=settings().search_alias, id=file_id)  # ...and the search document
     assert objects_of(s3, alice.user_id, file_id) == [thumbnail_key(alice.user_id, uuid.UUID(file_id))]
@@ -146,11 +146,11 @@ def test_a_deletion_event_for_a_file_not_being_deleted_is_ignored(files_api: Api
     # Given a ready file and a (stale or forged) file.deleted event naming it
     file_id = ready_image(files_api, db, name="keep me.png")
     row = db.execute("SELECT * FROM files WHERE file_id = %s", (file_id,)).fetchone()
-    stale = events.Event(type=events.EventType.FILE_DELETED, file_id=row["file_id"], owner_id=alice.user_id,
+    stale = Event(type=EventType.FILE_DELETED, file_id=row["file_id"], owner_id=alice.user_id,
                          data={"name": row["name"], "s3_key": row["s3_key"], "reason": "purged"})
 
     # When the deleter receives it, together with an event of another type
-    other = events.Event(type=events.EventType.FILE_UPDATED, file_id=row["file_id"], owner_id=alice.user_id)
+    other = Event(type=EventType.FILE_UPDATED, file_id=row["file_id"], owner_id=alice.user_id)
     result = run_deleter(deleter, msk_event_for(json.loads(stale.to_json()), json.loads(other.to_json())))
 
     # Then nothing is deleted

@@ -44,13 +44,13 @@ from PIL import Image
 from fileshare import deletion, expiry, lifecycle, processing
 from fileshare import files as files_domain
 from fileshare import trash as trash_domain
+from fileshare.adapters.storage import thumbnail_key
 from fileshare.config import settings as app_settings
 from fileshare.db.transitions import guard
 from fileshare.errors import Conflict, NotFound
-from fileshare.events import Event, EventType
+from fileshare.event_types import Event, EventType
 from fileshare.lifecycle import FileStatus, State, Trigger
 from fileshare.models import FileCreate
-from fileshare.storage import thumbnail_key
 from tests.support import rows
 from tests.support.pipeline import Pipeline, reset_caches, temporary_topic
 

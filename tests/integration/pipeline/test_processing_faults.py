@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from fileshare import events
+from fileshare import event_types, events
 from fileshare.db.connection import transaction
 from tests.support import rows
 from tests.support.apigw import FakeContext
@@ -77,7 +77,7 @@ def test_kafka_down_upload_still_ready_and_relay_publishes_later(pipeline: Pipel
     assert result["published"] >= 1
     assert rows.outbox_rows(pipeline.db, pending.file_id)[0]["published_at"] is not None
     (record,) = records_since(pipeline.bootstrap, pipeline.topic, offsets, key=str(pending.file_id))
-    assert events.Event.from_json(record.value).id == event_row["event_id"]
+    assert event_types.Event.from_json(record.value).id == event_row["event_id"]
     # and running the relay again sends nothing more for it
     invoke("outbox_relay", {})
     assert len(records_since(pipeline.bootstrap, pipeline.topic, offsets, key=str(pending.file_id))) == 1
@@ -118,9 +118,9 @@ def test_relay_keeps_each_files_order_and_concurrent_relays_send_each_event_once
     with transaction() as conn:
         for file_id in file_ids:
             rows_for_file = []
-            for kind in (events.EventType.FILE_READY, events.EventType.FILE_UPDATED,
-                         events.EventType.FILE_TRASHED):
-                event = events.Event(type=kind, file_id=file_id, owner_id=owner)
+            for kind in (event_types.EventType.FILE_READY, event_types.EventType.FILE_UPDATED,
+                         event_types.EventType.FILE_TRASHED):
+                event = event_types.Event(type=kind, file_id=file_id, owner_id=owner)
                 events.record(conn, event)
                 rows_for_file.append(event.id)
             expected[file_id] = rows_for_file
@@ -148,7 +148,7 @@ def test_relay_keeps_each_files_order_and_concurrent_relays_send_each_event_once
     # Then every event was sent exactly once, each file's events in the order they were written
     for file_id, ids in expected.items():
         records = records_since(pipeline.bootstrap, pipeline.topic, offsets, key=str(file_id))
-        assert [events.Event.from_json(r.value).id for r in records] == ids
+        assert [event_types.Event.from_json(r.value).id for r in records] == ids
         assert len({r.partition for r in records}) == 1
         assert all(r["published_at"] is not None for r in rows.outbox_rows(pipeline.db, file_id))
 

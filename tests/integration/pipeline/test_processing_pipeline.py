@@ -14,7 +14,7 @@ import uuid
 import pytest
 from PIL import Image
 
-from fileshare.events import Event
+from fileshare.event_types import Event
 from tests.support import rows
 from tests.support.pipeline import (
     Pipeline,
@@ -46,7 +46,7 @@ def _process(pipeline: Pipeline, pending: rows.PendingFile, etag: str = "") -> d
 def test_image_becomes_ready_with_checksum_thumbnail_search_doc_and_event(pipeline: Pipeline,
                                                                           owner: str) -> None:
     # Given a pending PNG whose bytes are in S3, and a stale cache entry for it
-    from fileshare.cache import file_key, redis_client
+    from fileshare.adapters.cache import file_key, redis_client
 
     data = _png()
     pending = rows.create_pending_file(pipeline.db, owner, name="holiday photo.png", size=len(data),

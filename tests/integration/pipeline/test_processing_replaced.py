@@ -1,7 +1,7 @@
 """Objects the first verification did not see: a key written again after the file became ready, an
 object no live file owns, and an upload that arrived while its file was in the trash.
 
-Uploads go through a real presigned POST (the policy ``fileshare.storage`` signs) to LocalStack S3,
+Uploads go through a real presigned POST (the policy ``fileshare.adapters.storage`` signs) to LocalStack S3,
 and the processor gets the notifications S3 really sent (from the pipeline tests' own queue).
 """
 
@@ -16,8 +16,9 @@ import requests
 from PIL import Image
 
 from fileshare import files as files_domain
-from fileshare import storage, trash
-from fileshare.storage import thumbnail_key
+from fileshare import trash
+from fileshare.adapters import storage
+from fileshare.adapters.storage import thumbnail_key
 from tests.support import rows
 from tests.support.pipeline import (
     Pipeline,

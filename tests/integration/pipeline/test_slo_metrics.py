@@ -141,7 +141,7 @@ def test_upload_ready_latency_and_rejections_come_from_the_processor(
 
 def test_notification_latency_is_measured_from_the_event(
         pipeline: Pipeline, owner: str, functions: Functions, watched: dict[str, set[Metric]]) -> None:
-    from fileshare.events import Event, EventType
+    from fileshare.event_types import Event, EventType
 
     # Given a file.ready event that occurred 5 s ago
     ev = Event(type=EventType.FILE_READY, file_id=uuid.uuid4(), owner_id=owner,
@@ -238,7 +238,7 @@ def test_a_stuck_outbox_row_fires_outbox_stalled(
 
 def test_an_index_sync_failure_fires_search_sync_failed(
         functions: Functions, watched: dict[str, set[Metric]]) -> None:
-    from fileshare.events import Event, EventType
+    from fileshare.event_types import Event, EventType
 
     ev = Event(type=EventType.FILE_UPDATED, file_id=uuid.uuid4(), owner_id="someone", data={})
     record = KafkaRecord("fileshare.events", 0, 0, int(time.time() * 1000), 0, None, ev.to_json(), ())

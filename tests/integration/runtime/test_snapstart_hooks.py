@@ -1,4 +1,4 @@
-"""SnapStart's runtime hooks (``fileshare.snapstart``), which only AWS calls, run here against the
+"""SnapStart's runtime hooks (``fileshare.adapters.snapstart``), which only AWS calls, run here against the
 real local services: the API function initializes as for a snapshot (the runtime's
 ``snapshot_restore_py`` replaced by a recorder), the before-snapshot hook warms it, a pooled
 PostgreSQL connection and the Redis client stand for what the snapshot would hold, and after the
@@ -13,7 +13,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from fileshare import snapstart
+from fileshare.adapters import snapstart
 from infra.declaration import FUNCTIONS, REPO_ROOT
 from lambdarun.environment import function_env, load_env_file
 from tests.support.apigw import event as rest_event
@@ -38,7 +38,7 @@ sys.path[:0] = sys.argv[1:4]
 import snapshot_restore_py as runtime
 import handler  # the init Lambda runs once, when the version is published
 from fileshare import models
-from fileshare.cache import redis_client
+from fileshare.adapters.cache import redis_client
 from fileshare.db.connection import transaction
 
 class Context:
@@ -109,11 +109,11 @@ def test_hooks_are_registered_only_when_lambda_initializes_for_a_snapshot() -> N
 
 
 def test_after_restore_in_this_process_drops_the_pool_and_the_cache_client() -> None:
-    from fileshare import storage
-    from fileshare.aws import client as aws_client
-    from fileshare.cache import redis_client
+    from fileshare.adapters import storage
+    from fileshare.adapters.aws import client as aws_client
+    from fileshare.adapters.cache import redis_client
     from fileshare.db.connection import transaction
-    from fileshare.search_index import client as search_client
+    from fileshare.search.index import client as search_client
 
     with transaction() as conn:
         before = conn.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"]  # type: ignore[index]

@@ -1,4 +1,4 @@
-"""Abuse resistance against the real Redis: the one atomic limiter (``fileshare.limiter``), link
+"""Abuse resistance against the real Redis: the one atomic limiter (``fileshare.adapters.limiter``), link
 passwords limited BEFORE scrypt, and per-IP limits on public routes (``fileshare.ratelimit``).
 """
 
@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
-from fileshare import limiter, links, ratelimit
+from fileshare import ratelimit
+from fileshare.adapters import limiter
 from fileshare.errors import DomainError
+from fileshare.links import links
 from tests.integration.conftest import User
 from tests.support.apigw import call, event
 from tests.support.sharing import World, random_ip

@@ -1,4 +1,4 @@
-"""The activity feed (functions/activity, fileshare.activity) against the real PostgreSQL, LocalStack
+"""The activity feed (functions/activity, fileshare.activity.feed) against the real PostgreSQL, LocalStack
 S3, OpenSearch and Kafka.
 
 Actions are done through the real handlers (files, sharing, trash, public_link; the upload made

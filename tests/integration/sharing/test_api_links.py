@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from fileshare import cache
+from fileshare.adapters import cache
 from fileshare.config import settings
 from tests.integration.conftest import User
 from tests.support.apigw import Reply

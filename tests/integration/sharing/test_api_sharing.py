@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from fileshare.cache import file_key
+from fileshare.adapters.cache import file_key
 from tests.integration.conftest import User
 from tests.support.sharing import TEXT, World
 

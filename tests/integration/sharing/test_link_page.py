@@ -113,7 +113,7 @@ def test_a_password_link_shows_nothing_about_the_file_until_the_password_is_righ
 
 
 def test_wrong_passwords_on_the_page_are_limited_like_downloads(world: World, alice: User, ip: str) -> None:
-    from fileshare.links import PASSWORD_ATTEMPTS_PER_LINK
+    from fileshare.links.links import PASSWORD_ATTEMPTS_PER_LINK
 
     file_id = world.ready_file(alice, index=False)
     token = token_of(world.link(alice, file_id, password="open sesame"))

@@ -31,7 +31,7 @@ import psycopg
 import pytest
 import requests
 
-from fileshare import events
+from fileshare import event_types
 from infra.declaration import by_name
 from lambdarun.pool import Invocation
 from lambdarun.runtime import Runtime
@@ -186,8 +186,8 @@ def test_kafka_stopped_uploads_become_ready_and_their_events_are_published_once_
     for file_id, row in waiting.items():
         assert row is not None
         (record,) = records_since(flow.bootstrap, flow.topic, offsets, key=str(file_id))
-        event = events.Event.from_json(record.value)
-        assert (event.id, event.type) == (row["event_id"], events.EventType.FILE_READY)
+        event = event_types.Event.from_json(record.value)
+        assert (event.id, event.type) == (row["event_id"], event_types.EventType.FILE_READY)
 
 
 def test_opensearch_stopped_processing_retries_and_the_file_is_searchable_once_it_is_back(

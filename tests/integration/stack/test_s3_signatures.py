@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from fileshare.aws import client
+from fileshare.adapters.aws import client
 
 BUCKET = "fileshare-test-signatures"
 

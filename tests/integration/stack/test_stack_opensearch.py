@@ -10,9 +10,10 @@ import pytest
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import AuthorizationException, TransportError
 
-from fileshare import search, search_index
 from fileshare.config import Settings
-from fileshare.search_index import client_from_settings
+from fileshare.search import index as search_index
+from fileshare.search import query as search
+from fileshare.search.index import client_from_settings
 
 
 @pytest.fixture(scope="module")

@@ -29,10 +29,11 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from psycopg_pool import PoolTimeout
 
-from fileshare import ratelimit, snapstart, telemetry
+from fileshare import ratelimit
+from fileshare.adapters import snapstart, telemetry
+from fileshare.adapters.observability import logger, metrics, tracer
 from fileshare.config import check_rate_limit_store, settings
 from fileshare.errors import DomainError, Forbidden, RateLimited, Unauthorized
-from fileshare.observability import logger, metrics, tracer
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 

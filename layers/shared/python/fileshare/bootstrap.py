@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fileshare import timeouts
 from fileshare.config import settings
 from fileshare.timeouts import KAFKA_ADMIN_REQUEST_TIMEOUT_S
 
@@ -44,9 +45,8 @@ def app_topics(events_topic: str | None = None) -> tuple[TopicSpec, ...]:
 
 def migrate_schema() -> list[int]:
     """Apply pending migrations through the runner; returns the versions applied now."""
-    from fileshare import timeouts
-    from fileshare.db import migrate
-    from fileshare.db.connection import database_url
+    from fileshare.db import migrate  # cold start: psycopg only when the database is set up
+    from fileshare.db.connection import database_url  # cold start: as above
 
     applied = migrate.apply(database_url())
     migrate.set_statement_timeout(database_url(), timeouts.DATABASE_STATEMENT_TIMEOUT_MS)
@@ -55,7 +55,8 @@ def migrate_schema() -> list[int]:
 
 def ensure_search_index() -> str:
     """The versioned files index behind the search alias, rebuilt when the code's mapping is newer."""
-    from fileshare.search_index import client, ensure_index, needs_rebuild, rebuild_index
+    # cold start: opensearch-py only when the index is set up
+    from fileshare.search.index import client, ensure_index, needs_rebuild, rebuild_index
 
     search, alias = client(), settings().search_alias
     index = ensure_index(search, alias)
@@ -66,10 +67,10 @@ def ensure_search_index() -> str:
 
 def ensure_topics(topics: tuple[TopicSpec, ...] | None = None) -> list[str]:
     """Create missing topics and grow partition counts; returns the names created now."""
-    from kafka.admin import KafkaAdminClient
-    from kafka.errors import TopicAlreadyExistsError
+    from kafka.admin import KafkaAdminClient  # cold start: kafka-python only when topics are set up
+    from kafka.errors import TopicAlreadyExistsError  # cold start: as above
 
-    from fileshare.events import connection_options
+    from fileshare.adapters.kafka import connection_options  # cold start: as above
 
     wanted = topics or app_topics()
     admin = KafkaAdminClient(**connection_options("fileshare-bootstrap"),

@@ -9,67 +9,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 
-class Settings(BaseModel):
-    region: str = Field(default="us-east-1")
-    local_mode: bool = False  # FILESHARE_LOCAL=1: e.g. register confirms users itself
-    aws_endpoint_url: str | None = None  # LocalStack locally; unset in AWS
-    cognito_endpoint_url: str | None = None  # moto locally
-    database_url: str | None = None
-    database_secret_arn: str | None = None  # in AWS: credentials from Secrets Manager
-    # Pooled connections are replaced after this long, so a rotated password is picked up in time
-    # and RDS Proxy can rebalance; psycopg_pool adds up to 5 % jitter.
-    database_pool_max_lifetime_s: float = 900.0
-    redis_url: str | None = None
-    kafka_bootstrap_servers: str | None = None
-    kafka_security: str = "plaintext"  # plaintext | iam (MSK Serverless)
-    opensearch_url: str | None = None
-    opensearch_auth: str = "none"  # none | sigv4
-    upload_bucket: str = "fileshare-uploads"
-    upload_queue_url: str | None = None
-    events_topic: str = "fileshare.events"
-    search_alias: str = "files"
-    user_pool_id: str | None = None
-    user_pool_client_id: str | None = None
-    email_sender: str = "no-reply@fileshare.local"  # EMAIL_SENDER set but empty: no emails (inbox only)
-    web_origin: str = "http://localhost:8080"
-    public_base_url: str = "http://localhost:8080"
-    # In AWS without a custom domain: the web bucket whose config.json names the distribution's domain
-    # (public_base_url() reads it; CDK cannot put that domain in the environment without a cycle).
-    web_config_bucket: str | None = None
-    # Only CloudFront sets CloudFront-Viewer-Country; without it in front, any client could write the
-    # header, so it is read only when the deployment says the API is reached through CloudFront.
-    behind_cloudfront: bool = False
-    max_upload_bytes: int = 5 * 1024**3
-    multipart_threshold_bytes: int = 64 * 1024**2
-    multipart_part_bytes: int = 16 * 1024**2
-    default_quota_bytes: int = 10 * 1024**3
-    allowed_content_types: tuple[str, ...] = ()  # empty: any type allowed
-    rate_limit_per_minute: int = 100
-    ip_rate_limit_per_minute: int = 60  # per source IP and public route (register, login, /s/, ...)
-    max_shares_per_file: int = 100  # users one file can be shared with (409 too_many_shares)
-    max_links_per_file: int = 20  # links of one file not revoked (409 too_many_links)
-    link_email_digest_s: int = 3600  # at most one "your link was downloaded" email per link and period
-    email_daily_cap: int = 50  # emails to one recipient per UTC day; the inbox still gets everything
-    outbox_retention_days: int = 7  # published outbox rows are pruned after this
-    notification_retention_days: int = 90  # read notifications are pruned after this
-    activity_retention_days: int = 365  # activity (feeds and the export) is pruned after this
-    trash_retention_days: int = 30  # trashed files are restorable this long, then purged
-    cache_ttl_s: int = 300
-    presign_ttl_s: int = 900
-    # A pending upload older than this (and than presign_ttl_s plus a margin) is abandoned: the
-    # sweeper rejects it, freeing the quota it reserved.
-    pending_upload_ttl_s: int = 86_400
-    # ZIP archives of many files (fileshare.archives): limits per archive, the part size written to
-    # S3, how long a ready archive stays downloadable, and how many jobs one user may have queued.
-    archive_max_files: int = 1000
-    archive_max_bytes: int = 16 * 1024**3
-    archive_part_bytes: int = 32 * 1024**2
-    archive_ttl_s: int = 86_400
-    archive_max_active: int = 3
+def env(*names: str, default: Any) -> Any:
+    """A setting read from ``names`` (the first set and not empty), else ``default``."""
+    return Field(default=default, validation_alias=AliasChoices(*names))
 
 
 #: Where the Cognito endpoint is read from, first set wins: the project's name, then the SDK's own
@@ -82,64 +29,102 @@ def cognito_endpoint(environ: Mapping[str, str]) -> str:
     return next((environ[name] for name in COGNITO_ENDPOINT_ENV if environ.get(name)), "")
 
 
-_ENV = {
-    "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
-    "local_mode": ("FILESHARE_LOCAL",),
-    "aws_endpoint_url": ("AWS_ENDPOINT_URL",),
-    "cognito_endpoint_url": COGNITO_ENDPOINT_ENV,
-    "database_url": ("DATABASE_URL",),
-    "database_secret_arn": ("DATABASE_SECRET_ARN",),
-    "database_pool_max_lifetime_s": ("DATABASE_POOL_MAX_LIFETIME_SECONDS",),
-    "redis_url": ("REDIS_URL",),
-    "kafka_bootstrap_servers": ("KAFKA_BOOTSTRAP_SERVERS",),
-    "kafka_security": ("KAFKA_SECURITY",),
-    "opensearch_url": ("OPENSEARCH_URL",),
-    "opensearch_auth": ("OPENSEARCH_AUTH",),
-    "upload_bucket": ("UPLOAD_BUCKET",),
-    "upload_queue_url": ("UPLOAD_QUEUE_URL",),
-    "events_topic": ("EVENTS_TOPIC",),
-    "search_alias": ("SEARCH_ALIAS",),
-    "user_pool_id": ("USER_POOL_ID",),
-    "user_pool_client_id": ("USER_POOL_CLIENT_ID",),
-    "email_sender": ("EMAIL_SENDER",),
-    "web_origin": ("WEB_ORIGIN",),
-    "public_base_url": ("PUBLIC_BASE_URL",),
-    "behind_cloudfront": ("BEHIND_CLOUDFRONT",),
-    "web_config_bucket": ("WEB_CONFIG_BUCKET",),
-    "max_upload_bytes": ("MAX_UPLOAD_BYTES",),
-    "multipart_threshold_bytes": ("MULTIPART_THRESHOLD_BYTES",),
-    "multipart_part_bytes": ("MULTIPART_PART_BYTES",),
-    "default_quota_bytes": ("DEFAULT_QUOTA_BYTES",),
-    "allowed_content_types": ("ALLOWED_CONTENT_TYPES",),
-    "rate_limit_per_minute": ("RATE_LIMIT_PER_MINUTE",),
-    "ip_rate_limit_per_minute": ("IP_RATE_LIMIT_PER_MINUTE",),
-    "max_shares_per_file": ("MAX_SHARES_PER_FILE",),
-    "max_links_per_file": ("MAX_LINKS_PER_FILE",),
-    "link_email_digest_s": ("LINK_EMAIL_DIGEST_SECONDS",),
-    "email_daily_cap": ("EMAIL_DAILY_CAP",),
-    "outbox_retention_days": ("OUTBOX_RETENTION_DAYS",),
-    "notification_retention_days": ("NOTIFICATION_RETENTION_DAYS",),
-    "activity_retention_days": ("ACTIVITY_RETENTION_DAYS",),
-    "trash_retention_days": ("TRASH_RETENTION_DAYS",),
-    "cache_ttl_s": ("CACHE_TTL_SECONDS",),
-    "presign_ttl_s": ("PRESIGN_TTL_SECONDS",),
-    "pending_upload_ttl_s": ("PENDING_UPLOAD_TTL_SECONDS",),
-    "archive_max_files": ("ARCHIVE_MAX_FILES",),
-    "archive_max_bytes": ("ARCHIVE_MAX_BYTES",),
-    "archive_part_bytes": ("ARCHIVE_PART_BYTES",),
-    "archive_ttl_s": ("ARCHIVE_TTL_SECONDS",),
-    "archive_max_active": ("ARCHIVE_MAX_ACTIVE",),
-}
+class Settings(BaseModel):
+    """Every setting once: its type, its default and the environment variables it is read from
+    (the first one set and not empty wins)."""
+
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True)
+
+    region: str = env("AWS_REGION", "AWS_DEFAULT_REGION", default="us-east-1")
+    # FILESHARE_LOCAL=1: e.g. register confirms users itself
+    local_mode: bool = env("FILESHARE_LOCAL", default=False)
+    aws_endpoint_url: str | None = env("AWS_ENDPOINT_URL", default=None)  # LocalStack locally; unset in AWS
+    cognito_endpoint_url: str | None = env(*COGNITO_ENDPOINT_ENV, default=None)  # moto locally
+    database_url: str | None = env("DATABASE_URL", default=None)
+    # in AWS: credentials from Secrets Manager
+    database_secret_arn: str | None = env("DATABASE_SECRET_ARN", default=None)
+    # Pooled connections are replaced after this long, so a rotated password is picked up in time
+    # and RDS Proxy can rebalance; psycopg_pool adds up to 5 % jitter.
+    database_pool_max_lifetime_s: float = env("DATABASE_POOL_MAX_LIFETIME_SECONDS", default=900.0)
+    redis_url: str | None = env("REDIS_URL", default=None)
+    kafka_bootstrap_servers: str | None = env("KAFKA_BOOTSTRAP_SERVERS", default=None)
+    kafka_security: str = env("KAFKA_SECURITY", default="plaintext")  # plaintext | iam (MSK Serverless)
+    opensearch_url: str | None = env("OPENSEARCH_URL", default=None)
+    opensearch_auth: str = env("OPENSEARCH_AUTH", default="none")  # none | sigv4
+    upload_bucket: str = env("UPLOAD_BUCKET", default="fileshare-uploads")
+    upload_queue_url: str | None = env("UPLOAD_QUEUE_URL", default=None)
+    events_topic: str = env("EVENTS_TOPIC", default="fileshare.events")
+    search_alias: str = env("SEARCH_ALIAS", default="files")
+    user_pool_id: str | None = env("USER_POOL_ID", default=None)
+    user_pool_client_id: str | None = env("USER_POOL_CLIENT_ID", default=None)
+    # EMAIL_SENDER set but empty: no emails (inbox only)
+    email_sender: str = env("EMAIL_SENDER", default="no-reply@fileshare.local")
+    web_origin: str = env("WEB_ORIGIN", default="http://localhost:8080")
+    public_base_url: str = env("PUBLIC_BASE_URL", default="http://localhost:8080")
+    # In AWS without a custom domain: the web bucket whose config.json names the distribution's domain
+    # (fileshare.adapters.aws.public_base_url() reads it; CDK cannot put that domain in the environment
+    # without a cycle).
+    web_config_bucket: str | None = env("WEB_CONFIG_BUCKET", default=None)
+    # Only CloudFront sets CloudFront-Viewer-Country; without it in front, any client could write the
+    # header, so it is read only when the deployment says the API is reached through CloudFront.
+    behind_cloudfront: bool = env("BEHIND_CLOUDFRONT", default=False)
+    max_upload_bytes: int = env("MAX_UPLOAD_BYTES", default=5 * 1024**3)
+    multipart_threshold_bytes: int = env("MULTIPART_THRESHOLD_BYTES", default=64 * 1024**2)
+    multipart_part_bytes: int = env("MULTIPART_PART_BYTES", default=16 * 1024**2)
+    default_quota_bytes: int = env("DEFAULT_QUOTA_BYTES", default=10 * 1024**3)
+    # empty: any type allowed
+    allowed_content_types: tuple[str, ...] = env("ALLOWED_CONTENT_TYPES", default=())
+    rate_limit_per_minute: int = env("RATE_LIMIT_PER_MINUTE", default=100)
+    # per source IP and public route (register, login, /s/, ...)
+    ip_rate_limit_per_minute: int = env("IP_RATE_LIMIT_PER_MINUTE", default=60)
+    # users one file can be shared with (409 too_many_shares)
+    max_shares_per_file: int = env("MAX_SHARES_PER_FILE", default=100)
+    # links of one file not revoked (409 too_many_links)
+    max_links_per_file: int = env("MAX_LINKS_PER_FILE", default=20)
+    # at most one "your link was downloaded" email per link and period
+    link_email_digest_s: int = env("LINK_EMAIL_DIGEST_SECONDS", default=3600)
+    # emails to one recipient per UTC day; the inbox still gets everything
+    email_daily_cap: int = env("EMAIL_DAILY_CAP", default=50)
+    # published outbox rows are pruned after this
+    outbox_retention_days: int = env("OUTBOX_RETENTION_DAYS", default=7)
+    # read notifications are pruned after this
+    notification_retention_days: int = env("NOTIFICATION_RETENTION_DAYS", default=90)
+    # activity (feeds and the export) is pruned after this
+    activity_retention_days: int = env("ACTIVITY_RETENTION_DAYS", default=365)
+    # trashed files are restorable this long, then purged
+    trash_retention_days: int = env("TRASH_RETENTION_DAYS", default=30)
+    cache_ttl_s: int = env("CACHE_TTL_SECONDS", default=300)
+    presign_ttl_s: int = env("PRESIGN_TTL_SECONDS", default=900)
+    # A pending upload older than this (and than presign_ttl_s plus a margin) is abandoned: the
+    # sweeper rejects it, freeing the quota it reserved.
+    pending_upload_ttl_s: int = env("PENDING_UPLOAD_TTL_SECONDS", default=86_400)
+    # ZIP archives of many files (fileshare.archives.jobs): limits per archive, the part size written to
+    # S3, how long a ready archive stays downloadable, and how many jobs one user may have queued.
+    archive_max_files: int = env("ARCHIVE_MAX_FILES", default=1000)
+    archive_max_bytes: int = env("ARCHIVE_MAX_BYTES", default=16 * 1024**3)
+    archive_part_bytes: int = env("ARCHIVE_PART_BYTES", default=32 * 1024**2)
+    archive_ttl_s: int = env("ARCHIVE_TTL_SECONDS", default=86_400)
+    archive_max_active: int = env("ARCHIVE_MAX_ACTIVE", default=3)
 
 
 def env_names() -> tuple[str, ...]:
     """Every environment variable the settings read (the local runtime passes these through)."""
-    return tuple(name for names in _ENV.values() for name in names)
+    return tuple(name for names in _env_names().values() for name in names)
+
+
+def _env_names() -> dict[str, tuple[str, ...]]:
+    """Each field's variables, from its declaration."""
+    names: dict[str, tuple[str, ...]] = {}
+    for field_name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        assert isinstance(alias, AliasChoices), f"{field_name}: declare it with env(...)"
+        names[field_name] = tuple(str(choice) for choice in alias.choices)
+    return names
 
 
 def _from_env() -> dict[str, object]:
     values: dict[str, object] = {}
-    for field_name, names in _ENV.items():
+    for field_name, names in _env_names().items():
         raw = next((os.environ[n] for n in names if os.environ.get(n)), None)
         if raw is None:
             if field_name == "email_sender" and os.environ.get("EMAIL_SENDER") == "":
@@ -207,23 +192,3 @@ def check_rate_limit_store(environ: Mapping[str, str] = os.environ) -> None:
 WEB_CONFIG_KEY = "config.json"  # written by the deploy (infra/hosting.py, infra/web_headers.page_config)
 
 
-def public_base_url() -> str:
-    """Where public links and emails point: ``PUBLIC_BASE_URL``, or, when the deployment has no custom
-    domain, the ``publicBaseUrl`` of the web bucket's ``config.json`` (the CloudFront distribution's
-    domain, known only once it exists: the functions cannot get it in their environment, since the
-    distribution routes to the API that routes to them)."""
-    current = settings()
-    if not current.web_config_bucket:
-        return current.public_base_url.rstrip("/")
-    return _deployed_public_base_url(current.web_config_bucket)
-
-
-@lru_cache(maxsize=4)
-def _deployed_public_base_url(bucket: str) -> str:
-    """Read once per process (the deploy that changes the domain also publishes new functions)."""
-    import json
-
-    from fileshare.aws import client
-
-    body = client("s3").get_object(Bucket=bucket, Key=WEB_CONFIG_KEY)["Body"].read()
-    return str(json.loads(body)["publicBaseUrl"]).rstrip("/")

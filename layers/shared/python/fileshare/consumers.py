@@ -20,9 +20,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fileshare import telemetry
-from fileshare.events import ENVELOPE_VERSION, Event
-from fileshare.observability import logger, metrics, tracer
+from fileshare.adapters import telemetry
+from fileshare.adapters.observability import logger, metrics, tracer
+from fileshare.event_types import ENVELOPE_VERSION, Event
 
 
 class MalformedEventError(ValueError):

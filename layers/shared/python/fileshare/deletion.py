@@ -24,17 +24,17 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from fileshare import cache, events
-from fileshare.config import settings
+from fileshare.adapters import cache
+from fileshare.adapters.observability import logger, metrics
+from fileshare.adapters.storage import abort_multipart, delete_objects, thumbnail_key, thumbnail_key_for
 from fileshare.db import files as files_db
 from fileshare.db import trash as trash_db
 from fileshare.db import versions as versions_db
 from fileshare.db.connection import transaction
+from fileshare.event_types import Event, EventType
 from fileshare.lifecycle import FileStatus
-from fileshare.observability import logger, metrics
-from fileshare.storage import abort_multipart, delete_objects, thumbnail_key, thumbnail_key_for
 
-PURGE_EVENTS = frozenset({events.EventType.FILE_DELETED, events.EventType.FILE_EXPIRED})  # see lifecycle
+PURGE_EVENTS = frozenset({EventType.FILE_DELETED, EventType.FILE_EXPIRED})  # see lifecycle
 SUPPORTED_VERSIONS = frozenset({1})
 
 
@@ -56,13 +56,13 @@ class UnsupportedEventError(ValueError):
     """A deletion event this code cannot read (unknown data version): it goes to the failure queue."""
 
 
-def deletion_event(row: Mapping[str, Any], event_type: events.EventType, reason: Reason) -> events.Event:
+def deletion_event(row: Mapping[str, Any], event_type: EventType, reason: Reason) -> Event:
     """The event announcing a purge; ``data`` names the file for notifications and its objects."""
     data: dict[str, Any] = {"name": row["name"], "size": int(row["size"]), "reason": reason.value,
                             "s3_key": row["s3_key"], "thumbnail_key": row.get("thumbnail_key")}
     if row.get("expires_at") is not None:
         data["expires_at"] = row["expires_at"]
-    return events.Event(type=event_type, file_id=row["file_id"], owner_id=row["owner_id"], data=data)
+    return Event(type=event_type, file_id=row["file_id"], owner_id=row["owner_id"], data=data)
 
 
 def object_keys(file_id: UUID, owner_id: str, row: Mapping[str, Any] | None,
@@ -83,7 +83,7 @@ def object_keys(file_id: UUID, owner_id: str, row: Mapping[str, Any] | None,
     return sorted(set(keys))
 
 
-def handle_event(event: events.Event) -> Outcome | None:
+def handle_event(event: Event) -> Outcome | None:
     """Purge the file a ``file.deleted``/``file.expired`` event names; None for other events."""
     if event.type not in PURGE_EVENTS:
         return None
@@ -114,7 +114,9 @@ def purge(file_id: UUID, owner_id: str, *, hinted_key: Any = None) -> Outcome:
     keys = object_keys(file_id, owner, row, hinted_key, [v.s3_key for v in versions])
     for start in range(0, len(keys), 1000):
         delete_objects(keys[start:start + 1000])
-    _delete_search_document(file_id)
+    from fileshare.search import index as search_index  # cold start: opensearch-py only when a file is purged
+
+    search_index.delete_document(file_id)
     cache.invalidate_file(file_id)  # never raises; the TTL bounds a failed invalidation
     with transaction() as conn:
         removed = trash_db.delete_deleting(conn, file_id)
@@ -122,16 +124,3 @@ def purge(file_id: UUID, owner_id: str, *, hinted_key: Any = None) -> Outcome:
     logger.info("file purged" if removed else "purge replayed: the row was already gone",
                 extra={"file_id": str(file_id)})
     return Outcome.PURGED if removed else Outcome.ALREADY_GONE
-
-
-def _delete_search_document(file_id: UUID) -> None:
-    if not settings().opensearch_url:
-        return
-    from opensearchpy.exceptions import NotFoundError
-
-    from fileshare.search_index import client
-
-    try:
-        client().delete(index=settings().search_alias, id=str(file_id))
-    except NotFoundError:  # never indexed (pending, rejected) or deleted by an earlier attempt
-        return

@@ -25,16 +25,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fileshare import cache, events
+from fileshare import event_types, events, records
+from fileshare.adapters import cache
+from fileshare.adapters.observability import logger, metrics
+from fileshare.adapters.storage import abort_multipart, delete_objects, thumbnail_key_for
 from fileshare.config import settings
 from fileshare.db import processing as processing_db
 from fileshare.db import trash as trash_db
+from fileshare.db import versions as versions_db
 from fileshare.db.connection import transaction
 from fileshare.db.files import FileRow
 from fileshare.deletion import Reason, deletion_event, purge
 from fileshare.lifecycle import Trigger, emits
-from fileshare.observability import logger, metrics
-from fileshare.storage import abort_multipart, delete_objects
 
 BATCH = 100
 STALLED_AFTER_S = 3600
@@ -52,7 +54,7 @@ class SweepResult:
     abandoned_failed: int = 0
 
 
-def _batch(take: Callable[[Any], list[FileRow]], event_type: events.EventType, reason: Reason) -> int:
+def _batch(take: Callable[[Any], list[FileRow]], event_type: event_types.EventType, reason: Reason) -> int:
     """One transaction: take a batch into ``deleting`` and record each file's event; then publish."""
     with transaction() as conn:
         rows = take(conn)
@@ -89,7 +91,7 @@ def abandoned_batch(limit: int = BATCH) -> int:
             return 0
         _discard_uploads(rows)
         for row in rows:
-            events.record(conn, events.file_rejected(row))
+            events.record(conn, records.file_rejected(row))
     for row in rows:
         cache.invalidate_file(row.file_id)
     events.publish_now([r.file_id for r in rows])
@@ -101,9 +103,6 @@ def abandoned_versions_batch(limit: int = BATCH) -> int:
     """Reject up to ``limit`` version uploads that never arrived (they reserve quota while pending),
     deleting any bytes in the same transaction; returns how many. Each tells its owner
     (``file.version_rejected``, ``upload_abandoned``); the file itself is unchanged."""
-    from fileshare.db import versions as versions_db
-    from fileshare.storage import thumbnail_key_for
-
     with transaction() as conn:
         rows = versions_db.abandon_pending(conn, abandoned_after_s(), limit)
         for row in rows:
@@ -113,7 +112,7 @@ def abandoned_versions_batch(limit: int = BATCH) -> int:
             delete_objects([k for r in rows for k in (r.s3_key, thumbnail_key_for(r.owner_id, r.file_id,
                                                                                   r.s3_key))])
         for row in rows:
-            events.record(conn, events.version_rejected(row))
+            events.record(conn, records.version_rejected(row))
     if rows:
         events.publish_now([r.file_id for r in rows])
         logger.info("abandoned version uploads rejected", extra={"versions": len(rows)})

@@ -7,20 +7,19 @@ cache entry is dropped after the commit.
 
 from __future__ import annotations
 
-import hashlib
-import unicodedata
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from fileshare import access, cache, cursor, events, lifecycle, storage
+from fileshare import access, cursor, event_types, events, folders, lifecycle, records
+from fileshare.adapters import cache, storage
 from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import processing as processing_db
 from fileshare.db import users as users_db
 from fileshare.db.connection import transaction
-from fileshare.errors import Conflict, NotFound, TooLarge, ValidationFailed
+from fileshare.errors import Conflict, NotFound, ValidationFailed
 from fileshare.lifecycle import FileStatus, State, Trigger
 from fileshare.models import (
     CompleteIn,
@@ -36,68 +35,21 @@ from fileshare.models import (
     PostUpload,
     StoredPartList,
 )
-from fileshare.observability import logger
+from fileshare.records import (
+    abort_quietly,
+    check_content_type,
+    check_quota,
+    check_size,
+    completed_before,
+    completion_parts,
+    file_out,
+    new_event,
+    sanitize_name,
+    signed_parts,
+    to_record,
+)
 
-MAX_NAME_CHARS = 255
-MAX_NAME_BYTES = 255  # UTF-8 bytes, like most file systems; keeps the S3 key well under 1024 bytes
-# What the cache holds: the row minus what no reader needs.
-_RECORD_FIELDS = ("file_id", "owner_id", "name", "s3_key", "size", "content_type", "status",
-                  "checksum_sha256", "s3_checksum", "thumbnail_key", "tags", "created_at", "expires_at",
-                  "folder_id")
-
-
-# ---- pure rules (unit tested) -------------------------------------------------------------------
-
-def sanitize_name(raw: str) -> str:
-    """A display and key-safe file name: last path segment, no control or format characters,
-    NFC, trimmed of spaces and dots, at most 255 characters and 255 UTF-8 bytes (the extension is
-    kept when shortening). Raises ``ValidationFailed`` when nothing usable is left."""
-    name = unicodedata.normalize("NFC", raw)
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(" " if ch.isspace() else ch for ch in name if not unicodedata.category(ch).startswith("C")
-                   or ch.isspace())
-    name = " ".join(name.split()).strip(" .")
-    if not name:
-        raise ValidationFailed("the file name is empty once path parts and control characters are removed",
-                               code="invalid_name")
-    stem, dot, ext = name.rpartition(".")
-    if not dot or not stem or len(ext) > 16:
-        stem, dot, ext = name, "", ""
-    if not _too_long(stem + dot + ext):
-        return stem + dot + ext
-    while stem and _too_long(stem + dot + ext):
-        stem = stem[:-1]
-    stem = stem.rstrip(" .")
-    if not stem:  # only possible with an extension as long as the limit: cut the whole name
-        stem, dot, ext = name, "", ""
-        while _too_long(stem):
-            stem = stem[:-1]
-    return stem + dot + ext
-
-
-def _too_long(name: str) -> bool:
-    return len(name) > MAX_NAME_CHARS or len(name.encode()) > MAX_NAME_BYTES
-
-
-def check_size(size: int, max_bytes: int) -> None:
-    if size > max_bytes:
-        raise TooLarge(f"files may be at most {max_bytes} bytes", code="file_too_large")
-
-
-def check_content_type(content_type: str, allowed: tuple[str, ...]) -> None:
-    """Allowed if the list is empty, or lists it exactly, or lists its family (``image/*``)."""
-    if not allowed or content_type in allowed or f"{content_type.split('/', 1)[0]}/*" in allowed:
-        return
-    raise ValidationFailed(f"content type {content_type} is not allowed", code="content_type_not_allowed")
-
-
-def check_quota(quota_bytes: int, used_bytes: int, pending_bytes: int, size: int) -> None:
-    """Stored plus reserved (pending) plus this upload must fit the quota."""
-    if used_bytes + pending_bytes + size > quota_bytes:
-        free = max(quota_bytes - used_bytes - pending_bytes, 0)
-        raise TooLarge(f"this upload needs {size} bytes; {free} of your quota are free",
-                       code="quota_exceeded")
-
+# ---- pure rules (unit tested; the shared ones are in fileshare.records) ---------------------------
 
 def check_expiry(expires_at: datetime | None, now: datetime) -> None:
     if expires_at is not None and expires_at <= now:
@@ -106,31 +58,6 @@ def check_expiry(expires_at: datetime | None, now: datetime) -> None:
 
 def list_cursor(row: Mapping[str, Any]) -> str:
     return cursor.encode([row["created_at"].isoformat(), str(row["file_id"])])
-
-
-def new_event(event_type: events.EventType, row: Mapping[str, Any], **data: Any) -> events.Event:
-    """The event announcing a change to ``row`` (pydantic serializes datetimes in ``data``)."""
-    return events.Event(type=event_type, file_id=row["file_id"], owner_id=row["owner_id"], data=data)
-
-
-def to_record(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: row.get(k) for k in _RECORD_FIELDS}
-
-
-_OUT_FIELDS = tuple(k for k in FileOut.model_fields if k != "thumbnail_url")
-
-
-def to_out(record: dict[str, Any], *, thumbnail_url: str | None) -> FileOut:
-    """The API shape of a file record (pure: the caller signs the thumbnail's URL)."""
-    return FileOut.model_validate({
-        **{k: record[k] for k in _OUT_FIELDS if k in record},
-        "thumbnail_url": thumbnail_url,
-    })
-
-
-def file_out(record: dict[str, Any]) -> FileOut:
-    """``to_out`` with a presigned GET of the thumbnail, if there is one (signed locally, no call)."""
-    return to_out(record, thumbnail_url=storage.thumbnail_url(record.get("thumbnail_key")))
 
 
 # ---- use cases --------------------------------------------------------------------------------
@@ -173,7 +100,7 @@ def create_upload(user_id: str, email: str, request: FileCreate) -> FileCreated:
                 files_db.set_upload_id(conn, file_id, multipart["upload_id"], algorithm)
     except BaseException:
         if multipart is not None:
-            _abort_quietly(key, multipart["upload_id"])
+            abort_quietly(key, multipart["upload_id"])
         raise
     if created_folders:  # their folder.created events (the relay sends what this cannot)
         events.publish_now(created_folders)
@@ -192,21 +119,10 @@ def _upload_folder(conn: Any, user_id: str, request: FileCreate, name: str,
     the folders it had to make are appended to ``created``."""
     if request.folder_id is None and request.relative_path is None:
         return None
-    from fileshare import folders
-
     folder_id = folders.resolve_upload_folder(conn, user_id, request.folder_id, request.relative_path,
                                               created)
     folders.check_file_target(conn, user_id, folder_id, name)
     return folder_id
-
-
-def _abort_quietly(key: str, upload_id: str) -> None:
-    """Best effort: a multipart upload left behind is invisible (no row points at it) and S3's
-    lifecycle rule for incomplete uploads removes it."""
-    try:
-        storage.abort_multipart(key, upload_id)
-    except Exception as exc:
-        logger.warning("could not abort an unused multipart upload", extra={"error": repr(exc)})
 
 
 def complete_upload(user_id: str, file_id: uuid.UUID, request: CompleteIn) -> FileOut:
@@ -220,35 +136,6 @@ def complete_upload(user_id: str, file_id: uuid.UUID, request: CompleteIn) -> Fi
         storage.complete_multipart(row.s3_key, upload_id, parts)
     cache.invalidate_file(file_id)
     return file_out(to_record(row))
-
-
-def completed_before(status: str, verified_etag: str | None, part_etags: list[str]) -> bool:
-    """Whether these parts make up the object the processor already verified: a client retrying a
-    complete whose first try went through (it saw a timeout) gets the file, not a 409. A multipart
-    ETag is the MD5 of the parts' MD5s and their count, so it proves these are the same parts."""
-    if status != FileStatus.READY or not verified_etag or not part_etags:
-        return False
-    try:
-        digests = b"".join(bytes.fromhex(etag.strip().strip('"')) for etag in part_etags)
-    except ValueError:
-        return False
-    expected = f"{hashlib.md5(digests, usedforsecurity=False).hexdigest()}-{len(part_etags)}"
-    return verified_etag.strip().strip('"') == expected
-
-
-def completion_parts(request: CompleteIn, size: int, algorithm: str | None
-                     ) -> list[tuple[int, str, str | None]]:
-    """The parts to complete an upload of ``size`` bytes with: 1..N in order, each once, with its
-    checksum when the upload checks every part (pure; versions complete theirs the same way)."""
-    numbers = [p.part_number for p in request.parts]
-    expected = storage.expected_parts(size)
-    if numbers != list(range(1, expected + 1)):
-        raise ValidationFailed(f"expected parts 1..{expected} in order, each once", code="invalid_parts")
-    with_checksums = algorithm == "SHA256"
-    if with_checksums and any(p.checksum_sha256 is None for p in request.parts):
-        raise ValidationFailed("this upload checks every part: give each part's checksum_sha256",
-                               code="part_checksums_required")
-    return [(p.part_number, p.etag, p.checksum_sha256 if with_checksums else None) for p in request.parts]
 
 
 def _pending_multipart(conn: Any, user_id: str, file_id: uuid.UUID, *,
@@ -267,26 +154,6 @@ def sign_parts(user_id: str, file_id: uuid.UUID, request: PartsIn) -> PartUrlLis
     return signed_parts(request, row.s3_key, upload_id, int(row.size), row.part_checksum_algorithm)
 
 
-def signed_parts(request: PartsIn, key: str, upload_id: str, size: int, algorithm: str | None) -> PartUrlList:
-    """Presigned URLs for the requested parts of one multipart upload (files' and versions')."""
-    expected = storage.expected_parts(size)
-    wrong = sorted({n for n in request.part_numbers if n > expected})
-    if wrong:
-        raise ValidationFailed(f"this upload has parts 1..{expected}; not {wrong[:5]}", code="invalid_parts")
-    checksums: dict[int, str] | None = None
-    if algorithm == "SHA256":
-        if request.checksums is None or len(request.checksums) != len(request.part_numbers):
-            raise ValidationFailed("this upload checks every part: give one checksum per part number",
-                                   code="part_checksums_required")
-        checksums = dict(zip(request.part_numbers, request.checksums, strict=True))
-    elif request.checksums is not None:
-        raise ValidationFailed("this upload was created without part_checksums",
-                               code="part_checksums_unexpected")
-    numbers = sorted(set(request.part_numbers))
-    return PartUrlList.model_validate(
-        {"parts": storage.sign_parts(key, upload_id, size, numbers, checksums=checksums)})
-
-
 def stored_parts(user_id: str, file_id: uuid.UUID) -> StoredPartList:
     """What S3 already holds of the caller's unfinished multipart upload: resume by skipping it."""
     with transaction() as conn:
@@ -303,7 +170,7 @@ def abort_upload(user_id: str, file_id: uuid.UUID) -> None:
         lifecycle.require(Trigger.ABORT, State.of(row))
         rejected = processing_db.mark_rejected(conn, file_id, "upload_aborted", Trigger.ABORT)
         assert rejected is not None  # the row is locked and pending
-        events.record(conn, events.file_rejected(rejected))
+        events.record(conn, records.file_rejected(rejected))
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
 
@@ -361,25 +228,21 @@ def update_file(user_id: str, file_id: uuid.UUID, patch: FilePatch) -> FileOut:
         if not changed:
             return file_out(to_record(row))
         if {"name", "folder_id"} & set(changed):
-            from fileshare import folders
-
             folders.check_file_target(conn, user_id, changes.get("folder_id", row.folder_id),
                                       changes.get("name", row.name), file_id)
         moved: dict[str, Any] = {}
         if "folder_id" in changed:  # where from and where to, for the activity feed
-            from fileshare import folders
-
             moved = {"previous": {"folder_id": row.folder_id},
                      "from_folder": folders.folder_name(conn, row.folder_id),
                      "to_folder": folders.folder_name(conn, changed["folder_id"])}
         row = files_db.update(conn, file_id, changed)
-        events.record(conn, new_event(events.EventType.FILE_UPDATED, row, changes=changed, **moved))
+        events.record(conn, new_event(event_types.EventType.FILE_UPDATED, row, changes=changed, **moved))
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
     if "folder_id" in changed:  # search filters folder grants on the document's folder_id
-        from fileshare.trash import sync_search_status
+        from fileshare.search import index as search_index  # cold start: opensearch-py only when a move syncs
 
-        sync_search_status(file_id)
+        search_index.sync_quietly([file_id])
     return file_out(to_record(row))
 
 

@@ -31,7 +31,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from fileshare import access, cache, events, lifecycle
+from fileshare import access, cursor, events, lifecycle
+from fileshare.adapters import cache
 from fileshare.config import settings
 from fileshare.db import folders as folders_db
 from fileshare.db import users as users_db
@@ -40,7 +41,7 @@ from fileshare.db.files import FileRow
 from fileshare.db.folders import FolderRow
 from fileshare.deletion import Reason, deletion_event
 from fileshare.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from fileshare.files import file_out, new_event, sanitize_name, to_record
+from fileshare.event_types import Event, EventType
 from fileshare.lifecycle import Trigger
 from fileshare.models import (
     Crumb,
@@ -55,13 +56,12 @@ from fileshare.models import (
     FolderShareOut,
     ShareIn,
 )
-from fileshare.observability import logger
+from fileshare.records import file_out, new_event, sanitize_name, to_record
 
 Op = Literal["trash", "restore", "purge"]
 MAX_DEPTH = 32  # folders below the root; keeps every recursive walk short
 BATCH_SIZE = 200  # files per transaction of a whole-folder operation
 MAX_BATCHES = 10  # batches per call (a call stays well inside the API's time limit)
-MAX_SEARCH_FOLDERS = 10_000  # folders one search filters on (terms filters take up to 65 536)
 
 
 def folder_out(row: FolderRow) -> FolderOut:
@@ -141,14 +141,14 @@ def _create(conn: Any, user_id: str, parent_id: uuid.UUID | None, name: str) -> 
                                 name=name)
     except folders_db.NameTaken as exc:
         raise _clash(name) from exc
-    events.record(conn, folder_event(events.EventType.FOLDER_CREATED, row, parent_id=parent_id))
+    events.record(conn, folder_event(EventType.FOLDER_CREATED, row, parent_id=parent_id))
     return row
 
 
-def folder_event(event_type: events.EventType, folder: FolderRow, **data: Any) -> events.Event:
+def folder_event(event_type: EventType, folder: FolderRow, **data: Any) -> Event:
     """An event about a folder: keyed by the folder's id, ``data.folder`` says so (the consumers
     that key on files, the indexer and the deleter, acknowledge it unread)."""
-    return events.Event(type=event_type, file_id=folder.folder_id, owner_id=folder.owner_id,
+    return Event(type=event_type, file_id=folder.folder_id, owner_id=folder.owner_id,
                         data={"folder": True, "name": folder.name, **data})
 
 
@@ -208,8 +208,6 @@ def check_restore_target(conn: Any, row: FileRow) -> None:
 
 
 def _folder_page(rows: list[Any], limit: int, position: Callable[[Any], datetime | None]) -> FolderItems:
-    from fileshare import cursor
-
     page = rows[:limit]
     last = position(page[-1]) if page else None
     next_cursor = (cursor.encode([last.isoformat(), str(page[-1].folder_id)])
@@ -219,8 +217,6 @@ def _folder_page(rows: list[Any], limit: int, position: Callable[[Any], datetime
 
 
 def _position(after: str | None) -> tuple[datetime, uuid.UUID] | None:
-    from fileshare import cursor
-
     return cursor.decode_time_id(after) if after else None
 
 
@@ -251,8 +247,6 @@ def _shared_with(conn: Any, folder_id: uuid.UUID, user_id: str) -> bool:
 
 def list_items(user_id: str, folder_id: uuid.UUID | None, limit: int, after: str | None) -> FolderItems:
     """Subfolders first, then files, each by name; the cursor is ``[kind, lower(name), id]``."""
-    from fileshare import cursor
-
     position = cursor.decode(after, kinds=(int, str, str)) if after else None
     try:
         kind, key = (position[0], (position[1], uuid.UUID(position[2]))) if position else (0, None)
@@ -320,7 +314,7 @@ def update_folder(user_id: str, folder_id: uuid.UUID, patch: FolderPatch) -> Fol
             changes["parent_id"], previous["parent_id"] = parent_id, row.parent_id
             moved = {"from_folder": folder_name(conn, row.parent_id),
                      "to_folder": folder_name(conn, parent_id)}
-        events.record(conn, folder_event(events.EventType.FOLDER_UPDATED, updated, changes=changes,
+        events.record(conn, folder_event(EventType.FOLDER_UPDATED, updated, changes=changes,
                                          previous=previous, **moved))
     events.publish_now([folder_id])
     return folder_out(updated)
@@ -333,7 +327,7 @@ def _share_out(row: folders_db.FolderShareRow) -> FolderShareOut:
                           permission=row.permission, created_at=row.created_at)  # type: ignore[arg-type]
 
 
-def _share_event(event_type: events.EventType, folder: FolderRow, **data: Any) -> events.Event:
+def _share_event(event_type: EventType, folder: FolderRow, **data: Any) -> Event:
     """A folder share's event (``folder_event``), so the notifier tells the grantee "X shared
     <folder> with you" and the outbox keeps the change."""
     return folder_event(event_type, folder, **data)
@@ -347,7 +341,7 @@ def share_folder(user_id: str, folder_id: uuid.UUID, request: ShareIn) -> Folder
                                         grantee_id=recipient_id, permission=request.permission)
         if share is None:
             raise Conflict("the folder is already shared with this user", code="already_shared")
-        events.record(conn, _share_event(events.EventType.SHARE_CREATED, folder, share_id=share.share_id,
+        events.record(conn, _share_event(EventType.SHARE_CREATED, folder, share_id=share.share_id,
                                          recipient_id=recipient_id, permission=request.permission))
     events.publish_now([folder_id])
     return _share_out(share)
@@ -367,7 +361,7 @@ def revoke_folder_share(user_id: str, folder_id: uuid.UUID, share_id: uuid.UUID)
         grantee = folders_db.delete_share(conn, folder_id, share_id)
         if grantee is None:
             raise NotFound("this folder has no such share", code="share_not_found")
-        events.record(conn, _share_event(events.EventType.SHARE_REVOKED, folder, share_id=share_id,
+        events.record(conn, _share_event(EventType.SHARE_REVOKED, folder, share_id=share_id,
                                          recipient_id=grantee))
     events.publish_now([folder_id])
 
@@ -378,11 +372,6 @@ def shared_folders(user_id: str, limit: int = 100, after: str | None = None) -> 
     with transaction() as conn:
         rows = folders_db.shared_with(conn, user_id, limit + 1, position)
     return _folder_page(rows, limit, lambda r: r.shared_at)
-
-
-def search_folder_ids(conn: Any, user_id: str) -> list[str]:
-    """The folders whose files a search by ``user_id`` may match through folder shares."""
-    return [str(f) for f in folders_db.readable_folder_ids(conn, user_id, MAX_SEARCH_FOLDERS)]
 
 
 # ---- whole-folder trash, restore, purge ------------------------------------------------------
@@ -437,21 +426,21 @@ def purge_folder(user_id: str, folder_id: uuid.UUID, *, batch_size: int = BATCH_
 _Batch = Callable[[Any, uuid.UUID, int], list[FileRow]]
 
 
-def _trash_events(rows: list[FileRow]) -> list[events.Event]:
+def _trash_events(rows: list[FileRow]) -> list[Event]:
     return [new_event(lifecycle.emits(Trigger.TRASH), r, trashed_at=r["trashed_at"]) for r in rows]
 
 
-def _restore_events(rows: list[FileRow]) -> list[events.Event]:
-    return [events.Event(type=lifecycle.emits(Trigger.RESTORE), file_id=r["file_id"], owner_id=r["owner_id"],
+def _restore_events(rows: list[FileRow]) -> list[Event]:
+    return [Event(type=lifecycle.emits(Trigger.RESTORE), file_id=r["file_id"], owner_id=r["owner_id"],
                          data={"name": r["name"], "status": r["status"]}) for r in rows]
 
 
-def _purge_events(rows: list[FileRow]) -> list[events.Event]:
+def _purge_events(rows: list[FileRow]) -> list[Event]:
     return [deletion_event(r, lifecycle.emits(Trigger.PURGE), Reason.PURGED) for r in rows]
 
 
 # Each operation's steps in order; a purge first trashes what a cut-short trash left behind.
-_STEPS: dict[str, list[tuple[_Batch, Callable[[list[FileRow]], list[events.Event]]]]] = {
+_STEPS: dict[str, list[tuple[_Batch, Callable[[list[FileRow]], list[Event]]]]] = {
     "trash": [(folders_db.trash_batch, _trash_events)],
     "restore": [(folders_db.restore_batch, _restore_events)],
     "purge": [(folders_db.trash_batch, _trash_events), (folders_db.purge_batch, _purge_events)],
@@ -502,15 +491,11 @@ def _after_batch(file_ids: list[uuid.UUID], *, restored: bool) -> None:
         cache.invalidate_file(file_id)
     if file_ids:
         events.publish_now(file_ids)
-    if restored and settings().opensearch_url:
-        from fileshare.search_index import sync_file
+    if restored:  # found again at once (the indexer does the same from the events)
+        # cold start: opensearch-py only when a restore syncs
+        from fileshare.search import index as search_index
 
-        for file_id in file_ids:  # found again at once (the indexer does the same from the events)
-            try:
-                sync_file(file_id)
-            except Exception as exc:
-                logger.warning("inline search update failed; the indexer will catch up",
-                               extra={"file_id": str(file_id), "error": repr(exc)})
+        search_index.sync_quietly(file_ids)
 
 
 def resume_pending(limit: int = 10, has_time: Callable[[], bool] = lambda: True) -> int:

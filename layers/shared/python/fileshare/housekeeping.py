@@ -17,13 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fileshare import notifications
+from fileshare.activity import rows as activity_db
+from fileshare.adapters.observability import logger, metrics
 from fileshare.config import settings
-from fileshare.db import activity as activity_db
 from fileshare.db import email_limits as limits_db
 from fileshare.db import housekeeping as sql
 from fileshare.db.connection import transaction
-from fileshare.observability import logger, metrics
+from fileshare.notifications import notices as notifications
 
 BATCH = 1000
 MAX_BATCHES = 20

@@ -25,8 +25,15 @@ import uuid
 from functools import lru_cache
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from fileshare import timeouts
+from fileshare.adapters import aws, cache
 from fileshare.config import settings
+from fileshare.db import email_limits
+from fileshare.db import shares as shares_db
+from fileshare.db import users as users_db
+from fileshare.db.connection import transaction
 from fileshare.errors import (
     Conflict,
     DependencyUnavailable,
@@ -42,8 +49,8 @@ log = logging.getLogger(__name__)
 
 @lru_cache(maxsize=1)
 def _idp() -> Any:
-    import boto3
-    from botocore.config import Config
+    import boto3  # cold start: boto3 (~100 ms) only for Cognito calls
+    from botocore.config import Config  # cold start: with boto3
 
     config = settings()
     return boto3.session.Session().client(
@@ -73,8 +80,6 @@ def _error_code(exc: Exception) -> str:
 def _cognito_call(operation: str, **params: Any) -> dict[str, Any]:
     """One user-pool call; translates Cognito's errors into the API's (never leaks whether an
     account exists for an address: unknown users read as a wrong code or are accepted silently)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     try:
         result: dict[str, Any] = getattr(_idp(), operation)(**params)
         return result
@@ -125,8 +130,6 @@ def confirm(email: str, code: str) -> tuple[str, str]:
 
     Cognito verifies the address as it confirms. An unknown address, an account confirmed before
     and a wrong code all get the same 422 (its row is made at every login too)."""
-    from botocore.exceptions import ClientError
-
     try:
         _cognito_call("confirm_sign_up", ClientId=_client_id(), Username=email, ConfirmationCode=code)
     except ClientError as exc:
@@ -149,8 +152,6 @@ def _mail_code(operation: str, email: str) -> None:
     """Ask Cognito to mail a code; silent when there is no account to mail (unknown, already
     confirmed, or unverified address) and when Cognito's per-user limit is reached (only an
     existing account can reach it), so the answer never tells whether an account exists."""
-    from botocore.exceptions import ClientError
-
     try:
         _cognito_call(operation, ClientId=_client_id(), Username=email)
     except (ClientError, ValidationFailed, RateLimited) as exc:
@@ -173,8 +174,6 @@ def forgot_password(email: str) -> None:
 def reset_password(email: str, code: str, password: str) -> None:
     """Set a new password with the mailed code. A weak password is refused before Cognito is
     asked, so an unknown address and an account answer alike (422 ``weak_password``)."""
-    from botocore.exceptions import ClientError
-
     check_password_policy(password)
     try:
         _cognito_call("confirm_forgot_password", ClientId=_client_id(), Username=email,
@@ -195,8 +194,6 @@ def _tokens(result: dict[str, Any], refresh_token: str | None = None) -> Tokens:
 
 
 def _authenticate(flow: str, parameters: dict[str, str], refresh_token: str | None = None) -> Tokens:
-    from botocore.exceptions import BotoCoreError, ClientError
-
     try:
         result = _idp().initiate_auth(ClientId=_client_id(), AuthFlow=flow, AuthParameters=parameters)
     except ClientError as exc:
@@ -294,11 +291,9 @@ def _decoy_key(email: str) -> str:
 def _remember_decoy(email: str, password: str) -> None:
     """Keep the password a taken address was registered with (salted scrypt, in Redis, for
     DECOY_TTL_S), so ``login`` answers it as a pending sign-up. Redis down: logged, not kept."""
-    from fileshare.cache import redis_client
-
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_DECOY_SCRYPT)
-    client = redis_client()
+    client = cache.redis_client()
     try:
         if client is not None:
             client.set(_decoy_key(email), f"{salt.hex()}${digest.hex()}", ex=DECOY_TTL_S)
@@ -310,9 +305,7 @@ def _remember_decoy(email: str, password: str) -> None:
 
 
 def _is_decoy(email: str, password: str) -> bool:
-    from fileshare.cache import redis_client
-
-    client = redis_client()
+    client = cache.redis_client()
     try:
         stored = client.get(_decoy_key(email)) if client is not None else None
     except Exception:  # Redis down: no decoy
@@ -333,10 +326,6 @@ def create_account(email: str, password: str) -> str:
     a confirmed account's owner is mailed that someone tried to register, an unconfirmed one gets a
     new confirmation code, as a new registration would; the password given is kept as a decoy, so
     logging in with it answers "confirm first" as it would after a new registration."""
-    from botocore.exceptions import ClientError
-
-    from fileshare.db import shares as shares_db
-    from fileshare.db.connection import transaction
 
     check_password_policy(password)
     with transaction() as conn:
@@ -362,10 +351,6 @@ def _mail_taken_address(user_id: str | None, email: str) -> None:
     """Tell the address's owner someone tried to register it; at most ``EMAIL_DAILY_CAP`` a day
     with their other mail (counted on their row, when there is one). A mail that cannot go out is
     logged, never answered differently."""
-    from fileshare.aws import client
-    from fileshare.db import email_limits
-    from fileshare.db.connection import transaction
-
     config = settings()
     text = (f"Someone, maybe you, tried to create a Fileshare account with {email}, which already has one. "
             "Nothing was changed.\n\nIf it was you, log in, or choose \u201cForgot password?\u201d to "
@@ -377,7 +362,7 @@ def _mail_taken_address(user_id: str | None, email: str) -> None:
                     and email_limits.count_email(conn, user_id, config.email_daily_cap) is None:
                 log.info("daily email cap reached; no 'address taken' mail")
                 return
-            client("ses").send_email(
+            aws.client("ses").send_email(
                 Source=config.email_sender, Destination={"ToAddresses": [email]},
                 Message={"Subject": {"Data": f"Fileshare: {TAKEN_SUBJECT}", "Charset": "UTF-8"},
                          "Body": {"Text": {"Data": text, "Charset": "UTF-8"}}})
@@ -388,9 +373,6 @@ def _mail_taken_address(user_id: str | None, email: str) -> None:
 def ensure_user(user_id: str, verified_email: str) -> None:
     """The user's row with their verified address: created on first sight, the address updated
     once a changed one is verified. 409 when another account's row holds the address."""
-    from fileshare.db import users as users_db
-    from fileshare.db.connection import transaction
-
     with transaction() as conn:
         row = users_db.ensure(conn, user_id, verified_email, settings().default_quota_bytes)
         if row is not None and row.email != verified_email:

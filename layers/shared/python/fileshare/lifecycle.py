@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from fileshare.errors import Conflict
-from fileshare.events import EventType
+from fileshare.event_types import EventType
 
 
 class FileStatus(StrEnum):

@@ -115,7 +115,7 @@ def is_active(content_type: str) -> bool:
 
 def sniff(head: bytes) -> str | None:
     """The MIME type the first bytes reveal, or None when they carry no known signature."""
-    import filetype
+    import filetype  # cold start: only the processor sniffs content
 
     kind = filetype.guess(bytes(head[:SNIFF_BYTES]))
     if kind is None or kind.mime == "application/octet-stream":  # filetype's EOT font matcher
@@ -167,7 +167,11 @@ def thumbnail(data: bytes, max_px: int = THUMBNAIL_MAX_PX) -> bytes | None:
     None when the image cannot be decoded or is larger than ``THUMBNAIL_MAX_SOURCE_PIXELS``
     (checked from the header, before any pixel is decoded). Animated images give their first frame.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import (  # cold start: Pillow only where thumbnails are made
+        Image,
+        ImageOps,
+        UnidentifiedImageError,
+    )
 
     try:
         with warnings.catch_warnings():

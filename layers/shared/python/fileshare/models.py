@@ -7,6 +7,7 @@ generated from them. They validate shape only; rules that need configuration or 
 
 from __future__ import annotations
 
+import base64
 import re
 import string
 import unicodedata
@@ -22,8 +23,9 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    model_validator,
 )
+
+from fileshare.adapters import snapstart
 
 FileStatus = Literal["pending", "ready", "rejected", "trashed", "deleting"]
 
@@ -62,7 +64,7 @@ ContentType = Annotated[
                       pattern=r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$"),
     AfterValidator(_lower),
 ]
-# Raw names are sanitized by the domain (fileshare.files.sanitize_name); this only bounds the input.
+# Raw names are sanitized by the domain (fileshare.records.sanitize_name); this only bounds the input.
 RawName = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 RelativePath = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 # Cognito checks addresses itself; this is a cheap shape check (no email-validator dependency).
@@ -84,43 +86,56 @@ _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 
 
-class _Model(BaseModel):
+class ApiModel(BaseModel):
     """Every API object's base: its validator and serializer are built on first use, not at import.
 
     An API function imports the models of all its routes, but a request uses two or three of them.
     Deferred, importing this module takes ~12-17 ms of CPU instead of ~22-24 (min of 5 runs), and
     the first request builds only what its route needs (Powertools' validation asks for it; the
     bench's "first invoke" column shows it). With SnapStart all are built before the snapshot
-    (``fileshare.snapstart``).
+    (``fileshare.adapters.snapstart``).
     """
 
     model_config = ConfigDict(defer_build=True)
 
 
-class ErrorBody(_Model):
+def _build_models() -> None:
+    """Before a snapshot: build every deferred validator (``defer_build``) of the models loaded."""
+    pending: list[type[BaseModel]] = [ApiModel]
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if model is not ApiModel:
+            model.model_rebuild(force=True)
+
+
+snapstart.warm(_build_models, name="models")
+
+
+class ErrorBody(ApiModel):
     code: str = Field(description="machine-readable, stable (e.g. invalid_json, not_found, rate_limited)")
     message: str
     details: list[dict[str, object]] | None = Field(default=None, description="validation problems")
 
 
-class ErrorEnvelope(_Model):
+class ErrorEnvelope(ApiModel):
     """Every error the API (and the gateway in front of it) answers with."""
 
     error: ErrorBody
 
 
-class _In(_Model):
+class InputModel(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
 
 # ---- auth -------------------------------------------------------------------------------------
 
-class Credentials(_In):
+class Credentials(InputModel):
     email: Email
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
-class RefreshIn(_In):
+class RefreshIn(InputModel):
     refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
 
 
@@ -128,40 +143,40 @@ ConfirmationCode = Annotated[str, BeforeValidator(lambda v: v.strip() if isinsta
                              StringConstraints(min_length=1, max_length=16, pattern=r"^[0-9A-Za-z]+$")]
 
 
-class EmailIn(_In):
+class EmailIn(InputModel):
     email: Email
 
 
-class ConfirmIn(_In):
+class ConfirmIn(InputModel):
     email: Email
     code: ConfirmationCode
 
 
-class ResetIn(_In):
+class ResetIn(InputModel):
     email: Email
     code: ConfirmationCode
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
-class UserCreated(_Model):
+class UserCreated(ApiModel):
     user_id: str
     confirmation_required: bool = Field(
         description="true: the account is usable once confirmed with the code emailed to the address "
                     "(POST /auth/confirm)")
 
 
-class Accepted(_Model):
+class Accepted(ApiModel):
     """A request that was taken; whether an account exists for the address is not revealed."""
 
     accepted: bool = True
 
 
-class Confirmed(_Model):
+class Confirmed(ApiModel):
     user_id: str
     email: str
 
 
-class Tokens(_Model):
+class Tokens(ApiModel):
     id_token: str
     access_token: str
     refresh_token: str
@@ -173,8 +188,6 @@ class Tokens(_Model):
 def _sha256_base64(value: object) -> object:
     """Accept a SHA-256 digest as 64 hex digits or as S3's base64; keep S3's base64."""
     if isinstance(value, str) and len(value) == 64 and all(c in string.hexdigits for c in value):
-        import base64
-
         return base64.b64encode(bytes.fromhex(value)).decode()
     return value
 
@@ -185,7 +198,7 @@ Sha256 = Annotated[str, StringConstraints(pattern=r"^(?:[A-Za-z0-9+/]{43}=|[0-9A
                    Field(description="SHA-256 digest: base64 (S3's x-amz-checksum-sha256) or 64 hex digits")]
 
 
-class FileCreate(_In):
+class FileCreate(InputModel):
     name: RawName
     size: Annotated[int, Field(gt=0, le=5 * 1024**4, description="bytes; S3 takes at most 5 TiB, the"
                                " deployment's MAX_UPLOAD_BYTES and the quota may allow less (413)")]
@@ -205,7 +218,7 @@ class FileCreate(_In):
                                   "webkitRelativePath, e.g. 'Trip/day 1/a.jpg'): missing folders are created")
 
 
-class FilePatch(_In):
+class FilePatch(InputModel):
     """Only the fields present change; ``expires_at: null`` clears the expiry."""
 
     name: RawName | None = None
@@ -214,7 +227,7 @@ class FilePatch(_In):
     folder_id: UUID | None = Field(default=None, description="move into this folder (null: the root)")
 
 
-class FileOut(_Model):
+class FileOut(ApiModel):
     file_id: UUID
     name: str
     size: int
@@ -231,12 +244,12 @@ class FileOut(_Model):
     folder_id: UUID | None = None
 
 
-class FileList(_Model):
+class FileList(ApiModel):
     items: list[FileOut]
     next_cursor: str | None = None
 
 
-class PostUpload(_Model):
+class PostUpload(ApiModel):
     """A presigned POST: the browser sends ``fields`` plus the file as multipart/form-data."""
 
     method: Literal["POST"] = "POST"
@@ -244,14 +257,14 @@ class PostUpload(_Model):
     fields: dict[str, str]
 
 
-class PartUrl(_Model):
+class PartUrl(ApiModel):
     part_number: int
     url: str
     headers: dict[str, str] | None = Field(
         default=None, description="headers the PUT must carry (the part's signed x-amz-checksum-sha256)")
 
 
-class MultipartUpload(_Model):
+class MultipartUpload(ApiModel):
     """A multipart upload: PUT each part to its URL, then POST /files/{id}/complete with the ETags."""
 
     method: Literal["MULTIPART"] = "MULTIPART"
@@ -261,7 +274,7 @@ class MultipartUpload(_Model):
     parts: list[PartUrl] = Field(description="the first batch; sign the rest with POST /files/{id}/parts")
 
 
-class FileCreated(_Model):
+class FileCreated(ApiModel):
     file_id: UUID
     upload: PostUpload | MultipartUpload
 
@@ -269,7 +282,7 @@ class FileCreated(_Model):
 VersionStatus = Literal["pending", "ready", "rejected"]
 
 
-class VersionCreate(_In):
+class VersionCreate(InputModel):
     """A new version of a file: its bytes go to S3 as a new upload's do (a presigned POST, or
     multipart from MULTIPART_THRESHOLD_BYTES: then PUT the parts and POST .../complete)."""
 
@@ -287,13 +300,13 @@ class VersionCreate(_In):
                                    ".../versions/{version_id}/parts with checksums), as for a new file")
 
 
-class VersionCreated(_Model):
+class VersionCreated(ApiModel):
     file_id: UUID
     version_id: UUID
     upload: PostUpload | MultipartUpload
 
 
-class VersionOut(_Model):
+class VersionOut(ApiModel):
     version_id: UUID = Field(description="the first upload's version id is the file's id")
     name: str
     size: int
@@ -306,66 +319,64 @@ class VersionOut(_Model):
     current: bool = Field(description="the version the file shows, lists, shares and downloads")
 
 
-class VersionList(_Model):
+class VersionList(ApiModel):
     items: list[VersionOut] = Field(description="newest first")
 
 
-class PartsIn(_In):
+class PartsIn(InputModel):
     part_numbers: Annotated[list[Annotated[int, Field(ge=1, le=10_000)]], Field(min_length=1, max_length=100)]
     checksums: Annotated[list[Sha256], Field(max_length=100)] | None = Field(
         default=None, description="each part's SHA-256, in the order of part_numbers (required when the "
                                   "upload was created with part_checksums)")
 
 
-class PartUrlList(_Model):
+class PartUrlList(ApiModel):
     parts: list[PartUrl]
 
 
-class StoredPart(_Model):
+class StoredPart(ApiModel):
     part_number: int
     etag: str
     size: int
     checksum_sha256: str | None = None  # the part's SHA-256 S3 checked, for part_checksums uploads
 
 
-class StoredPartList(_Model):
+class StoredPartList(ApiModel):
     """The parts S3 already holds for an unfinished multipart upload (to resume it)."""
 
     parts: list[StoredPart]
 
 
-class CompletedPart(_In):
+class CompletedPart(InputModel):
     part_number: Annotated[int, Field(ge=1, le=10_000)]
     etag: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     checksum_sha256: Sha256 | None = None  # required when the upload was created with part_checksums
 
 
-class CompleteIn(_In):
+class CompleteIn(InputModel):
     parts: Annotated[list[CompletedPart], Field(min_length=1, max_length=10_000)]
 
 
-class DownloadOut(_Model):
+class DownloadOut(ApiModel):
     url: str
 
 
-class Me(_Model):
+class Me(ApiModel):
     user_id: str
     email: str
     quota_bytes: int
     used_bytes: int
 
 
-# ---- sharing with users and public links -----------------------------------------------------
-
-MAX_LINK_LIFETIME_S = 365 * 24 * 3600
+# ---- sharing with users (public links: fileshare.links.models) --------------------------------
 
 
-class ShareIn(_In):
+class ShareIn(InputModel):
     email: Email
     permission: Literal["viewer"] = "viewer"
 
 
-class ShareOut(_Model):
+class ShareOut(ApiModel):
     share_id: UUID
     file_id: UUID
     email: str
@@ -373,149 +384,18 @@ class ShareOut(_Model):
     created_at: datetime
 
 
-class ShareList(_Model):
+class ShareList(ApiModel):
     items: list[ShareOut]
 
 
-class LinkIn(_In):
-    """All optional: no expiry, no password and no download limit unless given."""
-
-    expires_in: Annotated[int, Field(ge=60, le=MAX_LINK_LIFETIME_S, description="seconds")] | None = None
-    password: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
-    max_downloads: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
-
-
-class LinkOut(_Model):
-    """A public link. ``url`` is only known when the link is created: the token is stored hashed."""
-
-    link_id: UUID
-    file_id: UUID
-    url: str | None = None
-    expires_at: datetime | None = None
-    max_downloads: int | None = None
-    downloads: int
-    has_password: bool
-    created_at: datetime
-
-
-class LinkList(_Model):
-    items: list[LinkOut]
-
-
-class NotificationOut(_Model):
-    """An in-app notification (the inbox), addressed to the caller."""
-
-    notification_id: UUID
-    type: str  # the event type that caused it, e.g. "file.ready", "share.created"
-    file_id: UUID | None = None
-    message: str
-    created_at: datetime
-    read: bool
-
-
-class NotificationList(_Model):
-    items: list[NotificationOut]
-    next_cursor: str | None = None
-
-
-# ---- activity (issue 14 part 4) -----------------------------------------------------------------
-
-ActivityAction = Literal[
-    "uploaded", "upload_rejected", "renamed", "updated", "content_replaced", "trashed", "restored",
-    "deleted", "expired", "shared", "share_revoked", "link_created", "link_revoked", "link_downloaded",
-    "moved", "folder_created", "folder_renamed", "folder_moved",
-    "version_added", "version_made_current", "version_rejected",
-]
-
-
-class ActivityClient(_Model):
-    """Coarse facts about who opened a public link: never the IP address, the token or the full
-    user agent."""
-
-    browser: str = Field(description="browser family, e.g. Firefox, Chrome, Safari, curl, Other")
-    os: str = Field(description="operating system family, e.g. Windows, macOS, iOS, Android, Linux")
-    network: str | None = Field(default=None, description="the source network, IPv4 /24 or IPv6 /48")
-    country: str | None = Field(default=None, description="ISO 3166 country code, where the edge "
-                                                          "(CloudFront-Viewer-Country) told it")
-
-
-class ActivityOut(_Model):
-    """One thing done to one of the caller's files (or folders: the ``folder_*`` actions), from the
-    event that announced it."""
-
-    activity_id: UUID = Field(description="the id of the event it came from")
-    file_id: UUID = Field(description="the file's id; the folder's for folder_created, folder_renamed, "
-                                      "folder_moved (and a folder's shares)")
-    file_name: str
-    action: ActivityAction
-    event_type: str = Field(description="the domain event, e.g. file.updated, link.downloaded")
-    occurred_at: datetime
-    details: dict[str, str | int | bool | list[str] | None] = Field(
-        default_factory=dict, description="what changed: e.g. name, tags, recipient, link_id, downloads")
-    client: ActivityClient | None = Field(default=None, description="link downloads: who, coarsely")
-
-
-class ActivityList(_Model):
-    items: list[ActivityOut]
-    next_cursor: str | None = None
-
-# ---- archives: one ZIP of many files (fileshare.archives) -------------------------------------
-
-ArchiveStatus = Literal["queued", "running", "ready", "failed", "expired", "deleted"]
-MAX_ARCHIVE_FILES = 1000  # the schema's bound; the deployment's ARCHIVE_MAX_FILES may be lower (422)
-
-
-class ArchiveCreate(_In):
-    """A selection (``file_ids``) or a whole folder (``folder_id``): exactly one of the two."""
-
-    file_ids: Annotated[list[UUID] | None, Field(min_length=1, max_length=MAX_ARCHIVE_FILES,
-                                                 description="files the caller owns or that are shared with "
-                                                             "them; duplicates count once")] = None
-    folder_id: UUID | None = Field(default=None, description="a folder the caller owns or reads through a "
-                                   "share: every ready file below it, recursively, under its path")
-    name: RawName | None = Field(default=None, description="the ZIP's file name (.zip is added; a folder's "
-                                 "archive is named after the folder by default)")
-
-    @model_validator(mode="after")
-    def _one_source(self) -> ArchiveCreate:
-        if (self.file_ids is None) == (self.folder_id is None):
-            raise ValueError("give file_ids or folder_id (one of the two)")
-        return self
-
-
-class ArchiveOut(_Model):
-    """An archive job and its progress; ``download`` once ``status`` is ready."""
-
-    archive_id: UUID
-    name: str
-    status: ArchiveStatus
-    files_total: int
-    files_done: int
-    bytes_total: int = Field(description="bytes of the files going in")
-    bytes_done: int
-    size: int | None = Field(default=None, description="the ZIP's size once ready")
-    failure_reason: str | None = Field(default=None, description="machine-readable, once failed: "
-                                       "source_missing, source_changed, source_unavailable, too_large, "
-                                       "storage_error, worker_lost")
-    failure_detail: str | None = None
-    created_at: datetime
-    ready_at: datetime | None = None
-    expires_at: datetime | None = None
-    folder_id: UUID | None = Field(default=None, description="the folder zipped (absent: a selection)")
-
-
-class ArchiveList(_Model):
-    items: list[ArchiveOut]
-    next_cursor: str | None = None
-
 # ---- folders ----------------------------------------------------------------------------------
 
-class FolderCreate(_In):
+class FolderCreate(InputModel):
     name: RawName
     parent_id: UUID | None = Field(default=None, description="the parent folder (default: the root)")
 
 
-class FolderPatch(_In):
+class FolderPatch(InputModel):
     """Rename and/or move; only the fields present change (``parent_id: null`` moves to the root)."""
 
     name: RawName | None = None
@@ -525,7 +405,7 @@ class FolderPatch(_In):
         description="false: restore the folder from the trash (alone, without name or parent_id)")
 
 
-class FolderOut(_Model):
+class FolderOut(ApiModel):
     folder_id: UUID
     name: str
     parent_id: UUID | None
@@ -536,7 +416,7 @@ class FolderOut(_Model):
         default=None, description="a whole-folder operation still under way (its batches continue)")
 
 
-class Crumb(_Model):
+class Crumb(ApiModel):
     folder_id: UUID
     name: str
 
@@ -546,13 +426,13 @@ class FolderDetail(FolderOut):
                                           "for a viewer, from the topmost folder they can read")
 
 
-class FolderItem(_Model):
+class FolderItem(ApiModel):
     kind: Literal["folder", "file"]
     folder: FolderOut | None = None
     file: FileOut | None = None
 
 
-class FolderItems(_Model):
+class FolderItems(ApiModel):
     """A folder's contents: subfolders first, then files, each by name (case-insensitive)."""
 
     folder: FolderDetail | None = Field(default=None, description="the folder listed, with its breadcrumbs "
@@ -561,7 +441,7 @@ class FolderItems(_Model):
     next_cursor: str | None = None
 
 
-class FolderOpOut(_Model):
+class FolderOpOut(ApiModel):
     """A whole-folder trash, restore or purge: ``done`` false means call again (or let the sweeper
     finish it); each call moves bounded batches of files."""
 
@@ -571,7 +451,7 @@ class FolderOpOut(_Model):
     remaining: int
 
 
-class FolderShareOut(_Model):
+class FolderShareOut(ApiModel):
     share_id: UUID
     folder_id: UUID
     email: str
@@ -579,5 +459,5 @@ class FolderShareOut(_Model):
     created_at: datetime
 
 
-class FolderShareList(_Model):
+class FolderShareList(ApiModel):
     items: list[FolderShareOut]

@@ -29,7 +29,7 @@ is handed out, so every object under ``u/`` should belong to a live row):
 Every status change is a trigger of the lifecycle table (``fileshare.lifecycle``): VERIFY and
 REJECT out of ``pending``, REVERIFY and REJECT_REPLACED for a replaced object of a ``ready`` file,
 each also applying to a trashed file's status before the trash. Every S3 call goes through
-``fileshare.storage``.
+``fileshare.adapters.storage``.
 
 Idempotency and retries (S3 and SQS deliver at least once):
 - every transition is a guarded UPDATE (see ``db.processing``): of two workers on one object, one
@@ -45,6 +45,7 @@ Idempotency and retries (S3 and SQS deliver at least once):
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
 from dataclasses import dataclass
@@ -52,21 +53,22 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from opensearchpy.exceptions import ConflictError
-
-from fileshare import events, media, search_index, storage, telemetry
-from fileshare.cache import invalidate_file
+from fileshare import event_types, events, media, records
+from fileshare.adapters import storage, telemetry
+from fileshare.adapters.cache import invalidate_file
+from fileshare.adapters.observability import logger, metrics
+from fileshare.adapters.storage import delete_objects, thumbnail_key_for
 from fileshare.config import settings
+from fileshare.db import files as files_db
+from fileshare.db import folders as folders_db
 from fileshare.db import processing as sql
-from fileshare.db import shares as shares_db
 from fileshare.db import versions as versions_db
 from fileshare.db.connection import transaction
 from fileshare.db.files import FileRow
 from fileshare.db.versions import VersionRow, current_version_id
 from fileshare.errors import DependencyUnavailable
 from fileshare.lifecycle import TAKES_VERSIONS, FileStatus, State, Trigger, VersionStatus, emits
-from fileshare.observability import logger, metrics
-from fileshare.storage import delete_objects, thumbnail_key_for
+from fileshare.search import index as search_index
 
 UPLOAD_PREFIX = "u/"
 CHUNK_BYTES = 1024 * 1024
@@ -126,8 +128,6 @@ def full_object_sha256_hex(s3_checksum: str | None) -> str | None:
     """The whole-object SHA-256 in hex, when S3's checksum is one (not a checksum of parts)."""
     if not s3_checksum or not s3_checksum.startswith("SHA256:"):
         return None
-    import base64
-
     return base64.b64decode(s3_checksum.split(":", 1)[1]).hex()
 
 
@@ -292,7 +292,7 @@ def _reject_replaced(row: FileRow, reason: str) -> Outcome:
         rejected = sql.mark_replaced_rejected(conn, row.file_id, old_etag=row.verified_etag,
                                               reason=reason)
         if rejected is not None:
-            events.record(conn, events.file_rejected(rejected))
+            events.record(conn, records.file_rejected(rejected))
     if rejected is None:
         raise RowChanged
     logger.info("a replaced object failed verification; file rejected", extra={"reason": reason})
@@ -313,7 +313,7 @@ def _accept_replaced(row: FileRow, verified: Verified) -> Outcome:
         changes = {k: updated[k] for k in ("checksum_sha256", "content_type", "thumbnail_key")
                    if updated is not None and updated[k] != row[k]}
         if updated is not None and changes:
-            events.record(conn, events.Event(
+            events.record(conn, event_types.Event(
                 type=emits(Trigger.REVERIFY), file_id=updated.file_id, owner_id=updated.owner_id,
                 data={"changes": changes, "reason": "object_replaced"}))
     if updated is None:
@@ -322,7 +322,7 @@ def _accept_replaced(row: FileRow, verified: Verified) -> Outcome:
         delete_objects([row.thumbnail_key])
     invalidate_file(updated.file_id)
     events.publish_now([updated.file_id])
-    _sync_search(updated.file_id)
+    search_index.sync(updated.file_id)
     if not changes:  # the same bytes again (or a file verified before ETags were recorded)
         return Outcome.ALREADY_DONE
     metrics.add_metric(name="ReplacedObjectsAccepted", unit="Count", value=1)
@@ -353,13 +353,13 @@ def _finish(row: FileRow, verified: Verified, thumb_key: str | None, *,
         if quota is not None and used + int(row.size) > quota:
             rejected = sql.mark_rejected(conn, file_id, "quota_exceeded")
             if rejected is not None:
-                events.record(conn, events.file_rejected(rejected))
+                events.record(conn, records.file_rejected(rejected))
         else:
             ready = sql.mark_ready(conn, file_id, checksum_sha256=verified.checksum,
                                    content_type=verified.content_type, thumbnail_key=thumb_key,
                                    etag=verified.etag, s3_checksum=verified.s3_checksum)
             if ready is not None:
-                events.record(conn, events.Event(
+                events.record(conn, event_types.Event(
                     type=emits(Trigger.VERIFY), file_id=file_id, owner_id=ready.owner_id,
                     data={"name": ready.name, "size": ready.size, "content_type": verified.content_type,
                           "checksum_sha256": verified.checksum, "s3_checksum": verified.s3_checksum,
@@ -390,7 +390,7 @@ def _reject(row: FileRow, reason: str) -> Outcome:
     with transaction() as conn:
         rejected = sql.mark_rejected(conn, row.file_id, reason)
         if rejected is not None:
-            events.record(conn, events.file_rejected(rejected))
+            events.record(conn, records.file_rejected(rejected))
     if rejected is None:
         return Outcome.ALREADY_DONE
     logger.info("file rejected", extra={"reason": reason})
@@ -405,43 +405,16 @@ def _after_rejected(row: FileRow) -> None:
     rejected after it had been ready (its object replaced) loses its thumbnail too, and the kept
     versions keep theirs."""
     delete_objects([row.s3_key, thumbnail_key_for(row.owner_id, row.file_id, row.s3_key)])
-    _sync_search(row.file_id)
+    search_index.sync(row.file_id)
     invalidate_file(row.file_id)
     events.publish_now([row.file_id])
-
-
-def _sync_search(file_id: UUID) -> None:
-    """Rewrite or remove the search document from the committed row (the indexer's own code, under
-    the row lock). Raises when OpenSearch fails: the record is retried, and the retry repairs it."""
-    if not settings().opensearch_url:
-        return
-    search_index.sync_file(file_id)
 
 
 def _after_ready(row: FileRow) -> None:
     """Cache and event first (they never fail the record), then the search document (may raise)."""
     invalidate_file(row.file_id)
     events.publish_now([row.file_id])
-    _index(row)
-
-
-def _index(row: FileRow) -> None:
-    """Create the file's search document once; an existing document means a previous attempt did it."""
-    # Under the file's row lock, like every share change: a share committed while we index either
-    # is in ``readers`` here or finds the document when its own ACL sync runs after us.
-    with transaction() as conn:
-        if shares_db.lock_file(conn, row.file_id) is None:
-            return  # purged meanwhile: nothing to make searchable
-        readers = shares_db.readers_for(conn, row.file_id)
-        try:
-            search_index.client().index(index=settings().search_alias, id=str(row.file_id),
-                                        body=search_index.search_document(row, readers), op_type="create")
-        except ConflictError:
-            return
-        except Exception as exc:
-            metrics.add_metric(name="IndexingFailed", unit="Count", value=1)
-            raise DependencyUnavailable(f"indexing failed: {exc!r}") from exc
-    logger.info("search document created")
+    search_index.create_document(row)
 
 
 def _count(name: str, row: FileRow) -> None:
@@ -494,7 +467,7 @@ def _reject_version(version: VersionRow, reason: str, *,
     with transaction() as conn:
         rejected = versions_db.mark_rejected(conn, version.version_id, reason, from_status=from_status)
         if rejected is not None:
-            events.record(conn, events.version_rejected(rejected))
+            events.record(conn, records.version_rejected(rejected))
     if rejected is None:
         # Not ours to reject any more: rejected meanwhile (its REJECTED case deletes the bytes
         # again), or promoted or deleted: the key is then the files row's or nobody's, and the
@@ -511,9 +484,6 @@ def _finish_version(version: VersionRow, verified: Verified, thumb: str | None) 
     """One transaction under the owner's and the file's locks: the quota re-check (every kept
     version counts), the version ready, the old current kept as a version row, the files row
     taking the new version's facts, and ``file.version_added`` in the outbox."""
-    from fileshare.db import files as files_db
-    from fileshare.db import folders as folders_db
-
     reason: str | None = None
     promoted: FileRow | None = None
     with transaction() as conn:
@@ -543,8 +513,8 @@ def _finish_version(version: VersionRow, verified: Verified, thumb: str | None) 
                                                                          besides=file.file_id):
                 name = file.name  # a sibling has the new name: the file keeps its own
             promoted = versions_db.promote(conn, ready, name=name)
-            events.record(conn, events.Event(
-                type=events.EventType.FILE_VERSION_ADDED, file_id=file.file_id, owner_id=file.owner_id,
+            events.record(conn, event_types.Event(
+                type=event_types.EventType.FILE_VERSION_ADDED, file_id=file.file_id, owner_id=file.owner_id,
                 data={"version_id": str(version.version_id), "name": promoted.name, "size": promoted.size,
                       "content_type": promoted.content_type, "checksum_sha256": verified.checksum,
                       "previous_version_id": current_version_id(file)}))
@@ -553,6 +523,6 @@ def _finish_version(version: VersionRow, verified: Verified, thumb: str | None) 
         return _reject_version(version, reason)
     invalidate_file(promoted.file_id)
     events.publish_now([promoted.file_id])
-    _sync_search(promoted.file_id)
+    search_index.sync(promoted.file_id)
     metrics.add_metric(name="VersionsAdded", unit="Count", value=1)
     return Outcome.READY

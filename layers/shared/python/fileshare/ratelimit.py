@@ -5,14 +5,14 @@
   refresh, ``/s/{token}``, and any public route added later: the key is the route's resource
   path): ``IP_RATE_LIMIT_PER_MINUTE`` requests.
 
-Each request runs the shared limiter script (``fileshare.limiter``: INCR, the expiry when the key
+Each request runs the shared limiter script (``fileshare.adapters.limiter``: INCR, the expiry when the key
 is new, the decision) on ``fs:rl:v1:<user>:<minute>`` or ``fs:rlip:v1:<route>:<ip>:<minute>``.
 Over the limit the request is refused with 429 ``rate_limited`` and ``Retry-After`` (seconds until
 the window ends). API Gateway's usage-plan throttling and, in prod, WAF's per-IP rule protect the
 whole API in AWS; these limits are per user and per route, which those cannot be.
 
 Redis being down never stops the API: the request is served unlimited, a warning is logged, and
-Redis is left alone for a while (``fileshare.limiter``). Redis not configured at all (a function
+Redis is left alone for a while (``fileshare.adapters.limiter``). Redis not configured at all (a function
 without ``Uses.CACHE``) is a configuration error instead: the function fails at cold start
 (``fileshare.config.check_rate_limit_store``), since such a limiter would count nothing, forever,
 without a word. A limit of 0 turns that limit off.
@@ -24,10 +24,10 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
-from fileshare import limiter
+from fileshare.adapters import limiter
+from fileshare.adapters.observability import metrics
 from fileshare.config import settings
 from fileshare.errors import RateLimited
-from fileshare.observability import metrics
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response

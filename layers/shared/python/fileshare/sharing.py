@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import uuid
 
-from fileshare import cache, cursor, events
+from fileshare import cursor, event_types, events
 from fileshare.access import require_owner, share_recipient
+from fileshare.adapters import cache
+from fileshare.adapters.observability import metrics
 from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
 from fileshare.db.files import FileRow
 from fileshare.errors import Conflict, NotFound
-from fileshare.files import file_out, new_event, to_record
 from fileshare.models import FileList, ShareIn, ShareList, ShareOut
-from fileshare.observability import logger, metrics
+from fileshare.records import file_out, new_event, to_record
 
 
 def _require_shareable(row: FileRow) -> None:
@@ -53,7 +54,7 @@ def share_file(user_id: str, file_id: uuid.UUID, request: ShareIn) -> ShareOut:
                                  grantee_id=recipient_id, permission=request.permission)
         if share is None:
             raise Conflict("the file is already shared with this user", code="already_shared")
-        events.record(conn, new_event(events.EventType.SHARE_CREATED, row, share_id=share.share_id,
+        events.record(conn, new_event(event_types.EventType.SHARE_CREATED, row, share_id=share.share_id,
                                       recipient_id=recipient_id, permission=request.permission,
                                       name=row.name))
     _after_change(file_id)
@@ -74,7 +75,7 @@ def revoke_share(user_id: str, file_id: uuid.UUID, share_id: uuid.UUID) -> None:
         removed = shares_db.delete(conn, file_id, share_id)
         if removed is None:
             raise NotFound("this file has no such share", code="share_not_found")
-        events.record(conn, new_event(events.EventType.SHARE_REVOKED, row, share_id=share_id,
+        events.record(conn, new_event(event_types.EventType.SHARE_REVOKED, row, share_id=share_id,
                                       recipient_id=removed.grantee_id, name=row.name))
     _after_change(file_id)
     metrics.add_metric(name="SharesRevoked", unit="Count", value=1)
@@ -93,38 +94,8 @@ def shared_with_me(user_id: str, limit: int, after: str | None) -> FileList:
 # ---- after a committed change -------------------------------------------------------------------
 
 def _after_change(file_id: uuid.UUID) -> None:
-    sync_search_acl(file_id)
+    from fileshare.search import index as search_index  # cold start: opensearch-py only when a share changes
+
+    search_index.sync_readers(file_id)
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
-
-
-def sync_search_acl(file_id: uuid.UUID) -> bool:
-    """Rewrite the search document's ``readers`` from PostgreSQL; True if a document was updated.
-
-    Runs after the share change committed, holding the file's row lock while it reads the readers
-    and writes OpenSearch, so two concurrent share changes cannot leave an older ACL behind. A file
-    not indexed yet (pending) has no document: the processor reads the readers when it indexes it.
-    A failure is logged and counted, never raised: the change is committed, and search re-checks
-    every hit against PostgreSQL, so a stale ``readers`` can hide a shared file but never leak one.
-    """
-    if not settings().opensearch_url:
-        return False
-    from opensearchpy.exceptions import NotFoundError
-
-    from fileshare.search_index import client
-
-    try:
-        with transaction() as conn:
-            if shares_db.lock_file(conn, file_id) is None:
-                return False
-            readers = shares_db.readers_for(conn, file_id)
-            client().update(index=settings().search_alias, id=str(file_id),
-                            body={"doc": {"readers": readers}}, refresh=True)
-        return True
-    except NotFoundError:
-        return False
-    except Exception as exc:
-        logger.warning("search ACL update failed; search re-checks access in PostgreSQL",
-                       extra={"file_id": str(file_id), "error": repr(exc)})
-        metrics.add_metric(name="SearchAclSyncFailed", unit="Count", value=1)
-        return False

@@ -1,10 +1,10 @@
 """Time budgets of every outbound client, in one place: what a call may cost at worst.
 
-Each client is built from these numbers (``search_index``, ``aws``, ``db.connection``, ``cache``,
-``events``), and ``tests/unit/test_time_budgets.py`` proves, over ``infra/declaration.py``, that
-for every function the worst case of each client it can use (per-attempt timeout x attempts)
-stays below the function's own timeout: a slow dependency ends in the function's 503 or retry,
-never in a Lambda timeout that kills the invocation half-way.
+Each client is built from these numbers (``search.index``, ``adapters.aws``, ``db.connection``,
+``adapters.cache``, ``adapters.kafka``), and ``tests/unit/test_time_budgets.py`` proves, over
+``infra/declaration.py``, that for every function the worst case of each client it can use
+(per-attempt timeout x attempts) stays below the function's own timeout: a slow dependency ends in
+the function's 503 or retry, never in a Lambda timeout that kills the invocation half-way.
 """
 
 from __future__ import annotations

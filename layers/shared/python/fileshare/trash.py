@@ -8,7 +8,7 @@ every owner-only action in ``access``).
 Every change and its outbox event share one transaction; after the commit the cache entry is
 dropped, the event published inline and the search document updated.
 
-Search and restore agree through ``fileshare.search_index``: on ``file.trashed`` the indexer marks the
+Search and restore agree through ``fileshare.search.index``: on ``file.trashed`` the indexer marks the
 document ``trashed`` (search excludes it, and re-checks every hit in PostgreSQL in the meantime);
 a restore rewrites the document from the current row inline (and the indexer again on
 ``file.restored``), so the file is found again at once.
@@ -22,7 +22,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from fileshare import access, cache, cursor, events, lifecycle
+from fileshare import access, cursor, event_types, events, folders, lifecycle
+from fileshare.adapters import cache
 from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import trash as trash_db
@@ -30,10 +31,9 @@ from fileshare.db.connection import transaction
 from fileshare.db.files import FileRow
 from fileshare.deletion import Reason, deletion_event
 from fileshare.errors import Conflict, Gone
-from fileshare.files import file_out, to_record
 from fileshare.lifecycle import State, Trigger
 from fileshare.models import FileOut
-from fileshare.observability import logger, metrics
+from fileshare.records import file_out, to_record
 
 
 class TrashedFileOut(FileOut):
@@ -95,17 +95,17 @@ def restore_file(user_id: str, file_id: uuid.UUID) -> FileOut:
             raise Conflict("the file is not in the trash", code="file_not_trashed")
         if purge_at(_trashed_at(row)) <= datetime.now(UTC):
             raise Gone("the file was in the trash longer than the retention period", code="trash_expired")
-        from fileshare import folders  # a file in a folder: the folder is live and has no namesake
-
         folders.check_restore_target(conn, row)
         restored = trash_db.restore(conn, file_id)
         assert restored is not None  # the row is locked and trashed
-        events.record(conn, events.Event(
+        events.record(conn, event_types.Event(
             type=lifecycle.emits(Trigger.RESTORE), file_id=file_id, owner_id=user_id,
             data={"name": restored.name, "status": restored.status}))
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
-    sync_search_status(file_id)
+    from fileshare.search import index as search_index  # cold start: opensearch-py only when a restore syncs
+
+    search_index.sync_quietly([file_id])
     return file_out(to_record(restored))
 
 
@@ -124,25 +124,3 @@ def purge_file(user_id: str, file_id: uuid.UUID) -> None:
         events.record(conn, deletion_event(marked, lifecycle.emits(Trigger.PURGE), Reason.PURGED))
     cache.invalidate_file(file_id)
     events.publish_now([file_id])
-
-
-# ---- the search document ----------------------------------------------------------------------
-
-def sync_search_status(file_id: uuid.UUID) -> None:
-    """Bring the file's search document in line with PostgreSQL now (after a committed restore).
-
-    The indexer consumer does the same on ``file.restored``; doing it inline too means a restored
-    file is found by the very next search. Same code (``search_index.sync_file``, under the row lock),
-    so the two cannot disagree. A failure is logged, never raised: the restore is committed and
-    the indexer retries from the event.
-    """
-    if not settings().opensearch_url:
-        return
-    from fileshare.search_index import sync_file
-
-    try:
-        sync_file(file_id)
-    except Exception as exc:
-        logger.warning("inline search update failed; the indexer will catch up from the event",
-                       extra={"file_id": str(file_id), "error": repr(exc)})
-        metrics.add_metric(name="SearchStatusSyncFailed", unit="Count", value=1)

@@ -25,25 +25,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fileshare import access, cache, events, storage
+from fileshare import access, event_types, events
+from fileshare.adapters import cache, storage
 from fileshare.config import settings
 from fileshare.db import files as files_db
+from fileshare.db import folders as folders_db
 from fileshare.db import users as users_db
 from fileshare.db import versions as versions_db
 from fileshare.db.connection import transaction
 from fileshare.db.files import FileRow
 from fileshare.db.versions import VersionRow, current_version_id
 from fileshare.errors import Conflict, NotFound
-from fileshare.files import (
-    _abort_quietly,
-    check_content_type,
-    check_quota,
-    check_size,
-    completed_before,
-    completion_parts,
-    sanitize_name,
-    signed_parts,
-)
 from fileshare.lifecycle import TAKES_VERSIONS, FileStatus, State, VersionStatus
 from fileshare.models import (
     CompleteIn,
@@ -56,6 +48,16 @@ from fileshare.models import (
     VersionCreated,
     VersionList,
     VersionOut,
+)
+from fileshare.records import (
+    abort_quietly,
+    check_content_type,
+    check_quota,
+    check_size,
+    completed_before,
+    completion_parts,
+    sanitize_name,
+    signed_parts,
 )
 
 MAX_VERSIONS = 100  # kept per file (the list is one page)
@@ -119,7 +121,7 @@ def create_version(user_id: str, file_id: uuid.UUID, request: VersionCreate) -> 
                                        part_checksum_algorithm=algorithm if multipart else None)
     except BaseException:
         if multipart is not None:
-            _abort_quietly(key, multipart["upload_id"])
+            abort_quietly(key, multipart["upload_id"])
         raise
     upload: PostUpload | MultipartUpload
     if multipart is not None:
@@ -231,8 +233,6 @@ def download_url(user_id: str, file_id: uuid.UUID, version_id: uuid.UUID) -> str
 def make_current(user_id: str, file_id: uuid.UUID, version_id: uuid.UUID) -> VersionList:
     """The file shows ``version_id`` (its name, size, type, checksum, thumbnail; the search document
     follows through the indexer); the version it showed is kept. Already current: nothing changes."""
-    from fileshare.db import folders as folders_db
-
     with transaction() as conn:
         row = _owned(conn, file_id, user_id, for_update=True)
         _require_ready(row)
@@ -252,7 +252,7 @@ def make_current(user_id: str, file_id: uuid.UUID, version_id: uuid.UUID) -> Ver
                                    "content_type": promoted.content_type}
         if promoted.name != row.name:
             changes["name"] = promoted.name
-        events.record(conn, events.Event(type=events.EventType.FILE_UPDATED, file_id=file_id,
+        events.record(conn, event_types.Event(type=event_types.EventType.FILE_UPDATED, file_id=file_id,
                                          owner_id=user_id, data={"changes": changes,
                                                                  "reason": "version_made_current"}))
         listing = _listing(conn, promoted)

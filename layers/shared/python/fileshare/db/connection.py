@@ -23,6 +23,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from fileshare import timeouts
+from fileshare.adapters import aws, snapstart
 from fileshare.config import settings
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,7 @@ _secrets_lock = threading.Lock()
 def _secret(stage: str) -> dict[str, Any]:
     with _secrets_lock:
         if stage not in _secrets:
-            from fileshare.aws import client  # boto3 only where the secret is needed
-
-            _secrets[stage] = json.loads(client("secretsmanager").get_secret_value(
+            _secrets[stage] = json.loads(aws.client("secretsmanager").get_secret_value(
                 SecretId=settings().database_secret_arn, VersionStage=stage)["SecretString"])
         return _secrets[stage]
 
@@ -124,3 +123,15 @@ def transaction() -> Iterator[psycopg.Connection[dict[str, object]]]:
     """A pooled connection inside one transaction: committed on success, rolled back on error."""
     with pool().connection() as conn:
         yield conn
+
+
+@snapstart.on_restore
+def _after_restore() -> list[str]:
+    """Pooled connections and the cached secret must not outlive the snapshot."""
+    reset = []
+    if pool.cache_info().currsize:
+        snapstart.quietly(lambda: pool().close(timeout=0))
+        pool.cache_clear()
+        reset.append("database pool")
+    forget_credentials()
+    return [*reset, "database secret"]

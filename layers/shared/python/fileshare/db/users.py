@@ -8,7 +8,7 @@ from typing import Any
 
 from psycopg import Connection
 
-from fileshare.db import typed
+from fileshare.db import typed, versions
 from fileshare.db.transitions import status_list
 from fileshare.lifecycle import STORED, FileStatus
 
@@ -58,7 +58,5 @@ def usage(conn: Connection[Any], user_id: str) -> tuple[int, int]:
         f"       coalesce(sum(size) FILTER (WHERE status = '{FileStatus.PENDING.value}'), 0) AS pending"
         " FROM files WHERE owner_id = %s", (user_id,)).fetchone()
     assert row is not None
-    from fileshare.db import versions
-
     kept, reserved = versions.usage(conn, user_id)
     return int(row["used"]) + kept, int(row["pending"]) + reserved

@@ -18,7 +18,7 @@ from uuid import UUID
 
 from psycopg import Connection
 
-from fileshare import storage
+from fileshare.adapters import storage
 from fileshare.db import typed
 from fileshare.db.files import COLUMNS as FILE_COLUMNS
 from fileshare.db.files import FileRow

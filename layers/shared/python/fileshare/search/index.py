@@ -1,16 +1,16 @@
 """The index side of search: the OpenSearch client, the files index behind its alias, a file's
 document, and the indexer's sync that keeps documents in step with PostgreSQL."""
 
-# The query side (the ACL-filtered search, re-checked in PostgreSQL) is ``fileshare.search``.
+# The query side (the ACL-filtered search, re-checked in PostgreSQL) is ``fileshare.search.query``.
 # opensearch-py is imported at the top of this module: a handler that does not search imports this
-# module only inside the function that needs it (``from fileshare.search_index import client``),
+# module only inside the function that needs it (``from fileshare.search.index import client``),
 # which keeps opensearch-py out of that function's cold start.
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from enum import StrEnum
 from functools import cache
@@ -19,18 +19,20 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 from opensearchpy import OpenSearch, RequestsAWSV4SignerAuth, RequestsHttpConnection, helpers
-from opensearchpy.exceptions import NotFoundError, OpenSearchException, RequestError
+from opensearchpy.exceptions import ConflictError, NotFoundError, OpenSearchException, RequestError
 
 from fileshare import media
+from fileshare.adapters import snapstart
+from fileshare.adapters.observability import logger, metrics
 from fileshare.config import Settings, settings
+from fileshare.consumers import MalformedEventError, envelope
 from fileshare.db import shares as shares_db
 from fileshare.db import typed
 from fileshare.db.connection import transaction
 from fileshare.db.files import COLUMNS, FileRow
 from fileshare.errors import DependencyUnavailable
-from fileshare.events import EventType
+from fileshare.event_types import EventType
 from fileshare.lifecycle import FileStatus
-from fileshare.observability import logger, metrics
 from fileshare.timeouts import OPENSEARCH_RETRIES, OPENSEARCH_TIMEOUT_S
 
 log = logging.getLogger(__name__)
@@ -310,10 +312,6 @@ def file_id_of(raw: bytes | str) -> UUID | None:
     Only ``type`` and ``file_id`` are read: the current state comes from PostgreSQL, so the data
     (and its version) does not matter here.
     """
-    # Here, not at the top: the consumers' batch machinery is the indexer's, and the search API
-    # imports this module without needing it.
-    from fileshare.consumers import MalformedEventError, envelope
-
     payload = envelope(raw)
     if payload["type"] not in SYNCING:
         return None
@@ -352,3 +350,101 @@ def sync_file(file_id: UUID) -> Action:
     metrics.add_metric(name="IndexSynced", unit="Count", value=1)
     logger.info("search document synced", extra={"file_id": str(file_id), "action": action.value})
     return action
+
+
+# --- The use cases' writes: every document write outside the indexer's sync, with one guard (no
+# ``OPENSEARCH_URL``, no search), the alias and the failure metric. The callers that do not search
+# import this module inside the call (opensearch-py stays out of their cold start).
+
+def enabled() -> bool:
+    """Whether search is configured; without it every write below is skipped."""
+    return bool(settings().opensearch_url)
+
+
+def create_document(row: FileRow) -> None:
+    """The processor's first document of a ready file, created once: an existing document means a
+    previous attempt made it. Raises ``DependencyUnavailable`` (counted) when OpenSearch fails."""
+    if not enabled():
+        return
+    # Under the file's row lock, like every share change: a share committed while we index either
+    # is in ``readers`` here or finds the document when its own ACL sync runs after us.
+    with transaction() as conn:
+        if shares_db.lock_file(conn, row.file_id) is None:
+            return  # purged meanwhile: nothing to make searchable
+        readers = shares_db.readers_for(conn, row.file_id)
+        try:
+            client().index(index=settings().search_alias, id=str(row.file_id),
+                           body=search_document(row, readers), op_type="create")
+        except ConflictError:
+            return
+        except Exception as exc:
+            metrics.add_metric(name="IndexingFailed", unit="Count", value=1)
+            raise DependencyUnavailable(f"indexing failed: {exc!r}") from exc
+    logger.info("search document created")
+
+
+def sync(file_id: UUID) -> None:
+    """``sync_file`` when search is configured (raises: the caller's record is retried)."""
+    if enabled():
+        sync_file(file_id)
+
+
+def sync_quietly(file_ids: Iterable[UUID]) -> None:
+    """Bring the files' documents in line with PostgreSQL now, after a committed restore or move:
+    the indexer does the same from the events, so a failure is logged and counted, never raised."""
+    if not enabled():
+        return
+    for file_id in file_ids:
+        try:
+            sync_file(file_id)
+        except Exception as exc:
+            logger.warning("inline search update failed; the indexer will catch up from the event",
+                           extra={"file_id": str(file_id), "error": repr(exc)})
+            metrics.add_metric(name="SearchStatusSyncFailed", unit="Count", value=1)
+
+
+def sync_readers(file_id: UUID) -> bool:
+    """Rewrite the document's ``readers`` from PostgreSQL; True if a document was updated.
+
+    Runs after the share change committed, holding the file's row lock while it reads the readers
+    and writes OpenSearch, so two concurrent share changes cannot leave an older ACL behind. A file
+    not indexed yet (pending) has no document: the processor reads the readers when it indexes it.
+    A failure is logged and counted, never raised: the change is committed, and search re-checks
+    every hit against PostgreSQL, so a stale ``readers`` can hide a shared file but never leak one.
+    """
+    if not enabled():
+        return False
+    try:
+        with transaction() as conn:
+            if shares_db.lock_file(conn, file_id) is None:
+                return False
+            readers = shares_db.readers_for(conn, file_id)
+            client().update(index=settings().search_alias, id=str(file_id),
+                            body={"doc": {"readers": readers}}, refresh=True)
+        return True
+    except NotFoundError:
+        return False
+    except Exception as exc:
+        logger.warning("search ACL update failed; search re-checks access in PostgreSQL",
+                       extra={"file_id": str(file_id), "error": repr(exc)})
+        metrics.add_metric(name="SearchAclSyncFailed", unit="Count", value=1)
+        return False
+
+
+def delete_document(file_id: UUID) -> None:
+    """Remove a purged file's document; none there (never indexed, or an earlier attempt) is fine.
+    Other failures raise: the deleter's record is retried."""
+    if not enabled():
+        return
+    with suppress(NotFoundError):
+        client().delete(index=settings().search_alias, id=str(file_id))
+
+
+@snapstart.on_restore
+def _after_restore() -> list[str]:
+    """The OpenSearch client's connections must not outlive the snapshot."""
+    if not client.cache_info().currsize:
+        return []
+    snapstart.quietly(lambda: client().close())
+    client.cache_clear()
+    return ["opensearch"]

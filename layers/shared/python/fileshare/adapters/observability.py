@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 
-from fileshare import snapstart
+from fileshare.adapters import snapstart
 
 
 class _NoSegment(BaseSegment):
@@ -72,7 +72,11 @@ class _LazyXRay(BaseProvider):
 
     def _xray(self) -> Any:
         if self._recorder is None:
-            from aws_xray_sdk.core import patch, patch_all, xray_recorder
+            from aws_xray_sdk.core import (  # cold start: the X-Ray SDK at the first traced call
+                patch,
+                patch_all,
+                xray_recorder,
+            )
 
             xray_recorder.configure(streaming_threshold=0)  # what Tracer does for aws_xray_sdk
             if self._patch_all:
@@ -102,7 +106,7 @@ class _LazyXRay(BaseProvider):
         if self._recorder is None:
             self._patch_modules.extend(modules)
         else:
-            from aws_xray_sdk.core import patch
+            from aws_xray_sdk.core import patch  # cold start: as above
 
             patch(modules)
 
@@ -110,7 +114,7 @@ class _LazyXRay(BaseProvider):
         if self._recorder is None:
             self._patch_all = True
         else:
-            from aws_xray_sdk.core import patch_all
+            from aws_xray_sdk.core import patch_all  # cold start: as above
 
             patch_all()
 
@@ -124,6 +128,16 @@ def _tracer() -> Tracer:
 logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME (set per function)
 tracer = _tracer()
 metrics = Metrics()  # namespace from POWERTOOLS_METRICS_NAMESPACE; EMF on stdout
+
+
+def _import_xray() -> None:
+    """Before a snapshot: import the X-Ray SDK and apply the patches the lazy provider holds."""
+    provider: Any = tracer.provider
+    if hasattr(provider, "_xray"):  # the lazy X-Ray provider: import and patch now
+        provider._xray()
+
+
+snapstart.warm(_import_xray, name="xray")
 
 # SnapStart (the API functions in AWS): warm before the snapshot, reset after each restore. Every
 # function imports this module, so every snapshot gets the hooks; elsewhere this imports nothing.

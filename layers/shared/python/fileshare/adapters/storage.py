@@ -15,7 +15,10 @@ from contextlib import suppress
 from typing import Any
 from urllib.parse import quote
 
-from fileshare import media, telemetry
+from botocore.exceptions import ClientError
+
+from fileshare import media
+from fileshare.adapters import aws, telemetry
 from fileshare.config import settings
 from fileshare.errors import Conflict, DependencyUnavailable, ValidationFailed
 
@@ -61,9 +64,7 @@ def thumbnail_key_for(owner_id: str, file_id: object, key: str) -> str:
 
 
 def _s3() -> Any:
-    from fileshare.aws import client
-
-    return client("s3")
+    return aws.client("s3")
 
 
 def object_key(owner_id: str, file_id: object, safe_name: str) -> str:
@@ -163,8 +164,6 @@ def sign_parts(key: str, upload_id: str, size: int, numbers: list[int], *,
 
 def list_parts(key: str, upload_id: str) -> list[dict[str, Any]]:
     """The parts S3 already holds for this upload (every page of ListParts), by part number."""
-    from botocore.exceptions import ClientError
-
     parts: list[dict[str, Any]] = []
     try:
         for page in _s3().get_paginator("list_parts").paginate(
@@ -190,15 +189,11 @@ def _s3_for_complete() -> Any:
     """S3 assembles the object while CompleteMultipartUpload waits (seconds for thousands of parts):
     a longer read timeout, and one attempt: a complete retried while the first is still running is
     not safe everywhere (LocalStack assembled an empty object), and the caller can retry the route."""
-    from fileshare.aws import client
-
-    return client("s3", read_timeout_s=COMPLETE_READ_TIMEOUT_S, connect_timeout_s=2, max_attempts=1)
+    return aws.client("s3", read_timeout_s=COMPLETE_READ_TIMEOUT_S, connect_timeout_s=2, max_attempts=1)
 
 
 def complete_multipart(key: str, upload_id: str, parts: list[tuple[int, str, str | None]]) -> None:
     """Complete the upload; S3 then emits ObjectCreated:CompleteMultipartUpload."""
-    from botocore.exceptions import ClientError
-
     try:
         _s3_for_complete().complete_multipart_upload(
             Bucket=settings().upload_bucket, Key=key, UploadId=upload_id,
@@ -219,8 +214,6 @@ def complete_multipart(key: str, upload_id: str, parts: list[tuple[int, str, str
 def _completed_already(key: str, part_count: int) -> bool:
     """Whether ``key`` holds a multipart object of ``part_count`` parts (its ETag ends ``-N``): the
     earlier complete of a client that timed out (503) and retried went through after all."""
-    from botocore.exceptions import ClientError
-
     try:
         head = _s3().head_object(Bucket=settings().upload_bucket, Key=key)
     except ClientError:
@@ -312,8 +305,6 @@ def _missing(exc: Exception) -> bool:
 
 def head_object(key: str) -> dict[str, Any] | None:
     """HEAD with S3's checksum (``ChecksumMode=ENABLED``); None when the object is gone."""
-    from botocore.exceptions import ClientError
-
     try:
         head: dict[str, Any] = _s3().head_object(Bucket=settings().upload_bucket, Key=key,
                                                  ChecksumMode="ENABLED")
@@ -329,8 +320,6 @@ def get_object(key: str, *, first_bytes: int | None = None, if_match: str | None
     """GET the object (the body streams on demand), whole with S3's checksum or only its first
     ``first_bytes``; with ``if_match`` only that version (``ObjectChanged`` otherwise). None when
     the object is gone."""
-    from botocore.exceptions import ClientError
-
     params: dict[str, Any] = {"Bucket": settings().upload_bucket, "Key": key}
     if first_bytes is not None:
         params["Range"] = f"bytes=0-{first_bytes - 1}"

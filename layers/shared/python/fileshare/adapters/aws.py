@@ -6,11 +6,13 @@ layer (~120 ms), and several functions that import modules using it never call A
 
 from __future__ import annotations
 
-from functools import cache
+import json
+from functools import cache, lru_cache
 from typing import Any
 
 from fileshare import timeouts
-from fileshare.config import settings
+from fileshare.adapters import snapstart
+from fileshare.config import WEB_CONFIG_KEY, settings
 
 
 def s3_options() -> dict[str, str]:
@@ -34,8 +36,8 @@ def client(service: str, *, read_timeout_s: float = timeouts.AWS_READ_TIMEOUT_S,
     (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>), which boto3 reads itself. The default budget is
     ``fileshare.timeouts``'; a call that waits on S3 for longer (CompleteMultipartUpload) asks for
     its own, and ``client.cache_clear()`` (SnapStart's after-restore hook) forgets them all."""
-    import boto3
-    from botocore.config import Config
+    import boto3  # cold start: boto3 (~100 ms) only in a function that makes an AWS call
+    from botocore.config import Config  # cold start: with boto3
 
     local = bool(settings().aws_endpoint_url)
     config = Config(
@@ -51,3 +53,30 @@ def client(service: str, *, read_timeout_s: float = timeouts.AWS_READ_TIMEOUT_S,
     # exactly the regional one (infra/web_headers.py).
     endpoint = f"https://s3.{settings().region}.amazonaws.com" if service == "s3" and not local else None
     return boto3.session.Session().client(service, config=config, endpoint_url=endpoint)
+
+
+@snapstart.on_restore
+def _after_restore() -> list[str]:
+    """boto3 clients (their HTTP connections), the longer-budget clients for completes too."""
+    if not client.cache_info().currsize:
+        return []
+    client.cache_clear()
+    return ["boto3 clients"]
+
+
+def public_base_url() -> str:
+    """Where public links and emails point: ``PUBLIC_BASE_URL``, or, when the deployment has no custom
+    domain, the ``publicBaseUrl`` of the web bucket's ``config.json`` (the CloudFront distribution's
+    domain, known only once it exists: the functions cannot get it in their environment, since the
+    distribution routes to the API that routes to them)."""
+    current = settings()
+    if not current.web_config_bucket:
+        return current.public_base_url.rstrip("/")
+    return _deployed_public_base_url(current.web_config_bucket)
+
+
+@lru_cache(maxsize=4)
+def _deployed_public_base_url(bucket: str) -> str:
+    """Read once per process (the deploy that changes the domain also publishes new functions)."""
+    body = client("s3").get_object(Bucket=bucket, Key=WEB_CONFIG_KEY)["Body"].read()
+    return str(json.loads(body)["publicBaseUrl"]).rstrip("/")

@@ -3,7 +3,7 @@
 The activity consumer (``functions/activity``, its own Kafka consumer group) turns each event
 that is an action on a file into one ``activity`` row (``describe``, pure): uploaded, renamed,
 moved (between folders), otherwise updated, trashed, restored, deleted, shared, share revoked, link
-created / revoked / downloaded (with coarse client facts, ``fileshare.clientinfo``). Folder
+created / revoked / downloaded (with coarse client facts, ``fileshare.links.clientinfo``). Folder
 created / renamed / moved are rows of the folder's own (``file_id`` is the folder's id, ``details``
 says ``folder: true``): they appear in the owner's export, not in each file's feed (a folder move
 rewrites no file, so its files' feeds stay as they were; a file moved on its own shows ``moved``).
@@ -37,16 +37,16 @@ from enum import StrEnum
 from typing import Any, cast
 
 from fileshare import access, cursor
+from fileshare.activity import rows as sql
+from fileshare.activity.models import ActivityAction, ActivityClient, ActivityList, ActivityOut
+from fileshare.activity.rows import ActivityRow
+from fileshare.adapters.observability import logger, metrics
 from fileshare.consumers import wanted_event
-from fileshare.db import activity as sql
 from fileshare.db import files as files_db
 from fileshare.db import users as users_db
-from fileshare.db.activity import ActivityRow
 from fileshare.db.connection import transaction
 from fileshare.errors import NotFound
-from fileshare.events import ENVELOPE_VERSION, Event, EventType
-from fileshare.models import ActivityAction, ActivityClient, ActivityList, ActivityOut
-from fileshare.observability import logger, metrics
+from fileshare.event_types import ENVELOPE_VERSION, Event, EventType
 
 SUPPORTED_VERSIONS = frozenset({ENVELOPE_VERSION})
 MAX_DETAIL_CHARS = 300  # a string in ``details`` is cut to this (file names are at most 255)

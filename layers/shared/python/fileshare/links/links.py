@@ -4,7 +4,7 @@
   leaked database gives no usable link. A key-less hash is enough because the token is random and
   long; nothing can be guessed from it offline.
 - A password is stored as scrypt with a random salt and compared in constant time. Every password
-  attempt takes a unit from per-link and per-source-IP budgets (``fileshare.limiter``: one atomic
+  attempt takes a unit from per-link and per-source-IP budgets (``fileshare.adapters.limiter``: one atomic
   Lua script each, windows start at the first attempt) BEFORE scrypt runs, and a right password
   gives its unit back; at the limit the link answers 429 with Retry-After, even to the right
   password, and computes nothing. Redis down: no limit, logged (availability over a second factor
@@ -27,17 +27,20 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fileshare import events, limiter, storage
+from fileshare import event_types, events
 from fileshare.access import require_owner
-from fileshare.config import public_base_url, settings
-from fileshare.db import links as links_db
+from fileshare.adapters import limiter, storage
+from fileshare.adapters.aws import public_base_url
+from fileshare.adapters.observability import metrics
+from fileshare.config import settings
+from fileshare.db import files as files_db
 from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
 from fileshare.db.files import FileRow
 from fileshare.errors import Conflict, Gone, NotFound, RateLimited, Unauthorized
 from fileshare.lifecycle import FileStatus
-from fileshare.models import LinkIn, LinkList, LinkOut
-from fileshare.observability import metrics
+from fileshare.links import rows as links_db
+from fileshare.links.models import LinkIn, LinkList, LinkOut
 
 TOKEN_BYTES = 32
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # token_urlsafe(32): 43 URL-safe base64 characters
@@ -137,9 +140,9 @@ def _link_out(row: links_db.LinkRow, url: str | None = None) -> LinkOut:
                    has_password=row.password_hash is not None, created_at=row.created_at)
 
 
-def _link_event(event_type: events.EventType, file_row: FileRow, link: links_db.LinkRow,
-                **data: Any) -> events.Event:
-    return events.Event(type=event_type, file_id=file_row.file_id, owner_id=file_row.owner_id,
+def _link_event(event_type: event_types.EventType, file_row: FileRow, link: links_db.LinkRow,
+                **data: Any) -> event_types.Event:
+    return event_types.Event(type=event_type, file_id=file_row.file_id, owner_id=file_row.owner_id,
                         data={"link_id": link.link_id, "name": file_row.name, **data})
 
 
@@ -158,7 +161,7 @@ def create_link(user_id: str, file_id: uuid.UUID, request: LinkIn) -> LinkOut:
         link = links_db.insert(conn, link_id=uuid.uuid4(), file_id=file_id, token_hash=token_hash(token),
                                password_hash=password_hash, expires_at=expires_at,
                                max_downloads=request.max_downloads)
-        events.record(conn, _link_event(events.EventType.LINK_CREATED, row, link, expires_at=expires_at,
+        events.record(conn, _link_event(event_types.EventType.LINK_CREATED, row, link, expires_at=expires_at,
                                         max_downloads=request.max_downloads,
                                         has_password=password_hash is not None))
     events.publish_now([file_id])
@@ -167,8 +170,6 @@ def create_link(user_id: str, file_id: uuid.UUID, request: LinkIn) -> LinkOut:
 
 
 def list_links(user_id: str, file_id: uuid.UUID) -> LinkList:
-    from fileshare.db import files as files_db
-
     with transaction() as conn:
         require_owner(conn, files_db.get(conn, file_id), user_id)
         rows = links_db.list_active(conn, file_id)
@@ -189,7 +190,7 @@ def revoke_link(user_id: str, link_id: uuid.UUID) -> None:
         revoked = links_db.revoke(conn, link_id)
         if revoked is None:
             raise NotFound("link not found", code="link_not_found")
-        events.record(conn, _link_event(events.EventType.LINK_REVOKED, row, revoked))
+        events.record(conn, _link_event(event_types.EventType.LINK_REVOKED, row, revoked))
     events.publish_now([link.file_id])
     metrics.add_metric(name="LinksRevoked", unit="Count", value=1)
 
@@ -249,7 +250,7 @@ def peek_link(token: str, password: str | None = None, source_ip: str | None = N
 def open_link(token: str, password: str | None, source_ip: str | None,
               client: dict[str, str] | None = None) -> str:
     """The presigned download URL behind ``token``, counting one download; raises the refusal.
-    ``client`` (``fileshare.clientinfo.coarse``) goes into the ``link.downloaded`` event as is."""
+    ``client`` (``fileshare.links.clientinfo.coarse``) goes into the ``link.downloaded`` event as is."""
     link = _usable_link(token)
     link_id = link.link_id
     _check_password(link, password, source_ip)
@@ -260,7 +261,7 @@ def open_link(token: str, password: str | None, source_ip: str | None,
             current = links_db.by_token_hash(conn, link.token_hash)
             raise _refusal(current, datetime.now(UTC)) or Gone("this link has reached its download limit",
                                                                code="link_used_up")
-        events.record(conn, _link_event(events.EventType.LINK_DOWNLOADED, file_row, link,
+        events.record(conn, _link_event(event_types.EventType.LINK_DOWNLOADED, file_row, link,
                                         downloads=downloads, recipient_id=file_row.owner_id,
                                         **({"client": client} if client else {})))
     events.publish_now([link.file_id])

@@ -17,16 +17,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from typing import Any
 
+from fileshare.adapters import aws
+from fileshare.adapters.storage import MAX_PARTS, MIN_PART_BYTES
 from fileshare.config import settings
-from fileshare.storage import MAX_PARTS, MIN_PART_BYTES
 
 CHUNK_BYTES = 8 * 1024**2
 
 
 def _s3() -> Any:
-    from fileshare.aws import client
-
-    return client("s3")
+    return aws.client("s3")
 
 
 COMPLETE_READ_TIMEOUT_S = 300  # S3 assembles thousands of parts while the call waits; < the archiver's 900 s
@@ -35,9 +34,7 @@ COMPLETE_READ_TIMEOUT_S = 300  # S3 assembles thousands of parts while the call 
 def _s3_for_complete() -> Any:
     """CompleteMultipartUpload of a big archive: a long read timeout and one attempt (a retry
     overlapping a completion still running is not safe everywhere; see ``storage._s3_for_complete``)."""
-    from fileshare.aws import client
-
-    return client("s3", read_timeout_s=COMPLETE_READ_TIMEOUT_S, connect_timeout_s=5, max_attempts=1)
+    return aws.client("s3", read_timeout_s=COMPLETE_READ_TIMEOUT_S, connect_timeout_s=5, max_attempts=1)
 
 
 def error_code(exc: BaseException) -> str:

@@ -19,8 +19,9 @@ import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from fileshare.adapters import snapstart
+from fileshare.adapters.observability import logger, metrics
 from fileshare.config import settings
-from fileshare.observability import logger, metrics
 from fileshare.timeouts import REDIS_TIMEOUT_S
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def redis_client() -> Redis | None:
     url = settings().redis_url
     if not url:
         return None
-    import redis  # lazy: only functions that use Redis pay for the import
+    import redis  # cold start: only functions that use Redis pay for the import
 
     return redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_S, socket_timeout=REDIS_TIMEOUT_S,
                                 health_check_interval=30, decode_responses=True)
@@ -112,3 +113,15 @@ def invalidate_file(file_id: object) -> None:
     except Exception as exc:
         logger.warning("cache invalidation failed", extra={"error": repr(exc), "file_id": str(file_id)})
         metrics.add_metric(name="CacheErrors", unit="Count", value=1)
+
+
+@snapstart.on_restore
+def _after_restore() -> list[str]:
+    """The Redis client's connections must not outlive the snapshot."""
+    if not redis_client.cache_info().currsize:
+        return []
+    client = redis_client()
+    if client is not None:
+        snapstart.quietly(lambda: client.connection_pool.disconnect(inuse_connections=True))
+    redis_client.cache_clear()
+    return ["redis"]

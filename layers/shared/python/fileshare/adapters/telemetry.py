@@ -17,7 +17,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
-from fileshare.observability import logger, metrics
+from fileshare.adapters.observability import logger, metrics
 
 API_STAGE = "v1"
 UPLOAD_TO_READY = "UploadToReadyMs"

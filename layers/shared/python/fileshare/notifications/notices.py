@@ -36,16 +36,18 @@ from enum import StrEnum
 from typing import Any
 
 from fileshare import cursor
-from fileshare.config import public_base_url, settings
+from fileshare.adapters import aws
+from fileshare.adapters.aws import public_base_url
+from fileshare.adapters.observability import logger, metrics
+from fileshare.config import settings
 from fileshare.consumers import wanted_event
 from fileshare.db import email_limits as limits_db
-from fileshare.db import notifications as sql
 from fileshare.db import users as users_db
 from fileshare.db.connection import transaction
 from fileshare.errors import NotFound
-from fileshare.events import ENVELOPE_VERSION, Event, EventType
-from fileshare.models import NotificationList, NotificationOut
-from fileshare.observability import logger, metrics
+from fileshare.event_types import ENVELOPE_VERSION, Event, EventType
+from fileshare.notifications import rows as sql
+from fileshare.notifications.models import NotificationList, NotificationOut
 
 NOTIFYING: frozenset[str] = frozenset({
     EventType.FILE_READY, EventType.FILE_REJECTED, EventType.SHARE_CREATED, EventType.LINK_DOWNLOADED,
@@ -64,7 +66,7 @@ _REASONS = {
 }
 
 
-# Why an archive job failed (``archiving``), in words; the detail (which file) is on the job.
+# Why an archive job failed (``archives.worker``), in words; the detail (which file) is on the job.
 _ARCHIVE_REASONS = {
     "source_missing": "a file's bytes were gone",
     "source_changed": "a file changed while it was being zipped",
@@ -272,9 +274,7 @@ def within_daily_cap(conn: Any, user_id: str) -> bool:
 
 
 def send_email(address: str, notice: Notice) -> None:
-    from fileshare.aws import client
-
-    client("ses").send_email(
+    aws.client("ses").send_email(
         Source=settings().email_sender,
         Destination={"ToAddresses": [address]},
         Message={

@@ -5,7 +5,7 @@ The query is always filtered by the ``readers`` ACL field (a term on the caller'
 folders the caller reads through a folder share. The hits' rows are then read from PostgreSQL and
 authorized again there: the response shows current names and tags, and a file trashed, renamed or
 unshared since it was indexed is never shown stale or to the wrong user. The index side (the
-client, the mapping, documents and the indexer's sync) is ``fileshare.search_index``.
+client, the mapping, documents and the indexer's sync) is ``fileshare.search.index``.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from typing import Any
 
 from opensearchpy.exceptions import NotFoundError, OpenSearchException, RequestError
 
-from fileshare import cursor, folders, search_index
+from fileshare import cursor
 from fileshare.access import VIEWER_VISIBLE_STATUSES
+from fileshare.adapters.observability import logger
 from fileshare.config import settings
 from fileshare.db import files as files_db
 from fileshare.db import folders as folders_db
@@ -26,10 +27,10 @@ from fileshare.db import shares as shares_db
 from fileshare.db.connection import transaction
 from fileshare.db.files import FileRow
 from fileshare.errors import DependencyUnavailable, ValidationFailed
-from fileshare.files import file_out, to_record
 from fileshare.lifecycle import FileStatus
 from fileshare.models import FileList
-from fileshare.observability import logger
+from fileshare.records import file_out, to_record
+from fileshare.search import index as search_index
 
 HIDDEN_STATUSES = (FileStatus.TRASHED.value, FileStatus.DELETING.value)  # = lifecycle.HIDDEN_FROM_SEARCH
 MAX_QUERY_CHARS = 200
@@ -66,7 +67,7 @@ def name_query(text: str) -> dict[str, Any]:
 def build_query(user_id: str, query: SearchQuery,
                 folder_ids: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
     """The OpenSearch request body (pure; unit tested). ``folder_ids``: the folders the caller
-    reads through folder shares (``folders.search_folder_ids``)."""
+    reads through folder shares (``search_folder_ids``)."""
     filters: list[dict[str, Any]] = [visible_to(user_id, folder_ids)]
     if query.type:
         kind = query.type.strip().lower()
@@ -114,7 +115,7 @@ def _utc_iso(when: datetime) -> str:
 def search_files(user_id: str, query: SearchQuery) -> FileList:
     """One page of the files ``user_id`` may read that match ``query``, newest (or best) first."""
     with transaction() as conn:
-        folder_ids = folders.search_folder_ids(conn, user_id)
+        folder_ids = search_folder_ids(conn, user_id)
     body = build_query(user_id, query, folder_ids)
     try:
         result = search_index.client().search(index=settings().search_alias, body=body)
@@ -136,7 +137,7 @@ def search_files(user_id: str, query: SearchQuery) -> FileList:
             others = [i for i, r in rows.items() if r.owner_id != user_id]
             shared = shares_db.shared_among(conn, user_id, others)
             shared |= folders_db.readable_files(conn, user_id, [i for i in others if i not in shared],
-                                                folders.MAX_SEARCH_FOLDERS)
+                                                MAX_SEARCH_FOLDERS)
     items = [file_out(to_record(rows[i])) for i in ids
              if i in rows and _readable(rows[i], user_id, shared)]
     next_cursor = cursor.encode(hits[-1]["sort"]) if len(hits) == query.limit else None
@@ -149,3 +150,11 @@ def _readable(row: FileRow, user_id: str, shared: set[uuid.UUID]) -> bool:
     if row.owner_id == user_id:
         return row.status not in HIDDEN_STATUSES
     return row.file_id in shared and row.status in VIEWER_VISIBLE_STATUSES
+
+
+MAX_SEARCH_FOLDERS = 10_000  # folders one search filters on (terms filters take up to 65 536)
+
+
+def search_folder_ids(conn: Any, user_id: str) -> list[str]:
+    """The folders whose files a search by ``user_id`` may match through folder shares."""
+    return [str(f) for f in folders_db.readable_folder_ids(conn, user_id, MAX_SEARCH_FOLDERS)]

@@ -19,8 +19,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from fileshare.cache import redis_client
-from fileshare.observability import logger, metrics
+from fileshare.adapters import snapstart
+from fileshare.adapters.cache import redis_client
+from fileshare.adapters.observability import logger, metrics
 
 DEGRADED_S = 30.0
 
@@ -141,3 +142,10 @@ def give_back(keys: list[str]) -> None:
         pipe.execute()
     except Exception as exc:
         _degrade(client, exc)
+
+
+@snapstart.on_restore
+def _after_restore() -> list[str]:
+    """Its scripts, degraded-until clocks (monotonic: not comparable after a restore) and client."""
+    reset()
+    return []

@@ -9,7 +9,7 @@ entry (so empty ones survive). Then the limits (files and bytes per archive, job
 per user), then the job row and its ``archive.requested`` event in one transaction (the outbox:
 the job is never lost). The archiver resolves a folder again when it runs (``folder_sources``):
 the ZIP holds what the folder holds then, as the job's owner may read it then. The archiver
-(``fileshare.archiving``) consumes that event from Kafka and streams the ZIP into S3 under
+(``fileshare.archives.worker``) consumes that event from Kafka and streams the ZIP into S3 under
 ``a/<owner>/<archive_id>/``; ``zip.ready`` tells the user (inbox and email). A ready archive is
 downloadable for ``ARCHIVE_TTL_SECONDS``; then the sweeper deletes its object and marks it
 ``expired`` (the bucket's lifecycle rule on ``a/`` is the backstop in AWS). Another user's archive
@@ -24,22 +24,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fileshare import access, cursor, events, folders, storage
+from fileshare import access, cursor, events, folders
+from fileshare.adapters import storage
+from fileshare.adapters.observability import logger, metrics
+from fileshare.archives import rows as archives_db
+from fileshare.archives.models import ArchiveCreate, ArchiveList, ArchiveOut
+from fileshare.archives.rows import ArchiveRow
 from fileshare.config import settings
-from fileshare.db import archives as archives_db
 from fileshare.db import files as files_db
 from fileshare.db import folders as folders_db
 from fileshare.db import users as users_db
-from fileshare.db.archives import ArchiveRow
 from fileshare.db.connection import transaction
 from fileshare.db.files import FileRow
 from fileshare.db.folders import FolderRow
 from fileshare.errors import Conflict, Gone, NotFound, TooLarge
-from fileshare.events import Event, EventType
-from fileshare.files import sanitize_name
+from fileshare.event_types import Event, EventType
 from fileshare.lifecycle import FileStatus
-from fileshare.models import ArchiveCreate, ArchiveList, ArchiveOut
-from fileshare.observability import logger, metrics
+from fileshare.records import sanitize_name
 
 ARCHIVE_PREFIX = "a/"
 #: A running job whose heartbeat is older than this lost its worker: a redelivery may claim it again

@@ -32,17 +32,28 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from fileshare import archives, events, storage
+from botocore.exceptions import BotoCoreError, ClientError
+
+from fileshare import events
+from fileshare.adapters import storage
+from fileshare.adapters.observability import logger, metrics
+from fileshare.archives import jobs as archives
+from fileshare.archives import rows as archives_db
+from fileshare.archives.rows import ArchiveRow
+from fileshare.archives.zipstream import (
+    CHUNK_BYTES,
+    MultipartSink,
+    error_code,
+    head,
+    part_size_for,
+    read_ranges,
+)
 from fileshare.config import settings
 from fileshare.consumers import MalformedEventError, envelope
-from fileshare.db import archives as archives_db
-from fileshare.db.archives import ArchiveRow
 from fileshare.db.connection import transaction
 from fileshare.db.files import FileRow
 from fileshare.errors import Conflict, NotFound, TooLarge
-from fileshare.events import Event, EventType
-from fileshare.observability import logger, metrics
-from fileshare.zipstream import CHUNK_BYTES, MultipartSink, error_code, head, part_size_for, read_ranges
+from fileshare.event_types import Event, EventType
 
 PROGRESS_EVERY_S = 1.0
 _REGULAR_FILE = 0o100644 << 16  # unix mode in external_attr: unzip extracts a readable file
@@ -159,8 +170,6 @@ def _write_zip(sink: MultipartSink, plan: Plan, progress: _Progress, chunk_bytes
 
 def _write_entry(archive: zipfile.ZipFile, sink: MultipartSink, row: Mapping[str, Any], name: str,
                  progress: _Progress, chunk_bytes: int) -> None:
-    from botocore.exceptions import ClientError
-
     file_id = row["file_id"]
     try:
         size, etag = head(row["s3_key"])
@@ -229,8 +238,6 @@ def _plan(row: ArchiveRow) -> Plan:
 def run(archive_id: uuid.UUID, *, part_bytes: int | None = None, chunk_bytes: int = CHUNK_BYTES,
         inflight: int = 2) -> Outcome:
     """Build one archive (idempotent: see the module doc). Raises only to have the event redelivered."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     with transaction() as conn:
         row, before = archives_db.claim(conn, archive_id, archives.STALE_AFTER_S)
     if row is None:

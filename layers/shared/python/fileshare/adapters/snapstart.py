@@ -6,7 +6,7 @@ So the hooks do two things:
 
 - before the snapshot (``before_snapshot``): do now what each environment's first request would
   otherwise do, since it costs nothing on any request path: import the X-Ray SDK and apply its
-  patches (lazy in ``fileshare.observability`` for functions without SnapStart), import boto3, and
+  patches (lazy in ``fileshare.adapters.observability`` for functions without SnapStart), import boto3, and
   build the deferred pydantic validators and each route's validation (``warm`` callables, one per
   API app, registered by ``fileshare.api.create_app``);
 - after a restore (``after_restore``): drop what must not be shared by environments resumed from
@@ -15,6 +15,9 @@ So the hooks do two things:
   limiter's degraded-until clocks, and the ``random`` module's state (reseeded from the OS).
   Identifiers and tokens come from ``uuid4``/``secrets`` (``os.urandom``), which a restore does
   not repeat. Nothing here opens a connection: every client is created again on first use.
+
+Each client module registers its own reset (``on_restore``) and each warmer its own step (``warm``)
+when it is imported, so this module imports nothing of the domain and finds nothing by name.
 
 ``install()`` registers both hooks only when Lambda initializes the function for a snapshot
 (``AWS_LAMBDA_INITIALIZATION_TYPE=snap-start``); elsewhere (on-demand, the local runtime) it
@@ -26,7 +29,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -34,7 +36,10 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 SNAP_START = "snap-start"
-_warmers: list[Callable[[], object]] = []
+Warmer = Callable[[], object]
+Reset = Callable[[], list[str]]  # what it reset (labels for the log and the test); [] when nothing
+_warmers: list[tuple[str | None, Warmer]] = []
+_resets: list[Reset] = []
 
 
 def enabled(environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:
@@ -42,9 +47,17 @@ def enabled(environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:
     return environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == SNAP_START
 
 
-def warm(fn: Callable[[], object]) -> Callable[[], object]:
-    """Run ``fn`` before the snapshot (if there is one): work every first request would repeat."""
-    _warmers.append(fn)
+def warm(fn: Warmer, *, name: str | None = None) -> Warmer:
+    """Run ``fn`` before the snapshot (if there is one): work every first request would repeat.
+    Unnamed warmers are logged as ``warm0``, ``warm1``... in registration order."""
+    _warmers.append((name, fn))
+    return fn
+
+
+def on_restore(fn: Reset) -> Reset:
+    """Run ``fn`` after every restore: a client module registers the reset of what it holds
+    (connections, clients, secrets, clocks) when it is imported, in import order."""
+    _resets.append(fn)
     return fn
 
 
@@ -60,11 +73,12 @@ def before_snapshot() -> dict[str, float]:
             log.exception("snapstart: warming %s failed", name)
         spent[name] = round((time.perf_counter() - started) * 1000, 1)
 
-    step("xray", _import_xray)
     step("boto3", _import_boto3)
-    step("models", _build_models)
-    for index, fn in enumerate(_warmers):
-        step(f"warm{index}", fn)
+    unnamed = 0
+    for name, fn in _warmers:
+        if name is None:
+            name, unnamed = f"warm{unnamed}", unnamed + 1
+        step(name, fn)
     log.info("snapstart: warmed before the snapshot", extra={"ms": spent})
     return spent
 
@@ -75,39 +89,8 @@ def after_restore() -> list[str]:
     reset: list[str] = []
     random.seed()  # from os.urandom: environments restored from one snapshot must not share it
     reset.append("random")
-    connection = sys.modules.get("fileshare.db.connection")
-    if connection is not None:
-        if connection.pool.cache_info().currsize:
-            _quietly(lambda: connection.pool().close(timeout=0))
-            connection.pool.cache_clear()
-            reset.append("database pool")
-        connection.forget_credentials()
-        reset.append("database secret")
-    cache = sys.modules.get("fileshare.cache")
-    if cache is not None and cache.redis_client.cache_info().currsize:
-        client = cache.redis_client()
-        if client is not None:
-            _quietly(lambda: client.connection_pool.disconnect(inuse_connections=True))
-        limiter = sys.modules.get("fileshare.limiter")
-        if limiter is not None:
-            limiter.reset()  # its scripts and degraded-until clocks, and the client cache
-        cache.redis_client.cache_clear()
-        reset.append("redis")
-    search = sys.modules.get("fileshare.search_index")
-    if search is not None and search.client.cache_info().currsize:
-        _quietly(lambda: search.client().close())
-        search.client.cache_clear()
-        reset.append("opensearch")
-    events = sys.modules.get("fileshare.events")
-    if events is not None:
-        had_producer = events._producer is not None
-        _quietly(events.reset_producer)  # also the inline-publish breaker's monotonic deadline
-        if had_producer:
-            reset.append("kafka producer")
-    aws = sys.modules.get("fileshare.aws")
-    if aws is not None and aws.client.cache_info().currsize:
-        aws.client.cache_clear()
-        reset.append("boto3 clients")  # the longer-budget clients for completes too
+    for fn in _resets:
+        reset.extend(fn())
     log.info("snapstart: restored", extra={"reset": reset})
     return reset
 
@@ -116,14 +99,17 @@ def install(environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:
     """Register the hooks with the runtime's ``snapshot_restore_py`` when SnapStart initializes us."""
     if not enabled(environ):
         return False
-    from snapshot_restore_py import register_after_restore, register_before_snapshot
+    from snapshot_restore_py import (  # only the SnapStart runtime has it
+        register_after_restore,
+        register_before_snapshot,
+    )
 
     register_before_snapshot(before_snapshot)
     register_after_restore(after_restore)
     return True
 
 
-def _quietly(fn: Callable[[], Any]) -> None:
+def quietly(fn: Callable[[], Any]) -> None:
     """Close something whose socket the snapshot made stale: failing to close it is expected."""
     try:
         fn()
@@ -131,25 +117,5 @@ def _quietly(fn: Callable[[], Any]) -> None:
         log.debug("snapstart: closing a stale client failed: %r", exc)
 
 
-def _import_xray() -> None:
-    from fileshare.observability import tracer
-
-    provider: Any = tracer.provider
-    if hasattr(provider, "_xray"):  # the lazy X-Ray provider: import and patch now
-        provider._xray()
-
-
 def _import_boto3() -> None:
-    import boto3  # noqa: F401 - the import is the point (~120 ms), clients stay per environment
-
-
-def _build_models() -> None:
-    """Build the validators ``fileshare.models`` defers (defer_build) if this function loaded it."""
-    models = sys.modules.get("fileshare.models")
-    if models is None:
-        return
-    from pydantic import BaseModel
-
-    for value in vars(models).values():
-        if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == models.__name__:
-            value.model_rebuild(force=True)
+    import boto3  # noqa: F401 - before the snapshot: the import is the point (~120 ms), clients stay per environment
