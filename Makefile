@@ -77,7 +77,7 @@ lock-check: $(UV_STAMP) ## fail when uv.lock is stale against pyproject.toml or 
 AUDIT_UNREACHABLE ?= fail
 audit: $(VENV_STAMP) ## pip-audit over every lock and npm audit over web/: known vulnerabilities fail unless ignored with a reason
 	@mkdir -p .local/audit
-	@$(UV_EXPORT) > .local/audit/app.txt
+	@$(UV_EXPORT) --no-emit-package fileshare-cli > .local/audit/app.txt  # the CLI is this repository's own code (no hash); its dependencies stay
 	@$(UV_EXPORT) --only-group iac > .local/audit/iac.txt
 	$(PYTHON) tools/audit.py --unreachable $(AUDIT_UNREACHABLE) \
 		--lock uv.lock=.local/audit/app.txt --lock "uv.lock (iac)"=.local/audit/iac.txt \
