@@ -106,7 +106,7 @@ compose-check: venv ## validate localstack/compose.yml with docker-compose confi
 openapi: venv ## regenerate functions/meta/openapi.json from the API functions' code
 	PYTHONPATH=layers/shared/python:localstack:. $(PYTHON) -m infra.openapi
 
-trace: venv ## one file's timeline across every function from the local logs (make trace FILE=<file_id>)
+trace: venv ## one file's timeline from the local logs, then its trace's link in the local Zipkin (make trace FILE=<file_id>)
 	@test -n "$(FILE)" || { echo "usage: make trace FILE=<file_id>"; exit 2; }
 	$(PYTHON) localstack/lambdarun/trace.py $(FILE)
 

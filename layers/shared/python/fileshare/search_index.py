@@ -21,7 +21,7 @@ from uuid import UUID
 from opensearchpy import OpenSearch, RequestsAWSV4SignerAuth, RequestsHttpConnection, helpers
 from opensearchpy.exceptions import NotFoundError, OpenSearchException, RequestError
 
-from fileshare import media
+from fileshare import media, tracing
 from fileshare.config import Settings, settings
 from fileshare.db import shares as shares_db
 from fileshare.db import typed
@@ -59,11 +59,12 @@ def client_from_settings(config: Settings | None = None) -> OpenSearch:
             timeout=OPENSEARCH_TIMEOUT_S,  # x (1 + OPENSEARCH_RETRIES) attempts: fileshare.timeouts
             max_retries=OPENSEARCH_RETRIES,
             retry_on_timeout=True,
+            transport_class=tracing.opensearch_transport(),
         )
     if config.opensearch_auth != "none":
         raise RuntimeError(f"OPENSEARCH_AUTH must be 'none' or 'sigv4', not {config.opensearch_auth!r}")
     return OpenSearch(hosts=[url], timeout=OPENSEARCH_TIMEOUT_S, max_retries=OPENSEARCH_RETRIES,
-                      retry_on_timeout=True)
+                      retry_on_timeout=True, transport_class=tracing.opensearch_transport())
 
 
 @cache

@@ -5,8 +5,8 @@ published; Lambda snapshots that process and resumes every later execution envir
 So the hooks do two things:
 
 - before the snapshot (``before_snapshot``): do now what each environment's first request would
-  otherwise do, since it costs nothing on any request path: import the X-Ray SDK and apply its
-  patches (lazy in ``fileshare.observability`` for functions without SnapStart), import boto3, and
+  otherwise do, since it costs nothing on any request path: set up OpenTelemetry's SDK, exporter
+  and instrumentation (at the first span in ``fileshare.tracing`` otherwise), import boto3, and
   build the deferred pydantic validators and each route's validation (``warm`` callables, one per
   API app, registered by ``fileshare.api.create_app``);
 - after a restore (``after_restore``): drop what must not be shared by environments resumed from
@@ -60,7 +60,7 @@ def before_snapshot() -> dict[str, float]:
             log.exception("snapstart: warming %s failed", name)
         spent[name] = round((time.perf_counter() - started) * 1000, 1)
 
-    step("xray", _import_xray)
+    step("otel", _set_up_tracing)
     step("boto3", _import_boto3)
     step("models", _build_models)
     for index, fn in enumerate(_warmers):
@@ -131,12 +131,10 @@ def _quietly(fn: Callable[[], Any]) -> None:
         log.debug("snapstart: closing a stale client failed: %r", exc)
 
 
-def _import_xray() -> None:
-    from fileshare.observability import tracer
+def _set_up_tracing() -> None:
+    from fileshare import tracing
 
-    provider: Any = tracer.provider
-    if hasattr(provider, "_xray"):  # the lazy X-Ray provider: import and patch now
-        provider._xray()
+    tracing.setup()  # the OpenTelemetry SDK, its exporter and instrumentation (when tracing is on)
 
 
 def _import_boto3() -> None:
