@@ -253,7 +253,7 @@ def _verify(response: dict[str, Any], row: FileRow | VersionRow) -> Verified | s
 def _continuing(response: dict[str, Any], what: str) -> Any:
     """A span continuing the upload request's trace (the object's ``traceparent`` metadata): the
     verification, the row's transition and the event it records belong to the upload's story."""
-    return tracing.span(what, parent=tracing.traceparent_of(response.get("Metadata")))
+    return tracing.span(what, parent=tracing.traceparent_of(response.get("Metadata")), flush=True)
 
 
 def _process_pending(obj: S3Object, row: FileRow) -> Outcome:

@@ -23,8 +23,8 @@ correlation id and file id the function logs under when it starts (``fileshare.c
 The trace context crosses each hop as a W3C ``traceparent``: S3 object metadata
 (``x-amz-meta-traceparent``, set by the presigned POST and the multipart upload), the outbox row
 (its ``traceparent`` column, so the relay publishes in the producer's trace too) and the Kafka
-record header. Spans are batched and flushed when a span whose parent is not in this process ends
-(an invocation's or a record's), so nothing waits in a frozen Lambda environment.
+record header. Spans are batched and sent when an invocation's or a record's span ends, so nothing
+waits in a frozen Lambda environment.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ INSTRUMENTATION = "fileshare"
 
 _lock = threading.Lock()
 _tracer: Tracer | None = None
+_flush_after: dict[int, bool] = {}  # span ids whose end sends the batch (invocations, records)
 
 
 def exporter_name() -> str | None:
@@ -116,8 +117,10 @@ def _instrument(provider: Any) -> None:
 
 
 def _processor(batch: Any) -> Any:
-    """A span processor around ``batch`` that labels each span with the correlation id and flushes
-    when a span whose parent is not in this process (an invocation's, a record's) ends."""
+    """A span processor around ``batch`` that labels each span with the correlation and file ids and
+    flushes when an invocation's or a record's span ends (:func:`span` with ``flush``). Spans outside
+    those (a function without a traced handler) go with the batch's schedule or at exit: flushing
+    each would cost an export per SQL statement."""
     from opentelemetry.sdk.trace import SpanProcessor
 
     class _FlushAtLocalRoot(SpanProcessor):
@@ -128,7 +131,7 @@ def _processor(batch: Any) -> Any:
 
         def on_end(self, span: Any) -> None:
             batch.on_end(span)
-            if span.parent is None or span.parent.is_remote:
+            if _flush_after.pop(span.context.span_id, None) is not None:
                 batch.force_flush(FLUSH_TIMEOUT_MS)
 
         def shutdown(self) -> None:
@@ -163,10 +166,11 @@ def flush() -> None:
 
 @contextmanager
 def span(name: str, *, kind: str = "internal", parent: str | None = None,
-         attributes: Mapping[str, Any] | None = None) -> Iterator[Span | None]:
+         attributes: Mapping[str, Any] | None = None, flush: bool = False) -> Iterator[Span | None]:
     """A span around the block (None when tracing is off). ``kind`` is OpenTelemetry's
     (``server``, ``client``, ``producer``, ``consumer``, ``internal``); ``parent`` a W3C traceparent
-    the span continues (a record's, an object's), else the current span is the parent."""
+    the span continues (a record's, an object's), else the current span is the parent. With
+    ``flush`` (an invocation's or a record's span) its end sends every span batched so far."""
     tracer = setup()
     if tracer is None:
         yield None
@@ -176,6 +180,8 @@ def span(name: str, *, kind: str = "internal", parent: str | None = None,
     context = _extract(parent) if parent else None
     with tracer.start_as_current_span(name, context=context, kind=SpanKind[kind.upper()],
                                       attributes=dict(attributes or {})) as current:
+        if flush:
+            _flush_after[current.get_span_context().span_id] = True
         yield current
 
 
@@ -266,17 +272,26 @@ class _SpanSegment(BaseSegment):
             self._span.set_status(Status(StatusCode.ERROR, type(exception).__name__))
 
 
+def _outermost() -> bool:
+    """No span is open in this process: the segment about to start is the invocation's."""
+    if _tracer is None:
+        return True
+    from opentelemetry import trace
+
+    return not trace.get_current_span().get_span_context().is_valid
+
+
 class PowertoolsProvider(BaseProvider):
     """The provider of Powertools' ``Tracer``: its handler and method segments become spans."""
 
     @contextmanager
     def in_subsegment(self, name: Any = None, **kwargs: Any) -> Iterator[BaseSegment]:
-        with span(str(name or "segment")) as current:
+        with span(str(name or "segment"), flush=_outermost()) as current:
             yield _SpanSegment(current)
 
     @asynccontextmanager
     async def in_subsegment_async(self, name: Any = None, **kwargs: Any) -> AsyncIterator[BaseSegment]:
-        with span(str(name or "segment")) as current:
+        with span(str(name or "segment"), flush=_outermost()) as current:
             yield _SpanSegment(current)
 
     def put_annotation(self, key: str, value: Any) -> None:
@@ -305,12 +320,12 @@ def request_span(event: Mapping[str, Any]) -> Iterator[Span | None]:
     request starts its trace (a caller's ``traceparent`` header is not trusted to join one)."""
     method = str(event.get("httpMethod") or "?")
     route = str(event.get("resource") or "unknown")
-    with span(f"{method} {route}", kind="server",
+    with span(f"{method} {route}", kind="server", flush=True,
               attributes={"http.request.method": method, "http.route": route}) as current:
         yield current
 
 
 def record_span(name: str, headers: Mapping[str, Any] | None, **attributes: Any) -> Any:
     """The consumer span of one record, continuing the trace its ``traceparent`` header carries."""
-    return span(name, kind="consumer", parent=traceparent_of(headers),
+    return span(name, kind="consumer", parent=traceparent_of(headers), flush=True,
                 attributes={k: v for k, v in attributes.items() if v is not None})
