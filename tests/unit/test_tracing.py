@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -63,6 +64,25 @@ print(json.dumps({"inner": inner, "patched": patched, "xray_sdk": "aws_xray_sdk"
 """.replace("PARENT_TRACE", PARENT_TRACE).replace("PARENT_SPAN", PARENT_SPAN)
 
 
+PUBLIC_LINK = """
+import importlib.util, sys
+from fileshare import link_page, links
+from tests.support.apigw import FakeContext, event
+TOKEN = sys.argv[1]
+spec = importlib.util.spec_from_file_location("public_link_handler", sys.argv[2])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+links.peek_link = lambda token, *_: object()
+link_page.render = lambda token, link: f"<a href='/s/{token}?download=1'>Download</a>"
+links.open_link = lambda token, *_: "https://bucket.s3.amazonaws.com/k?X-Amz-Signature=s"
+for accept in ("text/html", "*/*"):
+    request = event("GET", f"/s/{TOKEN}", resource="/s/{token}", path_parameters={"token": TOKEN},
+                    headers={"Accept": accept})
+    module.lambda_handler(request, FakeContext("public_link"))
+print("ok")
+"""
+
+
 class _Zipkin(BaseHTTPRequestHandler):
     spans: list[dict[str, Any]] = []
 
@@ -90,10 +110,11 @@ def zipkin() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         server.server_close()
 
 
-def _run(script: str, **env: str) -> str:
+def _run(script: str, *args: str, **env: str) -> str:
     base = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    base.update(PYTHONPATH=str(REPO / "layers" / "shared" / "python"), POWERTOOLS_SERVICE_NAME="probe", **env)
-    result = subprocess.run([sys.executable, "-c", script], env=base, capture_output=True, text=True,
+    paths = (REPO / "layers" / "shared" / "python", REPO, REPO / "localstack")
+    base.update(PYTHONPATH=os.pathsep.join(map(str, paths)), POWERTOOLS_SERVICE_NAME="probe", **env)
+    result = subprocess.run([sys.executable, "-c", script, *args], env=base, capture_output=True, text=True,
                             timeout=60, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout.strip().splitlines()[-1]
@@ -147,3 +168,18 @@ def test_a_trace_id_is_the_second_field_of_a_traceparent() -> None:
 ])
 def test_an_opensearch_span_is_named_without_ids(url: str, name: str) -> None:
     assert tracing._path_template(url) == name
+
+
+def test_the_public_links_spans_never_hold_its_token(zipkin: tuple[str, list[dict[str, Any]]]) -> None:
+    # Given the public_link handler as deployed (responses and errors not captured), tracing on
+    endpoint, spans = zipkin
+    token = "tok3n-" + uuid.uuid4().hex
+    handler = str(REPO / "functions" / "public_link" / "handler.py")
+    # When its link page and its redirect are opened
+    assert _run(PUBLIC_LINK, token, handler, OTEL_TRACES_EXPORTER="zipkin",
+                OTEL_EXPORTER_ZIPKIN_ENDPOINT=endpoint, POWERTOOLS_TRACER_CAPTURE_RESPONSE="false",
+                POWERTOOLS_TRACER_CAPTURE_ERROR="false") == "ok"
+    # Then both requests are traced, by their route template, and no span names the token
+    requests = [span for span in spans if span.get("kind") == "SERVER"]
+    assert [span["name"] for span in requests] == ["GET /s/{token}"] * 2
+    assert token not in json.dumps(spans)
