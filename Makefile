@@ -30,7 +30,7 @@ $(VENV_STAMP): requirements.txt requirements-dev.txt
 
 venv: $(VENV_STAMP) ## create .venv with the runtime and dev dependencies
 
-up: venv ## install (first time), start and provision the six local services; idempotent
+up: venv ## install (first time), start and provision the six local services and Zipkin (traces); idempotent
 	$(MANAGE) up
 
 # The web page's browser code: npm ci (package-lock.json pins every package) and one esbuild bundle,
