@@ -83,7 +83,7 @@ audit: $(VENV_STAMP) ## pip-audit over every lock and npm audit over web/: known
 		--lock uv.lock=.local/audit/app.txt --lock "uv.lock (iac)"=.local/audit/iac.txt \
 		--lock localstack/requirements.lock=localstack/requirements.lock --npm web
 
-up: venv ## install (first time), start and provision the six local services; idempotent
+up: venv ## install (first time), start and provision the six local services and Zipkin (traces); idempotent
 	$(MANAGE) up
 
 # The web page's browser code: npm ci (package-lock.json pins every package) and one esbuild bundle,
@@ -193,7 +193,7 @@ client: venv ## regenerate the CLI's API client (cli/src/fileshare_api_client) f
 client-check: venv ## fail if the CLI's generated client is not what today's openapi.json generates
 	$(PYTHON) cli/generate.py --check
 
-trace: venv ## one file's timeline across every function from the local logs (make trace FILE=<file_id>)
+trace: venv ## one file's timeline from the local logs, then its trace's link in the local Zipkin (make trace FILE=<file_id>)
 	@test -n "$(FILE)" || { echo "usage: make trace FILE=<file_id>"; exit 2; }
 	$(PYTHON) localstack/lambdarun/trace.py $(FILE)
 

@@ -24,7 +24,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IConstruct
 
-from infra import bundling, nag
+from infra import bundling, nag, tracing
 from infra.config import METRICS_NAMESPACE, StageConfig
 from infra.data import Data, add_vpc_access
 from infra.declaration import (
@@ -213,6 +213,7 @@ class Functions(Construct):
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "POWERTOOLS_LOGGER_LOG_EVENT": "false",
             "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+            **tracing.ENVIRONMENT,  # OpenTelemetry to the ADOT collector layer, on to X-Ray
             "WEB_ORIGIN": config.webOrigin,
             # empty without a custom domain: the functions read it from the web bucket (infra/hosting.py)
             **({"PUBLIC_BASE_URL": config.publicBaseUrl} if config.publicBaseUrl else {}),

@@ -16,7 +16,7 @@ from aws_cdk import CfnOutput, Duration, NestedStack, Stack, Tags
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra import bundling
+from infra import bundling, tracing
 from infra.api import Api
 from infra.config import SERVICE, StageConfig
 from infra.data import Data
@@ -106,7 +106,7 @@ class FileshareStack(Stack):
             config=config,
             functions=functions,
             code_root=code_root,
-            layers=[dependency_layer, shared_layer],
+            layers=[dependency_layer, shared_layer, tracing.collector_layer(self)],
             compiled=bundle,
             network=self.network,
             data=self.data,

@@ -33,7 +33,8 @@ from stackctl.stack import all_services
 
 #: Native service -> its container in compose.yml.
 CONTAINERS = {"localstack": "localstack", "cognito": "cognito", "kafka": "redpanda",
-              "postgres": "postgres", "redis": "redis", "opensearch": "opensearch"}
+              "postgres": "postgres", "redis": "redis", "opensearch": "opensearch",
+              "zipkin": "zipkin"}
 #: LocalStack settings that change behaviour the tests rely on; compose must match ``runtime_env``.
 LOCALSTACK_SETTINGS = ("SERVICES", "SQS_ENDPOINT_STRATEGY", "S3_SKIP_SIGNATURE_VALIDATION",
                        "DISABLE_EVENTS", "DNS_ADDRESS", "SKIP_SSL_CERT_DOWNLOAD", "LOCALSTACK_HOST")

@@ -23,6 +23,7 @@ SERVICE_CLASSES = (
     "stackctl.services.cognito:Cognito",
     "stackctl.services.kafka:Kafka",
     "stackctl.services.opensearch:OpenSearch",
+    "stackctl.services.zipkin:Zipkin",
 )
 
 # Settings every function and test shares, whatever the services are.

@@ -14,7 +14,8 @@ Both copies are made read-only, and each import runs in a fresh ``python3.13 -B 
 the staged folders on ``sys.path``. The baseline is the cold phase's minimal Powertools handler
 (``tests/bench/baseline``), imported the same way in the same run, so each figure also stands as a
 ratio. Per handler and variant the median over ``rounds``; the variants alternate within a round.
-Nothing is invoked: no service is needed.
+Nothing is invoked: no service is needed. The same staged layer then gives the tracers' cold-start
+cost, OpenTelemetry against the X-Ray SDK it replaced (``tests/bench/tracers.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.bench import tracers
 from tests.bench.coldstart import AS_DEPLOYED, BASELINE, BASELINE_DIR, baseline_function
 from tests.bench.common import STOP, wait_cpu_quiet
 
@@ -97,6 +99,8 @@ def staged_assets(functions: list[Any], log: Callable[[str], None] = print) -> I
                 task[fn.name] = root / variant / "task" / fn.name
                 code_dir = BASELINE_DIR / BASELINE if fn.name == BASELINE else fn.code_dir
                 bundling.copy_code(code_dir, task[fn.name])
+                if fn.name == BASELINE:  # Powertools' default tracer: the X-Ray SDK, no longer in the layer
+                    tracers.stage_xray_sdk(task[fn.name])
                 bundling.compile_bytecode(task[fn.name])
             if variant == "source":
                 _strip_bytecode(root / variant)
@@ -143,6 +147,10 @@ def measure_cold_imports(env: Mapping[str, str], *, rounds: int = 3, quiet_limit
                         break
                     wait_cpu_quiet(limit_s=quiet_limit_s)
                     samples[fn.name][variant].append(import_once(python, fn, variants[variant], env))
+        # the tracers' cold-start cost, from the layer as bundled (the baseline's folder has X-Ray)
+        staged = variants["bytecode"]
+        traced = tracers.measure(python, staged.opt, staged.task[BASELINE], dict(env), rounds=max(rounds, 3),
+                                 quiet_limit_s=quiet_limit_s)
     results = {name: _aggregate(runs) for name, runs in samples.items()}
     base = results[BASELINE]
     for name, result in results.items():
@@ -152,7 +160,7 @@ def measure_cold_imports(env: Mapping[str, str], *, rounds: int = 3, quiet_limit
         with_pyc, without = result["bytecode"]["import_ms"], result["source"]["import_ms"]
         result["source_over_bytecode"] = round(without / with_pyc, 2) if with_pyc and without else None
         result["baseline"] = name == BASELINE
-    return {"python": python, "rounds": rounds, "handlers": results}
+    return {"python": python, "rounds": rounds, "handlers": results, "tracers": traced}
 
 
 def _aggregate(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -194,5 +202,6 @@ def report_lines(result: dict[str, Any]) -> list[list[str]]:
 def broken(result: dict[str, Any]) -> list[str]:
     """A handler that could not be imported breaks the flow (timings never do)."""
     return [f"cold import {name} ({variant}): {r[variant]['errors'][0]}"
-            for name, r in result.get("handlers", {}).items() for variant in VARIANTS if r[variant]["errors"]]
+            for name, r in result.get("handlers", {}).items() for variant in VARIANTS if r[variant]["errors"]
+            ] + tracers.broken(result.get("tracers", {}))
 

@@ -61,7 +61,7 @@ if str(REPO_ROOT) not in sys.path:
 
 import requests  # noqa: E402
 
-from tests.bench import api, archive, coldimport, coldstart, issue4, scale, uploads  # noqa: E402
+from tests.bench import api, archive, coldimport, coldstart, issue4, scale, tracers, uploads  # noqa: E402
 from tests.bench.common import (  # noqa: E402
     BENCH_DIR,
     SCHEDULED,
@@ -502,6 +502,12 @@ def print_report(result: dict[str, Any], out: Callable[[str], None] = print) -> 
             "(compileall, unchecked-hash), 'without' the same files minus every .pyc; baseline = the minimal "
             "Powertools handler, same run, same variant")
         table(coldimport.report_lines(imports), out)
+        if imports.get("tracers"):
+            out("")
+            out("(a'') tracing's cold-start cost from the same staged layer: import, set-up and a first span "
+                "exported to a local receiver, in a fresh interpreter that already loaded botocore, psycopg, "
+                "requests and Powertools (tests/bench/tracers.py)")
+            table(tracers.report_lines(imports["tracers"]), out)
 
     routes = result["api"].get("routes_by_phase", {})
     api_phases = [p for p in routes if p.startswith("api:") and p != "api: warm-up"]

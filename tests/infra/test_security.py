@@ -184,7 +184,9 @@ def test_environment_names_match_the_domain_settings(full_assembly: Assembly) ->
     for fn in FULL_FUNCTIONS:
         _, res = function_by_name(template, fn.name)
         env = res["Properties"]["Environment"]["Variables"]
-        unknown = {k for k in env if not k.startswith("POWERTOOLS_") and k != "FILESHARE_STAGE"} - known
+        # the libraries' own variables (Powertools, OpenTelemetry) are theirs to read
+        unknown = {k for k in env
+                   if not k.startswith(("POWERTOOLS_", "OTEL_")) and k != "FILESHARE_STAGE"} - known
         assert not unknown, f"{fn.name}: {unknown} are not read by fileshare.config"
     files_env = function_by_name(template, "files")[1]["Properties"]["Environment"]["Variables"]
     assert {
@@ -301,7 +303,7 @@ def test_functions_settings(assembly: Assembly, full_assembly: Assembly, which: 
             assert props["TracingConfig"] == {"Mode": "Active"}
             assert props["MemorySize"] == fn.memory_mb and props["Timeout"] == fn.timeout_s
             assert props["Handler"] == fn.handler
-            assert len(props["Layers"]) == 2
+            assert len(props["Layers"]) == 3  # dependencies, the shared package, the ADOT collector
             env = props["Environment"]["Variables"]
             assert env["POWERTOOLS_SERVICE_NAME"] == fn.name
             assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Fileshare"

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import Assembly
+from infra import tracing
+from infra.declaration import FUNCTIONS
+
+from .conftest import TEST_SETTINGS, Assembly
 from .helpers import STAGES, function_by_name, resources, stack
 
 
@@ -31,3 +34,17 @@ def test_checkov_is_told_why_the_stage_is_untraced(assembly: Assembly, stage: st
     (api_stage,) = resources(assembly.templates[stack(stage)], "AWS::ApiGateway::Stage").values()
     skips = {s["id"]: s["comment"] for s in api_stage["Metadata"]["checkov"]["skip"]}
     assert "/s/{token}" in skips["CKV_AWS_73"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_function_sends_its_spans_to_xray_through_the_adot_collector(assembly: Assembly,
+                                                                            stage: str) -> None:
+    template = assembly.templates[stack(stage)]
+    region = TEST_SETTINGS[f"fileshare:{stage}:region"]
+    for fn in FUNCTIONS:
+        _, function = function_by_name(template, fn.name)
+        props = function["Properties"]
+        assert tracing.collector_layer_arn(region) in props["Layers"], fn.name  # the collector extension
+        env = props["Environment"]["Variables"]
+        assert {k: env.get(k) for k in tracing.ENVIRONMENT} == tracing.ENVIRONMENT, fn.name
+        assert props["TracingConfig"] == {"Mode": "Active"}  # xray:PutTraceSegments, PutTelemetryRecords

@@ -53,7 +53,7 @@ REPO = Path(__file__).resolve().parents[2]
 MANAGE = REPO / "localstack" / "manage.py"
 SERVE = REPO / "localstack" / "serve.py"
 LOG_DIR = REPO / ".local" / "logs"
-SERVICES = ("localstack", "cognito", "postgres", "redis", "kafka", "opensearch")
+SERVICES = ("localstack", "cognito", "postgres", "redis", "kafka", "opensearch", "zipkin")
 LIMIT_S = 240.0  # waiting for the pipeline after a restart; an in-flight SQS record returns after 60 s
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(1800)]
 

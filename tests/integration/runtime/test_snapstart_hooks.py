@@ -57,7 +57,7 @@ def backend_pid():
 out = {"before_hooks": len(runtime.before), "after_hooks": len(runtime.after)}
 warmed = runtime.before[0]()
 out["warmed"] = sorted(warmed)
-out["xray_imported"] = "aws_xray_sdk.core" in sys.modules
+out["otel_set_up"] = "opentelemetry.sdk.trace" in sys.modules
 out["models_built"] = type(models.FileOut.__pydantic_validator__).__name__
 pid_in_snapshot = backend_pid()  # what a snapshot taken now would hold open
 cache_in_snapshot = redis_client()
@@ -82,7 +82,8 @@ def test_files_function_warms_before_the_snapshot_and_reconnects_after_a_restore
     fn = next(f for f in FUNCTIONS if f.name == "files")
     code_dir = REPO_ROOT / "functions" / "files"
     env = function_env(fn, load_env_file(TEST_ENV), code_dir)
-    env.update(AWS_LAMBDA_INITIALIZATION_TYPE="snap-start", POWERTOOLS_TRACE_DISABLED="false")
+    # tracing on, as deployed (AWS exports OTLP to the collector layer; here to the stack's Zipkin)
+    env.update(AWS_LAMBDA_INITIALIZATION_TYPE="snap-start", OTEL_TRACES_EXPORTER="zipkin")
     user = f"snap-{uuid.uuid4().hex[:12]}"
     file_id = str(uuid.uuid4())
     event = rest_event("GET", f"/files/{file_id}", resource="/files/{file_id}",
@@ -94,8 +95,8 @@ def test_files_function_warms_before_the_snapshot_and_reconnects_after_a_restore
     assert run.returncode == 0, run.stderr[-3000:]
     out = json.loads(run.stdout.strip().splitlines()[-1])
     assert out["before_hooks"] == 1 and out["after_hooks"] == 1
-    assert {"xray", "boto3", "models", "warm0"} <= set(out["warmed"])  # warm0: the files app's routes
-    assert out["xray_imported"] and out["models_built"] == "SchemaValidator"
+    assert {"otel", "boto3", "models", "warm0"} <= set(out["warmed"])  # warm0: the files app's routes
+    assert out["otel_set_up"] and out["models_built"] == "SchemaValidator"
     assert {"random", "database pool", "database secret", "redis"} <= set(out["reset"])
     assert out["random_reseeded"]
     assert (out["status"], out["error_code"]) == (404, "file_not_found")  # a real lookup, answered

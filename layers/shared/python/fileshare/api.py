@@ -30,7 +30,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from psycopg_pool import PoolTimeout
 
 from fileshare import ratelimit
-from fileshare.adapters import snapstart, telemetry
+from fileshare.adapters import snapstart, telemetry, tracing
 from fileshare.adapters.observability import logger, metrics, tracer
 from fileshare.config import check_rate_limit_store, settings
 from fileshare.errors import DomainError, Forbidden, RateLimited, Unauthorized
@@ -183,8 +183,11 @@ def entry_point(app: APIGatewayRestResolver) -> LambdaHandler:
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        response = app.resolve(event, context)
-        telemetry.observe_api(event, response)
+        with tracing.request_span(event) as span:
+            response = app.resolve(event, context)
+            telemetry.observe_api(event, response)
+            if span is not None:
+                span.set_attribute("http.response.status_code", int(response.get("statusCode") or 0))
         return response
 
     return lambda_handler

@@ -13,6 +13,7 @@ the trigger's retries are exhausted and it goes to the on-failure destination (d
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Collection
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fileshare.adapters import telemetry
+from fileshare.adapters import telemetry, tracing
 from fileshare.adapters.observability import logger, metrics, tracer
 from fileshare.event_types import ENVELOPE_VERSION, Event
 
@@ -72,6 +73,21 @@ def record_keys(record: Any) -> tuple[str | None, str | None]:
     return correlation, str(file_id) if file_id else None
 
 
+def _record_span(record: Any) -> Any:
+    """A Kafka record's consumer span, continuing the producer's trace (its ``traceparent``
+    header); none for an SQS record (the processor continues the trace the object's metadata
+    carries, once it has read it)."""
+    headers = getattr(record, "decoded_headers", None)
+    if not isinstance(headers, dict):
+        return contextlib.nullcontext()
+    topic = getattr(record, "topic", None)
+    return tracing.record_span(f"{topic} process", headers, **{
+        "messaging.system": "kafka", "messaging.operation.type": "process",
+        "messaging.destination.name": topic,
+        "messaging.destination.partition.id": str(getattr(record, "partition", "")),
+        "messaging.kafka.offset": getattr(record, "offset", None)})
+
+
 def batch_entry_point(event_type: EventType, record_handler: Callable[[Any], None]
                       ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     """The Lambda handler of a consumer: partial batch responses around ``record_handler``."""
@@ -81,7 +97,8 @@ def batch_entry_point(event_type: EventType, record_handler: Callable[[Any], Non
         """The record handler, logging under the correlation id and file id the record carries."""
         telemetry.adopt(*record_keys(record))
         try:
-            record_handler(record)
+            with _record_span(record):
+                record_handler(record)
         finally:
             telemetry.forget()
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from fileshare.adapters import kafka, telemetry
+from fileshare.adapters import kafka, telemetry, tracing
 from fileshare.adapters.observability import logger, metrics
 from fileshare.config import settings
 from fileshare.db.connection import transaction
@@ -40,9 +40,10 @@ _RELAY_FLUSH_S = 10.0
 def record(conn: Connection[Any], event: Event) -> int:
     """Write ``event`` to the outbox inside the caller's transaction; returns its ``seq``."""
     row = conn.execute(
-        "INSERT INTO outbox (event_id, aggregate_id, type, payload, correlation_id)"
-        " VALUES (%s, %s, %s, %s, %s) RETURNING seq",
-        (event.id, event.file_id, event.type.value, event.model_dump_json(), telemetry.correlation_id())
+        "INSERT INTO outbox (event_id, aggregate_id, type, payload, correlation_id, traceparent)"
+        " VALUES (%s, %s, %s, %s, %s, %s) RETURNING seq",
+        (event.id, event.file_id, event.type.value, event.model_dump_json(), telemetry.correlation_id(),
+         tracing.traceparent())
     ).fetchone()
     assert row is not None
     seq = row["seq"] if isinstance(row, dict) else row[0]
@@ -62,6 +63,9 @@ def _headers(row: dict[str, Any]) -> list[tuple[str, bytes]]:
     headers = [("event-type", row["type"].encode()), ("event-id", str(row["event_id"]).encode())]
     if row.get("correlation_id"):
         headers.append((telemetry.CORRELATION_HEADER, str(row["correlation_id"]).encode()))
+    traceparent = tracing.traceparent()  # the producer span's, inside :func:`_publish_files`
+    if traceparent:
+        headers.append((tracing.TRACEPARENT, traceparent.encode()))
     return headers
 
 
@@ -77,7 +81,7 @@ def _publish_files(conn: Connection[Any], aggregate_ids: Sequence[UUID], limit: 
     if not mine:
         return 0
     rows = conn.execute(
-        "SELECT seq, event_id, aggregate_id, type, payload, correlation_id FROM outbox"
+        "SELECT seq, event_id, aggregate_id, type, payload, correlation_id, traceparent FROM outbox"
         " WHERE published_at IS NULL AND aggregate_id = ANY(%s)"
         " ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED", (mine, limit)).fetchall()
     if not rows:
@@ -88,9 +92,14 @@ def _publish_files(conn: Connection[Any], aggregate_ids: Sequence[UUID], limit: 
         payload = row["payload"]
         value = (json.dumps(payload, separators=(",", ":")) if not isinstance(payload, str)
                  else payload).encode()
-        futures.append((row, publisher.send(
-            topic, key=str(row["aggregate_id"]).encode(), value=value,
-            headers=_headers(row))))
+        # the producer span continues the trace of the change that recorded the event (the relay's
+        # too), and the record carries it on to the consumers
+        with tracing.span(f"{topic} publish", kind="producer", parent=row.get("traceparent"),
+                          attributes={"messaging.system": "kafka", "messaging.operation.type": "send",
+                                      "messaging.destination.name": topic, "event_type": row["type"]}):
+            futures.append((row, publisher.send(
+                topic, key=str(row["aggregate_id"]).encode(), value=value,
+                headers=_headers(row))))
     try:
         publisher.flush(timeout=flush_timeout_s)
     except Exception:  # undelivered futures are sorted out below

@@ -54,7 +54,7 @@ from typing import Any
 from uuid import UUID
 
 from fileshare import event_types, events, media, records
-from fileshare.adapters import storage, telemetry
+from fileshare.adapters import storage, telemetry, tracing
 from fileshare.adapters.cache import invalidate_file
 from fileshare.adapters.observability import logger, metrics
 from fileshare.adapters.storage import delete_objects, thumbnail_key_for
@@ -250,15 +250,22 @@ def _verify(response: dict[str, Any], row: FileRow | VersionRow) -> Verified | s
                     s3_checksum=s3_checksum_of(response))
 
 
+def _continuing(response: dict[str, Any], what: str) -> Any:
+    """A span continuing the upload request's trace (the object's ``traceparent`` metadata): the
+    verification, the row's transition and the event it records belong to the upload's story."""
+    return tracing.span(what, parent=tracing.traceparent_of(response.get("Metadata")), flush=True)
+
+
 def _process_pending(obj: S3Object, row: FileRow) -> Outcome:
     response = _open(obj, int(row.size))
     if response is None:
         return Outcome.IGNORED
-    verified = _verify(response, row)
-    if isinstance(verified, str):
-        return _reject(row, verified)
-    thumb_key = _store_thumbnail(row, verified.image) if verified.image is not None else None
-    return _finish(row, verified, thumb_key, event_time=obj.event_time)
+    with _continuing(response, "process upload"):
+        verified = _verify(response, row)
+        if isinstance(verified, str):
+            return _reject(row, verified)
+        thumb_key = _store_thumbnail(row, verified.image) if verified.image is not None else None
+        return _finish(row, verified, thumb_key, event_time=obj.event_time)
 
 
 def _process_ready(obj: S3Object, row: FileRow) -> Outcome:
@@ -280,10 +287,11 @@ def _process_ready(obj: S3Object, row: FileRow) -> Outcome:
     logger.warning("the object of a verified file was replaced; verifying it again",
                    extra={"key": obj.key, "verified_etag": stored, "current_etag": current})
     metrics.add_metric(name="ObjectsReverified", unit="Count", value=1)
-    verified = _verify(response, row)
-    if isinstance(verified, str):
-        return _reject_replaced(row, verified)
-    return _accept_replaced(row, verified)
+    with _continuing(response, "process replaced object"):
+        verified = _verify(response, row)
+        if isinstance(verified, str):
+            return _reject_replaced(row, verified)
+        return _accept_replaced(row, verified)
 
 
 def _reject_replaced(row: FileRow, reason: str) -> Outcome:
@@ -438,11 +446,12 @@ def _process_version(obj: S3Object, version: VersionRow) -> Outcome:
                 response = _open(obj, int(version.size))
                 if response is None:
                     return Outcome.IGNORED
-                verified = _verify(response, version)
-                if isinstance(verified, str):
-                    return _reject_version(version, verified)
-                thumb = _store_thumbnail(version, verified.image) if verified.image is not None else None
-                return _finish_version(version, verified, thumb)
+                with _continuing(response, "process version"):
+                    verified = _verify(response, version)
+                    if isinstance(verified, str):
+                        return _reject_version(version, verified)
+                    thumb = _store_thumbnail(version, verified.image) if verified.image is not None else None
+                    return _finish_version(version, verified, thumb)
             case VersionStatus.READY:  # a kept version: a duplicate, or its key was written again
                 if version.verified_etag is not None and normalize_etag(obj.etag) == version.verified_etag:
                     return Outcome.ALREADY_DONE

@@ -5,8 +5,8 @@ published; Lambda snapshots that process and resumes every later execution envir
 So the hooks do two things:
 
 - before the snapshot (``before_snapshot``): do now what each environment's first request would
-  otherwise do, since it costs nothing on any request path: import the X-Ray SDK and apply its
-  patches (lazy in ``fileshare.adapters.observability`` for functions without SnapStart), import boto3, and
+  otherwise do, since it costs nothing on any request path: set up OpenTelemetry's SDK, exporter
+  and instrumentation (at the first span in ``fileshare.adapters.tracing`` otherwise), import boto3, and
   build the deferred pydantic validators and each route's validation (``warm`` callables, one per
   API app, registered by ``fileshare.api.create_app``);
 - after a restore (``after_restore``): drop what must not be shared by environments resumed from

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from botocore.exceptions import ClientError
 
 from fileshare import media
-from fileshare.adapters import aws, telemetry
+from fileshare.adapters import aws, telemetry, tracing
 from fileshare.config import settings
 from fileshare.errors import Conflict, DependencyUnavailable, ValidationFailed
 
@@ -103,9 +103,16 @@ def presigned_post(key: str, size: int, content_type: str, *, checksum_sha256: s
 
 
 def _correlation_fields() -> dict[str, str]:
-    """The request's correlation id as object metadata the POST must carry (the processor logs under it)."""
-    correlation = telemetry.correlation_id()
-    return {f"x-amz-meta-{telemetry.CORRELATION_META}": correlation} if correlation else {}
+    """The request's correlation id and trace context as object metadata the POST must carry (the
+    processor logs under the one and continues the other)."""
+    return {f"x-amz-meta-{name}": value for name, value in _upload_metadata().items()}
+
+
+def _upload_metadata() -> dict[str, str]:
+    """The object metadata of an upload: the request's correlation id and W3C traceparent."""
+    values = {telemetry.CORRELATION_META: telemetry.correlation_id(),
+              tracing.TRACEPARENT: tracing.traceparent()}
+    return {name: value for name, value in values.items() if value}
 
 
 def part_plan(size: int, preferred_part_bytes: int) -> tuple[int, int]:
@@ -127,9 +134,9 @@ def start_multipart(key: str, size: int, content_type: str, *, checksum_algorith
     """
     part_size, count = part_plan(size, settings().multipart_part_bytes)
     extra: dict[str, Any] = {"ChecksumAlgorithm": checksum_algorithm} if checksum_algorithm else {}
-    correlation = telemetry.correlation_id()
-    if correlation:  # the processor logs under the request that started the upload
-        extra["Metadata"] = {telemetry.CORRELATION_META: correlation}
+    metadata = _upload_metadata()
+    if metadata:  # the processor logs under the request that started the upload, and continues its trace
+        extra["Metadata"] = metadata
     upload_id = _s3().create_multipart_upload(Bucket=settings().upload_bucket, Key=key,
                                               ContentType=content_type, **extra)["UploadId"]
     first = [] if checksum_algorithm else list(range(1, min(count, FIRST_BATCH_PARTS) + 1))

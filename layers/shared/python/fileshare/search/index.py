@@ -22,7 +22,7 @@ from opensearchpy import OpenSearch, RequestsAWSV4SignerAuth, RequestsHttpConnec
 from opensearchpy.exceptions import ConflictError, NotFoundError, OpenSearchException, RequestError
 
 from fileshare import media
-from fileshare.adapters import snapstart
+from fileshare.adapters import snapstart, tracing
 from fileshare.adapters.observability import logger, metrics
 from fileshare.config import Settings, settings
 from fileshare.consumers import MalformedEventError, envelope
@@ -61,11 +61,12 @@ def client_from_settings(config: Settings | None = None) -> OpenSearch:
             timeout=OPENSEARCH_TIMEOUT_S,  # x (1 + OPENSEARCH_RETRIES) attempts: fileshare.timeouts
             max_retries=OPENSEARCH_RETRIES,
             retry_on_timeout=True,
+            transport_class=tracing.opensearch_transport(),
         )
     if config.opensearch_auth != "none":
         raise RuntimeError(f"OPENSEARCH_AUTH must be 'none' or 'sigv4', not {config.opensearch_auth!r}")
     return OpenSearch(hosts=[url], timeout=OPENSEARCH_TIMEOUT_S, max_retries=OPENSEARCH_RETRIES,
-                      retry_on_timeout=True)
+                      retry_on_timeout=True, transport_class=tracing.opensearch_transport())
 
 
 @cache
