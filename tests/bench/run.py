@@ -83,7 +83,9 @@ from tests.bench.common import (  # noqa: E402
 from tests.support.runtime import TEST_ENV, RuntimeUnavailableError, load_test_env, running_gateway  # noqa: E402
 
 #: The bench's own gateway gets a high per-user rate limit, so the throttle is not what is measured.
-GATEWAY_ENV_OVERRIDES = {"RATE_LIMIT_PER_MINUTE": "1000000", "IP_RATE_LIMIT_PER_MINUTE": "0"}
+GATEWAY_ENV_OVERRIDES = {"RATE_LIMIT_PER_MINUTE": "1000000", "IP_RATE_LIMIT_PER_MINUTE": "0",
+                         "READ_RATE_LIMIT_PER_MINUTE": "1000000", "UPLOAD_FILES_PER_HOUR": "0",
+                         "UPLOAD_BYTES_PER_HOUR": "0"}
 PHASES = ("cold", "coldimport", "api", "uploads", "links", "search", "notify", "scale", "archive")
 GATEWAY_PHASES = frozenset(PHASES) - {"cold", "coldimport", "scale", "archive"}
 SCALE_SIZES = {"100k": (10_000, 100_000), "1m": (10_000, 100_000, 1_000_000), "10k": (10_000,)}

@@ -178,6 +178,11 @@ CASES: tuple[Case, ...] = (
     Case("POST", "/files", State.NONE, (201, 201, 201, 401),
          lambda w, s: {"name": "new.txt", "size": 10, "content_type": "text/plain"}),
     Case("GET", "/files", State.NONE, SIGNED_IN_200),
+    Case("POST", "/files/batch", State.NONE, (200, 200, 200, 401),
+         lambda w, s: {"files": [{"name": "one.txt", "size": 10, "content_type": "text/plain"},
+                                 {"name": "two.txt", "size": 10, "content_type": "text/plain"}]}),
+    # anyone's ids may be asked for; the answer holds the caller's own files only (test_batch_uploads)
+    Case("GET", "/files/status", State.READY, SIGNED_IN_200, query="?file_id={file_id}"),
     Case("GET", "/me", State.NONE, SIGNED_IN_200),
     Case("GET", "/search", State.NONE, SIGNED_IN_200),
     Case("GET", "/shared-with-me", State.NONE, SIGNED_IN_200),
@@ -547,6 +552,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         pytest.fail("the local stack is not up (.local/test.env): run `make up`")
     env_file = tmp_path_factory.mktemp("matrix") / "stack.env"
     env_file.write_text(TEST_ENV.read_text() + "\nRATE_LIMIT_PER_MINUTE=0\nIP_RATE_LIMIT_PER_MINUTE=0\n"
+                        "READ_RATE_LIMIT_PER_MINUTE=0\n"
                         "MULTIPART_THRESHOLD_BYTES=1024\n")
     from fileshare import search_index
     from fileshare.config import settings

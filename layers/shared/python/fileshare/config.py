@@ -50,6 +50,11 @@ class Settings(BaseModel):
     allowed_content_types: tuple[str, ...] = ()  # empty: any type allowed
     rate_limit_per_minute: int = 100
     ip_rate_limit_per_minute: int = 60  # per source IP and public route (register, login, /s/, ...)
+    # Work, not requests (fileshare.upload_budget): reads have their own budget, so status polls
+    # never use up what uploads need; uploads started are counted by files and bytes per hour.
+    read_rate_limit_per_minute: int = 600  # GET/HEAD per user and minute
+    upload_files_per_hour: int = 10_000  # files started (POST /files and each batch entry)
+    upload_bytes_per_hour: int = 200 * 1024**3  # their declared sizes
     max_shares_per_file: int = 100  # users one file can be shared with (409 too_many_shares)
     max_links_per_file: int = 20  # links of one file not revoked (409 too_many_links)
     link_email_digest_s: int = 3600  # at most one "your link was downloaded" email per link and period
@@ -103,6 +108,9 @@ _ENV = {
     "allowed_content_types": ("ALLOWED_CONTENT_TYPES",),
     "rate_limit_per_minute": ("RATE_LIMIT_PER_MINUTE",),
     "ip_rate_limit_per_minute": ("IP_RATE_LIMIT_PER_MINUTE",),
+    "read_rate_limit_per_minute": ("READ_RATE_LIMIT_PER_MINUTE",),
+    "upload_files_per_hour": ("UPLOAD_FILES_PER_HOUR",),
+    "upload_bytes_per_hour": ("UPLOAD_BYTES_PER_HOUR",),
     "max_shares_per_file": ("MAX_SHARES_PER_FILE",),
     "max_links_per_file": ("MAX_LINKS_PER_FILE",),
     "link_email_digest_s": ("LINK_EMAIL_DIGEST_SECONDS",),
@@ -185,7 +193,10 @@ def check_rate_limit_store(environ: Mapping[str, str] = os.environ) -> None:
         return
     current = settings()
     limits = {"RATE_LIMIT_PER_MINUTE": current.rate_limit_per_minute,
-              "IP_RATE_LIMIT_PER_MINUTE": current.ip_rate_limit_per_minute}
+              "IP_RATE_LIMIT_PER_MINUTE": current.ip_rate_limit_per_minute,
+              "READ_RATE_LIMIT_PER_MINUTE": current.read_rate_limit_per_minute,
+              "UPLOAD_FILES_PER_HOUR": current.upload_files_per_hour,
+              "UPLOAD_BYTES_PER_HOUR": current.upload_bytes_per_hour}
     on = [name for name, limit in limits.items() if limit > 0]
     if on and not current.redis_url:
         function = environ.get("AWS_LAMBDA_FUNCTION_NAME", "this function")

@@ -581,3 +581,50 @@ class FolderShareOut(_Model):
 
 class FolderShareList(_Model):
     items: list[FolderShareOut]
+
+
+# ---- batch upload start (fileshare.batch) -------------------------------------------------------
+
+MAX_BATCH_FILES = 500
+MAX_STATUS_IDS = 100
+
+
+class BatchCreate(_In):
+    """Many uploads started at once, each entry exactly what ``POST /files`` takes. An entry that is
+    malformed (its shape) refuses the whole request with 422; an entry that breaks a rule needing
+    the server (quota, name, size, type, folder) gets its own error and the others go on."""
+
+    files: list[FileCreate] = Field(min_length=1, max_length=MAX_BATCH_FILES,
+                                    description=f"at most {MAX_BATCH_FILES} entries")
+
+
+class BatchItem(_Model):
+    """One entry's answer, in the request's order: its upload, or its own error (nothing was made
+    for it: no row, no folder, no multipart upload, no quota reserved)."""
+
+    index: int = Field(description="the entry's position in the request (0-based)")
+    file_id: UUID | None = None
+    upload: PostUpload | MultipartUpload | None = None
+    error: ErrorBody | None = Field(default=None, description="quota_exceeded, file_too_large, "
+                                    "invalid_name, content_type_not_allowed, expires_in_past, "
+                                    "folder_not_found, folder_trashed, name_taken, ...")
+
+
+class BatchCreated(_Model):
+    items: list[BatchItem]
+    created: int = Field(description="entries that got an upload")
+    refused: int = Field(description="entries that got an error")
+
+
+class FileStatusOut(_Model):
+    file_id: UUID
+    name: str
+    status: FileStatus
+    folder_id: UUID | None = None
+
+
+class FileStatusList(_Model):
+    """The caller's own files among the ids asked for (an id that is not the caller's file is
+    left out, as a 404 would be)."""
+
+    items: list[FileStatusOut]
