@@ -55,6 +55,10 @@ class Settings(BaseModel):
     read_rate_limit_per_minute: int = 600  # GET/HEAD per user and minute
     upload_files_per_hour: int = 10_000  # files started (POST /files and each batch entry)
     upload_bytes_per_hour: int = 200 * 1024**3  # their declared sizes
+    # A burst of ready uploads is one notice and one email (fileshare.notice_bursts): uploads ready
+    # less than this apart belong together (0: one notice each), for at most the longest span.
+    upload_notice_window_s: int = 60
+    upload_notice_max_s: int = 900
     max_shares_per_file: int = 100  # users one file can be shared with (409 too_many_shares)
     max_links_per_file: int = 20  # links of one file not revoked (409 too_many_links)
     link_email_digest_s: int = 3600  # at most one "your link was downloaded" email per link and period
@@ -111,6 +115,8 @@ _ENV = {
     "read_rate_limit_per_minute": ("READ_RATE_LIMIT_PER_MINUTE",),
     "upload_files_per_hour": ("UPLOAD_FILES_PER_HOUR",),
     "upload_bytes_per_hour": ("UPLOAD_BYTES_PER_HOUR",),
+    "upload_notice_window_s": ("UPLOAD_NOTICE_WINDOW_SECONDS",),
+    "upload_notice_max_s": ("UPLOAD_NOTICE_MAX_SECONDS",),
     "max_shares_per_file": ("MAX_SHARES_PER_FILE",),
     "max_links_per_file": ("MAX_LINKS_PER_FILE",),
     "link_email_digest_s": ("LINK_EMAIL_DIGEST_SECONDS",),
