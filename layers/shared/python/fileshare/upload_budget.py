@@ -1,5 +1,7 @@
 """What a user may start per hour, counted as work rather than requests: files and bytes of the
-uploads they start (``POST /files`` one file, ``POST /files/batch`` each entry it accepts).
+uploads they start (``POST /files`` one file, ``POST /files/batch`` each entry whose input passed
+its checks; one refused later by the quota or its folder still counts: the budget is charged before
+the user's row is locked, so the lock is never held for a Redis round trip).
 
 A batch of 500 files is one request against ``RATE_LIMIT_PER_MINUTE`` and 500 files against
 ``UPLOAD_FILES_PER_HOUR``, so a page dropping a thousand files is never refused while a client
