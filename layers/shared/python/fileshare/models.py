@@ -21,6 +21,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     model_validator,
 )
@@ -195,7 +196,7 @@ class FileCreate(_In):
     checksum_sha256: Sha256 | None = Field(
         default=None, description="the whole file's SHA-256: a single POST upload is signed with it, so S3 "
                                   "refuses bytes that do not match")
-    part_checksums: bool = Field(
+    part_checksums: StrictBool = Field(  # strict: 0 or "yes" is not a boolean (schemathesis, in a batch)
         default=False, description="multipart: every part is signed with its SHA-256 (POST "
                                    "/files/{id}/parts with checksums), so S3 checks every part and the "
                                    "processor need not read the object again; no part is signed up front")
@@ -282,7 +283,7 @@ class VersionCreate(_In):
     checksum_sha256: Sha256 | None = Field(
         default=None, description="the version's SHA-256: a single POST upload is signed with it, so S3 "
                                   "refuses bytes that do not match")
-    part_checksums: bool = Field(
+    part_checksums: StrictBool = Field(  # strict: 0 or "yes" is not a boolean (schemathesis, in a batch)
         default=False, description="multipart: every part is signed with its SHA-256 (POST "
                                    ".../versions/{version_id}/parts with checksums), as for a new file")
 
