@@ -91,15 +91,17 @@ class Api(Construct):
                 tracing_enabled=False,
             ),
         )
-        # Errors produced by API Gateway itself (401 from the authorizer, 429 throttling) carry CORS too.
-        for response_type, name in (
-            (apigw.ResponseType.DEFAULT_4_XX, "Default4xx"),
-            (apigw.ResponseType.DEFAULT_5_XX, "Default5xx"),
+        # Errors produced by API Gateway itself (401 from the authorizer, 429 throttling) carry CORS too;
+        # the stage's own 429 says when to come back, as the functions' 429s do (the page waits that long).
+        for response_type, name, extra in (
+            (apigw.ResponseType.DEFAULT_4_XX, "Default4xx", {}),
+            (apigw.ResponseType.DEFAULT_5_XX, "Default5xx", {}),
+            (apigw.ResponseType.THROTTLED, "Throttled", {"Retry-After": "'1'"}),
         ):
             self.api.add_gateway_response(
                 name,
                 type=response_type,
-                response_headers={"Access-Control-Allow-Origin": f"'{config.webOrigin}'"},
+                response_headers={"Access-Control-Allow-Origin": f"'{config.webOrigin}'", **extra},
             )
         self.validator = self.api.add_request_validator(
             "Params",

@@ -267,6 +267,8 @@ FUNCTIONS: tuple[Function, ...] = (
         routes=(
             Route("POST", "/files"),
             Route("GET", "/files"),
+            Route("POST", "/files/batch"),
+            Route("GET", "/files/status"),
             Route("GET", "/files/{file_id}"),
             Route("PATCH", "/files/{file_id}"),
             Route("DELETE", "/files/{file_id}"),

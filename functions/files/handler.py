@@ -10,9 +10,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from fileshare import files, folders, versions
+from fileshare import batch, files, folders, versions
 from fileshare.api import caller, create_app, entry_point
 from fileshare.models import (
+    MAX_BATCH_FILES,
+    MAX_STATUS_IDS,
+    BatchCreate,
+    BatchCreated,
     CompleteIn,
     DownloadOut,
     FileCreate,
@@ -20,6 +24,7 @@ from fileshare.models import (
     FileList,
     FileOut,
     FilePatch,
+    FileStatusList,
     FolderCreate,
     FolderItems,
     FolderOpOut,
@@ -51,6 +56,27 @@ FileId = Annotated[UUID, Path(description="the file's id")]
 def create_file(body: Annotated[FileCreate, Body()]) -> tuple[FileCreated, int]:
     user = caller(router)
     return files.create_upload(user.user_id, user.email, body), 201
+
+
+@router.post("/batch", summary=f"Start up to {MAX_BATCH_FILES} uploads at once", tags=["files"],
+             responses={200: {"description": "one answer per entry, in order: its upload, or its own "
+                                             "error (quota_exceeded, invalid_name, file_too_large, "
+                                             "content_type_not_allowed, folder_not_found, name_taken, "
+                                             "...); a refused entry leaves nothing behind"},
+                        429: {"description": "over the request limit (rate_limited) or the hourly "
+                                             "upload budget (upload_budget_exceeded); see Retry-After"}})
+def create_batch(body: Annotated[BatchCreate, Body()]) -> BatchCreated:
+    user = caller(router)
+    return batch.start_batch(user.user_id, user.email, body)
+
+
+@router.get("/status", summary="The status of many of my files at once (uploads being checked)",
+            tags=["files"],
+            responses={200: {"description": "my files among those asked for; others are left out"}})
+def file_statuses(file_id: Annotated[list[UUID], Query(min_length=1, max_length=MAX_STATUS_IDS,
+                                                       description="a file id; repeat for more")]
+                  ) -> FileStatusList:
+    return batch.statuses(caller(router).user_id, file_id)
 
 
 @router.post("/<file_id>/complete", summary="Complete a multipart upload", tags=["files"],

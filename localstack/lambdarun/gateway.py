@@ -38,7 +38,8 @@ DEFAULT_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
 MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway's request payload limit
 ALLOW_HEADERS = "Authorization,Content-Type,X-Link-Password,X-Amz-Date,X-Api-Key,X-Requested-With"
 ALLOW_METHODS = "GET,POST,PUT,PATCH,DELETE,OPTIONS"
-EXPOSE_HEADERS = "Location,X-Amzn-RequestId,X-Next-Cursor"  # X-Next-Cursor: the CSV export's pages
+# X-Next-Cursor: the CSV export's pages; Retry-After: every 429 says when to come back
+EXPOSE_HEADERS = "Location,X-Amzn-RequestId,X-Next-Cursor,Retry-After,X-RateLimit-Limit,X-RateLimit-Remaining"
 
 
 def gateway_error(status: int, code: str, message: str) -> bytes:

@@ -61,7 +61,7 @@ if str(REPO_ROOT) not in sys.path:
 
 import requests  # noqa: E402
 
-from tests.bench import api, archive, coldimport, coldstart, issue4, scale, tracers, uploads  # noqa: E402
+from tests.bench import api, archive, bulk, coldimport, coldstart, issue4, scale, tracers, uploads  # noqa: E402
 from tests.bench.common import (  # noqa: E402
     BENCH_DIR,
     SCHEDULED,
@@ -83,9 +83,11 @@ from tests.bench.common import (  # noqa: E402
 from tests.support.runtime import TEST_ENV, RuntimeUnavailableError, load_test_env, running_gateway  # noqa: E402
 
 #: The bench's own gateway gets a high per-user rate limit, so the throttle is not what is measured.
-GATEWAY_ENV_OVERRIDES = {"RATE_LIMIT_PER_MINUTE": "1000000", "IP_RATE_LIMIT_PER_MINUTE": "0"}
-PHASES = ("cold", "coldimport", "api", "uploads", "links", "search", "notify", "scale", "archive")
-GATEWAY_PHASES = frozenset(PHASES) - {"cold", "coldimport", "scale", "archive"}
+GATEWAY_ENV_OVERRIDES = {"RATE_LIMIT_PER_MINUTE": "1000000", "IP_RATE_LIMIT_PER_MINUTE": "0",
+                         "READ_RATE_LIMIT_PER_MINUTE": "1000000", "UPLOAD_FILES_PER_HOUR": "0",
+                         "UPLOAD_BYTES_PER_HOUR": "0"}
+PHASES = ("cold", "coldimport", "api", "uploads", "links", "search", "notify", "scale", "archive", "bulk")
+GATEWAY_PHASES = frozenset(PHASES) - {"cold", "coldimport", "scale", "archive", "bulk"}
 SCALE_SIZES = {"100k": (10_000, 100_000), "1m": (10_000, 100_000, 1_000_000), "10k": (10_000,)}
 
 TARGET_READY_P99_MS = 1000.0
@@ -117,6 +119,7 @@ class Config:
     out: Path
     scale_sizes: tuple[int, ...] = (10_000, 100_000)
     archive_mb: int = 1024
+    bulk_files: int = 1000
 
     def budget_s(self) -> float:
         """A generous bound on the whole run; past it the bench gives up (it must stop by itself)."""
@@ -149,6 +152,8 @@ class Config:
             seconds += sum(size / 2_500 + 240 for size in self.scale_sizes)
         if "archive" in self.phases:  # writing the sources, three copies of them at >= 10 MB/s
             seconds += 4 * self.archive_mb / 10 + 60
+        if "bulk" in self.phases:  # a gateway, N uploads through the page's flow (~10/s), N raw PUTs
+            seconds += 120 + self.bulk_files / 5 + 600
         return seconds
 
 
@@ -167,6 +172,7 @@ class Run:
     notify: dict[str, Any] = field(default_factory=dict)
     scale: dict[str, Any] = field(default_factory=dict)
     archive: dict[str, Any] = field(default_factory=dict)
+    bulk: dict[str, Any] = field(default_factory=dict)
     idle_waits: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     runtime_stats: dict[str, Any] = field(default_factory=dict)
@@ -405,6 +411,7 @@ def report(run: Run) -> dict[str, Any]:
         "notifications": run.notify,
         "scale": run.scale,
         "archive": run.archive,
+        "bulk": run.bulk,
         "runtime_stats": run.runtime_stats,
         "targets": targets,
     }
@@ -421,6 +428,8 @@ def flow_breaks(run: Run) -> list[str]:
         problems.append(f"api: {run.api['errors'][0]}")
     if run.archive.get("error"):
         problems.append(f"archive: {run.archive['error']}")
+    if run.bulk.get("error") or run.bulk.get("throttled"):  # the page's flow must never be refused
+        problems.append(f"bulk: {run.bulk.get('error') or str(run.bulk['throttled']) + ' throttled'}")
     for size, data in (run.scale.get("sizes") or {}).items():
         for kind, latency in data["latency"].items():
             if set(latency["statuses"]) - {200}:
@@ -622,6 +631,7 @@ def print_report(result: dict[str, Any], out: Callable[[str], None] = print) -> 
         out(f"  FLOW BROKEN: {problem}")
     scale.print_scale(result.get("scale") or {}, out)
     archive.print_archive(result.get("archive") or {}, out)
+    bulk.print_bulk(result.get("bulk") or {}, out)
     out(f"  results: {cfg['out']}")
 
 
@@ -665,6 +675,9 @@ def parse_args(argv: list[str] | None) -> Config:
                              "(~15 min more) [%(default)s]")
     parser.add_argument("--archive-mb", type=int,
                         help="MB of sources zipped by the archive phase [1024; quick 128]")
+    parser.add_argument("--bulk-files", type=int,
+                        help="files the bulk phase sends through the page's flow and as raw PUTs "
+                             "[1000; quick 100]")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-reuse", action="store_true", help="fail rather than reuse a running gateway")
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "latest.json")
@@ -687,7 +700,7 @@ def parse_args(argv: list[str] | None) -> Config:
         notify_count=pick(args.notify_count, 200, 40), notify_rate=args.notify_rate, seed=args.seed,
         workers=args.workers, reuse=not args.no_reuse, quick=args.quick, out=args.out,
         scale_sizes=SCALE_SIZES["10k" if args.quick and args.scale == "100k" else args.scale],
-        archive_mb=pick(args.archive_mb, 1024, 128))
+        archive_mb=pick(args.archive_mb, 1024, 128), bulk_files=pick(args.bulk_files, 1000, 100))
     if min(config.cold_rounds, config.clients, config.users, config.link_opens, config.search_queries,
            config.notify_count) < 1 or config.search_docs < 1:
         parser.error("counts must be at least 1")
@@ -752,6 +765,14 @@ def _archive_phase(config: Config) -> dict[str, Any]:
         return {"error": repr(exc)}
 
 
+def _bulk_phase(config: Config) -> dict[str, Any]:
+    try:
+        return bulk.run_bulk(load_test_env(TEST_ENV), BENCH_DIR, config.bulk_files,
+                             log=lambda line: print(line, flush=True))
+    except Exception as exc:  # reported as a broken flow, the other phases still run
+        return {"error": repr(exc)}
+
+
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
     for key, value in load_test_env(TEST_ENV).items():
@@ -777,6 +798,8 @@ def main(argv: list[str] | None = None) -> int:
                                     log=lambda line: print(line, flush=True))))
             if "archive" in config.phases:  # in-process, its own bucket; before the gateway starts
                 _timed(run, "archive", lambda: run.archive.update(_archive_phase(config)))
+            if "bulk" in config.phases:  # a gateway of its own with the default limits
+                _timed(run, "bulk", lambda: run.bulk.update(_bulk_phase(config)))
             if GATEWAY_PHASES & set(config.phases):
                 with running_gateway(log_name="serve-bench", reuse=config.reuse,
                                      args=["--env-file", str(bench_env_file())]) as gateway:

@@ -314,7 +314,8 @@ def run_scale(env: Mapping[str, str], sizes: tuple[int, ...], *, requests_per_ki
         seeded = seed(url, search, size, rng)
         log(f"bench: scale {size:,}: seeded in {seeded['seed_total_s']} s; measuring")
         scale_env = {**env, "DATABASE_URL": url, "SEARCH_ALIAS": SCALE_ALIAS,
-                     "RATE_LIMIT_PER_MINUTE": "1000000", "CACHE_TTL_SECONDS": "300"}
+                     "RATE_LIMIT_PER_MINUTE": "1000000",
+                     "READ_RATE_LIMIT_PER_MINUTE": "1000000", "CACHE_TTL_SECONDS": "300"}
         with _runtime(scale_env) as runtime:
             latencies = measure(runtime, seeded, requests_per_kind, rng)
         user = seeded["sample_users"][0]

@@ -101,7 +101,7 @@ def web(aws: dict[str, str], s3: Any, tmp_path_factory: pytest.TempPathFactory) 
     allow_origin(s3, aws["UPLOAD_BUCKET"], f"http://localhost:{port}")
     env = {**load_test_env(), "MULTIPART_THRESHOLD_BYTES": str(PART_BYTES + 1),
            "MULTIPART_PART_BYTES": str(PART_BYTES), "WEB_ORIGIN": f"http://localhost:{port}",
-           "RATE_LIMIT_PER_MINUTE": "0"}
+           "RATE_LIMIT_PER_MINUTE": "0", "READ_RATE_LIMIT_PER_MINUTE": "0"}
     env_file = tmp_path_factory.mktemp("gateway") / "gateway.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     try:

@@ -66,6 +66,9 @@ class S3Traffic:
                                    "headers": response.headers, "url": response.url})
         elif response.request.method == "POST" and url.path == "/files" and response.status == 201:
             self.created.append(response.json())
+        elif response.request.method == "POST" and url.path == "/files/batch" and response.status == 200:
+            # the page starts its uploads in batches: each accepted entry as POST /files answers it
+            self.created.extend(i for i in response.json()["items"] if i["upload"])
 
     def part_puts(self) -> list[dict[str, Any]]:
         return [r for r in self.responses if r["method"] == "PUT" and "partNumber" in r["url"]]

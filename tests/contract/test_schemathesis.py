@@ -32,7 +32,8 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 PASSWORD = "Correct-Horse-9"
 # The fuzzer makes thousands of calls a minute as one user and from one address: the per-user and
 # per-IP limits are lifted for its gateway (their own tests cover them).
-GATEWAY_ENV = {"RATE_LIMIT_PER_MINUTE": "0", "IP_RATE_LIMIT_PER_MINUTE": "0"}
+GATEWAY_ENV = {"RATE_LIMIT_PER_MINUTE": "0", "IP_RATE_LIMIT_PER_MINUTE": "0",
+               "READ_RATE_LIMIT_PER_MINUTE": "0", "UPLOAD_FILES_PER_HOUR": "0", "UPLOAD_BYTES_PER_HOUR": "0"}
 
 
 @pytest.fixture(scope="module")

@@ -75,6 +75,9 @@ def test_cors_preflight_and_gateway_errors_allow_only_the_web_origin(assembly: A
             response["Properties"]["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
             == f"'{origin}'"
         )
+    throttled = [r["Properties"] for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()
+                 if r["Properties"]["ResponseType"] == "THROTTLED"]
+    assert [t["ResponseParameters"]["gatewayresponse.header.Retry-After"] for t in throttled] == ["'1'"]
 
 
 def test_undeclared_methods_answer_405_with_allow_from_a_mock(full_assembly: Assembly) -> None:

@@ -81,7 +81,9 @@ def test_every_api_function_declares_the_cache_its_rate_limiter_counts_in(fn: Fu
 
 
 def test_a_rate_limit_without_redis_fails_naming_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("REDIS_URL", "RATE_LIMIT_PER_MINUTE", "IP_RATE_LIMIT_PER_MINUTE"):
+    limits = ("RATE_LIMIT_PER_MINUTE", "IP_RATE_LIMIT_PER_MINUTE", "READ_RATE_LIMIT_PER_MINUTE",
+              "UPLOAD_FILES_PER_HOUR", "UPLOAD_BYTES_PER_HOUR")
+    for name in ("REDIS_URL", *limits):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(REQUIRED_SETTINGS_ENV, "")  # as in a function that declares nothing
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "auth")
@@ -89,10 +91,10 @@ def test_a_rate_limit_without_redis_fails_naming_the_setting(monkeypatch: pytest
     try:
         with pytest.raises(config.MissingSettingsError, match=r"auth .*REDIS_URL.*Uses\.CACHE"):
             config.check_rate_limit_store()
-        monkeypatch.setenv("RATE_LIMIT_PER_MINUTE", "0")
-        monkeypatch.setenv("IP_RATE_LIMIT_PER_MINUTE", "0")
+        for name in limits:
+            monkeypatch.setenv(name, "0")
         config.settings.cache_clear()
-        config.check_rate_limit_store()  # both limits off: nothing to count
+        config.check_rate_limit_store()  # every limit off: nothing to count
         monkeypatch.delenv("RATE_LIMIT_PER_MINUTE")
         config.settings.cache_clear()
         config.check_rate_limit_store({})  # not in a function (make openapi): not checked

@@ -95,26 +95,65 @@ export function refresh() {
   return refreshing;
 }
 
-async function call(method, path, body, { auth = true, signal, headers: extra, raw = false } = {}) {
-  const headers = { Accept: "application/json", ...(extra || {}) };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (auth && tokens && tokens.id_token) headers.Authorization = `Bearer ${tokens.id_token}`;
-  let response;
-  await configReady;
+/** How long a 429 asks to wait (Retry-After: seconds or an HTTP date), in ms; 1 s if it does not say. */
+export function retryAfterMs(value, now = Date.now()) {
+  const text = String(value || "").trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? 1000 : Math.max(at - now, 0);
+}
+
+const throttleListeners = new Set();
+
+/** ``fn(waitMs, path)`` on every 429 the page waits out (to say so, never to offer a retry). */
+export function onThrottle(fn) {
+  throttleListeners.add(fn);
+  return () => throttleListeners.delete(fn);
+}
+
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(new DOMException("aborted", "AbortError"));
+    }, { once: true });
+  });
+}
+
+async function send(method, path, body, headers, signal) {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      response = await fetch(apiBase + path, {
+      return await fetch(apiBase + path, {
         method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body),
       });
-      break;
     } catch (err) {
       if (err && err.name === "AbortError") throw err;
       // A dropped connection: wait until the browser is back online, or retry a few times with
       // backoff when it does not know; then give up with a clear error.
       if (navigator.onLine === false) await new Promise((resolve) => window.addEventListener("online", resolve, { once: true }));
-      else if (attempt < NETWORK_RETRIES_MS.length) await new Promise((resolve) => setTimeout(resolve, NETWORK_RETRIES_MS[attempt]));
+      else if (attempt < NETWORK_RETRIES_MS.length) await sleep(NETWORK_RETRIES_MS[attempt], signal);
       else throw new ApiError(0, "network_error", `Cannot reach the server (${err.message}).`);
     }
+  }
+}
+
+async function call(method, path, body, { auth = true, signal, headers: extra, raw = false, onThrottle: throttled } = {}) {
+  const headers = { Accept: "application/json", ...(extra || {}) };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (auth && tokens && tokens.id_token) headers.Authorization = `Bearer ${tokens.id_token}`;
+  await configReady;
+  let response = await send(method, path, body, headers, signal);
+  // Too many requests: the server says how long to wait (Retry-After); wait that long, a little
+  // more so that waiting clients do not all come back in the same instant, and go on. A throttle
+  // is never an error the user has to act on.
+  while (response.status === 429) {
+    const wait = retryAfterMs(response.headers.get("Retry-After")) + Math.floor(Math.random() * 250);
+    await response.text().catch(() => "");
+    for (const fn of throttleListeners) fn(wait, path);
+    if (throttled) throttled(wait);
+    await sleep(wait, signal);
+    response = await send(method, path, body, headers, signal);
   }
   const text = await response.text();
   if (raw && response.ok) return { text, headers: response.headers }; // e.g. a CSV export page

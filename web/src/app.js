@@ -1,7 +1,7 @@
 // Fileshare's web page: accounts, uploads (Uppy, straight to S3), files, search, previews, sharing,
 // public links, trash, notifications and quota. API calls are same-origin (the gateway serves the
 // page); only file bytes go to S3 (presigned). Bundled by esbuild (make web) into web/dist/app.js.
-import { api, ApiError, onSessionChange, refresh, session, setSession, withExpiry } from "./api.js";
+import { api, ApiError, onSessionChange, onThrottle, refresh, session, setSession, withExpiry } from "./api.js";
 import { createUploader, forgetResumable, resumableUploads } from "./uploads.js";
 import { showActivity, wireActivity } from "./activity.js";
 import { showVersions, wireVersions } from "./versions.js";
@@ -10,6 +10,8 @@ import { droppedFiles, listingPath, moveTargets, place, relativePathOf, renderCr
 import { $, el } from "./dom.js";
 
 const LIST_POLL_MS = 1500; // while a file is pending (live status without a manual refresh)
+const STATUS_BATCH = 100; // file ids per GET /files/status (the server takes up to 100)
+const REFRESH_COALESCE_MS = 700; // uploads finishing together refresh the list once
 const NOTIFY_POLL_MS = 10000;
 
 function say(text, kind = "info") {
@@ -195,12 +197,15 @@ function renderQueueItem(id) {
       ? ` · ${info.skippedParts} parts already uploaded` : ""}`;
   item.querySelector(".detail").textContent = detail;
   const labels = { queued: "Waiting", starting: "Starting", uploading: "Uploading", processing: "Checking",
+                   throttled: `Waiting: the server asked to slow down, going on in ${info.waitS || 1} s`,
                    ready: "Ready", rejected: "Rejected", failed: `Failed: ${info.error || ""}`,
                    cancelled: "Cancelled" };
   item.querySelector(".ustatus").textContent = labels[info.status] || info.status;
-  item.querySelector('[data-act="cancel"]').hidden = !["queued", "starting", "uploading", "failed"]
+  item.querySelector('[data-act="cancel"]').hidden = !["queued", "starting", "throttled", "uploading", "failed"]
     .includes(info.status);
-  item.querySelector('[data-act="retry"]').hidden = info.status !== "failed";
+  // Retry only where sending the bytes failed (it resumes); a throttle is waited out, never retried
+  // by hand, and an upload the server refused (quota, name) would only be refused again.
+  item.querySelector('[data-act="retry"]').hidden = info.status !== "failed" || Boolean(info.refused);
 }
 
 const uploadedFiles = new Map(); // fileshare file id -> uppy file id
@@ -211,12 +216,14 @@ function wireUploads(owner) {
     changed: renderQueueItem,
     uploaded: (uppyId, fileId) => {
       uploadedFiles.set(fileId, uppyId);
-      refreshFiles().catch(showError);
+      refreshSoon();
+      pollUploadsSoon();
     },
     listChanged: () => {
-      if (currentView === "files") refreshFiles().catch(showError);
+      if (currentView === "files") refreshSoon();
     },
   });
+  onThrottle((waitMs) => say(`The server asked to slow down; going on in ${Math.ceil(waitMs / 1000)} s.`));
   // every queued file goes into the folder the list shows; a folder upload keeps its relative path
   const where = (file) => ({ folder_id: place.id, relative_path: relativePathOf(file) });
   const input = $("file-input");
@@ -245,7 +252,11 @@ function wireUploads(owner) {
   zone.ondrop = (ev) => {
     ev.preventDefault();
     zone.classList.remove("over");
-    droppedFiles(ev.dataTransfer).then((files) => uploader.add(files, where)).catch(showError);
+    // a drop starts at once: dropping is the choice and the go in one gesture
+    droppedFiles(ev.dataTransfer).then((files) => {
+      uploader.add(files, where);
+      return uploader.start();
+    }).catch(showError);
   };
   const earlier = resumableUploads(owner);
   if (earlier.length) {
@@ -258,6 +269,7 @@ function wireUploads(owner) {
 }
 
 function markProcessed(items) {
+  const done = [];
   for (const file of items) {
     const uppyId = uploadedFiles.get(file.file_id);
     if (uppyId && file.status !== "pending") {
@@ -265,10 +277,47 @@ function markProcessed(items) {
       if (info && info.status === "processing") {
         info.status = file.status === "ready" ? "ready" : "rejected";
         renderQueueItem(uppyId);
-        say(`${file.name} is ${file.status}.`, file.status === "ready" ? "info" : "error");
+        done.push(file);
       }
     }
   }
+  const rejected = done.filter((f) => f.status !== "ready");
+  if (done.length === 1) say(`${done[0].name} is ${done[0].status}.`, rejected.length ? "error" : "info");
+  else if (rejected.length) say(`${done.length - rejected.length} files are ready; ${rejected.length} rejected.`, "error");
+  else if (done.length) say(`${done.length} files are ready.`);
+  return done.length;
+}
+
+// Readiness of the files this page uploaded: one GET /files/status per hundred of them while any is
+// being checked (the file list shows one folder's first page; uploads land in many).
+let statusTimer = null;
+
+function pollUploadsSoon(delay = LIST_POLL_MS) {
+  if (!statusTimer) statusTimer = setTimeout(() => pollUploads().catch(showError), delay);
+}
+
+async function pollUploads() {
+  statusTimer = null;
+  const checking = [...uploadedFiles].filter(([, uppyId]) => uploader.state.get(uppyId)?.status === "processing")
+    .map(([fileId]) => fileId);
+  const done = [];
+  for (let i = 0; i < checking.length; i += STATUS_BATCH) {
+    const query = checking.slice(i, i + STATUS_BATCH).map((id) => `file_id=${encodeURIComponent(id)}`).join("&");
+    done.push(...(await api("GET", `/files/status?${query}`)).items.filter((f) => f.status !== "pending"));
+  }
+  if (markProcessed(done) && currentView === "files") refreshSoon();
+  if (checking.length > done.length) pollUploadsSoon();
+}
+
+// Many uploads finishing at once ask for one list refresh, not one each.
+let refreshQueued = null;
+
+function refreshSoon() {
+  if (refreshQueued) return;
+  refreshQueued = setTimeout(() => {
+    refreshQueued = null;
+    refreshFiles().catch(showError);
+  }, REFRESH_COALESCE_MS);
 }
 
 // ---- the file list, search, live status ------------------------------------------------------

@@ -1,6 +1,8 @@
 // Uploads with Uppy (@uppy/core + @uppy/aws-s3): several files at once, straight to S3.
 //
-// Small files use the presigned POST that POST /files returns. Large files go up as S3 multipart:
+// Uploads are started in batches (POST /files/batch, BATCH_FILES at a time: one request for a
+// hundred files, so dropping a folder of a thousand never meets the per-user request limit; a 429
+// is waited out as its Retry-After says). Small files use the presigned POST the batch returns. Large files go up as S3 multipart:
 // parts in parallel (Uppy's shared queue, `limit`), each retried with backoff (`retryDelays`), each
 // signed on demand in batches (POST /files/{id}/parts), completed with POST /files/{id}/complete.
 // An upload survives a reload: its ids are kept in localStorage by the file's fingerprint (name,
@@ -15,6 +17,7 @@ const RESUME_KEY = "fileshare.uploads";
 const SIGN_BATCH = 16; // parts signed per POST /files/{id}/parts
 const SIGNED_URL_REUSE_MS = 5 * 60 * 1000; // re-sign a part whose URL is older (URLs last the presign TTL)
 const PARALLEL_REQUESTS = 6;
+const BATCH_FILES = 100; // uploads started per POST /files/batch (the server takes up to 500)
 const RETRY_DELAYS_MS = [0, 1000, 3000, 5000]; // then the file fails and offers Retry (which resumes)
 const SPEED_WINDOW_MS = 5000;
 const CHECKSUM_MAX_BYTES = 64 * 1024 * 1024; // the default multipart threshold: hashed in memory
@@ -206,24 +209,27 @@ export function createUploader({ owner, changed, uploaded, listChanged }) {
     setState(file.id, { status: "failed", error: error && error.message ? error.message : String(error) });
   });
 
-  async function prepare(file) {
+  async function resume(file) {
     // A file chosen again after a reload: resume its multipart upload if S3 still has it.
     const print = fingerprint(file);
     const earlier = loadResumable()[print];
-    if (earlier && earlier.owner === owner) {
-      try {
-        await api("GET", `/files/${earlier.file_id}/parts`);
-        const upload = { method: "MULTIPART", upload_id: earlier.upload_id, part_size: earlier.part_size,
-                         part_count: earlier.part_count, parts: [] };
-        plans.set(file.id, { file_id: earlier.file_id, upload, print, partChecksums: !!earlier.part_checksums });
-        partSizes.set(file.data, earlier.part_size);
-        uppy.setFileState(file.id, { s3Multipart: { uploadId: earlier.upload_id, key: earlier.file_id } });
-        setState(file.id, { resumed: true });
-        return;
-      } catch {
-        remember(print, null); // gone (completed, aborted or swept): start afresh
-      }
+    if (!earlier || earlier.owner !== owner) return false;
+    try {
+      await api("GET", `/files/${earlier.file_id}/parts`);
+    } catch {
+      remember(print, null); // gone (completed, aborted or swept): start afresh
+      return false;
     }
+    const upload = { method: "MULTIPART", upload_id: earlier.upload_id, part_size: earlier.part_size,
+                     part_count: earlier.part_count, parts: [] };
+    plans.set(file.id, { file_id: earlier.file_id, upload, print, partChecksums: !!earlier.part_checksums });
+    partSizes.set(file.data, earlier.part_size);
+    uppy.setFileState(file.id, { s3Multipart: { uploadId: earlier.upload_id, key: earlier.file_id } });
+    setState(file.id, { resumed: true });
+    return true;
+  }
+
+  async function entryOf(file) {
     const body = { name: file.name, size: file.size, content_type: file.type || "application/octet-stream" };
     if (file.meta.folder_id) body.folder_id = file.meta.folder_id; // the folder the list showed
     if (file.meta.relative_path) body.relative_path = file.meta.relative_path; // a folder upload
@@ -232,11 +238,14 @@ export function createUploader({ owner, changed, uploaded, listChanged }) {
       const digest = await crypto.subtle.digest("SHA-256", await file.data.arrayBuffer());
       body.checksum_sha256 = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
     }
-    const canHash = !!(globalThis.crypto && crypto.subtle);
-    if (canHash) body.part_checksums = true; // multipart: every part signed with its SHA-256
-    const created = await api("POST", "/files", body);
+    if (globalThis.crypto && crypto.subtle) body.part_checksums = true; // multipart: every part signed
+    return body;
+  }
+
+  function planned(file, created) {
+    const print = fingerprint(file);
     const plan = { file_id: created.file_id, upload: created.upload, print,
-                   partChecksums: canHash && created.upload.method === "MULTIPART" };
+                   partChecksums: !!(globalThis.crypto && crypto.subtle) && created.upload.method === "MULTIPART" };
     plans.set(file.id, plan);
     if (created.upload.method === "MULTIPART") {
       partSizes.set(file.data, created.upload.part_size);
@@ -244,6 +253,54 @@ export function createUploader({ owner, changed, uploaded, listChanged }) {
                         part_size: created.upload.part_size, part_count: created.upload.part_count,
                         part_checksums: plan.partChecksums, name: file.name, size: file.size });
     }
+  }
+
+  function refused(file, message) {
+    setState(file.id, { status: "failed", error: message, refused: true });
+    uppy.removeFile(file.id);
+  }
+
+  // Many uploads start with one request (POST /files/batch, up to BATCH_FILES entries): the server
+  // answers each entry with its upload or its own error. A 429 is waited out (api.js honours
+  // Retry-After) while the files show that they are waiting, never as a failure.
+  async function startBatch(files) {
+    const entries = await Promise.all(files.map(entryOf));
+    const reply = await api("POST", "/files/batch", { files: entries }, {
+      onThrottle: (waitMs) => {
+        for (const file of files) setState(file.id, { status: "throttled", waitS: Math.ceil(waitMs / 1000) });
+      },
+    });
+    for (const item of reply.items) {
+      const file = files[item.index];
+      if (item.error) refused(file, item.error.message);
+      else planned(file, item);
+    }
+  }
+
+  let running = Promise.resolve();
+
+  async function startQueued() {
+    const waiting = uppy.getFiles().filter((f) => !plans.has(f.id) && !f.progress.uploadComplete);
+    const fresh = [];
+    for (const file of waiting) {
+      setState(file.id, { status: "starting", error: null });
+      try {
+        if (!(await resume(file))) fresh.push(file);
+      } catch (err) {
+        refused(file, err.message);
+      }
+    }
+    for (let i = 0; i < fresh.length; i += BATCH_FILES) {
+      const chunk = fresh.slice(i, i + BATCH_FILES);
+      try {
+        await startBatch(chunk);
+      } catch (err) {
+        for (const file of chunk) refused(file, err.message);
+      }
+    }
+    if (waiting.length) listChanged();
+    const ready = uppy.getFiles().filter((f) => plans.has(f.id) && !f.progress.uploadStarted);
+    if (ready.length) await uppy.upload();
   }
 
   return {
@@ -260,21 +317,11 @@ export function createUploader({ owner, changed, uploaded, listChanged }) {
         }
       }
     },
-    /** Create (or find) each queued file's upload on the server, then send all of them. */
-    async start() {
-      const waiting = uppy.getFiles().filter((f) => !plans.has(f.id) && !f.progress.uploadComplete);
-      for (const file of waiting) {
-        try {
-          setState(file.id, { status: "starting", error: null });
-          await prepare(file);
-        } catch (err) {
-          setState(file.id, { status: "failed", error: err.message });
-          uppy.removeFile(file.id);
-        }
-      }
-      if (waiting.length) listChanged();
-      const ready = uppy.getFiles().filter((f) => plans.has(f.id) && !f.progress.uploadStarted);
-      if (ready.length) await uppy.upload();
+    /** Create (or find) each queued file's upload on the server, then send all of them. Calls
+     * run one after another (a drop while an earlier start is under way waits for it). */
+    start() {
+      running = running.catch(() => {}).then(startQueued);
+      return running;
     },
     cancel(id) {
       const plan = plans.get(id);

@@ -184,6 +184,11 @@ CASES: tuple[Case, ...] = (
     Case("POST", "/files", State.NONE, (201, 201, 201, 401),
          lambda w, s: {"name": "new.txt", "size": 10, "content_type": "text/plain"}),
     Case("GET", "/files", State.NONE, SIGNED_IN_200),
+    Case("POST", "/files/batch", State.NONE, (200, 200, 200, 401),
+         lambda w, s: {"files": [{"name": "one.txt", "size": 10, "content_type": "text/plain"},
+                                 {"name": "two.txt", "size": 10, "content_type": "text/plain"}]}),
+    # anyone's ids may be asked for; the answer holds the caller's own files only (test_batch_uploads)
+    Case("GET", "/files/status", State.READY, SIGNED_IN_200, query="?file_id={file_id}"),
     Case("GET", "/me", State.NONE, SIGNED_IN_200),
     Case("GET", "/search", State.NONE, SIGNED_IN_200),
     Case("GET", "/shared-with-me", State.NONE, SIGNED_IN_200),
@@ -540,6 +545,7 @@ def _object_exists(key: str) -> bool:
 #: one owner and from one address; ``test_rate_limit`` and ``test_abuse_limits`` cover the limits) and
 #: a 1 KiB multipart threshold (a multipart upload without 64 MiB of bytes).
 MATRIX_ENV = {"RATE_LIMIT_PER_MINUTE": "0", "IP_RATE_LIMIT_PER_MINUTE": "0",
+              "READ_RATE_LIMIT_PER_MINUTE": "0",
               "MULTIPART_THRESHOLD_BYTES": "1024"}
 
 

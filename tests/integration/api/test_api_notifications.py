@@ -23,9 +23,12 @@ def notifications_module() -> ModuleType:
 
 
 @pytest.fixture
-def inbox_of(db: Any) -> Callable[[User, int], list[uuid.UUID]]:
-    """Give ``user`` an account and ``count`` notifications (oldest first); their event ids."""
+def inbox_of(db: Any, override_settings: Any) -> Callable[[User, int], list[uuid.UUID]]:
+    """Give ``user`` an account and ``count`` notifications (oldest first); their event ids (ready
+    uploads, each its own notice: bursts off, see tests/integration/events/test_notice_bursts.py)."""
     from fileshare.notifications import notices as notifications
+
+    override_settings(UPLOAD_NOTICE_WINDOW_SECONDS="0")
 
     def make(user: User, count: int) -> list[uuid.UUID]:
         db.execute("INSERT INTO users (user_id, email, quota_bytes) VALUES (%s, %s, %s)"

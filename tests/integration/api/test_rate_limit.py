@@ -31,7 +31,7 @@ def fresh_limiter(monkeypatch: pytest.MonkeyPatch) -> Iterator[float]:
 
 def test_the_request_over_the_limit_is_429_with_retry_after(
         files_api: Api, files_module: Any, bob: User, override_settings: Any, fresh_limiter: float) -> None:
-    override_settings(RATE_LIMIT_PER_MINUTE="3")
+    override_settings(READ_RATE_LIMIT_PER_MINUTE="3")  # reads (GET) have their own budget
     ratelimit.reset()
     replies = [files_api("GET", "/files") for _ in range(3)]
     assert [r.status for r in replies] == [200, 200, 200]
@@ -46,19 +46,30 @@ def test_the_request_over_the_limit_is_429_with_retry_after(
     assert Api(files_module, bob.claims)("GET", "/files").status == 200  # another user is not limited
 
 
+def test_writes_are_limited_apart_from_reads(files_api: Api, override_settings: Any,
+                                             fresh_limiter: float) -> None:
+    override_settings(RATE_LIMIT_PER_MINUTE="2", READ_RATE_LIMIT_PER_MINUTE="2")
+    ratelimit.reset()
+    body = {"name": "n.txt", "size": 3, "content_type": "text/plain"}
+    assert [files_api("POST", "/files", body=body).status for _ in range(3)] == [201, 201, 429]
+    assert [files_api("GET", "/files").status for _ in range(3)] == [200, 200, 429]
+    limited = files_api("POST", "/files", body=body)
+    assert limited.error_code == "rate_limited" and limited.headers["retry-after"].isdigit()
+
+
 def test_the_limit_counts_in_redis_with_an_expiry(files_api: Api, alice: User, redis_client: Any,
                                                   override_settings: Any, fresh_limiter: float) -> None:
-    override_settings(RATE_LIMIT_PER_MINUTE="50")
+    override_settings(READ_RATE_LIMIT_PER_MINUTE="50")
     ratelimit.reset()
     for _ in range(2):
         assert files_api("GET", "/files").status == 200
-    key = ratelimit.window_key(alice.user_id, int(fresh_limiter // ratelimit.WINDOW_S))
+    key = ratelimit.read_window_key(alice.user_id, int(fresh_limiter // ratelimit.WINDOW_S))
     assert redis_client.get(key) == "2"
     assert 0 < redis_client.ttl(key) <= ratelimit.WINDOW_S + 5
 
 
 def test_requests_without_a_caller_are_not_counted(files_api: Api, override_settings: Any) -> None:
-    override_settings(RATE_LIMIT_PER_MINUTE="1")
+    override_settings(READ_RATE_LIMIT_PER_MINUTE="1")
     ratelimit.reset()
     anonymous = files_api.as_user(None)
     assert [anonymous("GET", "/files").status for _ in range(3)] == [401, 401, 401]
@@ -69,7 +80,7 @@ def test_with_redis_down_requests_are_served_and_warned_about_once(
         files_api: Api, override_settings: Any, caplog: pytest.LogCaptureFixture) -> None:
     from fileshare.adapters import cache
 
-    override_settings(RATE_LIMIT_PER_MINUTE="2", REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    override_settings(READ_RATE_LIMIT_PER_MINUTE="2", REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     ratelimit.reset()
     cache.redis_client.cache_clear()
     try:

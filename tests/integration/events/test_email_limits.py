@@ -88,7 +88,7 @@ def test_the_sweeper_mails_what_is_left_once_the_period_is_over(
 def test_every_recipient_has_a_daily_email_cap(
         notifier: ModuleType, account: Callable[[User], User], alice: User, db: Any,
         override_settings: Any) -> None:
-    override_settings(EMAIL_DAILY_CAP="3")
+    override_settings(EMAIL_DAILY_CAP="3", UPLOAD_NOTICE_WINDOW_SECONDS="0")  # one email per upload
     owner = account(alice)
     for index in range(5):
         assert invoke(notifier, ready_event(owner, f"file-{index}.pdf").to_json()) == []

@@ -21,6 +21,14 @@ from fileshare.event_types import Event, EventType
 from tests.integration.conftest import Api, User
 from tests.integration.events.conftest import LIMIT_S, TOPIC, inbox, invoke, mail_to, ready_event
 
+
+@pytest.fixture(autouse=True)
+def one_notice_per_upload(override_settings: Callable[..., None]) -> None:
+    """These tests pin the per-event path (a notice and an email for each event); a burst of ready
+    uploads coalescing into one is tests/integration/events/test_notice_bursts.py."""
+    override_settings(UPLOAD_NOTICE_WINDOW_SECONDS="0")
+
+
 # ---- delivery -------------------------------------------------------------------------------------
 
 def test_file_ready_gives_the_owner_one_inbox_row_and_one_email(
@@ -191,7 +199,8 @@ def test_an_event_published_through_the_outbox_reaches_the_inbox_via_kafka(
     # The test namespace's topic (as EventSources maps it), with a group of its own.
     trigger = replace(declared, topic=namespace_of(os.environ).physical(declared.topic),
                       consumer_group=f"test-notifier-{uuid.uuid4().hex[:8]}")
-    runtime = Runtime([function], base_env=load_test_env(), log_dir=tmp_path / "logs")
+    runtime = Runtime([function], base_env={**load_test_env(), "UPLOAD_NOTICE_WINDOW_SECONDS": "0"},
+                      log_dir=tmp_path / "logs")
     poller = KafkaPoller(runtime.invoke, function.name, trigger, bootstrap=bootstrap, aws_region="us-east-1")
     try:
         poller.connect()

@@ -84,7 +84,8 @@ def test_requests_keep_succeeding_through_a_rotation(rotating_role: tuple[str, s
     env = {**test_env,
            "DATABASE_URL": f"postgresql://{base['host']}:{base['port']}/{base['dbname']}",  # no credentials
            "DATABASE_SECRET_ARN": arn, "DATABASE_POOL_MAX_LIFETIME_SECONDS": "1",
-           "RATE_LIMIT_PER_MINUTE": "100000"}  # steady load from one user, not an abuse test
+           "RATE_LIMIT_PER_MINUTE": "100000",
+           "READ_RATE_LIMIT_PER_MINUTE": "100000"}  # steady load from one user, not an abuse test
     runtime = Runtime([by_name("files")], base_env=env, log_dir=tmp_path, max_concurrency=2)
     me = event("GET", "/me", claims=claims_for(str(uuid.uuid4()), f"rot-{uuid.uuid4().hex[:8]}@example.com"))
     outcomes: list[tuple[float, bool, Any]] = []

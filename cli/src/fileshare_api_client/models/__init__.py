@@ -10,6 +10,9 @@ from .archive_create import ArchiveCreate
 from .archive_list import ArchiveList
 from .archive_out import ArchiveOut
 from .archive_out_status import ArchiveOutStatus
+from .batch_create import BatchCreate
+from .batch_created import BatchCreated
+from .batch_item import BatchItem
 from .complete_in import CompleteIn
 from .completed_part import CompletedPart
 from .confirm_in import ConfirmIn
@@ -28,6 +31,9 @@ from .file_list import FileList
 from .file_out import FileOut
 from .file_out_status import FileOutStatus
 from .file_patch import FilePatch
+from .file_status_list import FileStatusList
+from .file_status_out import FileStatusOut
+from .file_status_out_status import FileStatusOutStatus
 from .folder_create import FolderCreate
 from .folder_detail import FolderDetail
 from .folder_detail_pending_op_type_0 import FolderDetailPendingOpType0
@@ -87,6 +93,9 @@ __all__ = (
     "ArchiveList",
     "ArchiveOut",
     "ArchiveOutStatus",
+    "BatchCreate",
+    "BatchCreated",
+    "BatchItem",
     "CompleteIn",
     "CompletedPart",
     "ConfirmIn",
@@ -105,6 +114,9 @@ __all__ = (
     "FileOut",
     "FileOutStatus",
     "FilePatch",
+    "FileStatusList",
+    "FileStatusOut",
+    "FileStatusOutStatus",
     "FolderCreate",
     "FolderDetail",
     "FolderDetailPendingOpType0",

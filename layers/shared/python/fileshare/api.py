@@ -91,7 +91,9 @@ def create_app(*routers: tuple[Router, str | None]) -> APIGatewayRestResolver:
         enable_validation=True,
         cors=CORSConfig(allow_origin=origin, extra_origins=extra or None, max_age=600,
                         allow_headers=["Authorization", "Content-Type", "X-Link-Password"],
-                        expose_headers=["Location", "X-Next-Cursor"]),  # X-Next-Cursor: CSV export pages
+                        # X-Next-Cursor: CSV export pages; Retry-After: every 429 (and 503) says when
+                        expose_headers=["Location", "X-Next-Cursor", "Retry-After", "X-RateLimit-Limit",
+                                        "X-RateLimit-Remaining"]),
     )
 
     # Powertools builds each route's middleware stack lazily from this attribute; ours is the same

@@ -77,6 +77,18 @@ class Settings(BaseModel):
     rate_limit_per_minute: int = env("RATE_LIMIT_PER_MINUTE", default=100)
     # per source IP and public route (register, login, /s/, ...)
     ip_rate_limit_per_minute: int = env("IP_RATE_LIMIT_PER_MINUTE", default=60)
+    # Work, not requests (fileshare.upload_budget): reads have their own budget, so status polls
+    # never use up what uploads need; uploads started are counted by files and bytes per hour.
+    # GET/HEAD per user and minute
+    read_rate_limit_per_minute: int = env("READ_RATE_LIMIT_PER_MINUTE", default=600)
+    # files started (POST /files and each batch entry)
+    upload_files_per_hour: int = env("UPLOAD_FILES_PER_HOUR", default=10_000)
+    # their declared sizes
+    upload_bytes_per_hour: int = env("UPLOAD_BYTES_PER_HOUR", default=200 * 1024**3)
+    # A burst of ready uploads is one notice and one email (fileshare.notifications.bursts): uploads
+    # ready less than this apart belong together (0: one notice each), for at most the longest span.
+    upload_notice_window_s: int = env("UPLOAD_NOTICE_WINDOW_SECONDS", default=60)
+    upload_notice_max_s: int = env("UPLOAD_NOTICE_MAX_SECONDS", default=900)
     # users one file can be shared with (409 too_many_shares)
     max_shares_per_file: int = env("MAX_SHARES_PER_FILE", default=100)
     # links of one file not revoked (409 too_many_links)
@@ -180,7 +192,10 @@ def check_rate_limit_store(environ: Mapping[str, str] = os.environ) -> None:
         return
     current = settings()
     limits = {"RATE_LIMIT_PER_MINUTE": current.rate_limit_per_minute,
-              "IP_RATE_LIMIT_PER_MINUTE": current.ip_rate_limit_per_minute}
+              "IP_RATE_LIMIT_PER_MINUTE": current.ip_rate_limit_per_minute,
+              "READ_RATE_LIMIT_PER_MINUTE": current.read_rate_limit_per_minute,
+              "UPLOAD_FILES_PER_HOUR": current.upload_files_per_hour,
+              "UPLOAD_BYTES_PER_HOUR": current.upload_bytes_per_hour}
     on = [name for name, limit in limits.items() if limit > 0]
     if on and not current.redis_url:
         function = environ.get("AWS_LAMBDA_FUNCTION_NAME", "this function")

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fileshare import access, cursor, event_types, events, folders, lifecycle, records
+from fileshare import access, cursor, event_types, events, folders, lifecycle, records, upload_budget
 from fileshare.adapters import cache, storage
 from fileshare.config import settings
 from fileshare.db import files as files_db
@@ -62,14 +63,30 @@ def list_cursor(row: Mapping[str, Any]) -> str:
 
 # ---- use cases --------------------------------------------------------------------------------
 
-def _ensure_user(conn: Any, user_id: str, email: str) -> users_db.UserRow:
+def ensure_user(conn: Any, user_id: str, email: str) -> users_db.UserRow:
     row = users_db.ensure(conn, user_id, email, settings().default_quota_bytes)
     if row is None:
         raise Conflict("this email belongs to another account", code="email_in_use")
     return row
 
 
-def create_upload(user_id: str, email: str, request: FileCreate) -> FileCreated:
+@dataclass(frozen=True)
+class PreparedUpload:
+    """An upload whose input passed the rules that need no database: its id, safe name, key and,
+    above the multipart threshold, the S3 multipart upload already started for it."""
+
+    file_id: uuid.UUID
+    name: str
+    key: str
+    multipart: dict[str, Any] | None
+    algorithm: str | None
+
+
+def prepare_upload(user_id: str, request: FileCreate) -> PreparedUpload:
+    """Check the input (name, size, type, expiry) and start the S3 multipart upload if one is
+    needed. S3's CreateMultipartUpload is a network call: it runs before the transaction, never
+    while the user's row is locked (that lock serializes all of one user's uploads); whoever
+    prepared it aborts it again (``abort_prepared``) when the insert is refused or fails."""
     config = settings()
     name = sanitize_name(request.name)
     check_size(request.size, config.max_upload_bytes)
@@ -77,40 +94,56 @@ def create_upload(user_id: str, email: str, request: FileCreate) -> FileCreated:
     check_expiry(request.expires_at, datetime.now(UTC))
     file_id = uuid.uuid4()
     key = storage.object_key(user_id, file_id, name)
-    # S3's CreateMultipartUpload is a network call: it runs before the transaction, never while the
-    # user's row is locked (that lock serializes all of one user's uploads); a refused or failed
-    # insert aborts it again. A presigned POST is computed locally.
     algorithm = "SHA256" if request.part_checksums else None
     multipart = (storage.start_multipart(key, request.size, request.content_type,
                                          checksum_algorithm=algorithm)
                  if request.size >= config.multipart_threshold_bytes else None)
+    return PreparedUpload(file_id, name, key, multipart, algorithm)
+
+
+def insert_upload(conn: Any, user_id: str, request: FileCreate, prepared: PreparedUpload,
+                  created_folders: list[uuid.UUID]) -> None:
+    """The pending row (and the folders its path needs) in the caller's transaction, which holds
+    the user's row lock and has checked the quota."""
+    folder_id = _upload_folder(conn, user_id, request, prepared.name, created_folders)
+    files_db.insert(conn, file_id=prepared.file_id, owner_id=user_id, name=prepared.name, s3_key=prepared.key,
+                    size=request.size, content_type=request.content_type, tags=request.tags,
+                    expires_at=request.expires_at, folder_id=folder_id)
+    if prepared.multipart is not None:
+        files_db.set_upload_id(conn, prepared.file_id, prepared.multipart["upload_id"], prepared.algorithm)
+
+
+def abort_prepared(prepared: PreparedUpload) -> None:
+    if prepared.multipart is not None:
+        abort_quietly(prepared.key, prepared.multipart["upload_id"])
+
+
+def upload_of(prepared: PreparedUpload, request: FileCreate) -> PostUpload | MultipartUpload:
+    """How the client sends the bytes: the multipart plan, or a presigned POST (signed locally)."""
+    if prepared.multipart is not None:
+        return MultipartUpload.model_validate(prepared.multipart)
+    return PostUpload.model_validate(storage.presigned_post(
+        prepared.key, request.size, request.content_type, checksum_sha256=request.checksum_sha256))
+
+
+def create_upload(user_id: str, email: str, request: FileCreate) -> FileCreated:
+    prepared = prepare_upload(user_id, request)
     created_folders: list[uuid.UUID] = []
     try:
+        upload_budget.charge(user_id, files=1, size=request.size)
         with transaction() as conn:
-            _ensure_user(conn, user_id, email)
+            ensure_user(conn, user_id, email)
             user = users_db.get(conn, user_id, for_update=True)  # serializes one user's quota checks
             assert user is not None
             used, pending = users_db.usage(conn, user_id)
             check_quota(user.quota_bytes, used, pending, request.size)
-            folder_id = _upload_folder(conn, user_id, request, name, created_folders)
-            files_db.insert(conn, file_id=file_id, owner_id=user_id, name=name, s3_key=key, size=request.size,
-                            content_type=request.content_type, tags=request.tags,
-                            expires_at=request.expires_at, folder_id=folder_id)
-            if multipart is not None:
-                files_db.set_upload_id(conn, file_id, multipart["upload_id"], algorithm)
+            insert_upload(conn, user_id, request, prepared, created_folders)
     except BaseException:
-        if multipart is not None:
-            abort_quietly(key, multipart["upload_id"])
+        abort_prepared(prepared)
         raise
     if created_folders:  # their folder.created events (the relay sends what this cannot)
         events.publish_now(created_folders)
-    upload: PostUpload | MultipartUpload
-    if multipart is not None:
-        upload = MultipartUpload.model_validate(multipart)
-    else:
-        upload = PostUpload.model_validate(storage.presigned_post(
-            key, request.size, request.content_type, checksum_sha256=request.checksum_sha256))
-    return FileCreated(file_id=file_id, upload=upload)
+    return FileCreated(file_id=prepared.file_id, upload=upload_of(prepared, request))
 
 
 def _upload_folder(conn: Any, user_id: str, request: FileCreate, name: str,
@@ -271,6 +304,6 @@ def download_url(user_id: str, file_id: uuid.UUID) -> str:
 
 def me(user_id: str, email: str) -> Me:
     with transaction() as conn:
-        user = _ensure_user(conn, user_id, email)
+        user = ensure_user(conn, user_id, email)
         used, _pending = users_db.usage(conn, user_id)
     return Me(user_id=user_id, email=user.email, quota_bytes=user.quota_bytes, used_bytes=used)

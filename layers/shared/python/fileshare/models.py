@@ -22,6 +22,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
 )
 
@@ -208,7 +209,7 @@ class FileCreate(InputModel):
     checksum_sha256: Sha256 | None = Field(
         default=None, description="the whole file's SHA-256: a single POST upload is signed with it, so S3 "
                                   "refuses bytes that do not match")
-    part_checksums: bool = Field(
+    part_checksums: StrictBool = Field(  # strict: 0 or "yes" is not a boolean (schemathesis, in a batch)
         default=False, description="multipart: every part is signed with its SHA-256 (POST "
                                    "/files/{id}/parts with checksums), so S3 checks every part and the "
                                    "processor need not read the object again; no part is signed up front")
@@ -295,7 +296,7 @@ class VersionCreate(InputModel):
     checksum_sha256: Sha256 | None = Field(
         default=None, description="the version's SHA-256: a single POST upload is signed with it, so S3 "
                                   "refuses bytes that do not match")
-    part_checksums: bool = Field(
+    part_checksums: StrictBool = Field(  # strict: 0 or "yes" is not a boolean (schemathesis, in a batch)
         default=False, description="multipart: every part is signed with its SHA-256 (POST "
                                    ".../versions/{version_id}/parts with checksums), as for a new file")
 
@@ -461,3 +462,50 @@ class FolderShareOut(ApiModel):
 
 class FolderShareList(ApiModel):
     items: list[FolderShareOut]
+
+
+# ---- batch upload start (fileshare.batch) -------------------------------------------------------
+
+MAX_BATCH_FILES = 500
+MAX_STATUS_IDS = 100
+
+
+class BatchCreate(InputModel):
+    """Many uploads started at once, each entry exactly what ``POST /files`` takes. An entry that is
+    malformed (its shape) refuses the whole request with 422; an entry that breaks a rule needing
+    the server (quota, name, size, type, folder) gets its own error and the others go on."""
+
+    files: list[FileCreate] = Field(min_length=1, max_length=MAX_BATCH_FILES,
+                                    description=f"at most {MAX_BATCH_FILES} entries")
+
+
+class BatchItem(ApiModel):
+    """One entry's answer, in the request's order: its upload, or its own error (nothing was made
+    for it: no row, no folder, no multipart upload, no quota reserved)."""
+
+    index: int = Field(description="the entry's position in the request (0-based)")
+    file_id: UUID | None = None
+    upload: PostUpload | MultipartUpload | None = None
+    error: ErrorBody | None = Field(default=None, description="quota_exceeded, file_too_large, "
+                                    "invalid_name, content_type_not_allowed, expires_in_past, "
+                                    "folder_not_found, folder_trashed, name_taken, ...")
+
+
+class BatchCreated(ApiModel):
+    items: list[BatchItem]
+    created: int = Field(description="entries that got an upload")
+    refused: int = Field(description="entries that got an error")
+
+
+class FileStatusOut(ApiModel):
+    file_id: UUID
+    name: str
+    status: FileStatus
+    folder_id: UUID | None = None
+
+
+class FileStatusList(ApiModel):
+    """The caller's own files among the ids asked for (an id that is not the caller's file is
+    left out, as a 404 would be)."""
+
+    items: list[FileStatusOut]

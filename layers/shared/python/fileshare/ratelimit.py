@@ -1,12 +1,18 @@
 """Request rate limits in Redis, fixed one-minute windows, one atomic round trip per request.
 
-- Per user, on every route with a caller (authorizer claims): ``RATE_LIMIT_PER_MINUTE`` requests.
+- Per user, on every route with a caller (authorizer claims): ``RATE_LIMIT_PER_MINUTE`` requests
+  that may change something (every method but GET and HEAD), and apart from them
+  ``READ_RATE_LIMIT_PER_MINUTE`` reads (GET, HEAD), so a page polling the status of the files it
+  just uploaded never uses up the budget its next uploads need, nor the other way round. What an
+  upload costs is counted by ``fileshare.upload_budget`` (files and bytes per hour): a batch of
+  500 uploads is one request here.
 - Per source IP and route, on every route without a caller (register, login, confirm, forgot,
   refresh, ``/s/{token}``, and any public route added later: the key is the route's resource
   path): ``IP_RATE_LIMIT_PER_MINUTE`` requests.
 
 Each request runs the shared limiter script (``fileshare.adapters.limiter``: INCR, the expiry when the key
-is new, the decision) on ``fs:rl:v1:<user>:<minute>`` or ``fs:rlip:v1:<route>:<ip>:<minute>``.
+is new, the decision) on ``fs:rl:v1:<user>:<minute>`` (reads: ``fs:rlr:v1:<user>:<minute>``) or
+``fs:rlip:v1:<route>:<ip>:<minute>``.
 Over the limit the request is refused with 429 ``rate_limited`` and ``Retry-After`` (seconds until
 the window ends). API Gateway's usage-plan throttling and, in prod, WAF's per-IP rule protect the
 whole API in AWS; these limits are per user and per route, which those cannot be.
@@ -35,6 +41,8 @@ if TYPE_CHECKING:
 
 WINDOW_S = 60
 KEY_PREFIX = "fs:rl:v1:"
+READ_KEY_PREFIX = "fs:rlr:v1:"
+READS = frozenset({"GET", "HEAD"})
 IP_KEY_PREFIX = "fs:rlip:v1:"
 
 
@@ -45,6 +53,10 @@ def reset() -> None:
 
 def window_key(user_id: str, window: int) -> str:
     return f"{KEY_PREFIX}{user_id}:{window}"
+
+
+def read_window_key(user_id: str, window: int) -> str:
+    return f"{READ_KEY_PREFIX}{user_id}:{window}"
 
 
 def ip_window_key(route: str, source_ip: str, window: int) -> str:
@@ -62,11 +74,13 @@ def _count(key: str, limit: int) -> limiter.Decision | None:
     return limiter.take(limiter.Limit(key, limit, WINDOW_S + 5))  # + clock skew between callers
 
 
-def hit(user_id: str, now: float | None = None) -> tuple[int, int] | None:
-    """Count one request; (count in this window, limit), or None when unlimited (off, no Redis, or
-    Redis unavailable). Never raises."""
+def hit(user_id: str, now: float | None = None, *, read: bool = False) -> tuple[int, int] | None:
+    """Count one request (``read``: against the read budget); (count in this window, limit), or
+    None when unlimited (off, no Redis, or Redis unavailable). Never raises."""
     now = time.time() if now is None else now
-    decision = _count(window_key(user_id, int(now // WINDOW_S)), settings().rate_limit_per_minute)
+    window = int(now // WINDOW_S)
+    decision = (_count(read_window_key(user_id, window), settings().read_rate_limit_per_minute) if read
+                else _count(window_key(user_id, window), settings().rate_limit_per_minute))
     return None if decision is None else (decision.count, decision.limit)
 
 
@@ -78,11 +92,11 @@ def _refuse(counted: tuple[int, int] | None, now: float, what: str) -> None:
                           retry_after_s=wait)
 
 
-def check(user_id: str) -> tuple[int, int] | None:
+def check(user_id: str, *, read: bool = False) -> tuple[int, int] | None:
     """Count the request and raise ``RateLimited`` when it is over the limit."""
     now = time.time()
-    counted = hit(user_id, now)
-    _refuse(counted, now, "")
+    counted = hit(user_id, now, read=read)
+    _refuse(counted, now, " that read" if read else "")
     return counted
 
 
@@ -102,7 +116,7 @@ def middleware(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> 
     event = app.current_event
     user_id = (event.request_context.authorizer.claims or {}).get("sub")
     if user_id:
-        counted = check(str(user_id))
+        counted = check(str(user_id), read=event.http_method.upper() in READS)
     else:
         source_ip = event.request_context.identity.source_ip or "unknown"
         counted = check_ip(f"{event.http_method} {event.resource}", source_ip)

@@ -47,6 +47,32 @@ end
 return 0
 """
 
+# A unit of work that costs ``ARGV[3]`` (files, bytes): counted only if it fits, so a refused batch
+# uses up nothing. KEYS[1] the counter; ARGV[1] the limit, ARGV[2] the window in ms, ARGV[3] the cost.
+_TAKE_COST = """
+local cost = tonumber(ARGV[3])
+local count = redis.call('INCRBY', KEYS[1], cost)
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  ttl = tonumber(ARGV[2])
+end
+if count > tonumber(ARGV[1]) then
+  redis.call('DECRBY', KEYS[1], cost)
+  return {0, count - cost, ttl}
+end
+return {1, count, ttl}
+"""
+# Return ``ARGV[1]`` units, never below zero and never to a key that has expired meanwhile.
+_REFUND = """
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+local back = math.min(count, tonumber(ARGV[1]))
+if back > 0 then
+  return redis.call('DECRBY', KEYS[1], back)
+end
+return count
+"""
+
 # Per client (a new client, after settings change, starts afresh): monotonic time until which
 # Redis is left alone, and the registered scripts.
 _degraded_until: dict[int, float] = {}
@@ -127,6 +153,43 @@ def take_all(limits: list[Limit]) -> list[Decision] | None:
 def take(limit: Limit) -> Decision | None:
     decisions = take_all([limit])
     return decisions[0] if decisions else None
+
+
+def take_costs(costs: list[tuple[Limit, int]]) -> list[Decision] | None:
+    """Count ``cost`` units against each limit, only where they fit (one pipeline); None when
+    Redis is unavailable. The caller refunds the allowed ones (``refund``) if it goes no further."""
+    found = _client_and_scripts()
+    if found is None:
+        return None
+    client = found[0]
+    try:
+        take_cost = client.register_script(_TAKE_COST)
+        pipe = client.pipeline(transaction=False)
+        for limit, cost in costs:
+            take_cost(keys=[limit.key], args=[limit.limit, limit.window_s * 1000, cost], client=pipe)
+        replies = pipe.execute()
+    except Exception as exc:
+        _degrade(client, exc)
+        return None
+    return [Decision(allowed=bool(int(allowed)), count=int(count), limit=limit.limit,
+                     retry_after_s=max(1, math.ceil(int(ttl_ms) / 1000)))
+            for (limit, _), (allowed, count, ttl_ms) in zip(costs, replies, strict=True)]
+
+
+def refund(costs: list[tuple[str, int]]) -> None:
+    """Return ``cost`` units to each key (best effort)."""
+    found = _client_and_scripts()
+    if found is None or not costs:
+        return
+    client = found[0]
+    try:
+        script = client.register_script(_REFUND)
+        pipe = client.pipeline(transaction=False)
+        for key, cost in costs:
+            script(keys=[key], args=[cost], client=pipe)
+        pipe.execute()
+    except Exception as exc:
+        _degrade(client, exc)
 
 
 def give_back(keys: list[str]) -> None:

@@ -22,6 +22,9 @@ Exactly one inbox row and one email per event and recipient, with at-least-once 
   the retry sends it again. SES has no idempotency key, so "at least once" is the honest promise
   for email; the window is one commit long. The inbox row itself is exactly once.
 
+Ready uploads are the exception: a burst of them is one notice and one email
+(``fileshare.notice_bursts``), unless ``UPLOAD_NOTICE_WINDOW_SECONDS`` is 0.
+
 Emails are limited (``_send_email_once``): link downloads are digested per link and period, and
 every recipient has a daily cap; the inbox is not limited. A deployment without a sender (its
 ``emailSender`` is empty, so ``EMAIL_SENDER`` is set but empty) sends no email at all: the inbox
@@ -46,6 +49,7 @@ from fileshare.db import users as users_db
 from fileshare.db.connection import transaction
 from fileshare.errors import NotFound
 from fileshare.event_types import ENVELOPE_VERSION, Event, EventType
+from fileshare.notifications import bursts as notice_bursts
 from fileshare.notifications import rows as sql
 from fileshare.notifications.models import NotificationList, NotificationOut
 
@@ -182,6 +186,8 @@ def handle(raw: bytes | str) -> Outcome:
 
 
 def deliver(event: Event) -> Outcome:
+    if event.type in notice_bursts.COALESCED and notice_bursts.on():
+        return _deliver_to_burst(event)
     with transaction() as conn:
         actor = users_db.email_of(conn, event.owner_id) if event.type == EventType.SHARE_CREATED else None
         notice = compose(event, actor_email=actor)
@@ -201,6 +207,24 @@ def deliver(event: Event) -> Outcome:
         metrics.add_metric(name="NotificationEmailsSent", unit="Count", value=1)
     logger.info("notification handled", extra={"event_id": str(event.id), "type": notice.type,
                                                "outcome": outcome.value, "email_sent": sent})
+    return outcome
+
+
+def _deliver_to_burst(event: Event) -> Outcome:
+    """A ready upload joins its owner's burst: one notice for the burst, one email when it closes
+    (``fileshare.notice_bursts``)."""
+    with transaction() as conn:
+        email = users_db.email_of(conn, event.owner_id)
+    if email is None:
+        logger.info("notification recipient has no account", extra={"event_id": str(event.id)})
+        return Outcome.IGNORED
+    counted = notice_bursts.deliver(event, event.owner_id)
+    outcome = Outcome.DELIVERED if counted else Outcome.DUPLICATE
+    metrics.add_metric(name="NotificationsDelivered" if counted else "NotificationDuplicates",
+                       unit="Count", value=1)
+    logger.info("notification handled", extra={"event_id": str(event.id), "type": event.type.value,
+                                               "outcome": outcome.value, "email_sent": False,
+                                               "burst": True})
     return outcome
 
 

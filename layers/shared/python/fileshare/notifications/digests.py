@@ -1,0 +1,49 @@
+"""The one email of a burst of ready uploads (``fileshare.notifications.bursts`` collects them in
+the inbox): the sweeper mails each burst once it went quiet or reached its longest span."""
+# ruff: noqa: S608 - the SQL is built from the bursts module's constant column list and condition
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fileshare.adapters.observability import logger, metrics
+from fileshare.config import settings
+from fileshare.db import typed
+from fileshare.db import users as users_db
+from fileshare.db.connection import transaction
+from fileshare.notifications import bursts
+from fileshare.notifications import notices as notifications
+
+
+def flush(*, has_time: Callable[[], bool] = lambda: True, limit: int = 50) -> int:
+    """Close the bursts that went quiet (or reached their longest span) and email each one once;
+    how many emails went out. Run by the sweeper; rows are locked and skipped by concurrent runs."""
+    if not settings().email_sender:  # no sender: the inbox has everything, nothing to mail
+        return bursts.close_quiet()
+    config = settings()
+    sent = 0
+    while has_time():
+        with transaction() as conn:
+            burst = typed.one(conn, bursts.Burst,
+                              f"SELECT {bursts.BURST_COLUMNS} FROM notice_bursts WHERE emailed_at IS NULL"
+                              f" AND (closed_at IS NOT NULL OR {bursts.QUIET_IF})"
+                              " ORDER BY last_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+                              (config.upload_notice_window_s, config.upload_notice_max_s))
+            if burst is None:
+                break
+            conn.execute("UPDATE notice_bursts SET emailed_at = now(), closed_at = coalesce(closed_at, now())"
+                         " WHERE burst_id = %s", (burst.burst_id,))
+            address = users_db.email_of(conn, burst.user_id)
+            if address is None or not notifications.within_daily_cap(conn, burst.user_id):
+                continue
+            subject, message = bursts.text(burst.count, burst.names)
+            notifications.send_email(address, notifications.Notice(
+                user_id=burst.user_id, type=burst.type, file_id=burst.notification_id, subject=subject,
+                message=message))
+            sent += 1
+            logger.info("upload burst mailed", extra={"count": burst.count, "burst_id": str(burst.burst_id)})
+        if sent >= limit:
+            break
+    if sent:
+        metrics.add_metric(name="BurstEmailsSent", unit="Count", value=sent)
+    return sent
