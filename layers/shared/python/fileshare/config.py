@@ -70,6 +70,10 @@ class Settings(BaseModel):
     archive_part_bytes: int = 32 * 1024**2
     archive_ttl_s: int = 86_400
     archive_max_active: int = 3
+    # Push (fileshare.push): the WebSocket stage's @connections endpoint, and how many missed changes
+    # a resuming client is sent before it is told to reload instead.
+    push_endpoint: str | None = None
+    push_replay_limit: int = 500
 
 
 _ENV = {
@@ -119,6 +123,8 @@ _ENV = {
     "archive_part_bytes": ("ARCHIVE_PART_BYTES",),
     "archive_ttl_s": ("ARCHIVE_TTL_SECONDS",),
     "archive_max_active": ("ARCHIVE_MAX_ACTIVE",),
+    "push_endpoint": ("PUSH_ENDPOINT",),
+    "push_replay_limit": ("PUSH_REPLAY_LIMIT",),
 }
 
 
