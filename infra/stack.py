@@ -152,6 +152,7 @@ class FileshareStack(Stack):
             user_pool_client_id=self.identity.client.user_pool_client_id,
             access_logs=self.storage.access_logs,
             bundle=bundle,
+            socket_url=self.sockets.stage.url,
         )
         self.storage.allow_web_origin(self.hosting.origin)
         if not config.domainName:

@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from fileshare.cache import redis_client
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 #: API Gateway closes every WebSocket connection after two hours (infra.declaration.SOCKET_API).
 MAX_CONNECTION_S = 7200
@@ -37,7 +41,7 @@ def _user_key(user_id: str) -> str:
     return f"{_PREFIX}user:{{{user_id}}}"
 
 
-def _redis():  # type: ignore[no-untyped-def]
+def _redis() -> Redis:
     client = redis_client()
     if client is None:
         raise ConnectionsUnavailableError("REDIS_URL is not set: push connections live in Redis")
