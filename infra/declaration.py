@@ -36,6 +36,7 @@ class Uses(StrEnum):
     ARCHIVE_OBJECTS = "archive_objects"  # Get/Put/Delete/AbortMultipartUpload on a/* (ZIP archives)
     USER_POOL = "user_pool"
     EMAIL = "email"
+    SOCKETS = "sockets"  # the WebSocket API: post to its @connections; verify id tokens on $connect
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,15 @@ RESOURCES: dict[Uses, Resource] = {
               "address only; nothing when no sender is configured",
         local="LocalStack SES (mails readable at /_aws/ses)",
     ),
+    # PUSH_ENDPOINT is the stage's @connections endpoint (https://<api>.execute-api.<region>.
+    # amazonaws.com/<stage>); the user pool's ids only let $connect verify an id token (its JWKS is
+    # public), no Cognito action is granted.
+    Uses.SOCKETS: Resource(
+        env=("PUSH_ENDPOINT", "USER_POOL_ID", "USER_POOL_CLIENT_ID"),
+        required=("PUSH_ENDPOINT", "USER_POOL_ID", "USER_POOL_CLIENT_ID"),
+        grant="execute-api:ManageConnections on the WebSocket stage's @connections only",
+        local="the local gateway's @connections API (GATEWAY_PORT, path /_ws/<stage>)",
+    ),
 }
 
 #: The environment variable listing a function's required settings (set by CDK and the local runtime).
@@ -139,6 +149,35 @@ class Route:
     method: str
     path: str  # API Gateway resource path, e.g. "/files/{file_id}"
     auth: bool = True  # Cognito user-pool authorizer on this route
+
+
+@dataclass(frozen=True)
+class SocketRoute:
+    """A route of the WebSocket API (API Gateway v2 ``routeKey``): ``$connect`` (authenticates the
+    caller), ``$disconnect``, ``$default`` (every message whose ``action`` names no other route) or an
+    ``action`` value such as ``resume``."""
+
+    route_key: str
+
+
+@dataclass(frozen=True)
+class SocketApi:
+    """The one WebSocket API: its stage and the limits AWS enforces (the local gateway enforces the
+    same). The id token comes in the ``token`` query parameter: a browser's WebSocket cannot set an
+    ``Authorization`` header, and a token passed as ``Sec-WebSocket-Protocol`` must be echoed back in
+    the handshake's response (the whole token, in a header access logs and proxies keep); the access
+    log format (infra/sockets.py) leaves the query string out, and the id token expires in an hour."""
+
+    stage: str = "live"
+    token_parameter: str = "token"  # noqa: S105 (the query parameter's name, not a secret)
+    idle_timeout_s: int = 600  # API Gateway closes a connection silent this long: the page pings
+    max_connection_s: int = 7200  # and any connection after two hours: the page reconnects
+    max_message_bytes: int = 128 * 1024  # a frame is at most 32 KB, a message 128 KB
+    throttle_rate: int = 500  # messages and connects per second, the stage's default route throttle
+    throttle_burst: int = 1000
+
+
+SOCKET_API = SocketApi()
 
 
 @dataclass(frozen=True)
@@ -180,6 +219,7 @@ class Function:
     memory_mb: int = 256
     timeout_s: int = 10
     routes: tuple[Route, ...] = ()
+    socket_routes: tuple[SocketRoute, ...] = ()  # routes of the WebSocket API (SOCKET_API)
     triggers: tuple[Trigger, ...] = ()
     uses: frozenset[Uses] = field(default_factory=frozenset)
     environment: tuple[tuple[str, str], ...] = ()  # extra static env vars
@@ -459,6 +499,25 @@ FUNCTIONS: tuple[Function, ...] = (
         uses=frozenset({Uses.DATABASE, Uses.EVENTS_PUBLISH, Uses.BUCKET_READ, Uses.ARCHIVE_OBJECTS}),
     ),
     Function(
+        name="pusher",
+        description="Push to browsers: the WebSocket API's routes ($connect checks the id token, "
+                    "$disconnect, resume from a cursor) and events -> each reader's connections "
+                    "through @connections",
+        memory_mb=256,
+        timeout_s=29,  # it serves the socket's routes too (API Gateway's longest integration)
+        # One function for the routes and the consumer: the stage's root stack holds the WebSocket API
+        # (the endpoint in the function's environment and the integration naming the function would be
+        # a cycle across a nested stack), and each function costs ~10 resources there.
+        socket_routes=(SocketRoute("$connect"), SocketRoute("$disconnect"), SocketRoute("resume"),
+                       SocketRoute("$default")),
+        # LATEST: pushes are for who is connected now; a client that missed some resumes from the
+        # outbox with its cursor.
+        triggers=(KafkaTrigger(EVENTS_TOPIC, consumer_group="fileshare-pusher", batch_size=100,
+                               starting_position="LATEST", max_retries=1),),
+        # DATABASE: a file's readers and the replay from the outbox; CACHE: the connections
+        uses=frozenset({Uses.DATABASE, Uses.CACHE, Uses.SOCKETS}),
+    ),
+    Function(
         name="sweeper",
         description="Expiry sweeper: expired files and trash past retention go down the purge path; "
                     "finishes purges that stalled; rejects uploads that never arrived",
@@ -548,6 +607,16 @@ class LocalNamespace:
         return f"http://localhost:{self.gateway_port}"
 
     @property
+    def socket_port(self) -> int:
+        """The local WebSocket API's port (in AWS the API has a host of its own, too)."""
+        return self.gateway_port + 10
+
+    @property
+    def push_endpoint(self) -> str:
+        """The local @connections endpoint (served by the gateway), as ``PUSH_ENDPOINT`` names it."""
+        return f"http://127.0.0.1:{self.gateway_port}/_ws/{SOCKET_API.stage}"
+
+    @property
     def web_origins(self) -> tuple[str, ...]:
         return (self.web_origin, f"http://127.0.0.1:{self.gateway_port}")
 
@@ -555,7 +624,8 @@ class LocalNamespace:
         """The namespace-wide variables (the services add their own endpoints and ids)."""
         return {NAMESPACE_ENV: self.prefix, "EVENTS_TOPIC": self.events_topic,
                 "SEARCH_ALIAS": self.search_alias, "GATEWAY_PORT": str(self.gateway_port),
-                "WEB_ORIGIN": self.web_origin, "PUBLIC_BASE_URL": self.web_origin}
+                "WEB_ORIGIN": self.web_origin, "PUBLIC_BASE_URL": self.web_origin,
+                "PUSH_ENDPOINT": self.push_endpoint, "SOCKET_URL": f"ws://127.0.0.1:{self.socket_port}"}
 
 
 DEV_NAMESPACE = LocalNamespace()
@@ -608,3 +678,14 @@ def by_name(name: str) -> Function:
 
 def all_routes() -> list[tuple[Route, Function]]:
     return [(route, fn) for fn in FUNCTIONS for route in fn.routes]
+
+
+def socket_routes(functions: Iterable[Function] | None = None) -> dict[str, Function]:
+    """The WebSocket API's route keys -> the function serving each (CDK and the local gateway)."""
+    table: dict[str, Function] = {}
+    for fn in FUNCTIONS if functions is None else functions:
+        for route in fn.socket_routes:
+            if route.route_key in table:
+                raise ValueError(f"{route.route_key} declared by {table[route.route_key].name} and {fn.name}")
+            table[route.route_key] = fn
+    return table

@@ -40,6 +40,7 @@ from infra.declaration import (
 )
 from infra.identity import CognitoUsers
 from infra.network import Network
+from infra.sockets import Sockets
 from infra.storage import BUCKET_ACTIONS, Storage, use_prefixes
 
 VPC_USES = frozenset({Uses.DATABASE, Uses.CACHE, Uses.SEARCH, Uses.EVENTS_PUBLISH, Uses.EVENTS_ADMIN})
@@ -114,8 +115,11 @@ class Functions(Construct):
         data: Data,
         storage: Storage,
         identity: CognitoUsers,
+        sockets: Sockets | None = None,
     ) -> None:
+        """``sockets``: the WebSocket API, for the functions that use ``Uses.SOCKETS``."""
         super().__init__(scope, construct_id)
+        self._sockets = sockets
         self._config = config
         self._network = network
         self._data = data
@@ -233,6 +237,9 @@ class Functions(Construct):
             return self._storage.grant(use, role)
         if use in (Uses.USER_POOL, Uses.EMAIL):
             return self._identity.grant(use, role)
+        if use is Uses.SOCKETS and self._sockets is not None:
+            return self._sockets.grant(role, self._identity.user_pool.user_pool_id,
+                                       self._identity.client.user_pool_client_id)
         raise ValueError(f"{spec.name}: no grant for {use!r}")
 
     # --- triggers --------------------------------------------------------------------------------------
@@ -461,6 +468,10 @@ class Functions(Construct):
                 "es:ESHttp* on the paths (indices, documents) of this one domain; index names are "
                 "managed by the application (aliases), so the path is a wildcard under the domain.",
             )
+        if Uses.SOCKETS in spec.uses and self._sockets is not None:
+            nag.ack(policy, f"AwsSolutions-IAM5[Resource::{self._sockets.connections_pattern(self)}]",
+                    "execute-api:ManageConnections on this one stage's @connections: connection ids are "
+                    "made by API Gateway at each connect, unknowable at deploy time.")
         bucket_uses = [u for u in spec.uses if u in BUCKET_ACTIONS]
         if bucket_uses:
             for prefix in sorted({p for use in bucket_uses for p in use_prefixes(use)}):

@@ -66,7 +66,9 @@ class Hosting(Construct):
         access_logs: s3.IBucket,
         bundle: bool,
         web_dir: Path = WEB_DIR,
+        socket_url: str = "",
     ) -> None:
+        """``socket_url``: the push WebSocket API's stage URL (``wss://...``; the page's config and CSP)."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         if bool(config.domainName) != bool(config.certificateArn):
@@ -99,7 +101,7 @@ class Hosting(Construct):
         )
 
         s3_origin = web_headers.s3_regional_origin(upload_bucket_name, stack.region)
-        headers = web_headers.security_headers(s3_origin)
+        headers = web_headers.security_headers(s3_origin, socket_url)
         self.headers_policy = cloudfront.ResponseHeadersPolicy(
             self,
             "Headers",
@@ -174,6 +176,7 @@ class Hosting(Construct):
             user_pool_id=user_pool_id,
             user_pool_client_id=user_pool_client_id,
             public_base_url=self.origin,
+            socket=socket_url,
         )
         self.deployment = s3deploy.BucketDeployment(
             self,

@@ -69,6 +69,14 @@ def slo_panels(functions: Sequence[Function]) -> list[PanelSpec]:
         PanelSpec("Notification delivery (event to inbox)", (
             app_metric("notifier", "NotificationDeliveryMs", "p50", "p50"),
             app_metric("notifier", "NotificationDeliveryMs", "p99", "p99")), "ms"),
+        PanelSpec("Push delivery (event to the reader's socket)", (
+            app_metric("pusher", "PushDeliveryMs", "p50", "p50"),
+            app_metric("pusher", "PushDeliveryMs", "p99", "p99")), "ms"),
+        PanelSpec("Push: connects, messages sent, gone connections, failures", (
+            app_metric("pusher", "PushConnects", label="connects"),
+            app_metric("pusher", "PushSent", label="sent"),
+            app_metric("pusher", "PushGone", label="gone (410)"),
+            app_metric("pusher", "PushFailed", label="failed")), "short"),
         PanelSpec("Search latency", (
             app_metric("search", "SearchLatencyMs", "p50", "p50"),
             app_metric("search", "SearchLatencyMs", "p99", "p99")), "ms"),

@@ -109,6 +109,9 @@ SLOS: tuple[Slo, ...] = (
                app_metric("search", "SearchLatencyMs", "p99"), 1_000, 0.99),
     RatioSlo("api-availability", "99.9 % of API requests do not fail with a 5xx",
              (api_metric("Api5xx"),), (api_metric("ApiRequests"),), 0.999),
+    LatencySlo("push-latency",
+               "99 % of pushes reach the reader's socket within 5 s of their event",
+               app_metric("pusher", "PushDeliveryMs", "p99"), 5_000, 0.99),
 )
 
 
@@ -150,6 +153,11 @@ LOST_WORK: tuple[LostWorkAlarm, ...] = (
         " stay behind until a later run succeeds",
         (app_metric("sweeper", "StalledPurgesFailed"), app_metric("sweeper", "AbandonedUploadsFailed")),
         1),
+    LostWorkAlarm(
+        "push-failures",
+        "Posts to connected pages failed (not a closed connection: throttling, an endpoint or permission"
+        " problem) for 10 minutes: pages show changes late, from their polling fallback or on reconnect",
+        (app_metric("pusher", "PushFailed"),), 20, 2),
 )
 
 

@@ -20,12 +20,13 @@ from infra import bundling, tracing
 from infra.api import Api
 from infra.config import SERVICE, StageConfig
 from infra.data import Data
-from infra.declaration import FUNCTIONS_DIR, Function, KafkaTrigger, SqsTrigger
+from infra.declaration import FUNCTIONS_DIR, Function, KafkaTrigger, SqsTrigger, socket_routes
 from infra.functions import Functions, needs_vpc
 from infra.hosting import Hosting
 from infra.identity import CognitoUsers
 from infra.network import Network
 from infra.observability import Observability, OnCall
+from infra.sockets import Sockets
 from infra.storage import Storage
 
 SQS_VISIBILITY_FACTOR = 6  # AWS guidance: queue visibility >= 6 x function timeout
@@ -100,6 +101,9 @@ class FileshareStack(Stack):
         )
         self.storage = Storage(self, "Storage", config=config, queues=sqs_queue_timeouts(functions))
         self.identity = CognitoUsers(self, "Identity", config=config)
+        # The push socket: in the root next to its function (infra/sockets.py says why); the routes
+        # are added once the functions exist.
+        self.sockets = Sockets(self, "Sockets", config=config)
         self.functions = Functions(
             self,
             "Functions",
@@ -112,7 +116,10 @@ class FileshareStack(Stack):
             data=self.data,
             storage=self.storage,
             identity=self.identity,
+            sockets=self.sockets,
         )
+        self.sockets.add_routes({key: self.functions.built[fn.name].target
+                                 for key, fn in socket_routes(functions).items()})
         # The REST API in its own nested stack (it grows with every route); its access log group and
         # WAF web ACL, whose names are unique in the account, stay in the root under the same ids.
         api_stack = NestedStack(self, API_STACK, description=f"Fileshare ({config.stage}) REST API")
@@ -145,6 +152,7 @@ class FileshareStack(Stack):
             user_pool_client_id=self.identity.client.user_pool_client_id,
             access_logs=self.storage.access_logs,
             bundle=bundle,
+            socket_url=self.sockets.stage.url,
         )
         self.storage.allow_web_origin(self.hosting.origin)
         if not config.domainName:

@@ -32,7 +32,7 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def content_security_policy(s3_origin: str) -> str:
+def content_security_policy(s3_origin: str, socket_origin: str = "") -> str:
     """Only what the page and the link page use: their own scripts and styles, the API on the same
     origin, the bucket for uploads, downloads and thumbnails, ``blob:`` frames (the PDF preview shows
     fetched bytes) and ``blob:`` images (an SVG previews from its fetched bytes as an ``<img>``, where
@@ -43,7 +43,7 @@ def content_security_policy(s3_origin: str) -> str:
         ("script-src", "'self'"),
         ("style-src", "'self'"),
         ("img-src", f"'self' blob: {s3_origin}"),
-        ("connect-src", f"'self' {s3_origin}"),
+        ("connect-src", f"'self' {s3_origin} {socket_origin}".rstrip()),  # + the push socket
         ("frame-src", "blob:"),
         ("form-action", "'self'"),
         ("frame-ancestors", "'none'"),
@@ -57,10 +57,10 @@ def strict_transport_security() -> str:
     return f"max-age={HSTS_MAX_AGE_S}; includeSubDomains"
 
 
-def security_headers(s3_origin: str) -> dict[str, str]:
+def security_headers(s3_origin: str, socket_origin: str = "") -> dict[str, str]:
     """Every header the web origin adds to each response (page, static files, API, ``/s/*``)."""
     return {
-        "Content-Security-Policy": content_security_policy(s3_origin),
+        "Content-Security-Policy": content_security_policy(s3_origin, socket_origin),
         "Strict-Transport-Security": strict_transport_security(),
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": FRAME_OPTIONS,
@@ -69,11 +69,13 @@ def security_headers(s3_origin: str) -> dict[str, str]:
 
 
 def page_config(*, region: str, user_pool_id: str, user_pool_client_id: str,
-                public_base_url: str, api: str = "") -> dict[str, str]:
+                public_base_url: str, api: str = "", socket: str = "") -> dict[str, str]:
     """``/config.json``: where the page finds its API (``""``: the same origin) and the stage's ids.
-    Written at deploy time from the stack's values, served locally from the namespace's env."""
+    Written at deploy time from the stack's values, served locally from the namespace's env.
+    ``socket``: the WebSocket API's URL the page opens for pushes (``""``: no push, the page polls)."""
     return {
         "api": api,
+        "socket": socket,
         "region": region,
         "userPoolId": user_pool_id,
         "userPoolClientId": user_pool_client_id,
@@ -88,9 +90,16 @@ def local_page_config(env: Mapping[str, str]) -> dict[str, str]:
         user_pool_id=env.get("USER_POOL_ID", ""),
         user_pool_client_id=env.get("USER_POOL_CLIENT_ID", ""),
         public_base_url=env.get("PUBLIC_BASE_URL", ""),
+        socket=env.get("SOCKET_URL", ""),
     )
 
 
 def local_s3_origin(env: Mapping[str, str]) -> str:
     """LocalStack's origin (functions presign path-style URLs against ``AWS_ENDPOINT_URL``)."""
     return origin_of(env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or "http://localhost:4566")
+
+
+def local_security_headers(env: Mapping[str, str]) -> dict[str, str]:
+    """The local web origin's headers: LocalStack's S3 origin and the local push socket's."""
+    socket = env.get("SOCKET_URL", "")
+    return security_headers(local_s3_origin(env), origin_of(socket) if socket else "")

@@ -18,6 +18,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit
 
 _HERE = Path(__file__).resolve().parent
 for _path in (_HERE, _HERE.parent, _HERE.parent / "layers" / "shared" / "python"):  # + fileshare
@@ -29,6 +30,7 @@ from lambdarun.auth import CognitoAuthorizer, CognitoSettings  # noqa: E402
 from lambdarun.environment import load_env_file  # noqa: E402
 from lambdarun.gateway import Gateway  # noqa: E402
 from lambdarun.runtime import Runtime  # noqa: E402
+from lambdarun.sockets import SocketGateway  # noqa: E402
 from lambdarun.sources import EventSources  # noqa: E402
 from stackctl.paths import STACK_ENV_FILE  # noqa: E402
 
@@ -49,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--host", default=os.environ.get("GATEWAY_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GATEWAY_PORT", "8080")))
+    parser.add_argument("--socket-port", type=int, default=None,
+                        help="the WebSocket API's port (default: SOCKET_URL's, else the gateway's + 10)")
     parser.add_argument("--env-file", type=Path, default=STACK_ENV_FILE)
     parser.add_argument("--no-sources", action="store_true", help="gateway only: no pollers/schedules")
     parser.add_argument("--max-concurrency", type=int, default=4, help="workers per function")
@@ -76,13 +80,18 @@ def main(argv: list[str] | None = None) -> int:
     runtime = Runtime(base_env=env, max_concurrency=args.max_concurrency)
     sources: EventSources | None = None
     gateway: Gateway | None = None
+    sockets: SocketGateway | None = None
     try:
+        socket_port = args.socket_port or urlsplit(os.environ.get("SOCKET_URL", "")).port or args.port + 10
+        sockets = SocketGateway(runtime, host=args.host, port=socket_port)
+        sockets.start()
+        log.info("WebSocket API on %s (@connections at %s/_ws/)", sockets.url, f"http://{args.host}:{args.port}")
         authorizer = CognitoAuthorizer(CognitoSettings.from_env(os.environ))
         if authorizer.settings is None:
             log.warning("no Cognito settings (COGNITO_JWKS_URL, USER_POOL_CLIENT_ID): protected routes"
                         " answer 401")
         gateway = Gateway(runtime, authorizer=authorizer, host=args.host, port=args.port, origins=origins,
-                          env=os.environ)
+                          env=os.environ, sockets=sockets)
         gateway.start()
         log.info("gateway on %s (%d routes, web page from %s)", gateway.url,
                  sum(len(fn.routes) for fn in runtime.functions.values()), gateway.web_dir)
@@ -95,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if gateway is not None:
             gateway.close()
+        if sockets is not None:
+            sockets.close()
         if sources is not None:
             sources.stop()
         runtime.close()

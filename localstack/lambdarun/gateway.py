@@ -31,6 +31,7 @@ from infra.declaration import REPO_ROOT
 from lambdarun.auth import CognitoAuthorizer, UnauthorizedError
 from lambdarun.events import MalformedResponseError, parse_proxy_response, rest_event
 from lambdarun.runtime import Runtime
+from lambdarun.sockets import MANAGE_PREFIX, SocketGateway
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +62,15 @@ class Gateway:
 
     def __init__(self, runtime: Runtime, *, authorizer: CognitoAuthorizer, host: str = "127.0.0.1",
                  port: int = 8080, web_dir: Path = REPO_ROOT / "web",
-                 origins: Iterable[str] = DEFAULT_ORIGINS, env: Mapping[str, str] | None = None) -> None:
-        """``env``: the namespace's variables, for ``/config.json`` and the CSP's S3 origin."""
+                 origins: Iterable[str] = DEFAULT_ORIGINS, env: Mapping[str, str] | None = None,
+                 sockets: SocketGateway | None = None) -> None:
+        """``env``: the namespace's variables, for ``/config.json`` and the CSP's S3 origin;
+        ``sockets``: the local WebSocket API, whose ``@connections`` API this server answers."""
         self.runtime = runtime
+        self.sockets = sockets
         env = env if env is not None else {}
         self.page_config = json.dumps(web_headers.local_page_config(env)).encode()
-        self.security_headers = tuple(web_headers.security_headers(web_headers.local_s3_origin(env)).items())
+        self.security_headers = tuple(web_headers.local_security_headers(env).items())
         self.authorizer = authorizer
         self.web_dir = web_dir.resolve()
         self.origins = frozenset(o.rstrip("/") for o in origins)
@@ -200,6 +204,10 @@ class _Handler(BaseHTTPRequestHandler):
             ctype = "application/json" if as_json else "text/html; charset=utf-8"
             self._send(200, [("Content-Type", ctype), ("Cache-Control", "no-cache")], text.encode(), cors,
                        request_id)
+            return
+        if path.startswith(MANAGE_PREFIX) and self.gateway.sockets is not None:  # @connections
+            status, headers, payload = self.gateway.sockets.manage(method, path, body)
+            self._send(status, headers, payload, [], request_id)
             return
         if path == web_headers.CONFIG_PATH and method in ("GET", "HEAD"):
             self._send(200, [("Content-Type", "application/json"), ("Cache-Control", "no-cache")],

@@ -19,7 +19,9 @@ them) so that a number on a 2-core machine measures one thing:
   search   search p99 over --search-docs files seeded straight into PostgreSQL and OpenSearch;
   notify   notification delivery latency through the gateway's notifier (tests/bench/notifications.py);
   archive  ZIP throughput (MB/s) of the archiver's job against a raw S3 copy of the same bytes, in-process
-           on a bucket of its own (tests/bench/archive.py).
+           on a bucket of its own (tests/bench/archive.py);
+  push     push delivery, an event's commit to the change on 1 and 50 connected sockets, p50/p99, on a
+           WebSocket API and pusher of its own (tests/bench/push.py).
 
 The gateway (``localstack/serve.py``, with pollers and schedules) is started by the bench with a
 high per-user rate limit, in the test namespace (``.local/test.env``, gateway :8081: the bench's
@@ -61,7 +63,7 @@ if str(REPO_ROOT) not in sys.path:
 
 import requests  # noqa: E402
 
-from tests.bench import api, archive, bulk, coldimport, coldstart, issue4, scale, tracers, uploads  # noqa: E402
+from tests.bench import api, archive, bulk, coldimport, coldstart, issue4, push, scale, tracers, uploads  # noqa: E402
 from tests.bench.common import (  # noqa: E402
     BENCH_DIR,
     SCHEDULED,
@@ -86,8 +88,9 @@ from tests.support.runtime import TEST_ENV, RuntimeUnavailableError, load_test_e
 GATEWAY_ENV_OVERRIDES = {"RATE_LIMIT_PER_MINUTE": "1000000", "IP_RATE_LIMIT_PER_MINUTE": "0",
                          "READ_RATE_LIMIT_PER_MINUTE": "1000000", "UPLOAD_FILES_PER_HOUR": "0",
                          "UPLOAD_BYTES_PER_HOUR": "0"}
-PHASES = ("cold", "coldimport", "api", "uploads", "links", "search", "notify", "scale", "archive", "bulk")
-GATEWAY_PHASES = frozenset(PHASES) - {"cold", "coldimport", "scale", "archive", "bulk"}
+PHASES = ("cold", "coldimport", "api", "uploads", "links", "search", "notify", "scale", "archive", "bulk",
+          "push")
+GATEWAY_PHASES = frozenset(PHASES) - {"cold", "coldimport", "scale", "archive", "bulk", "push"}
 SCALE_SIZES = {"100k": (10_000, 100_000), "1m": (10_000, 100_000, 1_000_000), "10k": (10_000,)}
 
 TARGET_READY_P99_MS = 1000.0
@@ -154,6 +157,8 @@ class Config:
             seconds += 4 * self.archive_mb / 10 + 60
         if "bulk" in self.phases:  # a gateway, N uploads through the page's flow (~10/s), N raw PUTs
             seconds += 120 + self.bulk_files / 5 + 600
+        if "push" in self.phases:  # two runs of 100 events at 10/s, sockets and a cold pusher
+            seconds += 2 * (100 / 10 + 60)
         return seconds
 
 
@@ -173,6 +178,7 @@ class Run:
     scale: dict[str, Any] = field(default_factory=dict)
     archive: dict[str, Any] = field(default_factory=dict)
     bulk: dict[str, Any] = field(default_factory=dict)
+    push: dict[str, Any] = field(default_factory=dict)
     idle_waits: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     runtime_stats: dict[str, Any] = field(default_factory=dict)
@@ -412,6 +418,7 @@ def report(run: Run) -> dict[str, Any]:
         "scale": run.scale,
         "archive": run.archive,
         "bulk": run.bulk,
+        "push": run.push,
         "runtime_stats": run.runtime_stats,
         "targets": targets,
     }
@@ -426,6 +433,8 @@ def flow_breaks(run: Run) -> list[str]:
     problems += coldimport.broken(run.coldimport)
     if run.api.get("errors"):
         problems.append(f"api: {run.api['errors'][0]}")
+    if run.push.get("error"):
+        problems.append(f"push: {run.push['error']}")
     if run.archive.get("error"):
         problems.append(f"archive: {run.archive['error']}")
     if run.bulk.get("error") or run.bulk.get("throttled"):  # the page's flow must never be refused
@@ -632,6 +641,9 @@ def print_report(result: dict[str, Any], out: Callable[[str], None] = print) -> 
     scale.print_scale(result.get("scale") or {}, out)
     archive.print_archive(result.get("archive") or {}, out)
     bulk.print_bulk(result.get("bulk") or {}, out)
+    for row in (result.get("push") or {}).get("push_delivery", []):
+        out(f"  push delivery, {row['clients']} socket(s): p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms "
+            f"({row['delivered']} of {row['expected']} delivered)")
     out(f"  results: {cfg['out']}")
 
 
@@ -773,6 +785,14 @@ def _bulk_phase(config: Config) -> dict[str, Any]:
         return {"error": repr(exc)}
 
 
+def _push_phase() -> dict[str, Any]:
+    try:
+        env = bench_env()
+        return {"push_delivery": [push.measure(clients, 100, 10.0, env) for clients in (1, 50)]}
+    except Exception as exc:  # reported as a broken flow, the other phases still run
+        return {"error": repr(exc)}
+
+
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
     for key, value in load_test_env(TEST_ENV).items():
@@ -800,6 +820,8 @@ def main(argv: list[str] | None = None) -> int:
                 _timed(run, "archive", lambda: run.archive.update(_archive_phase(config)))
             if "bulk" in config.phases:  # a gateway of its own with the default limits
                 _timed(run, "bulk", lambda: run.bulk.update(_bulk_phase(config)))
+            if "push" in config.phases:  # its own socket gateway and pusher; before the gateway starts
+                _timed(run, "push", lambda: run.push.update(_push_phase()))
             if GATEWAY_PHASES & set(config.phases):
                 with running_gateway(log_name="serve-bench", reuse=config.reuse,
                                      args=["--env-file", str(bench_env_file())]) as gateway:

@@ -28,6 +28,7 @@ import pytest
 import requests
 from botocore.config import Config
 
+from infra.declaration import SOCKET_API
 from tests.support.pipeline import free_port
 from tests.support.runtime import REPO_ROOT, Gateway, RuntimeUnavailableError, load_test_env, running_gateway
 
@@ -97,11 +98,14 @@ def web(aws: dict[str, str], s3: Any, tmp_path_factory: pytest.TempPathFactory) 
     the records of tests that run after it (the ops page's traffic, the in-process pipeline tests)."""
     if not BUNDLE.exists() or not AXE.exists():
         pytest.fail("the web bundle or axe-core is missing: run `make web` (make test does)")
-    port = free_port()
+    port, socket_port = free_port(), free_port()
     allow_origin(s3, aws["UPLOAD_BUCKET"], f"http://localhost:{port}")
     env = {**load_test_env(), "MULTIPART_THRESHOLD_BYTES": str(PART_BYTES + 1),
            "MULTIPART_PART_BYTES": str(PART_BYTES), "WEB_ORIGIN": f"http://localhost:{port}",
-           "RATE_LIMIT_PER_MINUTE": "0", "READ_RATE_LIMIT_PER_MINUTE": "0"}
+           "RATE_LIMIT_PER_MINUTE": "0", "READ_RATE_LIMIT_PER_MINUTE": "0",
+           # the push socket of this gateway, and its @connections endpoint (lambdarun.sockets)
+           "SOCKET_URL": f"ws://127.0.0.1:{socket_port}",
+           "PUSH_ENDPOINT": f"http://127.0.0.1:{port}/_ws/{SOCKET_API.stage}"}
     env_file = tmp_path_factory.mktemp("gateway") / "gateway.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     try:

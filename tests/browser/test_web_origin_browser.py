@@ -36,7 +36,8 @@ def test_page_config_api_and_link_pages_share_one_origin_and_its_headers(
 
     owner, stranger = new_browser(), new_browser()
     env = load_test_env()
-    expected = web_headers.security_headers(web_headers.local_s3_origin(env))
+    socket = requests.get(owner.base_url + "/config.json", timeout=30).json()["socket"]  # this gateway's
+    expected = web_headers.local_security_headers({**env, "SOCKET_URL": socket})
 
     # The page, its config, an API route and a link page all carry the same headers
     for path in ("/", "/config.json", "/health", "/s/" + "x" * 43):
@@ -45,7 +46,7 @@ def test_page_config_api_and_link_pages_share_one_origin_and_its_headers(
             assert got.headers.get(name) == value, (path, name, got.headers.get(name))
     config = requests.get(owner.base_url + web_headers.CONFIG_PATH, timeout=30).json()
     assert config["api"] == "" and config["userPoolId"] == env["USER_POOL_ID"]
-    assert set(config) == {"api", "region", "userPoolId", "userPoolClientId", "publicBaseUrl"}
+    assert set(config) == {"api", "socket", "region", "userPoolId", "userPoolClientId", "publicBaseUrl"}
 
     # When the owner signs in and uploads an image (S3 POST, then its thumbnail from S3)
     signed_in(owner)

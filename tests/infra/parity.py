@@ -84,3 +84,16 @@ def template_triggers(template: dict[str, Any]) -> list[tuple[str, str, str]]:
         on_event = framework["Properties"]["Environment"]["Variables"]["USER_ON_EVENT_FUNCTION_ARN"]
         rows.append(("deploy", "custom-resource", functions[ref_id(on_event)]))
     return sorted(rows)
+
+
+def template_socket_routes(template: dict[str, Any]) -> dict[str, str]:
+    """The WebSocket API's route keys -> the function each one's integration invokes."""
+    functions = _function_names(template)
+    integrations = resources(template, "AWS::ApiGatewayV2::Integration")
+    table = {}
+    for route in resources(template, "AWS::ApiGatewayV2::Route").values():
+        target = str(route["Properties"]["Target"]["Fn::Join"][1][1]["Ref"])  # "integrations/<id>"
+        uri = integrations[target]["Properties"]["IntegrationUri"]
+        (function,) = [functions[lid] for lid in refs(uri) if lid in functions]
+        table[route["Properties"]["RouteKey"]] = function
+    return table

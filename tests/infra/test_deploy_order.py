@@ -70,7 +70,7 @@ def test_kafka_consumers_start_after_the_bootstrap_made_the_topics(assembly: Ass
     kafka = [i for i, m in resources(template, "AWS::Lambda::EventSourceMapping").items()
              if template["Resources"][logical_id(m["Properties"]["EventSourceArn"])]["Type"]
              == "AWS::MSK::ServerlessCluster"]
-    assert len(kafka) == 5  # notifier, activity, indexer, deleter, archiver
+    assert len(kafka) == 6  # notifier, activity, indexer, deleter, archiver, pusher
     for mapping in kafka:
         assert lid in created_before(template, mapping), mapping
 

@@ -5,6 +5,7 @@ and one response headers policy built by infra/web_headers.py, in both stages.""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from aws_cdk import aws_apigateway as apigw
 
 from infra import web_headers
 from infra.config import stage_config
-from infra.declaration import Route, all_routes
+from infra.declaration import SOCKET_API, Route, all_routes
 from infra.hosting import MAX_BEHAVIORS, Hosting, api_path_patterns
 
 from .conftest import TEST_SETTINGS, Assembly
@@ -115,8 +116,10 @@ def test_one_headers_policy_from_web_headers_on_every_behavior(assembly: Assembl
     security = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
     account, region = TEST_SETTINGS[f"fileshare:{stage}:account"], TEST_SETTINGS[f"fileshare:{stage}:region"]
     bucket = f"fileshare-{stage}-uploads-{account}-{region}"  # the stage's account and region are given
-    expected = web_headers.security_headers(web_headers.s3_regional_origin(bucket, region))
     csp_value = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    socket = re.search(r"wss://[^;\s]+", render(csp_value))  # the push socket's stage URL (infra/sockets.py)
+    assert socket is not None and socket.group(0).endswith(f"/{SOCKET_API.stage}"), render(csp_value)
+    expected = web_headers.security_headers(web_headers.s3_regional_origin(bucket, region), socket.group(0))
     assert render(csp_value) == expected["Content-Security-Policy"]
     csp = expected["Content-Security-Policy"]
     for directive in ("frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'", "default-src 'none'"):
@@ -146,7 +149,10 @@ def test_web_and_config_are_deployed_from_the_stack_and_origins_follow_the_distr
     user_pool = next(iter(resources(template, "AWS::Cognito::UserPool")))
     client = next(iter(resources(template, "AWS::Cognito::UserPoolClient")))
     # the region is the stage's literal setting; the pool, its client and the origin are deploy-time values
-    assert config_markers == [f'"<{user_pool}>"', f'"<{client}>"', f'"{origin}"']
+    socket_api = next(iter(resources(template, "AWS::ApiGatewayV2::Api")))
+    region = TEST_SETTINGS[f"fileshare:{stage}:region"]
+    socket = f"wss://<{socket_api}>.execute-api.{region}.<AWS::URLSuffix>/{SOCKET_API.stage}"
+    assert config_markers == [f'"{socket}"', f'"<{user_pool}>"', f'"<{client}>"', f'"{origin}"']
     uploads = next(r for lid, r in resources(template, "AWS::S3::Bucket").items()
                    if lid.startswith("StorageUploads"))
     rules = uploads["Properties"]["CorsConfiguration"]["CorsRules"]

@@ -21,7 +21,7 @@ def test_every_kafka_consumer_and_schedule_has_a_failure_queue_named_after_it() 
     assert {q: fn.name for q, fn in failure_queues().items()} == {
         "notifier-failures": "notifier", "indexer-failures": "indexer", "deleter-failures": "deleter",
         "outbox_relay-failures": "outbox_relay", "sweeper-failures": "sweeper",
-        "activity-failures": "activity", "archiver-failures": "archiver"}
+        "activity-failures": "activity", "archiver-failures": "archiver", "pusher-failures": "pusher"}
     assert by_name("files").failure_queue is None  # API only
     assert by_name("processor").failure_queue is None  # SQS: its queue's redrive DLQ instead
     assert all(fn.failure_queue for fn in FUNCTIONS

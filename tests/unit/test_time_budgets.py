@@ -20,6 +20,7 @@ CLIENTS_BY_USE = {
     Uses.ARCHIVE_OBJECTS: ("aws",),
     Uses.USER_POOL: ("aws",),
     Uses.EMAIL: ("aws",),
+    Uses.SOCKETS: ("aws",),  # @connections (fileshare.push.delivery); the JWKS fetch is 3 s, once
 }
 
 

@@ -36,10 +36,13 @@ def test_every_response_gets_the_same_security_headers() -> None:
 
 def test_the_local_config_and_s3_origin_come_from_the_namespace_env() -> None:
     env = {"AWS_REGION": "us-east-1", "USER_POOL_ID": "pool", "USER_POOL_CLIENT_ID": "client",
-           "PUBLIC_BASE_URL": "http://localhost:8081/", "AWS_ENDPOINT_URL": "http://localhost:4566/"}
+           "PUBLIC_BASE_URL": "http://localhost:8081/", "AWS_ENDPOINT_URL": "http://localhost:4566/",
+           "SOCKET_URL": "ws://127.0.0.1:8091"}
     assert web_headers.local_page_config(env) == {
-        "api": "", "region": "us-east-1", "userPoolId": "pool", "userPoolClientId": "client",
-        "publicBaseUrl": "http://localhost:8081"}
+        "api": "", "socket": "ws://127.0.0.1:8091", "region": "us-east-1", "userPoolId": "pool",
+        "userPoolClientId": "client", "publicBaseUrl": "http://localhost:8081"}
+    connect = web_headers.local_security_headers(env)["Content-Security-Policy"].split("; ")[4]
+    assert connect == "connect-src 'self' http://localhost:4566 ws://127.0.0.1:8091"
     assert web_headers.local_s3_origin(env) == "http://localhost:4566"
     assert web_headers.local_s3_origin({**env, "AWS_ENDPOINT_URL_S3": "http://s3.local:9000/x"}) == (
         "http://s3.local:9000")

@@ -8,6 +8,7 @@ import { showVersions, wireVersions } from "./versions.js";
 import { refreshArchives, selectBox, showArchive, stopArchives, wireArchives, zipFolder } from "./archives.js";
 import { droppedFiles, listingPath, moveTargets, place, relativePathOf, renderCrumbs } from "./folders.js";
 import { $, el } from "./dom.js";
+import { pushUp, startPush, stopPush } from "./push.js";
 
 const LIST_POLL_MS = 1500; // while a file is pending (live status without a manual refresh)
 const STATUS_BATCH = 100; // file ids per GET /files/status (the server takes up to 100)
@@ -390,7 +391,9 @@ async function refreshFiles() {
   markProcessed(items);
   const waiting = items.some((f) => f.status === "pending")
     || [...uploader.state.values()].some((s) => s.status === "processing");
-  if (waiting && currentView === "files") listTimer = setTimeout(() => refreshFiles().catch(showError), LIST_POLL_MS);
+  if (waiting && currentView === "files" && !pushUp()) { // pushes bring statuses while the socket is up
+    listTimer = setTimeout(() => refreshFiles().catch(showError), LIST_POLL_MS);
+  }
   refreshQuota().catch(() => {});
 }
 
@@ -819,7 +822,63 @@ async function refreshUnread() {
     $("unread-count").textContent = String(items.length);
     $("notifications-button").setAttribute("aria-label", `Notifications, ${items.length} unread`);
   } finally {
-    notifyTimer = setTimeout(() => refreshUnread().catch(() => {}), NOTIFY_POLL_MS);
+    if (!pushUp()) notifyTimer = setTimeout(() => refreshUnread().catch(() => {}), NOTIFY_POLL_MS);
+  }
+}
+
+// ---- pushed changes (push.js) --------------------------------------------------------------------
+
+let pushRefresh = null;
+
+/** Refresh the current view once, shortly: a change to a row the page does not show (a file uploaded
+ * from another tab, a new share) needs the whole row, which the push does not carry. */
+function refreshSoon() {
+  clearTimeout(pushRefresh);
+  pushRefresh = setTimeout(() => refreshCurrent(), 300);
+}
+
+function applyPush(change) {
+  if (change.notice) {
+    const unread = Number($("unread-count").textContent) + 1;
+    $("unread-count").textContent = String(unread);
+    $("notifications-button").setAttribute("aria-label", `Notifications, ${unread} unread`);
+  }
+  if (change.event.startsWith("archive.") || change.event.startsWith("zip.")) {
+    refreshArchives().catch(() => {});
+    return;
+  }
+  if (change.event.startsWith("share.") && currentView === "shared") {
+    refreshSoon();
+    return;
+  }
+  if (!change.event.startsWith("file.")) return;
+  if (change.status) markProcessed([{ file_id: change.file_id, status: change.status, name: change.name }]);
+  const row = document.querySelector(`#files-body tr[data-file-id="${change.file_id}"]`)
+    || document.querySelector(`#shared-body tr[data-file-id="${change.file_id}"]`);
+  if (row && change.status === "ready" && row.querySelector(".status.pending")) {
+    refreshSoon(); // a new upload became ready: its row gains a thumbnail, a size, a Download button
+  } else if (row && change.status && change.status !== "ready") {
+    if (["trashed", "deleted"].includes(change.status)) row.remove();
+    else {
+      const status = row.querySelector(".status");
+      if (status) { status.className = `status ${change.status}`; status.textContent = change.status; }
+    }
+  } else if (row && change.name) {
+    const name = row.querySelector(".fname");
+    if (name) name.textContent = change.name;
+  } else if (!row && change.status) {
+    refreshSoon();
+  }
+}
+
+function pushState(isUp) {
+  document.documentElement.dataset.push = isUp ? "up" : "down"; // for the browser tests
+  if (isUp) { // the socket brings changes now: stop polling
+    clearTimeout(listTimer);
+    clearTimeout(notifyTimer);
+  } else { // down: poll until it is back
+    refreshUnread().catch(() => {});
+    refreshCurrent();
   }
 }
 
@@ -888,9 +947,12 @@ function showSignedIn(tokens) {
     showView(window.location.hash.slice(1));
     refreshUnread().catch(() => {});
     refreshArchives().catch(() => {});
+    startPush({ change: applyPush, reload: () => { refreshUnread().catch(() => {}); refreshCurrent(); },
+                state: pushState });
     if (linkedArchive) showArchive(linkedArchive); // the emailed "your ZIP is ready" link
     linkedArchive = null;
   } else {
+    stopPush();
     stopArchives();
     if (uploader) {
       uploader.uppy.cancelAll();

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lambdarun.iam.policy import ACCOUNT_ID, LOCAL_CLUSTER_ID
+from lambdarun.iam.policy import ACCOUNT_ID, LOCAL_CLUSTER_ID, LOCAL_SOCKET_API_ID
 
 
 @dataclass(frozen=True)
@@ -99,9 +99,26 @@ def sdk_checks(service: str, operation: str, params: Mapping[str, Any], region: 
     if service == "sqs":
         queue = queue_name(str(params.get("QueueUrl", ""))) or str(params.get("QueueName", "*"))
         return [Check(f"sqs:{operation}", f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{queue}")]
+    if service == "execute-api":  # the WebSocket API's @connections (apigatewaymanagementapi)
+        return [connections_check(operation, str(params.get("ConnectionId", "")), region)]
     if service == "sts" and operation == "GetCallerIdentity":
         return []  # needs no permission
     return [Check(f"{service}:{operation}", "*")]
+
+
+#: @connections operations -> the HTTP method in their ARN (all are execute-api:ManageConnections).
+_CONNECTIONS_METHOD = {"PostToConnection": "POST", "GetConnection": "GET", "DeleteConnection": "DELETE"}
+
+
+def connections_check(operation: str, connection_id: str, region: str) -> Check:
+    """``execute-api:ManageConnections`` on ``<api>/<stage>/<METHOD>/@connections/<id>``: the local
+    WebSocket API's id is ``local`` and its stage the declaration's (``SOCKET_API``)."""
+    from infra.declaration import SOCKET_API
+
+    method = _CONNECTIONS_METHOD.get(operation, "*")
+    return Check("execute-api:ManageConnections",
+                 f"arn:aws:execute-api:{region}:{ACCOUNT_ID}:{LOCAL_SOCKET_API_ID}/{SOCKET_API.stage}/{method}"
+                 f"/@connections/{connection_id}")
 
 
 def queue_name(url: str) -> str:

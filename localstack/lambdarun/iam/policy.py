@@ -29,6 +29,7 @@ from typing import Any
 
 ACCOUNT_ID = "000000000000"
 LOCAL_CLUSTER_ID = "local"  # the UUID part of the local MSK cluster's ARN
+LOCAL_SOCKET_API_ID = "local"  # the local WebSocket API's id (lambdarun.sockets) in its ARNs
 #: Actions every Lambda role carries that no local call exercises (log delivery, VPC ENIs, X-Ray):
 #: kept out of the usage report's "granted" column.
 PLATFORM_ACTION_PREFIXES = ("logs:", "ec2:", "xray:")
@@ -73,7 +74,8 @@ def extract(assembly_dir: Path, stage: str = "dev") -> dict[str, Any]:
                         statements[name].extend(_statements(inline["PolicyDocument"]))
     kept_types = ("AWS::S3::Bucket", "AWS::MSK::ServerlessCluster", "AWS::MSK::Cluster",
                   "AWS::OpenSearchService::Domain", "AWS::Cognito::UserPool", "AWS::SQS::Queue",
-                  "AWS::SecretsManager::Secret", "AWS::SecretsManager::SecretTargetAttachment")
+                  "AWS::SecretsManager::Secret", "AWS::SecretsManager::SecretTargetAttachment",
+                  "AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Stage")
     index = {lid: {"Type": res["Type"], "Properties": _names_only(res.get("Properties", {}))}
              for lid, res in resources.items() if res["Type"] in kept_types}
     return {"stage": stage, "functions": statements, "resources": index,
@@ -87,7 +89,8 @@ def _statements(document: Mapping[str, Any]) -> list[Any]:
 
 def _names_only(props: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k in ("BucketName", "ClusterName", "DomainName",
-                                                       "UserPoolName", "QueueName", "Name")}
+                                                       "UserPoolName", "QueueName", "Name",
+                                                       "StageName")}
 
 
 @dataclass
@@ -165,6 +168,11 @@ class Resolver:
             if name == f"fileshare-{self.stage}-uploads" and self.local.get("upload_queue"):
                 local = self.local["upload_queue"]  # the queue the processor is given (a test's own)
             return f"https://sqs/{local}" if attr == "Ref" else f"arn:aws:sqs:{region}:{acct}:{local}"
+        if kind == "AWS::ApiGatewayV2::Api":  # the WebSocket API: the local gateway's (lambdarun.sockets)
+            api = LOCAL_SOCKET_API_ID
+            return api if attr in ("Ref", "ApiId") else f"arn:aws:apigateway:{region}::/apis/{api}"
+        if kind == "AWS::ApiGatewayV2::Stage":
+            return str(self.resolve(res["Properties"].get("StageName", lid)))
         if kind.startswith("AWS::SecretsManager::"):  # the database secret the function is given
             given = self.local.get("database_secret_arn")
             return given or f"arn:aws:secretsmanager:{region}:{acct}:secret:{lid}"

@@ -117,6 +117,10 @@ class Settings(BaseModel):
     archive_part_bytes: int = env("ARCHIVE_PART_BYTES", default=32 * 1024**2)
     archive_ttl_s: int = env("ARCHIVE_TTL_SECONDS", default=86_400)
     archive_max_active: int = env("ARCHIVE_MAX_ACTIVE", default=3)
+    # Push (fileshare.push): the WebSocket stage's @connections endpoint, and how many missed changes
+    # a resuming client is sent before it is told to reload instead.
+    push_endpoint: str | None = env("PUSH_ENDPOINT", default=None)
+    push_replay_limit: int = env("PUSH_REPLAY_LIMIT", default=500)
 
 
 def env_names() -> tuple[str, ...]:

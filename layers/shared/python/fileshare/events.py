@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 _LOCK_NAMESPACE = 0x4F42  # "OB": first key of the two-key advisory lock, per-file second key
 _INLINE_FLUSH_S = KAFKA_INLINE_FLUSH_S  # the inline path holds a pooled connection while it flushes
 _RELAY_FLUSH_S = 10.0
+SEQ_HEADER = "outbox-seq"  # the Kafka header carrying the event's outbox sequence
 
 
 def record(conn: Connection[Any], event: Event) -> int:
@@ -60,7 +61,8 @@ def _lock_file(conn: Connection[Any], aggregate_id: UUID) -> bool:
 
 
 def _headers(row: dict[str, Any]) -> list[tuple[str, bytes]]:
-    headers = [("event-type", row["type"].encode()), ("event-id", str(row["event_id"]).encode())]
+    headers = [("event-type", row["type"].encode()), ("event-id", str(row["event_id"]).encode()),
+               (SEQ_HEADER, str(row["seq"]).encode())]  # the push's resume cursor (fileshare.push)
     if row.get("correlation_id"):
         headers.append((telemetry.CORRELATION_HEADER, str(row["correlation_id"]).encode()))
     traceparent = tracing.traceparent()  # the producer span's, inside :func:`_publish_files`
