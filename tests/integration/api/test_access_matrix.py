@@ -543,10 +543,11 @@ def _object_exists(key: str) -> bool:
 
 #: The stack's settings plus: no per-user rate limit (the matrix makes hundreds of calls a minute as
 #: one owner and from one address; ``test_rate_limit`` and ``test_abuse_limits`` cover the limits) and
-#: a 1 KiB multipart threshold (a multipart upload without 64 MiB of bytes).
+#: a 1 KiB multipart threshold (a multipart upload without 64 MiB of bytes), and a notice per upload
+#: (no bursts: each scene finds its own notice by its file).
 MATRIX_ENV = {"RATE_LIMIT_PER_MINUTE": "0", "IP_RATE_LIMIT_PER_MINUTE": "0",
               "READ_RATE_LIMIT_PER_MINUTE": "0",
-              "MULTIPART_THRESHOLD_BYTES": "1024"}
+              "MULTIPART_THRESHOLD_BYTES": "1024", "UPLOAD_NOTICE_WINDOW_SECONDS": "0"}
 
 
 @pytest.fixture(scope="module")

@@ -136,10 +136,8 @@ def test_a_failed_burst_email_is_sent_by_the_next_sweep_and_only_once(
     verified = os.environ.get("EMAIL_SENDER", "no-reply@fileshare.local")
 
     override_settings(EMAIL_SENDER="nobody@unverified.example")  # SES refuses it: a real SES error
-    from botocore.exceptions import ClientError
-
-    with pytest.raises(ClientError, match=r"(?i)not verified|MessageRejected"):
-        burst_digests.flush()
+    # the sweep goes on (the failure is logged and counted); the burst's claim rolled back
+    assert burst_digests.flush() == 0
     assert [b["emailed_at"] for b in bursts(db, owner)] == [None] and mail_to(owner.email) == []
 
     override_settings(EMAIL_SENDER=verified)
