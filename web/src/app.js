@@ -299,6 +299,10 @@ function pollUploadsSoon(delay = LIST_POLL_MS) {
 
 async function pollUploads() {
   statusTimer = null;
+  if (pushUp()) { // the socket brings each status (and replays what a drop missed): ask nothing, look again later
+    pollUploadsSoon();
+    return;
+  }
   const checking = [...uploadedFiles].filter(([, uppyId]) => uploader.state.get(uppyId)?.status === "processing")
     .map(([fileId]) => fileId);
   const done = [];
@@ -832,7 +836,7 @@ let pushRefresh = null;
 
 /** Refresh the current view once, shortly: a change to a row the page does not show (a file uploaded
  * from another tab, a new share) needs the whole row, which the push does not carry. */
-function refreshSoon() {
+function refreshViewSoon() {
   clearTimeout(pushRefresh);
   pushRefresh = setTimeout(() => refreshCurrent(), 300);
 }
@@ -848,7 +852,7 @@ function applyPush(change) {
     return;
   }
   if (change.event.startsWith("share.") && currentView === "shared") {
-    refreshSoon();
+    refreshViewSoon();
     return;
   }
   if (!change.event.startsWith("file.")) return;
@@ -856,7 +860,7 @@ function applyPush(change) {
   const row = document.querySelector(`#files-body tr[data-file-id="${change.file_id}"]`)
     || document.querySelector(`#shared-body tr[data-file-id="${change.file_id}"]`);
   if (row && change.status === "ready" && row.querySelector(".status.pending")) {
-    refreshSoon(); // a new upload became ready: its row gains a thumbnail, a size, a Download button
+    refreshViewSoon(); // a new upload became ready: its row gains a thumbnail, a size, a Download button
   } else if (row && change.status && change.status !== "ready") {
     if (["trashed", "deleted"].includes(change.status)) row.remove();
     else {
@@ -867,7 +871,7 @@ function applyPush(change) {
     const name = row.querySelector(".fname");
     if (name) name.textContent = change.name;
   } else if (!row && change.status) {
-    refreshSoon();
+    refreshViewSoon();
   }
 }
 
