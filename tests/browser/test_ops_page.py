@@ -35,7 +35,9 @@ def gateway() -> Iterator[Gateway]:
     if not os.environ.get("AWS_ENDPOINT_URL"):
         pytest.skip("local stack not configured (no AWS_ENDPOINT_URL); run `make up` first")
     try:
-        with running_gateway(log_name="serve-ops-test", reuse=False, port=free_port()) as gw:
+        # a notice per upload (no bursts): the traffic waits until each ready file has its own
+        with running_gateway(log_name="serve-ops-test", reuse=False, port=free_port(),
+                             extra_env={"UPLOAD_NOTICE_WINDOW_SECONDS": "0"}) as gw:
             yield gw
     except RuntimeUnavailableError as exc:
         pytest.fail(f"local runtime unavailable: {exc}")
