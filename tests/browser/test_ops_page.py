@@ -18,6 +18,7 @@ import requests
 
 from infra.declaration import FUNCTIONS
 from infra.panels import panels
+from infra.slos import SLOS
 from tests.support.pipeline import free_port
 from tests.support.runtime import REPO_ROOT, Gateway, RuntimeUnavailableError, running_gateway
 from tests.support.traffic import Traffic, generate
@@ -82,7 +83,7 @@ def test_the_ops_page_renders_in_chromium(gateway: Gateway, traffic: Traffic) ->
             page: Any = browser.new_page(viewport={"width": 1200, "height": 900})
             page.goto(f"{gateway.url}/ops")
             expect(page.locator("h1")).to_have_text("Fileshare ops (local)")
-            expect(page.locator("#slos tr")).to_have_count(1 + 5)
+            expect(page.locator("#slos tr")).to_have_count(1 + len(SLOS))  # a header, then each SLO
             assert page.locator("section.panel polyline").count() >= 6
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
