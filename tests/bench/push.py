@@ -30,15 +30,8 @@ for extra in (REPO_ROOT, REPO_ROOT / "layers" / "shared" / "python", REPO_ROOT /
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
+from tests.bench.common import percentile  # noqa: E402
 from tests.support.runtime import load_test_env  # noqa: E402
-
-
-def _percentile(values: list[float], pct: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), int(-(-pct * len(ordered) // 100))))
-    return round(ordered[rank - 1], 2)
 
 
 def _user(env: dict[str, str]) -> tuple[str, str, str]:
@@ -148,7 +141,7 @@ def measure(clients: int, count: int, rate: float, env: dict[str, str]) -> dict[
         latencies = [(r.arrived[f] - t) * 1000 for r in readers for f, t in sent.items() if f in r.arrived]
         return {"clients": clients, "events": count, "rate_per_s": rate,
                 "delivered": len(latencies), "expected": clients * count,
-                "p50_ms": _percentile(latencies, 50), "p99_ms": _percentile(latencies, 99),
+                "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
                 "max_ms": round(max(latencies), 2) if latencies else None}
     finally:
         from fileshare.db.connection import pool
